@@ -1,0 +1,146 @@
+package keystone
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultTokenTTL is the token lifetime when Config.TokenTTL is zero.
+const DefaultTokenTTL = time.Hour
+
+// Config configures a Service.
+type Config struct {
+	Identity *Identity
+	// SigningKey is the HMAC key; processes with the same key accept each
+	// other's tokens. At least MinSigningKeyLen bytes.
+	SigningKey []byte
+	// TokenTTL is the lifetime of issued tokens; zero means DefaultTokenTTL.
+	TokenTTL time.Duration
+	// PublicURL is the base URL clients use to reach this server, e.g.
+	// "http://169.254.169.1:9696". Empty: derived from each request
+	// (scheme + Host header). The catalog's "network" endpoint is the base
+	// (clients append /v2.0) and its "identity" endpoint is <base>/v3.
+	PublicURL string
+	Logger    *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service issues and validates tokens.
+type Service struct {
+	identity  *Identity
+	key       []byte
+	ttl       time.Duration
+	publicURL string
+	log       *slog.Logger
+	now       func() time.Time
+	// dummyHash is verified against when the user is unknown, so that the
+	// response time does not tell which user names exist.
+	dummyHash passwordHash
+}
+
+// New checks cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Identity == nil {
+		return nil, errors.New("keystone: Config.Identity is required")
+	}
+	if len(cfg.SigningKey) < MinSigningKeyLen {
+		return nil, fmt.Errorf("keystone: signing key is %d bytes; at least %d are required", len(cfg.SigningKey), MinSigningKeyLen)
+	}
+	if cfg.TokenTTL < 0 {
+		return nil, fmt.Errorf("keystone: token TTL %s is negative; use a positive duration or 0 for the default %s", cfg.TokenTTL, DefaultTokenTTL)
+	}
+	s := &Service{
+		identity: cfg.Identity,
+		key:      bytes.Clone(cfg.SigningKey),
+		ttl:      cfg.TokenTTL,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+	}
+	if s.ttl == 0 {
+		s.ttl = DefaultTokenTTL
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("keystone: public URL %q is not an absolute http:// or https:// URL without query", cfg.PublicURL)
+		}
+		s.publicURL = strings.TrimRight(cfg.PublicURL, "/")
+	}
+	dummy, err := derive("dummy password", make([]byte, saltLen), hashIterations)
+	if err != nil {
+		return nil, err
+	}
+	s.dummyHash = dummy
+	return s, nil
+}
+
+// LoadSigningKey reads an HMAC key file. Trailing newlines are dropped so
+// that `openssl rand -hex 32 > key` works. Errors name the path only.
+func LoadSigningKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	key := bytes.TrimRight(data, "\r\n")
+	if len(key) < MinSigningKeyLen {
+		return nil, fmt.Errorf("signing key file %s holds %d bytes; at least %d are required (e.g. `openssl rand -hex 32 > %s`)", path, len(key), MinSigningKeyLen, path)
+	}
+	return key, nil
+}
+
+// Authenticate validates the request's X-Auth-Token. Errors wrap
+// ErrUnauthorized and say why, without quoting the token.
+func (s *Service) Authenticate(r *http.Request) (Principal, error) {
+	p, _, err := s.validate(r.Header.Get("X-Auth-Token"))
+	return p, err
+}
+
+// validate checks a token and resolves it against the current identity.
+func (s *Service) validate(token string) (Principal, tokenPayload, error) {
+	tp, err := verify(s.key, token, s.now())
+	if err != nil {
+		return Principal{}, tokenPayload{}, err
+	}
+	p, err := s.principal(tp.UserID, tp.ProjectID, tp.expires())
+	if err != nil {
+		return Principal{}, tokenPayload{}, err
+	}
+	return p, tp, nil
+}
+
+// principal resolves ids against the identity; a user that lost its last
+// role on the project is refused like an unknown one.
+func (s *Service) principal(userID, projectID string, expires time.Time) (Principal, error) {
+	u, ok := s.identity.users[userID]
+	if !ok {
+		return Principal{}, fmt.Errorf("%w: unknown user id %q", ErrUnauthorized, userID)
+	}
+	pr, ok := s.identity.projects[projectID]
+	if !ok {
+		return Principal{}, fmt.Errorf("%w: unknown project id %q", ErrUnauthorized, projectID)
+	}
+	roles := u.roles[projectID]
+	if len(roles) == 0 {
+		return Principal{}, fmt.Errorf("%w: user %q has no role on project %q", ErrUnauthorized, userID, projectID)
+	}
+	return Principal{
+		UserID: u.ID, UserName: u.Name, UserDomainID: u.DomainID,
+		ProjectID: pr.ID, ProjectName: pr.Name, ProjectDomainID: pr.DomainID,
+		Roles:     append([]string(nil), roles...),
+		ExpiresAt: expires,
+	}, nil
+}

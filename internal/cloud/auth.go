@@ -1,0 +1,215 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+)
+
+// Options say how to authenticate. A Token wins over everything else; it
+// still needs the auth URL (OS_AUTH_URL or the clouds.yaml entry) so that
+// the token can be validated and Neutron found in its catalog.
+type Options struct {
+	// Token is a Keystone token (`openstack token issue`).
+	Token string
+	// Cloud names a clouds.yaml entry; empty means OS_CLOUD, if set.
+	Cloud string
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+	// Timeout bounds each HTTP request; zero means 30s.
+	Timeout time.Duration
+}
+
+// Client talks to Neutron as the authenticated project.
+type Client struct {
+	net     *gophercloud.ServiceClient
+	authURL string
+	project string
+	log     *slog.Logger
+}
+
+// AuthURL is the identity endpoint the client authenticated against.
+func (c *Client) AuthURL() string { return c.authURL }
+
+// NetworkURL is the Neutron endpoint found in the catalog.
+func (c *Client) NetworkURL() string { return c.net.Endpoint }
+
+// ProjectID is the project the credentials are scoped to ("" if unknown).
+func (c *Client) ProjectID() string { return c.project }
+
+// Connect authenticates and finds the network endpoint.
+func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	ao, eo, byToken, err := authOptions(o, getenv)
+	if err != nil {
+		return nil, err
+	}
+	authURL := ao.IdentityEndpoint
+	provider, err := openstack.NewClient(v3URL(authURL))
+	if err != nil {
+		return nil, fmt.Errorf("invalid auth URL %q: %w", authURL, err)
+	}
+	provider.HTTPClient = http.Client{Timeout: timeout}
+	if err := openstack.AuthenticateV3(ctx, provider, &ao, gophercloud.EndpointOpts{}); err != nil {
+		return nil, authError(err, authURL, byToken)
+	}
+	project := ""
+	if r, ok := provider.GetAuthResult().(interface {
+		ExtractProject() (*tokens.Project, error)
+	}); ok {
+		if p, err := r.ExtractProject(); err == nil && p != nil {
+			project = p.ID
+		}
+	}
+	netc, err := openstack.NewNetworkV2(provider, eo)
+	if err != nil {
+		return nil, fmt.Errorf("no network (Neutron) endpoint in the catalog of %s: %w", authURL, err)
+	}
+	log.Debug("authenticated", "auth_url", authURL, "network_url", netc.Endpoint, "by_token", byToken)
+	return &Client{net: netc, authURL: authURL, project: project, log: log}, nil
+}
+
+// authOptions turns Options and the environment into gophercloud options.
+// byToken reports whether a bare token is used (for the error message).
+func authOptions(o Options, getenv func(string) string) (ao gophercloud.AuthOptions, eo gophercloud.EndpointOpts, byToken bool, err error) {
+	cloud := o.Cloud
+	if cloud == "" {
+		cloud = getenv("OS_CLOUD")
+	}
+	eo.Region = getenv("OS_REGION_NAME")
+	if cloud != "" {
+		ao, eo, _, err = clouds.Parse(clouds.WithCloudName(cloud))
+		if err != nil {
+			return ao, eo, false, fmt.Errorf("reading cloud %q from clouds.yaml: %w", cloud, err)
+		}
+	} else if o.Token == "" {
+		if getenv("OS_AUTH_URL") == "" {
+			return ao, eo, false, fmt.Errorf("%w: pass --cred TOKEN (or OVN_DOCKER_CRED, --cred-file) with OS_AUTH_URL, or set the OS_* variables, or --os-cloud", ErrNoCredentials)
+		}
+		ao, err = authOptionsFromEnv(getenv)
+		if err != nil {
+			return ao, eo, false, err
+		}
+		ao.AllowReauth = true
+	}
+	if o.Token != "" {
+		url := ao.IdentityEndpoint
+		if url == "" {
+			url = getenv("OS_AUTH_URL")
+		}
+		if url == "" {
+			return ao, eo, true, fmt.Errorf("%w: a token needs the identity endpoint: set OS_AUTH_URL or --os-cloud", ErrNoCredentials)
+		}
+		// The token replaces any password: it alone says who the caller is.
+		ao = gophercloud.AuthOptions{IdentityEndpoint: url, TokenID: o.Token}
+		return ao, eo, true, nil
+	}
+	if ao.IdentityEndpoint == "" {
+		return ao, eo, false, fmt.Errorf("%w: no auth URL in cloud %q", ErrNoCredentials, cloud)
+	}
+	return ao, eo, false, nil
+}
+
+// authOptionsFromEnv reads the standard OS_* password variables.
+func authOptionsFromEnv(getenv func(string) string) (gophercloud.AuthOptions, error) {
+	ao := gophercloud.AuthOptions{
+		IdentityEndpoint: getenv("OS_AUTH_URL"),
+		Username:         getenv("OS_USERNAME"),
+		UserID:           getenv("OS_USERID"),
+		Password:         getenv("OS_PASSWORD"),
+		TenantID:         first(getenv("OS_PROJECT_ID"), getenv("OS_TENANT_ID")),
+		TenantName:       first(getenv("OS_PROJECT_NAME"), getenv("OS_TENANT_NAME")),
+		DomainID:         first(getenv("OS_USER_DOMAIN_ID"), getenv("OS_DOMAIN_ID")),
+		DomainName:       first(getenv("OS_USER_DOMAIN_NAME"), getenv("OS_DOMAIN_NAME")),
+	}
+	if ao.Username == "" && ao.UserID == "" {
+		return ao, fmt.Errorf("%w: OS_AUTH_URL is set but OS_USERNAME is not; pass --cred TOKEN or set OS_USERNAME and OS_PASSWORD", ErrNoCredentials)
+	}
+	if ao.Password == "" {
+		return ao, fmt.Errorf("%w: OS_PASSWORD is not set", ErrNoCredentials)
+	}
+	if ao.TenantID != "" || ao.TenantName != "" {
+		scope := &gophercloud.AuthScope{ProjectID: ao.TenantID, ProjectName: ao.TenantName}
+		if scope.ProjectName != "" {
+			scope.DomainID = first(getenv("OS_PROJECT_DOMAIN_ID"), ao.DomainID)
+			scope.DomainName = first(getenv("OS_PROJECT_DOMAIN_NAME"), ao.DomainName)
+			if scope.DomainID == "" && scope.DomainName == "" {
+				scope.DomainName = "Default"
+			}
+		}
+		ao.Scope = scope
+	}
+	if ao.Username != "" && ao.DomainID == "" && ao.DomainName == "" {
+		ao.DomainName = "Default"
+	}
+	return ao, nil
+}
+
+func first(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// v3URL makes sure the identity URL names the v3 API, so no version
+// discovery round trip is needed.
+func v3URL(u string) string {
+	t := strings.TrimRight(u, "/")
+	if strings.HasSuffix(t, "/v3") {
+		return t + "/"
+	}
+	return t + "/v3/"
+}
+
+func authError(err error, authURL string, byToken bool) error {
+	switch {
+	case gophercloud.ResponseCodeIs(err, http.StatusUnauthorized), gophercloud.ResponseCodeIs(err, http.StatusNotFound) && byToken:
+		// Keystone answers 404 to GET /v3/auth/tokens for an unknown token.
+		if byToken {
+			return fmt.Errorf("%w: the token was refused by %s: get a new one with `openstack token issue`", ErrAuth, authURL)
+		}
+		return fmt.Errorf("%w: the credentials were refused by %s: check OS_USERNAME, OS_PASSWORD and the project (or the clouds.yaml entry)", ErrAuth, authURL)
+	case isUnreachable(err):
+		return fmt.Errorf("%w: cannot reach the identity service at %s (check OS_AUTH_URL and the network): %v", ErrUnreachable, authURL, rootCause(err))
+	}
+	return fmt.Errorf("authenticating at %s: %w", authURL, err)
+}
+
+func isUnreachable(err error) bool {
+	var code gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &code) {
+		return false
+	}
+	return !errors.Is(err, context.Canceled)
+}
+
+// rootCause drops the wrapping that repeats the URL.
+func rootCause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}

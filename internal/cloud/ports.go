@@ -1,0 +1,150 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/portsbinding"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+)
+
+// DeviceOwner marks the ports the plugin makes for containers.
+const DeviceOwner = "compute:container"
+
+// Port is a Neutron port as the plugin needs it.
+type Port struct {
+	ID          string           `json:"id"`
+	Name        string           `json:"name"`
+	NetworkID   string           `json:"network_id"`
+	MAC         net.HardwareAddr `json:"-"`
+	FixedIPs    []FixedIP        `json:"fixed_ips"`
+	Status      string           `json:"status"`
+	DeviceID    string           `json:"device_id"`
+	DeviceOwner string           `json:"device_owner"`
+	// ParentName and Tag come from binding:profile: the VM port this port
+	// is a child of, and the VLAN that tells it apart inside the VM.
+	ParentName string `json:"parent_name,omitempty"`
+	Tag        int    `json:"tag,omitempty"`
+}
+
+// FixedIP is one address of a port, on one subnet.
+type FixedIP struct {
+	SubnetID string     `json:"subnet_id"`
+	IP       netip.Addr `json:"ip_address"`
+}
+
+// ChildPortOpts describe a container's port: a child of the VM's port.
+type ChildPortOpts struct {
+	NetworkID string
+	Name      string
+	ParentID  string // the VM's port (vif-id)
+	Tag       int    // the VLAN inside the VM
+	DeviceID  string
+}
+
+// PortFilter selects ports; empty fields do not filter.
+type PortFilter struct {
+	NetworkID   string
+	DeviceOwner string
+	DeviceID    string
+	MAC         string
+}
+
+type portWithBinding struct {
+	ports.Port
+	portsbinding.PortsBindingExt
+}
+
+// CreateChildPort creates the container's port. Neutron checks that the
+// parent belongs to the caller's project and allocates IP and MAC.
+func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, error) {
+	up := true
+	opts := portsbinding.CreateOptsExt{
+		CreateOptsBuilder: ports.CreateOpts{
+			NetworkID:    o.NetworkID,
+			Name:         o.Name,
+			AdminStateUp: &up,
+			DeviceOwner:  DeviceOwner,
+			DeviceID:     o.DeviceID,
+		},
+		Profile: map[string]any{"parent_name": o.ParentID, "tag": o.Tag},
+	}
+	var p portWithBinding
+	if err := ports.Create(ctx, c.net, opts).ExtractInto(&p); err != nil {
+		return Port{}, c.apiError(fmt.Sprintf("creating a port on network %s as child of VM port %s with VLAN %d", o.NetworkID, o.ParentID, o.Tag), err)
+	}
+	return toPort(p)
+}
+
+// GetPort fetches a port by id (ErrNotFound if it is gone).
+func (c *Client) GetPort(ctx context.Context, id string) (Port, error) {
+	var p portWithBinding
+	if err := ports.Get(ctx, c.net, id).ExtractInto(&p); err != nil {
+		return Port{}, c.apiError(fmt.Sprintf("getting port %s", id), err)
+	}
+	return toPort(p)
+}
+
+// DeletePort deletes a port; a port that is already gone is not an error.
+func (c *Client) DeletePort(ctx context.Context, id string) error {
+	if err := ports.Delete(ctx, c.net, id).ExtractErr(); err != nil {
+		err = c.apiError(fmt.Sprintf("deleting port %s", id), err)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// ListPorts lists the caller's ports matching f.
+func (c *Client) ListPorts(ctx context.Context, f PortFilter) ([]Port, error) {
+	pages, err := ports.List(c.net, ports.ListOpts{NetworkID: f.NetworkID, DeviceOwner: f.DeviceOwner, DeviceID: f.DeviceID, MACAddress: f.MAC}).AllPages(ctx)
+	if err != nil {
+		return nil, c.apiError("listing ports", err)
+	}
+	var ps []portWithBinding
+	if err := ports.ExtractPortsInto(pages, &ps); err != nil {
+		return nil, fmt.Errorf("listing ports: %w", err)
+	}
+	out := make([]Port, 0, len(ps))
+	for _, p := range ps {
+		q, err := toPort(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+func toPort(p portWithBinding) (Port, error) {
+	out := Port{ID: p.ID, Name: p.Name, NetworkID: p.NetworkID, Status: p.Status, DeviceID: p.DeviceID, DeviceOwner: p.DeviceOwner}
+	if p.MACAddress != "" {
+		mac, err := net.ParseMAC(p.MACAddress)
+		if err != nil {
+			return Port{}, fmt.Errorf("port %s has an invalid MAC %q: %w", p.ID, p.MACAddress, err)
+		}
+		out.MAC = mac
+	}
+	for _, ip := range p.FixedIPs {
+		a, err := netip.ParseAddr(ip.IPAddress)
+		if err != nil {
+			return Port{}, fmt.Errorf("port %s has an invalid address %q: %w", p.ID, ip.IPAddress, err)
+		}
+		out.FixedIPs = append(out.FixedIPs, FixedIP{SubnetID: ip.SubnetID, IP: a})
+	}
+	if s, ok := p.Profile["parent_name"].(string); ok {
+		out.ParentName = s
+	}
+	switch t := p.Profile["tag"].(type) {
+	case float64:
+		out.Tag = int(t)
+	case string: // some clients store it as a string
+		fmt.Sscan(t, &out.Tag)
+	}
+	return out, nil
+}

@@ -64,8 +64,9 @@ cmd_down() {
 	for t in "${things[@]}"; do
 		read -r kind name <<<"$t"
 		case $kind in
-		netns) ip netns list | awk '{print $1}' | grep -qxF "$name" && ip netns del "$name" ;;
-		link) ip link show "$name" >/dev/null 2>&1 && ip link del "$name" ;;
+		# A link may vanish on its own meanwhile (its veth peer's netns went).
+		netns) ip netns del "$name" 2>/dev/null || true ;;
+		link) ip link del "$name" 2>/dev/null || true ;;
 		esac
 	done
 

@@ -1,0 +1,39 @@
+# The project's commands. `make test` is the one test command (CI runs it).
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+SANDBOX := sandbox/sandbox
+
+.PHONY: all build test deps vet unit e2e demo clean
+
+all: build
+
+build:
+	@mkdir -p bin
+	@if compgen -G 'cmd/*/' >/dev/null; then $(GO) build -o bin/ ./cmd/...; else echo "no ./cmd yet"; fi
+
+# Packages first (the sandbox's installer, a no-op when nothing is missing),
+# then static checks, unit tests (e2e tests skip without a sandbox), and the
+# e2e tests against a fresh sandbox that is torn down whatever happens.
+test: deps vet unit e2e
+
+deps:
+	$(SANDBOX) install
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race ./...
+
+e2e:
+	@trap '$(SANDBOX) down' EXIT; \
+	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -count=1 -v -timeout 10m ./test/e2e/...
+
+# Placeholder until the product runs end to end: brings the cloud up and shows it.
+demo:
+	$(SANDBOX) up
+	$(SANDBOX) status
+
+clean:
+	rm -rf bin

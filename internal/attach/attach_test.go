@@ -1,0 +1,196 @@
+package attach
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+type rig struct {
+	sw    *fakeSwitch
+	links *fakeLinks
+	cl    *fakeCloud
+	a     *Attacher
+	netns string
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	netns := filepath.Join(t.TempDir(), "netns")
+	if err := os.WriteFile(netns, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{
+		sw:    newFakeSwitch(),
+		links: &fakeLinks{},
+		cl: &fakeCloud{status: "ACTIVE", networks: []cloud.Network{{
+			ID: "net-1", Name: "LS1", MTU: 1442,
+			Subnets: []cloud.Subnet{
+				{ID: "sub-4", CIDR: netip.MustParsePrefix("10.1.0.0/24"), Gateway: netip.MustParseAddr("10.1.0.1"), IPVersion: 4},
+				{ID: "sub-6", CIDR: netip.MustParsePrefix("fd00:1::/64"), IPVersion: 6},
+			},
+		}}},
+		netns: netns,
+	}
+	r.a = &Attacher{Switch: r.sw, Links: r.links, Cloud: r.cl, PID: 1,
+		VM:         VM{VIFID: "vif-1", Bridge: "br-vm", DatapathType: "netdev", Uplink: "eth1", UplinkMTU: 1500},
+		WaitActive: 200 * time.Millisecond, Poll: 10 * time.Millisecond}
+	return r
+}
+
+func (r *rig) empty(t *testing.T) {
+	t.Helper()
+	if len(r.sw.ports) != 0 || len(r.links.links) != 0 || len(r.cl.ports) != 0 {
+		t.Errorf("left behind: ovs=%v links=%v neutron=%v", r.sw.ports, r.links.links, r.cl.ports)
+	}
+}
+
+func TestAttachDetach(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Attachment{
+		PortName: "ovdv1", Bridge: "br-vm", VLAN: 1, ContainerID: "c1", NetnsPath: r.netns, IfName: "eth0",
+		NetworkID: "net-1", NetworkName: "LS1", PortID: "port-1", MAC: "fa:16:3e:00:01:01",
+		Addresses: []netip.Prefix{netip.MustParsePrefix("10.1.0.3/24"), netip.MustParsePrefix("fd00:1::3/64")},
+		Gateways:  []netip.Addr{netip.MustParseAddr("10.1.0.1")}, MTU: 1442, Status: "ACTIVE", State: "ready",
+	}
+	if d := cmp.Diff(want, at, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); d != "" {
+		t.Errorf("attachment (-want +got):\n%s", d)
+	}
+	cfg := r.links.links["ovdv1"]
+	if cfg.Name != "eth0" || !cfg.DisableTxChecksum || cfg.MTU != 1442 {
+		t.Errorf("iface config %+v", cfg)
+	}
+	p := r.cl.ports["port-1"]
+	if p.ParentName != "vif-1" || p.Tag != 1 || p.DeviceID != "c1" {
+		t.Errorf("port %+v", p)
+	}
+	ids := r.sw.ports["ovdv1"].ExternalIDs
+	if ids[KeyPort] != "port-1" || ids[KeyState] != "ready" || ids[KeyPID] != "" {
+		t.Errorf("external_ids %v", ids)
+	}
+	// A second attach gets the next VLAN.
+	at2, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "net-1", ContainerID: "c2"})
+	if err != nil || at2.VLAN != 2 {
+		t.Fatalf("second attach: %v %+v", err, at2)
+	}
+	list, err := r.a.List(ctx, true)
+	if err != nil || len(list) != 2 || list[0].Status != "ACTIVE" || len(list[1].Addresses) != 2 {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	for _, c := range []string{"c1", "c2"} {
+		if n, err := r.a.Detach(ctx, Selector{ContainerID: c}); err != nil || n != 1 {
+			t.Fatalf("detach %s: %d %v", c, n, err)
+		}
+	}
+	if n, err := r.a.Detach(ctx, Selector{ContainerID: "c1"}); err != nil || n != 0 {
+		t.Fatalf("detach is idempotent: %d %v", n, err)
+	}
+	r.empty(t)
+}
+
+func TestAttachRollback(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(r *rig)
+		req   func(r *rig) Request
+		want  error
+	}{
+		{"veth fails", func(r *rig) { r.links.createErr = errors.New("boom") }, nil, nil},
+		{"port never active", func(r *rig) { r.cl.status = "DOWN" }, nil, ErrNotActive},
+		{"neutron refuses", func(r *rig) { r.cl.createErr = cloud.ErrForbidden }, nil, cloud.ErrForbidden},
+		{"interface not up", func(r *rig) { r.sw.upErr = errors.New("timeout") }, nil, nil},
+		{"mtu too big", func(r *rig) { r.a.VM.UplinkMTU = 1400 }, nil, ErrMTU},
+		{"unknown network", nil, func(r *rig) Request { return Request{NetnsPath: r.netns, Network: "nope"} }, cloud.ErrNotFound},
+		{"no netns", nil, func(r *rig) Request { return Request{NetnsPath: "/nonexistent/ns", Network: "LS1"} }, ErrNoNetns},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			if tc.setup != nil {
+				tc.setup(r)
+			}
+			req := Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"}
+			if tc.req != nil {
+				req = tc.req(r)
+			}
+			_, err := r.a.Attach(context.Background(), req)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("error %v, want %v", err, tc.want)
+			}
+			r.empty(t)
+		})
+	}
+}
+
+func TestGC(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	if _, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "alive"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "dead"}); err != nil {
+		t.Fatal(err)
+	}
+	// A crashed attach: VLAN claimed by a process that is gone, no port.
+	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyNetns: r.netns, KeyVIF: "vif-1", KeyState: stateAttaching, KeyPID: "999999999"}); err != nil {
+		t.Fatal(err)
+	}
+	// An attach in progress (this process): left alone.
+	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyNetns: r.netns, KeyVIF: "vif-1", KeyState: stateAttaching, KeyPID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	// A Neutron child port of this VM with no access port.
+	if _, err := r.cl.CreateChildPort(ctx, cloud.ChildPortOpts{NetworkID: "net-1", ParentID: "vif-1", Tag: 77}); err != nil {
+		t.Fatal(err)
+	}
+	// Another VM's child port: not ours.
+	if _, err := r.cl.CreateChildPort(ctx, cloud.ChildPortOpts{NetworkID: "net-1", ParentID: "vif-2", Tag: 77}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.a.GC(ctx, func(_ context.Context, at Attachment) (bool, error) { return at.ContainerID == "alive", nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := GCReport{Detached: []string{"ovdv2", "ovdv3"}, OrphanedPorts: []string{"port-3"}}
+	if d := cmp.Diff(want, rep); d != "" {
+		t.Errorf("gc report (-want +got):\n%s", d)
+	}
+	if len(r.sw.ports) != 2 || len(r.cl.ports) != 2 {
+		t.Errorf("after gc: ovs=%v neutron=%v", r.sw.ports, r.cl.ports)
+	}
+}
+
+func TestDiscoverVM(t *testing.T) {
+	r := newRig(t)
+	r.cl.ports = map[string]cloud.Port{"vm-port": {ID: "vm-port", MAC: []byte{0xfa, 0x16, 0x3e, 0, 0, 1}}}
+	vm, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "", "", "ovdv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := VM{VIFID: "vm-port", Bridge: "br-vm", DatapathType: "netdev", Uplink: "eth1", UplinkMTU: 1500}
+	if d := cmp.Diff(want, vm); d != "" {
+		t.Errorf("vm (-want +got):\n%s", d)
+	}
+	if _, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "br-x", "", "ovdv"); err == nil {
+		t.Error("want an error for an unknown bridge")
+	}
+	r.cl.ports = nil
+	if _, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "", "", "ovdv"); !errors.Is(err, ErrNoVIF) {
+		t.Errorf("want ErrNoVIF, got %v", err)
+	}
+}

@@ -1,0 +1,10 @@
+// Package attach is the front-end independent core of the plugin: it
+// connects a network namespace to a Neutron network through the VM's OVS
+// (a VLAN access port whose tag tells the container apart on the VM's
+// trunk NIC) and disconnects it again, undoing every step on failure.
+//
+// The Docker CLI front end, and later CNI and libnetwork, only decide which
+// namespace to attach; everything else happens here. The state of an
+// attachment lives in the external_ids of its OVS port and in Neutron, so
+// that Detach and GC can always find what an Attach made.
+package attach

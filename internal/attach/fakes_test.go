@@ -1,0 +1,203 @@
+package attach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"sync"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+type fakeSwitch struct {
+	mu      sync.Mutex
+	bridges []Bridge
+	ports   map[string]AccessPort
+	upErr   error
+}
+
+func newFakeSwitch() *fakeSwitch {
+	return &fakeSwitch{
+		bridges: []Bridge{{Name: "br-vm", DatapathType: "netdev", Ports: []string{"br-vm", "eth1"}}},
+		ports:   map[string]AccessPort{},
+	}
+}
+
+func (f *fakeSwitch) Bridges(context.Context) ([]Bridge, error) { return f.bridges, nil }
+
+func (f *fakeSwitch) ClaimVLAN(_ context.Context, bridge string, ids map[string]string) (AccessPort, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	used := map[int]bool{}
+	for _, p := range f.ports {
+		used[p.VLAN] = true
+	}
+	for v := 1; v < 4095; v++ {
+		if !used[v] {
+			ap := AccessPort{Name: fmt.Sprintf("ovdv%d", v), Bridge: bridge, VLAN: v, ExternalIDs: maps.Clone(ids)}
+			f.ports[ap.Name] = ap
+			return ap, nil
+		}
+	}
+	return AccessPort{}, errors.New("no free VLAN")
+}
+
+func (f *fakeSwitch) SetExternalIDs(_ context.Context, name string, ids map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ap, ok := f.ports[name]
+	if !ok {
+		return errors.New("no such port")
+	}
+	for k, v := range ids {
+		if v == "" {
+			delete(ap.ExternalIDs, k)
+		} else {
+			ap.ExternalIDs[k] = v
+		}
+	}
+	return nil
+}
+
+func (f *fakeSwitch) Release(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.ports, name)
+	return nil
+}
+
+func (f *fakeSwitch) AccessPorts(context.Context) ([]AccessPort, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []AccessPort
+	for _, p := range f.ports {
+		p.ExternalIDs = maps.Clone(p.ExternalIDs)
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (f *fakeSwitch) WaitInterfaceUp(context.Context, string) error { return f.upErr }
+
+type fakeLinks struct {
+	mu        sync.Mutex
+	links     map[string]IfaceConfig
+	createErr error
+}
+
+func (f *fakeLinks) CreateVeth(_ context.Context, host, _ string, cfg IfaceConfig) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.createErr != nil {
+		return f.createErr
+	}
+	if f.links == nil {
+		f.links = map[string]IfaceConfig{}
+	}
+	f.links[host] = cfg
+	return nil
+}
+
+func (f *fakeLinks) DeleteLink(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.links, name)
+	return nil
+}
+
+func (f *fakeLinks) LinkExists(_ context.Context, name string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.links[name]
+	return ok, nil
+}
+
+func (f *fakeLinks) LinkMTU(context.Context, string) (int, error) { return 1500, nil }
+
+func (f *fakeLinks) LinkMAC(_ context.Context, name string) (net.HardwareAddr, error) {
+	if name == "br-vm" {
+		return net.ParseMAC("fa:16:3e:00:00:01")
+	}
+	return net.ParseMAC("02:00:00:00:00:02")
+}
+
+type fakeCloud struct {
+	mu        sync.Mutex
+	networks  []cloud.Network
+	ports     map[string]cloud.Port
+	status    string // status new ports get
+	createErr error
+	next      int
+}
+
+func (f *fakeCloud) FindNetwork(_ context.Context, n string) (cloud.Network, error) {
+	for _, nw := range f.networks {
+		if nw.ID == n || nw.Name == n {
+			return nw, nil
+		}
+	}
+	return cloud.Network{}, fmt.Errorf("network %q: %w", n, cloud.ErrNotFound)
+}
+
+func (f *fakeCloud) GetNetwork(ctx context.Context, id string) (cloud.Network, error) {
+	return f.FindNetwork(ctx, id)
+}
+
+func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (cloud.Port, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.createErr != nil {
+		return cloud.Port{}, f.createErr
+	}
+	if f.ports == nil {
+		f.ports = map[string]cloud.Port{}
+	}
+	f.next++
+	nw, _ := f.FindNetwork(context.Background(), o.NetworkID)
+	p := cloud.Port{
+		ID: fmt.Sprintf("port-%d", f.next), NetworkID: o.NetworkID, Name: o.Name,
+		MAC: net.HardwareAddr{0xfa, 0x16, 0x3e, 0, 1, byte(f.next)}, Status: f.status,
+		DeviceID: o.DeviceID, DeviceOwner: cloud.DeviceOwner, ParentName: o.ParentID, Tag: o.Tag,
+	}
+	for _, s := range nw.Subnets {
+		a := s.CIDR.Addr().Next()
+		for i := 0; i <= f.next; i++ {
+			a = a.Next()
+		}
+		p.FixedIPs = append(p.FixedIPs, cloud.FixedIP{SubnetID: s.ID, IP: a})
+	}
+	f.ports[p.ID] = p
+	return p, nil
+}
+
+func (f *fakeCloud) GetPort(_ context.Context, id string) (cloud.Port, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.ports[id]
+	if !ok {
+		return cloud.Port{}, fmt.Errorf("port %s: %w", id, cloud.ErrNotFound)
+	}
+	return p, nil
+}
+
+func (f *fakeCloud) DeletePort(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.ports, id)
+	return nil
+}
+
+func (f *fakeCloud) ListPorts(_ context.Context, flt cloud.PortFilter) ([]cloud.Port, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []cloud.Port
+	for _, p := range f.ports {
+		if (flt.DeviceID == "" || p.DeviceID == flt.DeviceID) && (flt.DeviceOwner == "" || p.DeviceOwner == flt.DeviceOwner) &&
+			(flt.MAC == "" || p.MAC.String() == flt.MAC) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,126 @@
+package attach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+// Alive reports whether the owner of an attachment (its container, or its
+// netns when there is no container) still exists.
+type Alive func(ctx context.Context, at Attachment) (bool, error)
+
+// NetnsAlive is the Alive for attachments without a container: the netns
+// path must still exist.
+func NetnsAlive(_ context.Context, at Attachment) (bool, error) {
+	_, err := os.Stat(at.NetnsPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// GCReport says what GC removed.
+type GCReport struct {
+	Detached      []string `json:"detached_ovs_ports"` // access ports (with their veth and Neutron port)
+	OrphanedPorts []string `json:"deleted_neutron_ports"`
+}
+
+// GC reconciles the VM's OVS with its owners and with Neutron:
+//   - access ports whose owner is gone, whose attach crashed midway, or
+//     whose Neutron port has vanished are detached;
+//   - child ports of this VM's port in Neutron that no access port claims
+//     (by VLAN) are deleted.
+//
+// Attaches in progress (state "attaching", their process alive) are left
+// alone.
+func (a *Attacher) GC(ctx context.Context, alive Alive) (GCReport, error) {
+	var rep GCReport
+	atts, err := a.List(ctx, false)
+	if err != nil {
+		return rep, err
+	}
+	aps, err := a.ours(ctx)
+	if err != nil {
+		return rep, err
+	}
+	byName := map[string]AccessPort{}
+	for _, ap := range aps {
+		byName[ap.Name] = ap
+	}
+	var errs []error
+	keep := map[int]bool{} // VLANs still in use after this pass
+	for _, at := range atts {
+		ap := byName[at.PortName]
+		dead, why, err := a.deadAttachment(ctx, at, ap, alive)
+		if err != nil {
+			errs = append(errs, err)
+			keep[at.VLAN] = true
+			continue
+		}
+		if !dead {
+			keep[at.VLAN] = true
+			continue
+		}
+		a.log().Info("gc: detaching", "ovs_port", at.PortName, "why", why)
+		if err := a.detachOne(ctx, ap); err != nil {
+			errs = append(errs, err)
+			keep[at.VLAN] = true
+			continue
+		}
+		rep.Detached = append(rep.Detached, at.PortName)
+	}
+	if a.VM.VIFID == "" {
+		return rep, errors.Join(errs...)
+	}
+	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
+	if err != nil {
+		return rep, errors.Join(append(errs, err)...)
+	}
+	for _, p := range ps {
+		if p.ParentName != a.VM.VIFID || keep[p.Tag] {
+			continue
+		}
+		a.log().Info("gc: deleting orphaned Neutron port", "port", p.ID, "tag", p.Tag)
+		if err := a.Cloud.DeletePort(ctx, p.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep.OrphanedPorts = append(rep.OrphanedPorts, p.ID)
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (a *Attacher) deadAttachment(ctx context.Context, at Attachment, ap AccessPort, alive Alive) (bool, string, error) {
+	if at.State != stateReady {
+		if pid, err := strconv.Atoi(ap.ExternalIDs[KeyPID]); err == nil && pid > 0 && processExists(pid) {
+			return false, "", nil
+		}
+		return true, "attach did not finish", nil
+	}
+	ok, err := alive(ctx, at)
+	if err != nil {
+		return false, "", fmt.Errorf("checking the owner of %s: %w", at.PortName, err)
+	}
+	if !ok {
+		return true, "owner gone", nil
+	}
+	if at.PortID == "" {
+		return true, "no Neutron port", nil
+	}
+	if _, err := a.Cloud.GetPort(ctx, at.PortID); errors.Is(err, cloud.ErrNotFound) {
+		return true, "Neutron port gone", nil
+	} else if err != nil {
+		return false, "", err
+	}
+	return false, "", nil
+}
+
+func processExists(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil
+}

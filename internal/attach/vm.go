@@ -1,0 +1,104 @@
+package attach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"slices"
+	"strings"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+// VM is what attach knows about the VM it runs in.
+type VM struct {
+	VIFID        string // the VM's Neutron port
+	Bridge       string // the VM's OVS bridge
+	DatapathType string // "netdev": userspace datapath, needs tx checksum off
+	Uplink       string // the VM NIC (the bridge's trunk port)
+	UplinkMTU    int    // 0: unknown, not checked
+}
+
+// ErrNoVIF: the VM's own port could not be found in Neutron.
+var ErrNoVIF = errors.New("cannot find the VM's port")
+
+// DiscoverVM fills in the VM's bridge, uplink and MTU from its OVS and, if
+// vifID is empty, finds the VM's port in Neutron by the MACs of the bridge
+// and its uplink (a VM NIC in a bridge often lends its MAC to the bridge).
+// accessPrefix is the name prefix of access ports, which are not uplinks.
+func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, vifID, accessPrefix string) (VM, error) {
+	bs, err := sw.Bridges(ctx)
+	if err != nil {
+		return VM{}, err
+	}
+	var br *Bridge
+	switch {
+	case bridge != "":
+		for i := range bs {
+			if bs[i].Name == bridge {
+				br = &bs[i]
+			}
+		}
+		if br == nil {
+			return VM{}, fmt.Errorf("bridge %q does not exist in the VM's Open vSwitch (bridges: %s): pass --bridge", bridge, names(bs))
+		}
+	case len(bs) == 1:
+		br = &bs[0]
+	case len(bs) == 0:
+		return VM{}, errors.New("the VM's Open vSwitch has no bridge: create one with the VM NIC as its port, or pass --ovsdb for the right database")
+	default:
+		return VM{}, fmt.Errorf("the VM's Open vSwitch has %d bridges (%s): choose one with --bridge or OVN_DOCKER_BRIDGE", len(bs), names(bs))
+	}
+	vm := VM{VIFID: vifID, Bridge: br.Name, DatapathType: br.DatapathType}
+	var uplinks []string
+	for _, p := range br.Ports {
+		if p != br.Name && !strings.HasPrefix(p, accessPrefix) {
+			uplinks = append(uplinks, p)
+		}
+	}
+	slices.Sort(uplinks)
+	if len(uplinks) > 0 {
+		vm.Uplink = uplinks[0]
+		if mtu, err := links.LinkMTU(ctx, vm.Uplink); err == nil {
+			vm.UplinkMTU = mtu
+		}
+	}
+	if vm.VIFID != "" {
+		return vm, nil
+	}
+	var tried []string
+	for _, dev := range append([]string{br.Name}, uplinks...) {
+		mac, err := links.LinkMAC(ctx, dev)
+		if err != nil || len(mac) == 0 {
+			continue
+		}
+		tried = append(tried, fmt.Sprintf("%s (%s)", dev, mac))
+		ps, err := cl.ListPorts(ctx, cloud.PortFilter{MAC: mac.String()})
+		if err != nil {
+			return VM{}, fmt.Errorf("finding the VM's port by MAC: %w", err)
+		}
+		for _, p := range ps {
+			if p.ParentName == "" && !strings.HasPrefix(p.DeviceOwner, "network:") {
+				vm.VIFID = p.ID
+				return vm, nil
+			}
+		}
+	}
+	return VM{}, fmt.Errorf("%w: no port of your project has the MAC of %s: pass --vif-id (or OS_VIF_ID) with the id of the VM's port", ErrNoVIF, orNone(tried))
+}
+
+func names(bs []Bridge) string {
+	var n []string
+	for _, b := range bs {
+		n = append(n, b.Name)
+	}
+	return orNone(n)
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,397 @@
+package e2e
+
+// Shared helpers for the end-to-end tests: reading the facts the sandbox
+// wrote (sandbox/sandbox up → <state>/sandbox.json), running commands in its
+// namespaces and databases, and waiting for OVN to converge. Other e2e test
+// files use these; keep them general.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// e2eEnv, when "1", turns a missing sandbox into a failure instead of a skip
+// (make test sets it, so CI can never pass by skipping).
+const e2eEnv = "OVN_DOCKER_E2E"
+
+// Sandbox is what sandbox.json says about a running sandbox.
+type Sandbox struct {
+	Name        string       `json:"name"`
+	Dir         string       `json:"dir"`
+	NBDB        string       `json:"nb_db"`     // unix:…, reachable from every netns
+	NBDBTCP     string       `json:"nb_db_tcp"` // tcp:127.0.0.1:…, host netns only
+	SBDB        string       `json:"sb_db"`
+	APIURL      string       `json:"api_url"` // cloud API as seen from the VMs (and host)
+	AuthURL     string       `json:"auth_url"`
+	APIHostIP   string       `json:"api_host_ip"`
+	APIPort     int          `json:"api_port"`
+	MgmtBridge  string       `json:"mgmt_bridge"`
+	DockerHost  string       `json:"docker_host"`
+	Image       string       `json:"image"`
+	Network     Network      `json:"network"`
+	Hypervisors []Hypervisor `json:"hypervisors"`
+	VMs         []VM         `json:"vms"`
+	Domain      string       `json:"domain"`
+	Users       []User       `json:"users"`
+}
+
+// Network is the VMs' logical network.
+type Network struct {
+	Name string `json:"name"`
+	CIDR string `json:"cidr"`
+	MTU  int    `json:"mtu"`
+}
+
+// Hypervisor is a netns with br-int and ovn-controller.
+type Hypervisor struct {
+	Name    string `json:"name"`
+	Netns   string `json:"netns"`
+	OVSDB   string `json:"ovsdb"`
+	Bridge  string `json:"bridge"`
+	Chassis string `json:"chassis"`
+	Dir     string `json:"dir"`
+}
+
+// VM is a netns with its own OVS; NIC is the VM bridge's trunk uplink.
+type VM struct {
+	Name       string `json:"name"`
+	Netns      string `json:"netns"`
+	Hypervisor string `json:"hypervisor"`
+	VIFID      string `json:"vif_id"`
+	IP         string `json:"ip"`
+	MAC        string `json:"mac"`
+	OVSDB      string `json:"ovsdb"`
+	Bridge     string `json:"bridge"`
+	NIC        string `json:"nic"`
+	HVPort     string `json:"hv_port"`
+	MgmtIP     string `json:"mgmt_ip"`
+	MgmtNIC    string `json:"mgmt_nic"`
+	Tenant     string `json:"tenant"`
+	Dir        string `json:"dir"`
+}
+
+// User is an identity of the cloud; Project is the tenant it belongs to.
+type User struct {
+	Name     string `json:"name"`
+	Project  string `json:"project"`
+	Password string `json:"password"`
+	Admin    bool   `json:"admin"`
+}
+
+// sandboxFile is where `sandbox up` wrote its facts: $SANDBOX_DIR or the
+// repository's .sandbox.
+func sandboxFile() (string, error) {
+	if d := os.Getenv("SANDBOX_DIR"); d != "" {
+		return filepath.Join(d, "sandbox.json"), nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the repository: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, ".sandbox", "sandbox.json"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory; set SANDBOX_DIR")
+		}
+		dir = parent
+	}
+}
+
+// needSandbox loads the running sandbox, or skips the test (fails it under
+// OVN_DOCKER_E2E=1) when there is none or the test cannot use it.
+func needSandbox(t *testing.T) *Sandbox {
+	t.Helper()
+	unavailable := t.Skipf
+	if os.Getenv(e2eEnv) == "1" {
+		unavailable = t.Fatalf
+	}
+	if os.Geteuid() != 0 {
+		unavailable("e2e test needs root (network namespaces, OVS); run it through `make test`")
+		return nil
+	}
+	for _, bin := range []string{"ip", "ovs-vsctl", "ovn-nbctl", "tcpdump", "ping"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			unavailable("e2e test needs %s: %v; run `sandbox/sandbox install`", bin, err)
+			return nil
+		}
+	}
+	path, err := sandboxFile()
+	if err != nil {
+		unavailable("no sandbox: %v", err)
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		unavailable("no sandbox (%v); start one with `sandbox/sandbox up`", err)
+		return nil
+	}
+	var s Sandbox
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("parsing %s: %v", path, err)
+	}
+	if len(s.VMs) == 0 || s.NBDB == "" {
+		t.Fatalf("%s lists no VMs or no NB DB; rerun `sandbox/sandbox up`", path)
+	}
+	return &s
+}
+
+// VM returns the VM called name.
+func (s *Sandbox) VM(t *testing.T, name string) VM {
+	t.Helper()
+	for _, vm := range s.VMs {
+		if vm.Name == name {
+			return vm
+		}
+	}
+	t.Fatalf("sandbox has no VM %q", name)
+	return VM{}
+}
+
+// User returns the user called name ("admin", "demo", "alt").
+func (s *Sandbox) User(t *testing.T, name string) User {
+	t.Helper()
+	for _, u := range s.Users {
+		if u.Name == name {
+			return u
+		}
+	}
+	t.Fatalf("sandbox has no user %q", name)
+	return User{}
+}
+
+// Env is the environment a user of vm acting as tenant sees: what
+// `sandbox/sandbox env --tenant T VM` prints.
+func (s *Sandbox) Env(t *testing.T, vm VM, tenant string) []string {
+	t.Helper()
+	u := s.User(t, tenant)
+	return []string{
+		"OS_AUTH_URL=" + s.AuthURL,
+		"OS_USERNAME=" + u.Name,
+		"OS_PASSWORD=" + u.Password,
+		"OS_PROJECT_NAME=" + u.Project,
+		"OS_USER_DOMAIN_NAME=Default",
+		"OS_PROJECT_DOMAIN_NAME=Default",
+		"OS_IDENTITY_API_VERSION=3",
+		"OS_VIF_ID=" + vm.VIFID,
+		"OVN_NB_DB=" + s.NBDB,
+		"OVN_SB_DB=" + s.SBDB,
+		"OVN_DOCKER_OVSDB=" + vm.OVSDB,
+		"OVN_DOCKER_BRIDGE=" + vm.Bridge,
+		"DOCKER_HOST=" + s.DockerHost,
+	}
+}
+
+// cmdTimeout bounds every command a test runs, so a hung tool fails the
+// test instead of the whole suite's timeout.
+const cmdTimeout = 30 * time.Second
+
+// run runs a command and returns its combined output; the error names the
+// command and carries its output.
+func run(ctx context.Context, env []string, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+// mustRun runs a command and fails the test if it fails. It also serves
+// cleanups, which run after t.Context() is cancelled; cmdTimeout bounds it.
+func mustRun(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := run(context.Background(), nil, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// InNetns runs a command in network namespace ns.
+func InNetns(ctx context.Context, ns string, args ...string) (string, error) {
+	return run(ctx, nil, "ip", append([]string{"netns", "exec", ns}, args...)...)
+}
+
+// MustInNetns runs a command in network namespace ns, failing the test if it fails.
+func MustInNetns(t *testing.T, ns string, args ...string) string {
+	t.Helper()
+	return mustRun(t, "ip", append([]string{"netns", "exec", ns}, args...)...)
+}
+
+// VMExec runs a command inside vm as tenant would (`sandbox exec`), returning
+// its combined output.
+func (s *Sandbox) VMExec(t *testing.T, vm VM, tenant string, args ...string) (string, error) {
+	t.Helper()
+	return run(t.Context(), s.Env(t, vm, tenant), "ip", append([]string{"netns", "exec", vm.Netns}, args...)...)
+}
+
+// NBCtl runs ovn-nbctl against the sandbox's Northbound DB.
+func (s *Sandbox) NBCtl(t *testing.T, args ...string) string {
+	t.Helper()
+	return strings.TrimSpace(mustRun(t, "ovn-nbctl", append([]string{"--db=" + s.NBDB, "--timeout=20"}, args...)...))
+}
+
+// NBCtlWait is NBCtl that returns once every hypervisor has applied the
+// change (--wait=hv), so what a test observes next is the converged state.
+func (s *Sandbox) NBCtlWait(t *testing.T, args ...string) string {
+	t.Helper()
+	return s.NBCtl(t, append([]string{"--wait=hv"}, args...)...)
+}
+
+// VSCtl runs ovs-vsctl against vm's own OVSDB.
+func (vm VM) VSCtl(t *testing.T, args ...string) string {
+	t.Helper()
+	return strings.TrimSpace(mustRun(t, "ovs-vsctl", append([]string{"--db=" + vm.OVSDB, "--timeout=20"}, args...)...))
+}
+
+// uniqueName makes a name for something a test creates: the sandbox's prefix
+// and a hash of the test's name and what, short enough for a link (≤ 15).
+func (s *Sandbox) uniqueName(t *testing.T, what string) string {
+	h := fnv.New32a()
+	h.Write([]byte(t.Name() + "/" + what))
+	return fmt.Sprintf("%s-%06x", s.Name, h.Sum32()&0xffffff)
+}
+
+// NewNetns creates a network namespace for the test (lo up, IPv6 off to keep
+// captures quiet) and deletes it, and the links in it, when the test ends.
+func (s *Sandbox) NewNetns(t *testing.T, what string) string {
+	t.Helper()
+	ns := s.uniqueName(t, "netns/"+what)
+	_, _ = run(t.Context(), nil, "ip", "netns", "del", ns) // left over from a killed run
+	mustRun(t, "ip", "netns", "add", ns)
+	t.Cleanup(func() {
+		if _, err := run(context.Background(), nil, "ip", "netns", "del", ns); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	MustInNetns(t, ns, "ip", "link", "set", "lo", "up")
+	MustInNetns(t, ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+	return ns
+}
+
+// Ping sends one echo request from netns ns to ip and waits one second.
+func Ping(ctx context.Context, ns, ip string) error {
+	_, err := InNetns(ctx, ns, "ping", "-n", "-c", "1", "-W", "1", ip)
+	return err
+}
+
+// pingTries bounds how often a ping is retried while OVN converges.
+const pingTries = 10
+
+// PingEventually fails the test unless ns reaches ip within pingTries pings.
+func PingEventually(t *testing.T, ns, ip string) {
+	t.Helper()
+	var err error
+	for range pingTries {
+		if err = Ping(t.Context(), ns, ip); err == nil {
+			return
+		}
+	}
+	t.Fatalf("%s cannot reach %s after %d pings: %v", ns, ip, pingTries, err)
+}
+
+// PingNever fails the test if ns gets any reply from ip over tries pings.
+// Make the change under test with NBCtlWait first, so that the silence is
+// the converged state and not a race.
+func PingNever(t *testing.T, ns, ip string, tries int) {
+	t.Helper()
+	for i := range tries {
+		if err := Ping(t.Context(), ns, ip); err == nil {
+			t.Fatalf("%s got a reply from %s (ping %d of %d), want none", ns, ip, i+1, tries)
+		}
+	}
+}
+
+// Capture is a running tcpdump -e -n in a namespace.
+type Capture struct {
+	cmd    *exec.Cmd
+	out    bytes.Buffer // stdout: written by exec's copier until Wait returns
+	stderr bytes.Buffer // read only after exited is closed
+	exited chan struct{}
+	err    error // of Wait, set before exited is closed
+	once   sync.Once
+}
+
+// StartCapture starts tcpdump on iface in ns with a capture filter and
+// returns once it listens; Stop ends it. The test's cleanup stops it too.
+func StartCapture(t *testing.T, ns, iface, filter string) *Capture {
+	t.Helper()
+	args := []string{"netns", "exec", ns, "tcpdump", "--immediate-mode", "-l", "-n", "-e", "-i", iface}
+	args = append(args, strings.Fields(filter)...)
+	c := &Capture{cmd: exec.Command("ip", args...), exited: make(chan struct{})}
+	c.cmd.Stdout = &c.out
+	stderr, err := c.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("starting tcpdump on %s in %s: %v", iface, ns, err)
+	}
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			c.stderr.WriteString(sc.Text() + "\n")
+			if !signalled && strings.Contains(sc.Text(), "listening on") {
+				close(listening)
+				signalled = true
+			}
+		}
+		c.err = c.cmd.Wait()
+		close(c.exited)
+	}()
+	t.Cleanup(func() { c.Stop() })
+	select {
+	case <-listening:
+	case <-c.exited:
+		t.Fatalf("tcpdump on %s in %s exited: %v: %s", iface, ns, c.err, strings.TrimSpace(c.stderr.String()))
+	case <-time.After(10 * time.Second):
+		c.Stop()
+		t.Fatalf("tcpdump on %s in %s did not start listening within 10s", iface, ns)
+	}
+	return c
+}
+
+// Stop ends the capture and returns the lines tcpdump printed.
+func (c *Capture) Stop() []string {
+	c.once.Do(func() {
+		_ = c.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-c.exited:
+		case <-time.After(5 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+		}
+	})
+	var lines []string
+	for l := range strings.SplitSeq(strings.TrimSpace(c.out.String()), "\n") {
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}

@@ -1,0 +1,235 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Sentinel errors.
+var (
+	// ErrUnreachable: the Docker engine cannot be reached.
+	ErrUnreachable = errors.New("cannot reach the Docker engine")
+	// ErrNoSuchContainer: the container does not exist.
+	ErrNoSuchContainer = errors.New("no such container")
+	// ErrNoDockerCLI: the docker CLI is not installed.
+	ErrNoDockerCLI = errors.New("docker CLI not found")
+)
+
+// Labels the plugin puts on containers.
+const (
+	LabelRole    = "ovn-docker.role"    // "holder" on network-holding containers
+	LabelHolder  = "ovn-docker.holder"  // on a user container: its holder's id
+	LabelNetwork = "ovn-docker.network" // the network the holder was attached to
+	LabelPID     = "ovn-docker.pid"     // on a holder: pid of the `run` that made it
+	RoleHolder   = "holder"
+)
+
+// Client runs the docker CLI.
+type Client struct {
+	Bin string // "docker" if empty
+	Env []string
+	Log *slog.Logger
+}
+
+func (c *Client) bin() string {
+	if c.Bin == "" {
+		return "docker"
+	}
+	return c.Bin
+}
+
+func (c *Client) cmd(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.bin(), args...)
+	if c.Env != nil {
+		cmd.Env = c.Env
+	}
+	return cmd
+}
+
+// output runs docker and returns stdout; errors carry docker's stderr.
+func (c *Client) output(ctx context.Context, stdin io.Reader, args ...string) ([]byte, error) {
+	cmd := c.cmd(ctx, args...)
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), c.classify(args, err, stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+func (c *Client) classify(args []string, err error, stderr string) error {
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("%w: %q is not installed or not in PATH (pass --docker)", ErrNoDockerCLI, c.bin())
+	}
+	msg := strings.TrimSpace(stderr)
+	switch {
+	case strings.Contains(msg, "Cannot connect to the Docker daemon") ||
+		strings.Contains(msg, "Is the docker daemon running") ||
+		strings.Contains(msg, "error during connect"):
+		return fmt.Errorf("%w at %s: is dockerd running? (set DOCKER_HOST for another engine): %s", ErrUnreachable, c.host(), msg)
+	case strings.Contains(msg, "No such container") || strings.Contains(msg, "No such object"):
+		return fmt.Errorf("%w: %s", ErrNoSuchContainer, msg)
+	}
+	if msg == "" {
+		msg = err.Error()
+	}
+	return fmt.Errorf("docker %s: %s", args[0], msg)
+}
+
+func (c *Client) host() string {
+	env := c.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "DOCKER_HOST="); ok && v != "" {
+			return v
+		}
+	}
+	return "unix:///var/run/docker.sock"
+}
+
+// Ping checks that the engine answers.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.output(ctx, nil, "version", "--format", "{{.Server.APIVersion}}")
+	return err
+}
+
+// Container is what the plugin needs from `docker inspect`.
+type Container struct {
+	ID      string
+	Name    string
+	Pid     int
+	Running bool
+	Status  string
+	Labels  map[string]string
+	NetMode string
+}
+
+// Inspect returns a container by id or name (ErrNoSuchContainer if none).
+func (c *Client) Inspect(ctx context.Context, idOrName string) (Container, error) {
+	out, err := c.output(ctx, nil, "container", "inspect", "--format", "{{json .}}", idOrName)
+	if err != nil {
+		return Container{}, err
+	}
+	var raw struct {
+		ID    string `json:"Id"`
+		Name  string
+		State struct {
+			Pid     int
+			Running bool
+			Status  string
+		}
+		Config struct {
+			Labels map[string]string
+		}
+		HostConfig struct {
+			NetworkMode string
+		}
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &raw); err != nil {
+		return Container{}, fmt.Errorf("docker inspect %s: %w", idOrName, err)
+	}
+	return Container{
+		ID: raw.ID, Name: strings.TrimPrefix(raw.Name, "/"), Pid: raw.State.Pid, Running: raw.State.Running,
+		Status: raw.State.Status, Labels: raw.Config.Labels, NetMode: raw.HostConfig.NetworkMode,
+	}, nil
+}
+
+// Remove force-removes containers; missing ones are not an error.
+func (c *Client) Remove(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := c.output(ctx, nil, append([]string{"rm", "-f"}, ids...)...)
+	if errors.Is(err, ErrNoSuchContainer) {
+		// rm -f removes the others and only complains about the missing.
+		return nil
+	}
+	return err
+}
+
+// Summary is one line of `docker ps`.
+type Summary struct {
+	ID     string
+	Name   string
+	Status string
+	Labels map[string]string
+}
+
+// List lists all containers (running or not) carrying label (key or key=value).
+func (c *Client) List(ctx context.Context, label string) ([]Summary, error) {
+	out, err := c.output(ctx, nil, "ps", "-a", "--no-trunc", "--filter", "label="+label, "--format", "{{.ID}}")
+	if err != nil {
+		return nil, err
+	}
+	var res []Summary
+	for _, id := range strings.Fields(string(out)) {
+		ct, err := c.Inspect(ctx, id)
+		if errors.Is(err, ErrNoSuchContainer) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, Summary{ID: ct.ID, Name: ct.Name, Status: ct.Status, Labels: ct.Labels})
+	}
+	return res, nil
+}
+
+// RunDetached runs `docker run -d ARGS…` and returns the new container's id.
+func (c *Client) RunDetached(ctx context.Context, args ...string) (string, error) {
+	out, err := c.output(ctx, nil, append([]string{"run", "-d"}, args...)...)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// RunAttached runs `docker run ARGS…` with the given stdio, as the user
+// would, and returns docker's exit code (-1 and an error if it could not be
+// started at all).
+func (c *Client) RunAttached(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args ...string) (int, error) {
+	cmd := c.cmd(ctx, append([]string{"run"}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	if err != nil {
+		return -1, c.classify([]string{"run"}, err, "")
+	}
+	return 0, nil
+}
+
+// ImageExists reports whether the engine has the image.
+func (c *Client) ImageExists(ctx context.Context, ref string) (bool, error) {
+	_, err := c.output(ctx, nil, "image", "inspect", "--format", "{{.Id}}", ref)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, ErrUnreachable) || errors.Is(err, ErrNoDockerCLI) {
+		return false, err
+	}
+	return false, nil
+}
+
+// Import makes image ref from a root filesystem tarball.
+func (c *Client) Import(ctx context.Context, tarball io.Reader, ref string, changes ...string) error {
+	args := []string{"import"}
+	for _, ch := range changes {
+		args = append(args, "--change", ch)
+	}
+	_, err := c.output(ctx, tarball, append(args, "-", ref)...)
+	return err
+}

@@ -159,7 +159,7 @@ func (s *Service) issueForPassword(ur userReq, scope *scopeReq, now time.Time) (
 		s.dummyHash.verify(*ur.Password)
 		return issued{}, fmt.Errorf("%w: unknown user", ErrUnauthorized)
 	}
-	if !u.hash.verify(*ur.Password) {
+	if !s.verified.verify(u, *ur.Password) {
 		return issued{}, fmt.Errorf("%w: wrong password for user %q", ErrUnauthorized, u.ID)
 	}
 	projectID, err := s.scopeProject(u, scope)

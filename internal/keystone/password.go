@@ -40,6 +40,16 @@ type passwordHash struct {
 // HashPassword returns a salted PBKDF2-SHA256 hash of password for the
 // identity file.
 func HashPassword(password string) (string, error) {
+	return HashPasswordIterations(password, hashIterations)
+}
+
+// HashPasswordIterations is HashPassword with a chosen work factor
+// (10000 to 10000000 PBKDF2 iterations). Tests use the minimum: under the
+// race detector one default hash takes most of a second.
+func HashPasswordIterations(password string, iterations int) (string, error) {
+	if iterations < minIterations || iterations > maxIterations {
+		return "", fmt.Errorf("iterations %d out of range: use %d to %d", iterations, minIterations, maxIterations)
+	}
 	if password == "" {
 		return "", errors.New("password is empty")
 	}
@@ -50,7 +60,7 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read random salt: %w", err)
 	}
-	h, err := derive(password, salt, hashIterations)
+	h, err := derive(password, salt, iterations)
 	if err != nil {
 		return "", err
 	}

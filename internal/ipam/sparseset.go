@@ -17,6 +17,10 @@ const chunkBits = 256
 type sparseSet struct {
 	spans  []span
 	chunks map[u128]*[chunkBits / 64]uint64
+	// spare is the last chunk dropped for being empty. Next followed by a
+	// Release of the same address (a failed NB transaction) empties and
+	// refills the cursor's chunk; reusing it avoids an allocation each time.
+	spare *[chunkBits / 64]uint64
 }
 
 func newSparseSet(spans []span) *sparseSet {
@@ -31,7 +35,11 @@ func (s *sparseSet) add(a u128) bool {
 	key, bit := chunkOf(a)
 	c := s.chunks[key]
 	if c == nil {
-		c = new([chunkBits / 64]uint64)
+		c = s.spare
+		s.spare = nil
+		if c == nil {
+			c = new([chunkBits / 64]uint64)
+		}
 		s.chunks[key] = c
 	}
 	m := uint64(1) << (bit % 64)
@@ -52,6 +60,7 @@ func (s *sparseSet) remove(a u128) bool {
 	c[bit/64] &^= m
 	if *c == ([chunkBits / 64]uint64{}) {
 		delete(s.chunks, key) // keep memory proportional to used addresses
+		s.spare = c
 	}
 	return true
 }

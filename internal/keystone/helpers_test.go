@@ -143,6 +143,10 @@ func do(h http.Handler, method, target, body string, headers map[string]string) 
 		r.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range headers {
+		if k == "Host" {
+			r.Host = v
+			continue
+		}
 		r.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()

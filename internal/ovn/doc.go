@@ -1,0 +1,20 @@
+// Package ovn maps Neutron resources (networks, subnets, ports) onto rows
+// of the OVN Northbound database, which is their only store.
+//
+//   - network → Logical_Switch "neutron-<id>", attributes in external_ids
+//   - subnet  → DHCP_Options, the subnet record in external_ids and the
+//     options OVN's native DHCP needs in options
+//   - port    → Logical_Switch_Port named by the port id
+//
+// Reads are served from an in-memory view that is fed by the libovsdb
+// monitor (and rebuilt from the libovsdb cache after every (re)connect),
+// so a read never goes to the server. Writes are OVSDB transactions that
+// carry optimistic guards ("wait" operations): a transaction that
+// allocates addresses on a network waits for the network's
+// Logical_Switch external_ids to be exactly what the allocator saw and
+// bumps neutron:ipam_generation; one that adds a child to a parent port
+// does the same on the parent's external_ids. When another process
+// committed first the guard fails, the view catches up and the
+// operation is retried. Uniqueness therefore holds across any number of
+// processes that share one NB, without check-then-write.
+package ovn

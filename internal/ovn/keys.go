@@ -1,0 +1,41 @@
+package ovn
+
+// external_ids keys, following Neutron ML2/OVN where it has one.
+const (
+	// Logical_Switch
+	keyNetworkName    = "neutron:network_name"
+	keyProjectID      = "neutron:project_id"
+	keyMTU            = "neutron:mtu"
+	keyShared         = "neutron:shared"
+	keyAdminStateUp   = "neutron:admin_state_up"
+	keyRevision       = "neutron:revision_number"
+	keyCreatedAt      = "neutron:created_at"
+	keyUpdatedAt      = "neutron:updated_at"
+	keyDescription    = "neutron:description"
+	keyIPAMGeneration = "neutron:ipam_generation"
+
+	// DHCP_Options (the subnet record)
+	keySubnetID   = "neutron:subnet_id"
+	keySubnetName = "neutron:subnet_name"
+	keyNetworkID  = "neutron:network_id"
+	keyGateway    = "neutron:gateway_ip"
+	keyPools      = "neutron:allocation_pools"
+	keyEnableDHCP = "neutron:enable_dhcp"
+	keyDNS        = "neutron:dns_nameservers"
+	keyIPVersion  = "neutron:ip_version"
+	keyServerMAC  = "neutron:server_mac"
+
+	// Logical_Switch_Port
+	keyPortName           = "neutron:port_name"
+	keyDeviceID           = "neutron:device_id"
+	keyDeviceOwner        = "neutron:device_owner"
+	keyCIDRs              = "neutron:cidrs"
+	keyFixedIPs           = "neutron:fixed_ips"
+	keyMAC                = "neutron:mac_address"
+	keyPortSecurity       = "neutron:port_security_enabled"
+	keyBindingProfile     = "neutron:binding_profile"
+	keyChildrenGeneration = "neutron:children_generation"
+)
+
+// lsPrefix is ML2/OVN's Logical_Switch name prefix.
+const lsPrefix = "neutron-"

@@ -1,0 +1,278 @@
+package ovn
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/internal/nbdb"
+)
+
+// NetworkSpec is what a client may set on a network. Nil pointers in an
+// update mean "leave as is".
+type NetworkSpec struct {
+	Name         *string
+	Description  *string
+	ProjectID    string // create only
+	AdminStateUp *bool
+	Shared       *bool
+	MTU          *int
+}
+
+// withSubnets returns a copy of n listing its subnets. Caller holds the
+// view's read lock.
+func (v *view) withSubnets(n *Network) *Network {
+	c := *n
+	c.SubnetIDs = []string{}
+	for id := range v.subnetsByNet[n.ID] {
+		c.SubnetIDs = append(c.SubnetIDs, id)
+	}
+	slices.Sort(c.SubnetIDs)
+	return &c
+}
+
+// visibleNetwork returns the network if the caller may see it (own,
+// shared, or admin). Caller holds the view's read lock.
+func (v *view) visibleNetwork(sc Scope, id string) (*Network, error) {
+	n := v.networks[id]
+	if n == nil || !(sc.owns(n.ProjectID) || n.Shared) {
+		return nil, networkNotFound(id)
+	}
+	return n, nil
+}
+
+// ownedNetwork is visibleNetwork for changes: a shared network of
+// another project is visible but not the caller's to change (Neutron
+// answers 404 for it too, hiding nothing that listing does not show).
+func (v *view) ownedNetwork(sc Scope, id string) (*Network, error) {
+	n := v.networks[id]
+	if n == nil || !sc.owns(n.ProjectID) {
+		return nil, networkNotFound(id)
+	}
+	return n, nil
+}
+
+// ListNetworks returns the networks the caller may see.
+func (s *Store) ListNetworks(sc Scope) []*Network {
+	s.view.mu.RLock()
+	defer s.view.mu.RUnlock()
+	out := make([]*Network, 0, len(s.view.networks))
+	for _, n := range s.view.networks {
+		if sc.owns(n.ProjectID) || n.Shared {
+			out = append(out, s.view.withSubnets(n))
+		}
+	}
+	slices.SortFunc(out, func(a, b *Network) int { return cmpCreated(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
+	return out
+}
+
+// GetNetwork returns one network the caller may see.
+func (s *Store) GetNetwork(sc Scope, id string) (*Network, error) {
+	s.view.mu.RLock()
+	defer s.view.mu.RUnlock()
+	n, err := s.view.visibleNetwork(sc, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.view.withSubnets(n), nil
+}
+
+// CreateNetwork writes a new Logical_Switch.
+func (s *Store) CreateNetwork(ctx context.Context, spec NetworkSpec) (*Network, error) {
+	id := uuid.NewString()
+	now := fmtTime(time.Now())
+	ext := map[string]string{
+		keyNetworkName:    deref(spec.Name, ""),
+		keyDescription:    deref(spec.Description, ""),
+		keyProjectID:      spec.ProjectID,
+		keyAdminStateUp:   strconv.FormatBool(deref(spec.AdminStateUp, true)),
+		keyShared:         strconv.FormatBool(deref(spec.Shared, false)),
+		keyMTU:            strconv.Itoa(deref(spec.MTU, s.cfg.DefaultMTU)),
+		keyRevision:       "1",
+		keyCreatedAt:      now,
+		keyUpdatedAt:      now,
+		keyIPAMGeneration: "0",
+	}
+	ls := &nbdb.LogicalSwitch{UUID: "ls", Name: lsPrefix + id, ExternalIDs: ext,
+		OtherConfig: map[string]string{"mcast_snoop": "false"}}
+	ops, err := s.nb.Create(ls)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.transact(ctx, ops); err != nil {
+		return nil, err
+	}
+	var out *Network
+	err = s.settle(ctx, func() bool {
+		if n := s.view.networks[id]; n != nil {
+			out = s.view.withSubnets(n)
+			return true
+		}
+		return false
+	})
+	return out, err
+}
+
+// UpdateNetwork changes a network the caller owns.
+func (s *Store) UpdateNetwork(ctx context.Context, sc Scope, id string, spec NetworkSpec) (*Network, error) {
+	defer s.lockNetwork(id)()
+	var out *Network
+	err := s.retry(ctx, "update network "+id, func() error {
+		s.view.mu.RLock()
+		n, err := s.view.ownedNetwork(sc, id)
+		s.view.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		ext := copyMap(n.ext)
+		setIf(ext, keyNetworkName, spec.Name)
+		setIf(ext, keyDescription, spec.Description)
+		if spec.AdminStateUp != nil {
+			ext[keyAdminStateUp] = strconv.FormatBool(*spec.AdminStateUp)
+		}
+		if spec.Shared != nil {
+			ext[keyShared] = strconv.FormatBool(*spec.Shared)
+		}
+		if spec.MTU != nil {
+			ext[keyMTU] = strconv.Itoa(*spec.MTU)
+		}
+		rev := n.Revision + 1
+		ext[keyRevision] = strconv.FormatInt(rev, 10)
+		ext[keyUpdatedAt] = fmtTime(time.Now())
+		ops, err := s.guard(nbdb.LogicalSwitchTable, n.uuid, n.ext)
+		if err != nil {
+			return err
+		}
+		ls := &nbdb.LogicalSwitch{UUID: n.uuid, ExternalIDs: ext}
+		upd, err := s.nb.Where(ls).Update(ls, &ls.ExternalIDs)
+		if err != nil {
+			return err
+		}
+		// MTU also reaches DHCP clients through the subnets' options.
+		if spec.MTU != nil {
+			more, err := s.subnetMTUOps(n.ID, *spec.MTU)
+			if err != nil {
+				return err
+			}
+			upd = append(upd, more...)
+		}
+		if err := s.transact(ctx, append(ops, upd...)); err != nil {
+			return err
+		}
+		return s.settle(ctx, func() bool {
+			if m := s.view.networks[id]; m != nil && m.Revision >= rev {
+				out = s.view.withSubnets(m)
+				return true
+			}
+			return false
+		})
+	})
+	return out, err
+}
+
+// DeleteNetwork removes a network that has no ports, with its subnets.
+func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
+	defer s.lockNetwork(id)()
+	return s.retry(ctx, "delete network "+id, func() error {
+		s.view.mu.RLock()
+		n, err := s.view.ownedNetwork(sc, id)
+		nports := len(s.view.portsByNet[id])
+		var subnets []*Subnet
+		for _, sn := range s.view.subnetsByNet[id] {
+			subnets = append(subnets, sn)
+		}
+		s.view.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		if nports > 0 {
+			return newErr(ErrConflict, "NetworkInUse",
+				"Unable to complete operation on network %s. There are one or more ports still in use on the network (%d).", id, nports)
+		}
+		// The guard makes a port created meanwhile by another process
+		// (which bumps neutron:ipam_generation) abort this delete.
+		ops, err := s.guard(nbdb.LogicalSwitchTable, n.uuid, n.ext)
+		if err != nil {
+			return err
+		}
+		for _, sn := range subnets {
+			del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: sn.uuid}).Delete()
+			if err != nil {
+				return err
+			}
+			ops = append(ops, del...)
+		}
+		del, err := s.nb.Where(&nbdb.LogicalSwitch{UUID: n.uuid}).Delete()
+		if err != nil {
+			return err
+		}
+		if err := s.transact(ctx, append(ops, del...)); err != nil {
+			return err
+		}
+		return s.settle(ctx, func() bool { return s.view.networks[id] == nil })
+	})
+}
+
+// bumpIPAM returns the guard and update that every allocation on
+// network n carries: fail if n's external_ids changed since they were
+// read, and bump neutron:ipam_generation so that a competing allocation
+// based on the same state fails.
+func (s *Store) bumpIPAM(n *Network) ([]ovsdb.Operation, map[string]string, error) {
+	ops, err := s.guard(nbdb.LogicalSwitchTable, n.uuid, n.ext)
+	if err != nil {
+		return nil, nil, err
+	}
+	ext := copyMap(n.ext)
+	gen, _ := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64)
+	ext[keyIPAMGeneration] = strconv.FormatUint(gen+1, 10)
+	ls := &nbdb.LogicalSwitch{UUID: n.uuid, ExternalIDs: ext}
+	upd, err := s.nb.Where(ls).Update(ls, &ls.ExternalIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(ops, upd...), ext, nil
+}
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func setIf(m map[string]string, k string, v *string) {
+	if v != nil {
+		m[k] = *v
+	}
+}
+
+func cmpCreated(a, b time.Time, ida, idb string) int {
+	if c := a.Compare(b); c != 0 {
+		return c
+	}
+	switch {
+	case ida < idb:
+		return -1
+	case ida > idb:
+		return 1
+	}
+	return 0
+}
+
+// networkSettled reports whether the view has caught up with a network
+// whose external_ids we just wrote.
+func (v *view) networkHas(id string, ext map[string]string) bool {
+	n := v.networks[id]
+	// ">=": another process may already have bumped past our write.
+	return n != nil && genAtLeast(n.ext[keyIPAMGeneration], ext[keyIPAMGeneration])
+}
+
+func genAtLeast(have, want string) bool {
+	h, _ := strconv.ParseUint(have, 10, 64)
+	w, _ := strconv.ParseUint(want, 10, 64)
+	return h >= w
+}

@@ -1,0 +1,604 @@
+package ovn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/internal/ipam"
+	"github.com/ovn-docker/ovn-docker/internal/nbdb"
+)
+
+// Profile is a validated binding:profile.
+type Profile struct {
+	// Raw is the object as the client sent it, returned verbatim on GET.
+	Raw        json.RawMessage
+	ParentName string // "" for a VM port
+	Tag        int    // 1–4094 when ParentName is set
+}
+
+// IPRequest is one fixed_ips entry of a request: a subnet, an address,
+// or both.
+type IPRequest struct {
+	SubnetID  string
+	IPAddress netip.Addr
+}
+
+// PortSpec is what a client may set on a port. On update, nil pointers
+// leave the attribute as is.
+type PortSpec struct {
+	Name         *string
+	Description  *string
+	ProjectID    string // create only
+	NetworkID    string // create only
+	MAC          string // create only; "" generates one
+	FixedIPs     *[]IPRequest
+	DeviceID     *string
+	DeviceOwner  *string
+	AdminStateUp *bool
+	PortSecurity *bool
+	Profile      *Profile
+}
+
+func (v *view) visiblePort(sc Scope, id string) (*Port, error) {
+	p := v.ports[id]
+	if p == nil || !sc.owns(p.ProjectID) {
+		return nil, portNotFound(id)
+	}
+	return p, nil
+}
+
+// ListPorts returns the ports the caller may see. networkID, when set,
+// narrows the scan to one network (index lookup).
+func (s *Store) ListPorts(sc Scope, networkID string) []*Port {
+	s.view.mu.RLock()
+	defer s.view.mu.RUnlock()
+	src := s.view.ports
+	if networkID != "" {
+		src = s.view.portsByNet[networkID]
+	}
+	out := make([]*Port, 0, len(src))
+	for _, p := range src {
+		if sc.owns(p.ProjectID) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Port) int { return cmpCreated(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
+	return out
+}
+
+// GetPort returns one port the caller may see.
+func (s *Store) GetPort(sc Scope, id string) (*Port, error) {
+	s.view.mu.RLock()
+	defer s.view.mu.RUnlock()
+	return s.view.visiblePort(sc, id)
+}
+
+// parentFor checks a requested parent and tag. A parent the caller may
+// not see is reported exactly like one that does not exist. Caller holds
+// the view's read lock.
+func (v *view) parentFor(sc Scope, prof *Profile, self string) (*Port, error) {
+	if prof == nil || prof.ParentName == "" {
+		return nil, nil
+	}
+	parent, err := v.visiblePort(sc, prof.ParentName)
+	if err != nil {
+		return nil, err
+	}
+	if parent.ParentName != "" {
+		return nil, newErr(ErrInvalid, "InvalidInput",
+			"Invalid input for operation: binding:profile parent_name %s is itself a container port; nest only one level.", prof.ParentName)
+	}
+	if other, used := v.children[parent.ID][prof.Tag]; used && other != self {
+		return nil, newErr(ErrConflict, "VlanTagInUse",
+			"VLAN tag %d is already used by port %s on parent port %s.", prof.Tag, other, parent.ID)
+	}
+	return parent, nil
+}
+
+// reservation is an address taken from an allocator for a transaction in
+// flight.
+type reservation struct {
+	subnet *Subnet
+	addr   netip.Addr
+}
+
+// allocate picks addresses for a new port on n. Caller holds the view's
+// write lock; on error nothing stays reserved.
+func (v *view) allocate(n *Network, reqs *[]IPRequest) (res []reservation, err error) {
+	defer func() {
+		if err != nil {
+			for _, r := range res {
+				v.ipam[r.subnet.ID].alloc.Release(r.addr)
+			}
+			res = nil
+		}
+	}()
+	var subnets []*Subnet
+	for _, sn := range v.subnetsByNet[n.ID] {
+		subnets = append(subnets, sn)
+	}
+	slices.SortFunc(subnets, func(a, b *Subnet) int { return cmpCreated(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
+
+	if reqs == nil {
+		// Neutron's default: one address of each IP version, from the
+		// first subnet of that version that still has one.
+		for _, version := range []int{4, 6} {
+			var tried []string
+			for _, sn := range subnets {
+				if sn.IPVersion != version {
+					continue
+				}
+				st := v.ipam[sn.ID]
+				if st == nil || st.alloc == nil {
+					continue
+				}
+				addr, err := st.alloc.Next()
+				if err != nil {
+					tried = append(tried, sn.ID)
+					continue
+				}
+				res = append(res, reservation{sn, addr})
+				tried = nil
+				break
+			}
+			if len(tried) > 0 {
+				return res, newErr(ErrConflict, "IpAddressGenerationFailure",
+					"No more IP addresses available on network %s.", n.ID)
+			}
+		}
+		return res, nil
+	}
+
+	for _, rq := range *reqs {
+		var sn *Subnet
+		switch {
+		case rq.SubnetID != "":
+			sn = v.subnets[rq.SubnetID]
+			if sn == nil {
+				return res, subnetNotFound(rq.SubnetID)
+			}
+			if sn.NetworkID != n.ID {
+				return res, newErr(ErrInvalid, "InvalidInput",
+					"Invalid input for operation: Failed to create port on network %s, because fixed_ips included invalid subnet %s.", n.ID, rq.SubnetID)
+			}
+		default:
+			for _, c := range subnets {
+				if c.CIDR.Contains(rq.IPAddress) {
+					sn = c
+				}
+			}
+			if sn == nil {
+				return res, newErr(ErrInvalid, "InvalidIpForNetwork",
+					"IP address %s is not a valid IP for any of the subnets on the specified network.", rq.IPAddress)
+			}
+		}
+		st := v.ipam[sn.ID]
+		if st == nil || st.alloc == nil {
+			return res, newErr(ErrConflict, "IpAddressGenerationFailure", "Subnet %s has no usable allocation state.", sn.ID)
+		}
+		if !rq.IPAddress.IsValid() {
+			addr, err := st.alloc.Next()
+			if err != nil {
+				return res, newErr(ErrConflict, "IpAddressGenerationFailure",
+					"No more IP addresses available for subnet %s.", sn.ID)
+			}
+			res = append(res, reservation{sn, addr})
+			continue
+		}
+		addr := rq.IPAddress
+		if !sn.CIDR.Contains(addr) {
+			return res, newErr(ErrInvalid, "InvalidIpForSubnet",
+				"IP address %s is not a valid IP for the specified subnet %s (%s).", addr, sn.ID, sn.CIDR)
+		}
+		if owner, used := st.owners[addr]; used || addr == sn.Gateway {
+			if !used {
+				owner = "the gateway"
+			}
+			return res, newErr(ErrConflict, "IpAddressAlreadyAllocated",
+				"IP address %s already allocated in subnet %s (by %s).", addr, sn.ID, owner)
+		}
+		if err := st.alloc.Reserve(addr); err != nil {
+			if errors.Is(err, ipam.ErrInUse) {
+				return res, newErr(ErrConflict, "IpAddressAlreadyAllocated",
+					"IP address %s already allocated in subnet %s.", addr, sn.ID)
+			}
+			return res, newErr(ErrInvalid, "InvalidIpForSubnet",
+				"IP address %s is not a valid IP for the specified subnet %s (%s): it is the network or broadcast address.", addr, sn.ID, sn.CIDR)
+		}
+		res = append(res, reservation{sn, addr})
+	}
+	return res, nil
+}
+
+// pickMAC validates a requested MAC or generates a free one. Caller holds
+// the view's read lock.
+func (s *Store) pickMAC(networkID, requested string) (string, error) {
+	used := s.view.macs[networkID]
+	if requested != "" {
+		hw, err := ipam.ParseMAC(requested)
+		if err != nil {
+			return "", newErr(ErrInvalid, "InvalidInput",
+				"Invalid input for operation: '%s' is not a valid MAC address (want six octets like fa:16:3e:12:34:56).", requested)
+		}
+		mac := hw.String()
+		if _, taken := used[mac]; taken {
+			return "", newErr(ErrConflict, "MacAddressInUse",
+				"Unable to complete operation for network %s. The mac address %s is in use.", networkID, mac)
+		}
+		return mac, nil
+	}
+	for {
+		mac := s.macs.Next().String()
+		if _, taken := used[mac]; !taken {
+			return mac, nil
+		}
+	}
+}
+
+// CreatePort allocates addresses and a MAC and writes a
+// Logical_Switch_Port, all in one guarded transaction.
+func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port, error) {
+	defer s.lockNetwork(spec.NetworkID)()
+	id := uuid.NewString()
+	err := s.retry(ctx, "create port", func() error {
+		v := s.view
+		v.mu.Lock()
+		n, err := v.visibleNetwork(sc, spec.NetworkID)
+		if err != nil {
+			v.mu.Unlock()
+			return err
+		}
+		if !v.ready(n) {
+			v.mu.Unlock()
+			return errGuard // wait for the view to catch up, then retry
+		}
+		parent, err := v.parentFor(sc, spec.Profile, "")
+		if err != nil {
+			v.mu.Unlock()
+			return err
+		}
+		mac, err := s.pickMAC(n.ID, spec.MAC)
+		if err != nil {
+			v.mu.Unlock()
+			return err
+		}
+		res, err := v.allocate(n, spec.FixedIPs)
+		v.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		release := func() {
+			for _, r := range res {
+				v.release(r.subnet.ID, r.addr)
+			}
+		}
+		ops, lsExt, err := s.bumpIPAM(n)
+		if err != nil {
+			release()
+			return err
+		}
+		var parentExt map[string]string
+		if parent != nil {
+			more, ext, err := s.bumpChildren(parent)
+			if err != nil {
+				release()
+				return err
+			}
+			ops, parentExt = append(ops, more...), ext
+		}
+		now := fmtTime(time.Now())
+		p := &Port{
+			ID: id, NetworkID: n.ID, ProjectID: spec.ProjectID, MAC: mac,
+			Name: deref(spec.Name, ""), Description: deref(spec.Description, ""),
+			DeviceID: deref(spec.DeviceID, ""), DeviceOwner: deref(spec.DeviceOwner, ""),
+			AdminStateUp: deref(spec.AdminStateUp, true), PortSecurity: deref(spec.PortSecurity, true),
+			Revision: 1,
+		}
+		for _, r := range res {
+			p.FixedIPs = append(p.FixedIPs, FixedIP{SubnetID: r.subnet.ID, IPAddress: r.addr})
+		}
+		if spec.Profile != nil {
+			p.Profile, p.ParentName, p.Tag = spec.Profile.Raw, spec.Profile.ParentName, spec.Profile.Tag
+		}
+		lsp := s.lspRow(p, res, now, now)
+		lsp.UUID = "lsp"
+		lsp.ExternalIDs[keyIPAMGeneration] = lsExt[keyIPAMGeneration]
+		create, err := s.nb.Create(lsp)
+		if err != nil {
+			release()
+			return err
+		}
+		// A subnet deleted meanwhile must not get this port's address:
+		// require its DHCP_Options row to still exist.
+		for _, r := range res {
+			d := &nbdb.DHCPOptions{UUID: r.subnet.uuid}
+			w, err := s.nb.Where(d).Wait(ovsdb.WaitConditionEqual, &timeout0, d, &d.UUID)
+			if err != nil {
+				release()
+				return err
+			}
+			create = append(w, create...)
+		}
+		ls := &nbdb.LogicalSwitch{UUID: n.uuid}
+		attach, err := s.nb.Where(ls).Mutate(ls, mutation(&ls.Ports, ovsdb.MutateOperationInsert, []string{"lsp"}))
+		if err != nil {
+			release()
+			return err
+		}
+		ops = append(append(ops, create...), attach...)
+		if err := s.transact(ctx, ops); err != nil {
+			release()
+			return err
+		}
+		return s.settle(ctx, func() bool {
+			if v.ports[id] == nil || !v.networkHas(n.ID, lsExt) {
+				return false
+			}
+			return parent == nil || v.portHas(parent.ID, parentExt)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetPort(Scope{Admin: true}, id)
+}
+
+// lspRow renders a port as its Logical_Switch_Port. res carries the
+// subnets of the fixed IPs (for cidrs and DHCP options).
+func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbdb.LogicalSwitchPort {
+	addrs := []string{p.MAC}
+	var cidrs []string
+	var v4, v6 *string
+	for _, r := range res {
+		addrs = append(addrs, r.addr.String())
+		cidrs = append(cidrs, netip.PrefixFrom(r.addr, r.subnet.CIDR.Bits()).String())
+		if r.subnet.EnableDHCP {
+			u := r.subnet.uuid
+			if r.subnet.IPVersion == 4 && v4 == nil {
+				v4 = &u
+			} else if r.subnet.IPVersion == 6 && v6 == nil {
+				v6 = &u
+			}
+		}
+	}
+	fixed, _ := json.Marshal(p.FixedIPs)
+	if p.FixedIPs == nil {
+		fixed = []byte("[]")
+	}
+	ext := map[string]string{
+		keyPortName:           p.Name,
+		keyDescription:        p.Description,
+		keyProjectID:          p.ProjectID,
+		keyNetworkName:        lsPrefix + p.NetworkID,
+		keyDeviceID:           p.DeviceID,
+		keyDeviceOwner:        p.DeviceOwner,
+		keyCIDRs:              strings.Join(cidrs, " "),
+		keyFixedIPs:           string(fixed),
+		keyMAC:                p.MAC,
+		keyPortSecurity:       strconv.FormatBool(p.PortSecurity),
+		keyRevision:           strconv.FormatInt(p.Revision, 10),
+		keyCreatedAt:          created,
+		keyUpdatedAt:          updated,
+		keyChildrenGeneration: "0",
+	}
+	if len(p.Profile) > 0 {
+		ext[keyBindingProfile] = string(p.Profile)
+	}
+	enabled := p.AdminStateUp
+	lsp := &nbdb.LogicalSwitchPort{
+		Name:          p.ID,
+		Addresses:     []string{strings.Join(addrs, " ")},
+		Enabled:       &enabled,
+		ExternalIDs:   ext,
+		Dhcpv4Options: v4,
+		Dhcpv6Options: v6,
+	}
+	if p.PortSecurity {
+		lsp.PortSecurity = []string{strings.Join(addrs, " ")}
+	}
+	if p.ParentName != "" {
+		parent, tag := p.ParentName, p.Tag
+		lsp.ParentName = &parent
+		// tag_request is what a CMS sets (ovn-northd copies it to tag);
+		// tag is set too so the row is complete without northd running.
+		lsp.TagRequest = &tag
+		tag2 := tag
+		lsp.Tag = &tag2
+	}
+	return lsp
+}
+
+// bumpChildren guards a parent port's external_ids and bumps
+// neutron:children_generation, so that two processes cannot give the
+// same tag to two children, and a parent cannot be deleted while a
+// child is being added.
+func (s *Store) bumpChildren(parent *Port) ([]ovsdb.Operation, map[string]string, error) {
+	ops, err := s.guard(nbdb.LogicalSwitchPortTable, parent.uuid, parent.ext)
+	if err != nil {
+		return nil, nil, err
+	}
+	ext := copyMap(parent.ext)
+	gen, _ := strconv.ParseUint(ext[keyChildrenGeneration], 10, 64)
+	ext[keyChildrenGeneration] = strconv.FormatUint(gen+1, 10)
+	lsp := &nbdb.LogicalSwitchPort{UUID: parent.uuid, ExternalIDs: ext}
+	upd, err := s.nb.Where(lsp).Update(lsp, &lsp.ExternalIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(ops, upd...), ext, nil
+}
+
+// portHas reports whether the view shows port id with the given
+// children generation.
+func (v *view) portHas(id string, ext map[string]string) bool {
+	p := v.ports[id]
+	return p != nil && genAtLeast(p.ext[keyChildrenGeneration], ext[keyChildrenGeneration])
+}
+
+// UpdatePort changes the mutable attributes of a port the caller owns.
+// fixed_ips and mac_address cannot change (400).
+func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSpec) (*Port, error) {
+	s.view.mu.RLock()
+	p, err := s.view.visiblePort(sc, id)
+	s.view.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	defer s.lockNetwork(p.NetworkID)()
+	var out *Port
+	err = s.retry(ctx, "update port "+id, func() error {
+		v := s.view
+		v.mu.RLock()
+		p, err := v.visiblePort(sc, id)
+		if err != nil {
+			v.mu.RUnlock()
+			return err
+		}
+		var parent *Port
+		if spec.Profile != nil && (spec.Profile.ParentName != p.ParentName || spec.Profile.Tag != p.Tag) {
+			if spec.Profile.ParentName == id {
+				v.mu.RUnlock()
+				return newErr(ErrInvalid, "InvalidInput", "Invalid input for operation: a port cannot be its own parent_name.")
+			}
+			if len(v.children[id]) > 0 && spec.Profile.ParentName != "" {
+				v.mu.RUnlock()
+				return newErr(ErrConflict, "PortInUse", "Port %s has container ports; it cannot become one itself.", id)
+			}
+			parent, err = v.parentFor(sc, spec.Profile, id)
+			if err != nil {
+				v.mu.RUnlock()
+				return err
+			}
+		}
+		var res []reservation
+		for _, f := range p.FixedIPs {
+			if sn := v.subnets[f.SubnetID]; sn != nil {
+				res = append(res, reservation{sn, f.IPAddress})
+			}
+		}
+		v.mu.RUnlock()
+
+		np := *p
+		if spec.Name != nil {
+			np.Name = *spec.Name
+		}
+		if spec.Description != nil {
+			np.Description = *spec.Description
+		}
+		if spec.DeviceID != nil {
+			np.DeviceID = *spec.DeviceID
+		}
+		if spec.DeviceOwner != nil {
+			np.DeviceOwner = *spec.DeviceOwner
+		}
+		if spec.AdminStateUp != nil {
+			np.AdminStateUp = *spec.AdminStateUp
+		}
+		if spec.PortSecurity != nil {
+			np.PortSecurity = *spec.PortSecurity
+		}
+		if spec.Profile != nil {
+			np.Profile, np.ParentName, np.Tag = spec.Profile.Raw, spec.Profile.ParentName, spec.Profile.Tag
+		}
+		np.Revision = p.Revision + 1
+
+		ops, err := s.guard(nbdb.LogicalSwitchPortTable, p.uuid, p.ext)
+		if err != nil {
+			return err
+		}
+		var parentExt map[string]string
+		if parent != nil {
+			more, ext, err := s.bumpChildren(parent)
+			if err != nil {
+				return err
+			}
+			ops, parentExt = append(ops, more...), ext
+		}
+		row := s.lspRow(&np, res, p.ext[keyCreatedAt], fmtTime(time.Now()))
+		row.UUID = p.uuid
+		row.ExternalIDs[keyChildrenGeneration] = p.ext[keyChildrenGeneration]
+		row.ExternalIDs[keyIPAMGeneration] = p.ext[keyIPAMGeneration]
+		fields := []any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag}
+		upd, err := s.nb.Where(row).Update(row, fields...)
+		if err != nil {
+			return err
+		}
+		if err := s.transact(ctx, append(ops, upd...)); err != nil {
+			return err
+		}
+		return s.settle(ctx, func() bool {
+			q := v.ports[id]
+			if q == nil || q.Revision < np.Revision {
+				return false
+			}
+			out = q
+			return parent == nil || v.portHas(parent.ID, parentExt)
+		})
+	})
+	return out, err
+}
+
+// DeletePort removes a port that is no container's parent.
+func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
+	s.view.mu.RLock()
+	p, err := s.view.visiblePort(sc, id)
+	s.view.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	defer s.lockNetwork(p.NetworkID)()
+	return s.retry(ctx, "delete port "+id, func() error {
+		v := s.view
+		v.mu.RLock()
+		p, err := v.visiblePort(sc, id)
+		nchildren := len(v.children[id])
+		n := v.networks[p.NetworkIDOrEmpty()]
+		v.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		if nchildren > 0 {
+			return newErr(ErrConflict, "PortInUse",
+				"Unable to complete operation on port %s: it is the parent_name of %d container port(s); delete those first.", id, nchildren)
+		}
+		// The guard covers neutron:children_generation: a child added by
+		// another process meanwhile aborts this delete.
+		ops, err := s.guard(nbdb.LogicalSwitchPortTable, p.uuid, p.ext)
+		if err != nil {
+			return err
+		}
+		if n != nil {
+			ls := &nbdb.LogicalSwitch{UUID: n.uuid}
+			detach, err := s.nb.Where(ls).Mutate(ls, mutation(&ls.Ports, ovsdb.MutateOperationDelete, []string{p.uuid}))
+			if err != nil {
+				return err
+			}
+			ops = append(ops, detach...)
+		}
+		del, err := s.nb.Where(&nbdb.LogicalSwitchPort{UUID: p.uuid}).Delete()
+		if err != nil {
+			return err
+		}
+		if err := s.transact(ctx, append(ops, del...)); err != nil {
+			return err
+		}
+		return s.settle(ctx, func() bool { return v.ports[id] == nil })
+	})
+}
+
+// NetworkIDOrEmpty tolerates a nil port (lookup failed).
+func (p *Port) NetworkIDOrEmpty() string {
+	if p == nil {
+		return ""
+	}
+	return p.NetworkID
+}

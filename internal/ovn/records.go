@@ -1,0 +1,203 @@
+package ovn
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/internal/ipam"
+	"github.com/ovn-docker/ovn-docker/internal/nbdb"
+)
+
+// Network is a Neutron network as stored on its Logical_Switch.
+type Network struct {
+	ID           string
+	Name         string
+	Description  string
+	ProjectID    string
+	AdminStateUp bool
+	Shared       bool
+	MTU          int
+	Revision     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	// SubnetIDs is derived from the subnets whose network is this one.
+	SubnetIDs []string
+
+	uuid string
+	ext  map[string]string
+}
+
+// Subnet is a Neutron subnet as stored on its DHCP_Options row.
+type Subnet struct {
+	ID          string
+	Name        string
+	Description string
+	ProjectID   string
+	NetworkID   string
+	IPVersion   int
+	CIDR        netip.Prefix
+	Gateway     netip.Addr // invalid when the subnet has no gateway
+	Pools       []ipam.Pool
+	EnableDHCP  bool
+	DNS         []string
+	Revision    int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+
+	uuid string
+	ext  map[string]string
+}
+
+// FixedIP is one address of a port.
+type FixedIP struct {
+	SubnetID  string     `json:"subnet_id"`
+	IPAddress netip.Addr `json:"ip_address"`
+}
+
+// Port is a Neutron port as stored on its Logical_Switch_Port.
+type Port struct {
+	ID           string
+	Name         string
+	Description  string
+	ProjectID    string
+	NetworkID    string
+	MAC          string
+	FixedIPs     []FixedIP
+	DeviceID     string
+	DeviceOwner  string
+	AdminStateUp bool
+	PortSecurity bool
+	// Profile is binding:profile exactly as the client set it (JSON
+	// object), so GET returns what was written.
+	Profile    json.RawMessage
+	ParentName string
+	Tag        int
+	Up         bool
+	Revision   int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+
+	uuid string
+	ext  map[string]string
+}
+
+func atoi64(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func networkFromRow(ls *nbdb.LogicalSwitch) (*Network, bool) {
+	id, ok := strings.CutPrefix(ls.Name, lsPrefix)
+	if !ok || ls.ExternalIDs[keyProjectID] == "" {
+		return nil, false // not ours
+	}
+	e := ls.ExternalIDs
+	mtu, _ := strconv.Atoi(e[keyMTU])
+	return &Network{
+		ID:           id,
+		Name:         e[keyNetworkName],
+		Description:  e[keyDescription],
+		ProjectID:    e[keyProjectID],
+		AdminStateUp: e[keyAdminStateUp] != "false",
+		Shared:       e[keyShared] == "true",
+		MTU:          mtu,
+		Revision:     atoi64(e[keyRevision]),
+		CreatedAt:    parseTime(e[keyCreatedAt]),
+		UpdatedAt:    parseTime(e[keyUpdatedAt]),
+		uuid:         ls.UUID,
+		ext:          e,
+	}, true
+}
+
+func subnetFromRow(d *nbdb.DHCPOptions) (*Subnet, bool) {
+	e := d.ExternalIDs
+	id := e[keySubnetID]
+	if id == "" {
+		return nil, false
+	}
+	cidr, err := netip.ParsePrefix(d.Cidr)
+	if err != nil {
+		return nil, false
+	}
+	s := &Subnet{
+		ID:          id,
+		Name:        e[keySubnetName],
+		Description: e[keyDescription],
+		ProjectID:   e[keyProjectID],
+		NetworkID:   e[keyNetworkID],
+		CIDR:        cidr,
+		EnableDHCP:  e[keyEnableDHCP] == "true",
+		Revision:    atoi64(e[keyRevision]),
+		CreatedAt:   parseTime(e[keyCreatedAt]),
+		UpdatedAt:   parseTime(e[keyUpdatedAt]),
+		uuid:        d.UUID,
+		ext:         e,
+	}
+	s.IPVersion, _ = strconv.Atoi(e[keyIPVersion])
+	if gw, err := netip.ParseAddr(e[keyGateway]); err == nil {
+		s.Gateway = gw
+	}
+	_ = json.Unmarshal([]byte(e[keyPools]), &s.Pools)
+	_ = json.Unmarshal([]byte(e[keyDNS]), &s.DNS)
+	if s.DNS == nil {
+		s.DNS = []string{}
+	}
+	return s, true
+}
+
+func portFromRow(lsp *nbdb.LogicalSwitchPort) (*Port, bool) {
+	e := lsp.ExternalIDs
+	if e[keyProjectID] == "" {
+		return nil, false
+	}
+	p := &Port{
+		ID:           lsp.Name,
+		Name:         e[keyPortName],
+		Description:  e[keyDescription],
+		ProjectID:    e[keyProjectID],
+		NetworkID:    strings.TrimPrefix(e[keyNetworkName], lsPrefix),
+		MAC:          e[keyMAC],
+		DeviceID:     e[keyDeviceID],
+		DeviceOwner:  e[keyDeviceOwner],
+		AdminStateUp: lsp.Enabled == nil || *lsp.Enabled,
+		PortSecurity: e[keyPortSecurity] != "false",
+		Up:           lsp.Up != nil && *lsp.Up,
+		Revision:     atoi64(e[keyRevision]),
+		CreatedAt:    parseTime(e[keyCreatedAt]),
+		UpdatedAt:    parseTime(e[keyUpdatedAt]),
+		uuid:         lsp.UUID,
+		ext:          e,
+	}
+	_ = json.Unmarshal([]byte(e[keyFixedIPs]), &p.FixedIPs)
+	if p.FixedIPs == nil {
+		p.FixedIPs = []FixedIP{}
+	}
+	if raw := e[keyBindingProfile]; raw != "" {
+		p.Profile = json.RawMessage(raw)
+	}
+	if lsp.ParentName != nil {
+		p.ParentName = *lsp.ParentName
+	}
+	if lsp.TagRequest != nil {
+		p.Tag = *lsp.TagRequest
+	}
+	return p, true
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+2)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

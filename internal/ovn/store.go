@@ -1,0 +1,352 @@
+package ovn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-logr/logr"
+	"github.com/ovn-kubernetes/libovsdb/cache"
+	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/internal/ipam"
+	"github.com/ovn-docker/ovn-docker/internal/nbdb"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Endpoints are OVSDB connection strings ("unix:/path", "tcp:IP:PORT");
+	// several name the members of a clustered NB.
+	Endpoints []string
+	Logger    *slog.Logger
+	// MACBase is the OUI prefix of generated MACs (default "fa:16:3e").
+	MACBase string
+	// DefaultMTU of new networks (default 1442: a 1500-byte underlay minus
+	// Geneve's 58 bytes).
+	DefaultMTU int
+	// ConnectTimeout bounds the first connection (default 10s).
+	ConnectTimeout time.Duration
+	// Retries bounds how often a transaction whose guard failed is retried
+	// (default 20).
+	Retries int
+}
+
+// Store reads Neutron resources from the view and writes them to NB.
+type Store struct {
+	cfg    Config
+	log    *slog.Logger
+	nb     client.Client
+	view   *view
+	macs   *ipam.MACGenerator
+	locks  sync.Map // network id → *sync.Mutex
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed sync.Once
+}
+
+// Open connects to NB, loads the current state and keeps it current. It
+// fails with ErrUnavailable when no endpoint answers within
+// cfg.ConnectTimeout.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, fmt.Errorf("%w: no NB endpoint given", ErrInvalid)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MACBase == "" {
+		cfg.MACBase = "fa:16:3e"
+	}
+	if cfg.DefaultMTU == 0 {
+		cfg.DefaultMTU = 1442
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.Retries == 0 {
+		cfg.Retries = 20
+	}
+	macs, err := ipam.NewMACGenerator(cfg.MACBase)
+	if err != nil {
+		return nil, fmt.Errorf("MAC base %q (want three octets like fa:16:3e): %w", cfg.MACBase, err)
+	}
+	dbModel, err := nbdb.FullDatabaseModel()
+	if err != nil {
+		return nil, fmt.Errorf("NB model: %w", err)
+	}
+	lr := logr.FromSlogHandler(cfg.Logger.With("component", "libovsdb").Handler())
+	// Retry forever: NB going away is an outage to ride out, not a reason
+	// to exit.
+	bo := backoff.NewExponentialBackOff()
+	bo.MaxInterval = 5 * time.Second
+	bo.MaxElapsedTime = 0
+	opts := []client.Option{client.WithReconnect(cfg.ConnectTimeout, bo), client.WithLogger(&lr)}
+	for _, ep := range cfg.Endpoints {
+		opts = append(opts, client.WithEndpoint(ep))
+	}
+	nb, err := client.NewOVSDBClient(dbModel, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("NB client for %s: %w", strings.Join(cfg.Endpoints, ","), err)
+	}
+	s := &Store{cfg: cfg, log: cfg.Logger, nb: nb, view: newView(), macs: macs, stop: make(chan struct{})}
+
+	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	if err := nb.Connect(cctx); err != nil {
+		nb.Close()
+		return nil, fmt.Errorf("%w: cannot connect to %s within %s (is ovsdb-server for OVN_Northbound running and listening there?): %v",
+			ErrUnavailable, strings.Join(cfg.Endpoints, ","), cfg.ConnectTimeout, err)
+	}
+	// The cache exists once connected; with WithReconnect it survives
+	// reconnects, so the handler is registered once.
+	nb.Cache().AddEventHandler(&cache.EventHandlerFuncs{
+		AddFunc:    func(table string, m model.Model) { s.onEvent(table, nil, m) },
+		UpdateFunc: func(table string, _, m model.Model) { s.onEvent(table, nil, m) },
+		DeleteFunc: func(table string, m model.Model) { s.onEvent(table, m, nil) },
+	})
+	ls := &nbdb.LogicalSwitch{}
+	lsp := &nbdb.LogicalSwitchPort{}
+	// Logical_Switch.ports is not monitored: with many ports, every port
+	// create would otherwise copy the whole set into the cache.
+	mon := nb.NewMonitor(
+		client.WithTable(ls, &ls.Name, &ls.ExternalIDs),
+		client.WithTable(lsp, &lsp.Name, &lsp.ExternalIDs, &lsp.Enabled, &lsp.Up, &lsp.ParentName, &lsp.TagRequest),
+		client.WithTable(&nbdb.DHCPOptions{}),
+	)
+	if _, err := nb.Monitor(cctx, mon); err != nil {
+		nb.Close()
+		return nil, fmt.Errorf("%w: monitor NB at %s: %v", ErrUnavailable, nb.CurrentEndpoint(), err)
+	}
+	if err := s.resync(cctx); err != nil {
+		nb.Close()
+		return nil, err
+	}
+	s.log.Info("connected to NB", "endpoint", nb.CurrentEndpoint(),
+		"networks", len(s.view.networks), "subnets", len(s.view.subnets), "ports", len(s.view.ports))
+	s.wg.Add(1)
+	go s.watchConnection()
+	return s, nil
+}
+
+// Close disconnects from NB.
+func (s *Store) Close() {
+	s.closed.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.nb.Close()
+	})
+}
+
+// Connected reports whether NB is currently reachable.
+func (s *Store) Connected() bool { return s.nb.Connected() }
+
+// watchConnection rebuilds the view after a reconnect: the libovsdb cache
+// may have been purged and refilled, and rows deleted meanwhile produce
+// no delete event.
+func (s *Store) watchConnection() {
+	defer s.wg.Done()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	was := true
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		now := s.nb.Connected()
+		switch {
+		case was && !now:
+			s.log.Warn("lost connection to NB; reconnecting", "endpoints", strings.Join(s.cfg.Endpoints, ","))
+		case !was && now:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.resync(ctx); err != nil {
+				s.log.Error("resync after reconnect", "err", err)
+				now = false // try again on the next tick
+			} else {
+				s.log.Info("reconnected to NB", "endpoint", s.nb.CurrentEndpoint())
+			}
+			cancel()
+		}
+		was = now
+	}
+}
+
+// resync rebuilds the view from the libovsdb cache. Events queued
+// meanwhile are applied afterwards; they are idempotent upserts and
+// deletes, so the view converges on the cache.
+func (s *Store) resync(ctx context.Context) error {
+	var lss []nbdb.LogicalSwitch
+	var lsps []nbdb.LogicalSwitchPort
+	var dhcps []nbdb.DHCPOptions
+	if err := s.nb.List(ctx, &lss); err != nil {
+		return fmt.Errorf("list Logical_Switch: %w", err)
+	}
+	if err := s.nb.List(ctx, &lsps); err != nil {
+		return fmt.Errorf("list Logical_Switch_Port: %w", err)
+	}
+	if err := s.nb.List(ctx, &dhcps); err != nil {
+		return fmt.Errorf("list DHCP_Options: %w", err)
+	}
+	v := s.view
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.reset()
+	for i := range lss {
+		if n, ok := networkFromRow(&lss[i]); ok {
+			v.networks[n.ID] = n
+		}
+	}
+	for i := range lsps {
+		if p, ok := portFromRow(&lsps[i]); ok {
+			v.putPort(p)
+		}
+	}
+	for i := range dhcps {
+		if sn, ok := subnetFromRow(&dhcps[i]); ok {
+			v.putSubnet(sn)
+		}
+	}
+	// Switches were listed before ports and subnets, so every row their
+	// generation accounts for is in the view (or was deleted since).
+	for _, n := range v.networks {
+		v.noteCarrier(n.ID, n.ext)
+	}
+	v.notify()
+	return nil
+}
+
+// onEvent applies one monitor event to the view. Exactly one of old
+// (delete) and cur (add/update) is set.
+func (s *Store) onEvent(table string, old, cur model.Model) {
+	v := s.view
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch table {
+	case nbdb.LogicalSwitchTable:
+		if cur != nil {
+			if n, ok := networkFromRow(cur.(*nbdb.LogicalSwitch)); ok {
+				v.putNetwork(n)
+			}
+		} else if n, ok := networkFromRow(old.(*nbdb.LogicalSwitch)); ok {
+			v.delNetwork(n.ID)
+		}
+	case nbdb.LogicalSwitchPortTable:
+		if cur != nil {
+			if p, ok := portFromRow(cur.(*nbdb.LogicalSwitchPort)); ok {
+				v.putPort(p)
+			}
+		} else {
+			v.delPort(old.(*nbdb.LogicalSwitchPort).Name)
+		}
+	case nbdb.DHCPOptionsTable:
+		if cur != nil {
+			if sn, ok := subnetFromRow(cur.(*nbdb.DHCPOptions)); ok {
+				v.putSubnet(sn)
+			}
+		} else if sn, ok := subnetFromRow(old.(*nbdb.DHCPOptions)); ok {
+			v.delSubnet(sn.ID)
+		}
+	}
+}
+
+// lockNetwork serialises this process's writes to one network, so that
+// its own transactions do not trip each other's guards.
+func (s *Store) lockNetwork(id string) func() {
+	m, _ := s.locks.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// errGuard means a wait operation failed: someone else committed first.
+var errGuard = errors.New("optimistic guard failed")
+
+// transact commits ops and classifies the failure.
+func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
+	res, err := s.nb.Transact(ctx, ops...)
+	if err != nil {
+		return fmt.Errorf("%w: transaction: %v", ErrUnavailable, err)
+	}
+	for i, r := range res {
+		if r.Error == "" {
+			continue
+		}
+		if i < len(ops) && ops[i].Op == ovsdb.OperationWait && r.Error == "timed out" {
+			return errGuard
+		}
+		if r.Error == "constraint violation" && strings.Contains(r.Details, "Logical_Switch_Port") {
+			// Two processes created the same port name: the other one won.
+			return errGuard
+		}
+		return fmt.Errorf("NB transaction failed: %s: %s", r.Error, r.Details)
+	}
+	if _, err := ovsdb.CheckOperationResults(res, ops); err != nil {
+		return fmt.Errorf("NB transaction failed: %w", err)
+	}
+	return nil
+}
+
+// settle waits (bounded) until the view satisfies cond, so that a client
+// that writes and then reads sees its write.
+func (s *Store) settle(ctx context.Context, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.view.waitFor(ctx, cond); err != nil {
+		return fmt.Errorf("%w: committed, but NB did not report the change back: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// retry runs attempt until it succeeds or fails with something other than
+// a failed guard. After a failed guard it waits until the view changed
+// (the competing commit became visible) before trying again.
+func (s *Store) retry(ctx context.Context, what string, attempt func() error) error {
+	for i := 0; ; i++ {
+		s.view.mu.RLock()
+		ch := s.view.changed
+		s.view.mu.RUnlock()
+		err := attempt()
+		if !errors.Is(err, errGuard) {
+			return err
+		}
+		if i >= s.cfg.Retries {
+			return fmt.Errorf("%w: %s: gave up after %d conflicting transactions", ErrUnavailable, what, i+1)
+		}
+		select {
+		case <-ch:
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+var timeout0 = 0
+
+// guard returns a wait operation that fails unless the row still has
+// exactly the external_ids the caller based its decision on.
+func (s *Store) guard(table string, uuid string, ext map[string]string) ([]ovsdb.Operation, error) {
+	switch table {
+	case nbdb.LogicalSwitchTable:
+		m := &nbdb.LogicalSwitch{UUID: uuid, ExternalIDs: ext}
+		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
+	case nbdb.LogicalSwitchPortTable:
+		m := &nbdb.LogicalSwitchPort{UUID: uuid, ExternalIDs: ext}
+		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
+	default:
+		m := &nbdb.DHCPOptions{UUID: uuid, ExternalIDs: ext}
+		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
+	}
+}
+
+func mutation(field any, op ovsdb.Mutator, value any) model.Mutation {
+	return model.Mutation{Field: field, Mutator: op, Value: value}
+}

@@ -1,0 +1,357 @@
+package ovn
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/internal/ipam"
+	"github.com/ovn-docker/ovn-docker/internal/nbdb"
+)
+
+// SubnetSpec is a validated subnet to create (the HTTP layer resolves
+// defaults for gateway and pools).
+type SubnetSpec struct {
+	Name        string
+	Description string
+	ProjectID   string
+	NetworkID   string
+	IPVersion   int
+	CIDR        netip.Prefix
+	Gateway     netip.Addr // invalid: no gateway
+	Pools       []ipam.Pool
+	EnableDHCP  bool
+	DNS         []string
+}
+
+// SubnetUpdate lists the attributes that may change; nil leaves as is.
+type SubnetUpdate struct {
+	Name        *string
+	Description *string
+	EnableDHCP  *bool
+	DNS         *[]string
+}
+
+// dhcpLeaseTime is OVN's and Neutron's default lease (12 h).
+const dhcpLeaseTime = "43200"
+
+func (v *view) visibleSubnet(sc Scope, id string) (*Subnet, error) {
+	sn := v.subnets[id]
+	if sn == nil {
+		return nil, subnetNotFound(id)
+	}
+	if sc.owns(sn.ProjectID) {
+		return sn, nil
+	}
+	if n := v.networks[sn.NetworkID]; n != nil && n.Shared {
+		return sn, nil
+	}
+	return nil, subnetNotFound(id)
+}
+
+// ListSubnets returns the subnets the caller may see.
+func (s *Store) ListSubnets(sc Scope) []*Subnet {
+	s.view.mu.RLock()
+	defer s.view.mu.RUnlock()
+	out := make([]*Subnet, 0, len(s.view.subnets))
+	for id := range s.view.subnets {
+		if sn, err := s.view.visibleSubnet(sc, id); err == nil {
+			out = append(out, sn)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Subnet) int { return cmpCreated(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
+	return out
+}
+
+// GetSubnet returns one subnet the caller may see.
+func (s *Store) GetSubnet(sc Scope, id string) (*Subnet, error) {
+	s.view.mu.RLock()
+	defer s.view.mu.RUnlock()
+	return s.view.visibleSubnet(sc, id)
+}
+
+// dhcpOptions computes the options OVN's native DHCP serves for a subnet.
+func (s *Store) dhcpOptions(sn *SubnetSpec, serverMAC string, mtu int) map[string]string {
+	o := map[string]string{}
+	if sn.IPVersion == 4 {
+		if sn.Gateway.IsValid() {
+			o["server_id"] = sn.Gateway.String()
+			o["router"] = sn.Gateway.String()
+		}
+		o["server_mac"] = serverMAC
+		o["lease_time"] = dhcpLeaseTime
+		o["mtu"] = strconv.Itoa(mtu)
+	} else {
+		o["server_id"] = serverMAC
+	}
+	if len(sn.DNS) > 0 {
+		o["dns_server"] = "{" + strings.Join(sn.DNS, ", ") + "}"
+	}
+	return o
+}
+
+// CreateSubnet adds a subnet to a network the caller owns.
+func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*Subnet, error) {
+	defer s.lockNetwork(spec.NetworkID)()
+	id := uuid.NewString()
+	serverMAC := s.macs.Next().String()
+	err := s.retry(ctx, "create subnet", func() error {
+		s.view.mu.RLock()
+		n, err := s.view.ownedNetwork(sc, spec.NetworkID)
+		var overlap *Subnet
+		ready := false
+		if err == nil {
+			ready = s.view.ready(n)
+			for _, o := range s.view.subnetsByNet[n.ID] {
+				if o.CIDR.Overlaps(spec.CIDR) {
+					overlap = o
+				}
+			}
+		}
+		s.view.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		if !ready {
+			return errGuard // the view lags NB; retry once it caught up
+		}
+		if overlap != nil {
+			return newErr(ErrInvalid, "InvalidInput",
+				"Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet (%s, %s).",
+				spec.CIDR, n.ID, overlap.ID, overlap.CIDR)
+		}
+		ops, lsExt, err := s.bumpIPAM(n)
+		if err != nil {
+			return err
+		}
+		pools, _ := json.Marshal(spec.Pools)
+		dns, _ := json.Marshal(spec.DNS)
+		gw := ""
+		if spec.Gateway.IsValid() {
+			gw = spec.Gateway.String()
+		}
+		now := fmtTime(time.Now())
+		row := &nbdb.DHCPOptions{
+			UUID: "dhcp",
+			Cidr: spec.CIDR.String(),
+			ExternalIDs: map[string]string{
+				keySubnetID:       id,
+				keySubnetName:     spec.Name,
+				keyDescription:    spec.Description,
+				keyProjectID:      spec.ProjectID,
+				keyNetworkID:      n.ID,
+				keyGateway:        gw,
+				keyPools:          string(pools),
+				keyEnableDHCP:     strconv.FormatBool(spec.EnableDHCP),
+				keyDNS:            string(dns),
+				keyIPVersion:      strconv.Itoa(spec.IPVersion),
+				keyServerMAC:      serverMAC,
+				keyIPAMGeneration: lsExt[keyIPAMGeneration],
+				keyRevision:       "1",
+				keyCreatedAt:      now,
+				keyUpdatedAt:      now,
+			},
+			Options: s.dhcpOptions(&spec, serverMAC, n.MTU),
+		}
+		create, err := s.nb.Create(row)
+		if err != nil {
+			return err
+		}
+		if err := s.transact(ctx, append(ops, create...)); err != nil {
+			return err
+		}
+		return s.settle(ctx, func() bool { return s.view.subnets[id] != nil })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetSubnet(Scope{Admin: true}, id)
+}
+
+// UpdateSubnet changes name, description, enable_dhcp or DNS servers.
+func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd SubnetUpdate) (*Subnet, error) {
+	s.view.mu.RLock()
+	sn, err := s.view.visibleSubnet(sc, id)
+	s.view.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	if !sc.owns(sn.ProjectID) {
+		return nil, subnetNotFound(id)
+	}
+	defer s.lockNetwork(sn.NetworkID)()
+	var out *Subnet
+	err = s.retry(ctx, "update subnet "+id, func() error {
+		s.view.mu.RLock()
+		sn := s.view.subnets[id]
+		var n *Network
+		var ports []*Port
+		if sn != nil {
+			n = s.view.networks[sn.NetworkID]
+			if upd.EnableDHCP != nil {
+				for _, p := range s.view.portsByNet[sn.NetworkID] {
+					ports = append(ports, p)
+				}
+			}
+		}
+		s.view.mu.RUnlock()
+		if sn == nil || n == nil {
+			return subnetNotFound(id)
+		}
+		spec := SubnetSpec{IPVersion: sn.IPVersion, Gateway: sn.Gateway, DNS: sn.DNS, EnableDHCP: sn.EnableDHCP}
+		ext := copyMap(sn.ext)
+		setIf(ext, keySubnetName, upd.Name)
+		setIf(ext, keyDescription, upd.Description)
+		if upd.DNS != nil {
+			spec.DNS = *upd.DNS
+			dns, _ := json.Marshal(spec.DNS)
+			ext[keyDNS] = string(dns)
+		}
+		if upd.EnableDHCP != nil {
+			spec.EnableDHCP = *upd.EnableDHCP
+			ext[keyEnableDHCP] = strconv.FormatBool(spec.EnableDHCP)
+		}
+		rev := sn.Revision + 1
+		ext[keyRevision] = strconv.FormatInt(rev, 10)
+		ext[keyUpdatedAt] = fmtTime(time.Now())
+		ops, err := s.guard(nbdb.DHCPOptionsTable, sn.uuid, sn.ext)
+		if err != nil {
+			return err
+		}
+		row := &nbdb.DHCPOptions{UUID: sn.uuid, ExternalIDs: ext, Options: s.dhcpOptions(&spec, ext[keyServerMAC], n.MTU)}
+		u, err := s.nb.Where(row).Update(row, &row.ExternalIDs, &row.Options)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, u...)
+		// Turning DHCP on or off re-points the ports' DHCP options.
+		if upd.EnableDHCP != nil && *upd.EnableDHCP != sn.EnableDHCP {
+			for _, p := range ports {
+				if !slices.ContainsFunc(p.FixedIPs, func(f FixedIP) bool { return f.SubnetID == id }) {
+					continue
+				}
+				var ref []string
+				if spec.EnableDHCP {
+					ref = []string{sn.uuid}
+				}
+				more, err := s.setPortDHCP(p, sn.IPVersion, ref)
+				if err != nil {
+					return err
+				}
+				ops = append(ops, more...)
+			}
+		}
+		if err := s.transact(ctx, ops); err != nil {
+			return err
+		}
+		return s.settle(ctx, func() bool {
+			if x := s.view.subnets[id]; x != nil && x.Revision >= rev {
+				out = x
+				return true
+			}
+			return false
+		})
+	})
+	return out, err
+}
+
+// setPortDHCP points a port's DHCPv4/v6 options at ref (empty: none).
+func (s *Store) setPortDHCP(p *Port, ipVersion int, ref []string) ([]ovsdb.Operation, error) {
+	lsp := &nbdb.LogicalSwitchPort{UUID: p.uuid}
+	var val *string
+	if len(ref) > 0 {
+		val = &ref[0]
+	}
+	field := any(&lsp.Dhcpv4Options)
+	if ipVersion == 6 {
+		lsp.Dhcpv6Options = val
+		field = &lsp.Dhcpv6Options
+	} else {
+		lsp.Dhcpv4Options = val
+	}
+	return s.nb.Where(lsp).Update(lsp, field)
+}
+
+// DeleteSubnet removes a subnet no port has an address on.
+func (s *Store) DeleteSubnet(ctx context.Context, sc Scope, id string) error {
+	s.view.mu.RLock()
+	sn, err := s.view.visibleSubnet(sc, id)
+	s.view.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	if !sc.owns(sn.ProjectID) {
+		return subnetNotFound(id)
+	}
+	defer s.lockNetwork(sn.NetworkID)()
+	return s.retry(ctx, "delete subnet "+id, func() error {
+		s.view.mu.RLock()
+		sn := s.view.subnets[id]
+		var n *Network
+		used := 0
+		if sn != nil {
+			n = s.view.networks[sn.NetworkID]
+			if st := s.view.ipam[id]; st != nil {
+				used = len(st.owners)
+			}
+		}
+		s.view.mu.RUnlock()
+		if sn == nil {
+			return subnetNotFound(id)
+		}
+		if used > 0 {
+			return newErr(ErrConflict, "SubnetInUse",
+				"Unable to complete operation on subnet %s: One or more ports have an IP allocation from this subnet (%d).", id, used)
+		}
+		// Guard without a bump: a port allocated meanwhile by another
+		// process bumps the switch and aborts this delete; a port create
+		// racing with it requires this DHCP_Options row to exist.
+		var ops []ovsdb.Operation
+		if n != nil {
+			ops, err = s.guard(nbdb.LogicalSwitchTable, n.uuid, n.ext)
+			if err != nil {
+				return err
+			}
+		}
+		del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: sn.uuid}).Delete()
+		if err != nil {
+			return err
+		}
+		if err := s.transact(ctx, append(ops, del...)); err != nil {
+			return err
+		}
+		return s.settle(ctx, func() bool { return s.view.subnets[id] == nil })
+	})
+}
+
+// subnetMTUOps updates the DHCP mtu option of a network's IPv4 subnets.
+func (s *Store) subnetMTUOps(networkID string, mtu int) ([]ovsdb.Operation, error) {
+	s.view.mu.RLock()
+	var subnets []*Subnet
+	for _, sn := range s.view.subnetsByNet[networkID] {
+		subnets = append(subnets, sn)
+	}
+	s.view.mu.RUnlock()
+	var ops []ovsdb.Operation
+	for _, sn := range subnets {
+		if sn.IPVersion != 4 {
+			continue
+		}
+		row := &nbdb.DHCPOptions{UUID: sn.uuid}
+		op, err := s.nb.Where(row).Mutate(row,
+			mutation(&row.Options, ovsdb.MutateOperationDelete, []string{"mtu"}),
+			mutation(&row.Options, ovsdb.MutateOperationInsert, map[string]string{"mtu": strconv.Itoa(mtu)}))
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op...)
+	}
+	return ops, nil
+}

@@ -14,8 +14,14 @@ build:
 
 # Packages first (the sandbox's installer, a no-op when nothing is missing),
 # then static checks, unit tests (e2e tests skip without a sandbox), and the
-# e2e tests against a fresh sandbox that is torn down whatever happens.
-test: deps vet unit e2e
+# e2e tests against a fresh sandbox that is torn down whatever happens. Unit
+# and e2e tests both run even if the other fails; the exit code is non-zero
+# if either did.
+test: deps vet
+	@rc=0; \
+	$(MAKE) --no-print-directory unit || rc=$$?; \
+	$(MAKE) --no-print-directory e2e || rc=$$?; \
+	exit $$rc
 
 deps:
 	$(SANDBOX) install

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // e2eEnv, when "1", turns a missing sandbox into a failure instead of a skip
@@ -91,25 +93,61 @@ type User struct {
 	Admin    bool   `json:"admin"`
 }
 
-// sandboxFile is where `sandbox up` wrote its facts: $SANDBOX_DIR or the
-// repository's .sandbox.
-func sandboxFile() (string, error) {
-	if d := os.Getenv("SANDBOX_DIR"); d != "" {
-		return filepath.Join(d, "sandbox.json"), nil
-	}
+// repoRoot is the directory holding go.mod above the working directory.
+func repoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("finding the repository: %w", err)
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".sandbox", "sandbox.json"), nil
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; set SANDBOX_DIR")
+			return "", errors.New("no go.mod above the working directory")
 		}
 		dir = parent
+	}
+}
+
+// sandboxFile is where `sandbox up` wrote its facts: $SANDBOX_DIR or the
+// repository's .sandbox.
+func sandboxFile() (string, error) {
+	if d := os.Getenv("SANDBOX_DIR"); d != "" {
+		return filepath.Join(d, "sandbox.json"), nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", fmt.Errorf("%w; set SANDBOX_DIR", err)
+	}
+	return filepath.Join(root, ".sandbox", "sandbox.json"), nil
+}
+
+// Script runs sandbox/sandbox with args against this sandbox and returns its
+// stdout and exit code; stderr goes into the error.
+func (s *Sandbox) Script(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "sandbox", "sandbox"), args...)
+	cmd.Env = append(os.Environ(), "SANDBOX_NAME="+s.Name, "SANDBOX_DIR="+s.Dir)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return out.String(), 0
+	case errors.As(err, &exit):
+		return out.String(), exit.ExitCode()
+	default:
+		t.Fatalf("sandbox %v: %v: %s", args, err, errOut.String())
+		return "", -1
 	}
 }
 
@@ -394,4 +432,97 @@ func (c *Capture) Stop() []string {
 		}
 	}
 	return lines
+}
+
+// Background is a command running in a namespace while the test goes on.
+type Background struct {
+	cmd    *exec.Cmd
+	out    bytes.Buffer
+	exited chan struct{}
+	err    error
+}
+
+// StartInNetns starts a command in ns and returns at once; the test's
+// cleanup kills it if it still runs.
+func StartInNetns(t *testing.T, ns string, args ...string) *Background {
+	t.Helper()
+	b := &Background{cmd: exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...), exited: make(chan struct{})}
+	b.cmd.Stdout = &b.out
+	b.cmd.Stderr = &b.out
+	if err := b.cmd.Start(); err != nil {
+		t.Fatalf("starting %v in %s: %v", args, ns, err)
+	}
+	go func() {
+		b.err = b.cmd.Wait()
+		close(b.exited)
+	}()
+	t.Cleanup(func() {
+		_ = b.cmd.Process.Kill()
+		<-b.exited
+	})
+	return b
+}
+
+// Wait waits up to d for the command to end and returns its combined output.
+func (b *Background) Wait(d time.Duration) (string, error) {
+	select {
+	case <-b.exited:
+		if b.err != nil {
+			return b.out.String(), fmt.Errorf("%v: %w: %s", b.cmd.Args, b.err, strings.TrimSpace(b.out.String()))
+		}
+		return b.out.String(), nil
+	case <-time.After(d):
+		return "", fmt.Errorf("%v still running after %s", b.cmd.Args, d)
+	}
+}
+
+// The script's env lines and the Go helpers' Env describe the same sandbox.
+func TestSandboxEnvMatchesFacts(t *testing.T) {
+	s := needSandbox(t)
+	for _, tc := range []struct{ tenant, vm string }{{"demo", "vm1"}, {"alt", "vm2"}} {
+		out, code := s.Script(t, "env", "--tenant", tc.tenant, tc.vm)
+		if code != 0 {
+			t.Fatalf("sandbox env --tenant %s %s: exit %d", tc.tenant, tc.vm, code)
+		}
+		got := map[string]string{}
+		for l := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+			k, v, ok := strings.Cut(strings.TrimPrefix(l, "export "), "=")
+			if !ok {
+				t.Fatalf("sandbox env printed %q, want export K=V lines", l)
+			}
+			got[k] = v
+		}
+		want := map[string]string{}
+		for _, kv := range s.Env(t, s.VM(t, tc.vm), tc.tenant) {
+			k, v, _ := strings.Cut(kv, "=")
+			want[k] = v
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("sandbox env --tenant %s %s (-facts +script):\n%s", tc.tenant, tc.vm, diff)
+		}
+	}
+}
+
+// sandbox exec runs in the VM's netns, with its environment, and passes the
+// exit code on.
+func TestSandboxExecRunsInVM(t *testing.T) {
+	s := needSandbox(t)
+	vm := s.VM(t, "vm2")
+	out, code := s.Script(t, "exec", "--tenant", "alt", vm.Name, "--",
+		"sh", "-c", `ip -4 -o addr show dev "$OVN_DOCKER_BRIDGE" | awk '{print $4}'; echo "$OS_VIF_ID $OS_USERNAME"; exit 3`)
+	if code != 3 {
+		t.Errorf("exit code %d, want 3 (the command's)", code)
+	}
+	want := fmt.Sprintf("%s/24\n%s alt", vm.IP, vm.VIFID)
+	if diff := cmp.Diff(want, strings.TrimSpace(out)); diff != "" {
+		t.Errorf("sandbox exec output (-want +got):\n%s", diff)
+	}
+}
+
+// Every VM reaches the one host address the cloud API will listen on.
+func TestVMsReachCloudAPIHost(t *testing.T) {
+	s := needSandbox(t)
+	for _, vm := range s.VMs {
+		PingEventually(t, vm.Netns, s.APIHostIP)
+	}
 }

@@ -78,7 +78,7 @@ func (s *Service) handleIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		s.log.Info("authentication failed", "remote", r.RemoteAddr, "reason", err.Error())
-		writeError(w, http.StatusUnauthorized, unauthorizedMessage)
+		writeUnauthorized(w, s.baseURL(r))
 		return
 	}
 	s.log.Info("token issued", "user_id", iss.principal.UserID, "project_id", iss.principal.ProjectID,

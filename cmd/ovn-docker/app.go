@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/internal/attach"
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+	"github.com/ovn-docker/ovn-docker/internal/docker"
+	"github.com/ovn-docker/ovn-docker/internal/vswitch"
+)
+
+// app holds the global options and the connections made from them.
+type app struct {
+	cred, credFile, osCloud string
+	vifID, network          string
+	ovsdb, bridge           string
+	dockerBin, pauseImage   string
+	wait                    time.Duration
+	debug                   bool
+	output                  string
+
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	log            *slog.Logger
+	runArgs        []string // the docker run arguments, split off before cobra
+	closers        []func()
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// envDefault gives flag defaults from the environment.
+func (a *app) envDefault(name, def string) string {
+	if v := a.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// token: --cred, else OVN_DOCKER_CRED, else --cred-file. The env and file
+// forms keep the token out of `ps`.
+func (a *app) token() (string, error) {
+	if a.cred != "" {
+		return a.cred, nil
+	}
+	if v := a.getenv("OVN_DOCKER_CRED"); v != "" {
+		return v, nil
+	}
+	if a.credFile != "" {
+		b, err := os.ReadFile(a.credFile)
+		if err != nil {
+			return "", fmt.Errorf("reading --cred-file: %w", err)
+		}
+		t := strings.TrimSpace(string(b))
+		if t == "" {
+			return "", fmt.Errorf("--cred-file %s is empty", a.credFile)
+		}
+		return t, nil
+	}
+	return "", nil
+}
+
+func (a *app) cloud(ctx context.Context) (*cloud.Client, error) {
+	tok, err := a.token()
+	if err != nil {
+		return nil, err
+	}
+	return cloud.Connect(ctx, cloud.Options{Token: tok, Cloud: a.osCloud, Getenv: a.getenv}, a.log)
+}
+
+func (a *app) docker() *docker.Client {
+	return &docker.Client{Bin: a.dockerBin, Log: a.log}
+}
+
+func (a *app) vswitch(ctx context.Context) (*vswitch.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := vswitch.Dial(dctx, a.ovsdb, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to the VM's Open vSwitch database at %s (is ovsdb-server running? set --ovsdb or OVN_DOCKER_OVSDB): %w", a.ovsdb, err)
+	}
+	a.closers = append(a.closers, c.Close)
+	return c, nil
+}
+
+// attacher connects to the cloud and the VM's OVS and finds out about the
+// VM (bridge, uplink, vif-id).
+func (a *app) attacher(ctx context.Context) (*attach.Attacher, *cloud.Client, error) {
+	cl, err := a.cloud(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	vs, err := a.vswitch(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sw := switchAdapter{vs}
+	links := newLinks(a.log)
+	vm, err := attach.DiscoverVM(ctx, sw, links, cl, a.bridge, a.vifID, strings.TrimSuffix(vswitch.PortName(0), "0"))
+	if err != nil {
+		return nil, nil, err
+	}
+	a.log.Debug("VM", "vif_id", vm.VIFID, "bridge", vm.Bridge, "datapath", vm.DatapathType, "uplink", vm.Uplink, "uplink_mtu", vm.UplinkMTU)
+	return &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait}, cl, nil
+}
+
+// needNetwork: commands that attach need --network.
+func needNetwork(a *app) error {
+	if a.network == "" {
+		return errors.New("--network is required: the network to connect to (see `ovn-docker list networks`)")
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ovn-docker/ovn-docker/internal/attach"
+	"github.com/ovn-docker/ovn-docker/internal/docker"
+)
+
+func newRunCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run [docker run options] IMAGE [COMMAND [ARG...]]",
+		Short: "docker run, with the container on --network",
+		Long: `Run a container like "docker run" does, with its eth0 on --network.
+
+The container's own process never runs without its network: first a small
+network-holding container (made from this executable, "pause") is started
+with no network, its namespace gets eth0 (a Neutron port nested in the VM's
+port, a VLAN access port of the VM bridge), ovn-docker waits until Neutron
+reports the port ACTIVE, and only then is the user's container started with
+--net=container:<holder>. --net/--network must be none or absent; --hostname,
+--dns*, --add-host go to the holder, whose settings the container shares.
+If any step fails, everything done before is undone.`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.run(cmd.Context(), a.runArgs)
+		},
+	}
+}
+
+func (a *app) run(ctx context.Context, args []string) (err error) {
+	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
+		return errors.New(`usage: ovn-docker --network=NET [--vif-id=ID] run [docker run options] IMAGE [COMMAND [ARG...]]`)
+	}
+	rl, err := docker.ParseRun(args)
+	if err != nil {
+		return err
+	}
+	if err := rl.CheckNetwork(); err != nil {
+		return err
+	}
+	if err := needNetwork(a); err != nil {
+		return err
+	}
+	dk := a.docker()
+	if err := dk.Ping(ctx); err != nil {
+		return err
+	}
+	at, cl, err := a.attacher(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := cl.FindNetwork(ctx, a.network); err != nil {
+		return err
+	}
+	image := a.pauseImage
+	if image == "" {
+		if image, err = dk.EnsurePauseImage(ctx, "/proc/self/exe"); err != nil {
+			return err
+		}
+	}
+
+	var undo []func(context.Context) error
+	rollback := func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](rctx); uerr != nil {
+				a.log.Warn("rollback step failed; run `ovn-docker gc`", "err", uerr)
+			}
+		}
+		undo = nil
+	}
+	kept := false // set once the user's container has run: its network stays
+	defer func() {
+		if err != nil && !kept {
+			rollback()
+		}
+	}()
+
+	holderOpts, userOpts := rl.Split()
+	holderName := "ovn-docker-net-" + randomHex(6)
+	if name, ok := rl.Last("name"); ok && name != "" {
+		holderName = name + "-net"
+	}
+	hargs := []string{"--net=none", "--name", holderName,
+		"--label", docker.LabelRole + "=" + docker.RoleHolder,
+		"--label", docker.LabelNetwork + "=" + a.network,
+		"--label", docker.LabelPID + "=" + strconv.Itoa(os.Getpid())}
+	hargs = append(append(hargs, holderOpts...), image)
+	holderID, err := dk.RunDetached(ctx, hargs...)
+	if holderID != "" || err == nil {
+		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
+	}
+	if err != nil {
+		return fmt.Errorf("starting the network-holding container %s: %w", holderName, err)
+	}
+	holder, err := dk.Inspect(ctx, holderID)
+	if err != nil {
+		return err
+	}
+	if !holder.Running || holder.Pid <= 0 {
+		return fmt.Errorf("the network-holding container %s is not running (%s)", holderName, holder.Status)
+	}
+	netns := fmt.Sprintf("/proc/%d/ns/net", holder.Pid)
+	att, err := at.Attach(ctx, attach.Request{NetnsPath: netns, IfName: "eth0", Network: a.network, ContainerID: holder.ID})
+	if err != nil {
+		return err
+	}
+	undo = append(undo, func(ctx context.Context) error {
+		_, err := at.Detach(ctx, attach.Selector{ContainerID: holder.ID})
+		return err
+	})
+	a.log.Debug("network ready", "holder", holder.ID, "ip", att.Addresses, "mac", att.MAC, "vlan", att.VLAN)
+
+	dir, err := os.MkdirTemp("", "ovn-docker-run-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cidfile := filepath.Join(dir, "cid")
+	uargs := append(userOpts, "--net=container:"+holder.ID, "--label", docker.LabelHolder+"="+holder.ID, "--cidfile", cidfile, rl.Image)
+	uargs = append(uargs, rl.Command...)
+	// The user's container runs in the foreground like docker run would:
+	// Ctrl-C goes to docker (which forwards it), not to a cancelled ctx.
+	code, err := dk.RunAttached(context.WithoutCancel(ctx), a.stdin, a.stdout, a.stderr, uargs...)
+	cid := readCID(cidfile)
+	if cid != "" {
+		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, cid) })
+	}
+	if err != nil {
+		return err
+	}
+	if code == 125 || (code != 0 && !rl.Bool("rm") && !started(ctx, dk, cid)) {
+		// docker run itself failed (125: bad option, image, daemon;
+		// 126/127 with the container never started: bad command): its
+		// message is on stderr already.
+		return &exitError{code: code, err: fmt.Errorf("docker run failed (exit %d); nothing was left behind", code)}
+	}
+	kept = true
+	if !rl.Bool("detach") && rl.Bool("rm") {
+		// docker removed the container on exit: its network goes too.
+		rollback()
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// started reports whether the container exists and was started at least
+// once (a failed docker run leaves it "created" or removes it).
+func started(ctx context.Context, dk *docker.Client, cid string) bool {
+	if cid == "" {
+		return false
+	}
+	c, err := dk.Inspect(context.WithoutCancel(ctx), cid)
+	if err != nil {
+		return false
+	}
+	return c.Status != "created"
+}
+
+func readCID(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -14,6 +14,14 @@ import (
 // address, like Neutron: a released address is not handed out again at once,
 // which lowers the chance that a stale ARP/ND entry or an NB transaction
 // still in flight refers to it, and keeps the steady-state cost flat.
+//
+// Pools of up to 2^24 addresses (anything up to a full IPv4 /8) are a bitmap
+// with summary levels (hbitmap): Next costs a few word operations at any fill
+// level, including near exhaustion, for 2 MiB per /8. Larger pools (an IPv6
+// /64) cannot be a bitmap and are a sparse set of 256-address chunks holding
+// only used addresses (sparseSet), with memory proportional to the addresses
+// in use. Addresses reserved outside the pools are kept aside and never
+// slow Next down.
 type Allocator struct {
 	prefix netip.Prefix
 	v4     bool

@@ -6,6 +6,8 @@ start_central() {
 	local d=$CENTRAL
 	mkdir -p "$d"
 	if ! pidfile_alive "$d/nb.pid"; then
+		# ovsdb-server only logs a failed listen and retries: check first.
+		port_free "$NB_PORT" || die "TCP 127.0.0.1:$NB_PORT (NB DB) is in use: set SANDBOX_NB_PORT to a free port"
 		[[ -f $d/nb.db ]] || ovsdb-tool create "$d/nb.db" /usr/share/ovn/ovn-nb.ovsschema
 		rm -f "$NB_SOCK"
 		run_priv "" "$d" ovsdb-server -vconsole:off "$d/nb.db" \

@@ -149,3 +149,8 @@ vsctl() { # vsctl HV_OR_VM ARGS...
 	shift
 	ovs-vsctl --db="$(ovsdb_of "$who")" --timeout=10 "$@"
 }
+
+# port_free PORT: nothing listens on TCP PORT in the host netns.
+port_free() {
+	[[ -z $(ss -Htln "sport = :$1") ]]
+}

@@ -8,11 +8,18 @@ start_dockerd() {
 	mkdir -p "$d/data" "$d/exec"
 	pidfile_alive "$d/dockerd.pid" && return 0
 	rm -f "$DOCKER_SOCK" "$d/dockerd.pid"
+	# dockerd 20.10 makes these whatever its roots; `down` removes those it
+	# made (directories only when empty).
+	local p
+	for p in /etc/docker/key.json /etc/docker /run/docker/plugins /run/docker; do
+		[[ -e $p ]] || record "$([[ $p == *.json ]] && echo file || echo dir) $p"
+	done
+	echo '{}' >"$d/daemon.json" # never the machine's /etc/docker/daemon.json
 	# setsid: dockerd stays up after this script exits and is not hit by its
 	# terminal's signals.
 	setsid dockerd --iptables=false --ip6tables=false --ip-masq=false --bridge=none \
 		-H "$DOCKER_HOST_URL" --data-root "$d/data" --exec-root "$d/exec" \
-		--pidfile "$d/dockerd.pid" >"$d/dockerd.log" 2>&1 </dev/null &
+		--pidfile "$d/dockerd.pid" --config-file "$d/daemon.json" >"$d/dockerd.log" 2>&1 </dev/null &
 }
 
 wait_dockerd() {

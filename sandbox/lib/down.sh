@@ -67,6 +67,8 @@ cmd_down() {
 		# A link may vanish on its own meanwhile (its veth peer's netns went).
 		netns) ip netns del "$name" 2>/dev/null || true ;;
 		link) ip link del "$name" 2>/dev/null || true ;;
+		file) rm -f "$name" ;;
+		dir) rmdir "$name" 2>/dev/null || true ;;
 		esac
 	done
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -78,9 +80,9 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) 
 			project = p.ID
 		}
 	}
-	netc, err := openstack.NewNetworkV2(provider, eo)
+	netc, err := networkClient(provider, eo)
 	if err != nil {
-		return nil, fmt.Errorf("no network (Neutron) endpoint in the catalog of %s: %w", authURL, err)
+		return nil, fmt.Errorf("finding Neutron in the catalog of %s: %w", authURL, err)
 	}
 	log.Debug("authenticated", "auth_url", authURL, "network_url", netc.Endpoint, "by_token", byToken)
 	return &Client{net: netc, authURL: authURL, project: project, log: log}, nil
@@ -195,12 +197,16 @@ func authError(err error, authURL string, byToken bool) error {
 	return fmt.Errorf("authenticating at %s: %w", authURL, err)
 }
 
+// isUnreachable: the request did not get an HTTP answer (refused, DNS,
+// timeout, TLS).
 func isUnreachable(err error) bool {
 	var code gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &code) {
 		return false
 	}
-	return !errors.Is(err, context.Canceled)
+	var uerr *url.Error
+	var nerr net.Error
+	return errors.As(err, &uerr) || errors.As(err, &nerr)
 }
 
 // rootCause drops the wrapping that repeats the URL.
@@ -212,4 +218,41 @@ func rootCause(err error) error {
 		}
 		err = u
 	}
+}
+
+// networkClient finds the network endpoint in the token's catalog. It does
+// not ask the endpoint for its versions (gophercloud's locator would), so
+// one round trip less and no dependence on version discovery: Neutron has
+// had only v2.0 for a decade.
+func networkClient(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts) (*gophercloud.ServiceClient, error) {
+	r, ok := provider.GetAuthResult().(interface {
+		ExtractServiceCatalog() (*tokens.ServiceCatalog, error)
+	})
+	if !ok {
+		return nil, errors.New("no service catalog")
+	}
+	cat, err := r.ExtractServiceCatalog()
+	if err != nil {
+		return nil, err
+	}
+	iface := string(eo.Availability)
+	if iface == "" {
+		iface = "public"
+	}
+	var urls []string
+	for _, e := range cat.Entries {
+		if e.Type != "network" {
+			continue
+		}
+		for _, ep := range e.Endpoints {
+			if strings.TrimSuffix(ep.Interface, "URL") == iface && (eo.Region == "" || ep.Region == eo.Region || ep.RegionID == eo.Region) {
+				urls = append(urls, ep.URL)
+			}
+		}
+	}
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("no %s network endpoint (region %q)", iface, eo.Region)
+	}
+	base := gophercloud.NormalizeURL(strings.TrimSuffix(strings.TrimRight(urls[0], "/"), "/v2.0"))
+	return &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: base, ResourceBase: base + "v2.0/", Type: "network"}, nil
 }

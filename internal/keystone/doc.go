@@ -13,6 +13,26 @@
 // validation re-reads the identity so that a removed user, project or role
 // assignment invalidates existing tokens at once.
 //
+// The identity file:
+//
+//	domains:
+//	  - {id: default, name: Default}
+//	projects:
+//	  - {id: 5f2c..., name: demo, domain_id: default}
+//	users:
+//	  - id: 8a1b...
+//	    name: demo
+//	    domain_id: default
+//	    password_hash: "pbkdf2-sha256:100000:..."   # HashPassword / HashPasswordCommand
+//	    roles:
+//	      - {project: demo, role: member}   # project id, or name in the user's domain
+//
+// Clients use the versioned auth URL "<base>/v3" (keystoneauth and
+// gophercloud then skip unversioned discovery). The catalog's "network"
+// endpoint is the unversioned base, so whoever serves Neutron there must
+// answer GET / with Neutron's version list, without authentication:
+// gophercloud's NewNetworkV2 and keystoneauth discover versions there.
+//
 // Deliberate choices where Keystone offers more:
 //   - Every token is project-scoped. A password request without a scope is
 //     scoped to the user's only project; a user with roles on several

@@ -55,6 +55,9 @@ func TestIssueErrors(t *testing.T) {
 				t.Errorf("error response carries a token")
 			}
 			e := decodeError(t, w.Body)
+			if strings.HasPrefix(e.Error.Message, "bad request") {
+				t.Errorf("message %q leaks the internal error prefix", e.Error.Message)
+			}
 			if e.Error.Code != tt.wantCode || e.Error.Title != http.StatusText(tt.wantCode) || !strings.Contains(e.Error.Message, tt.wantMsg) {
 				t.Errorf("error body %+v; want code %d, title %q, message containing %q", e.Error, tt.wantCode, http.StatusText(tt.wantCode), tt.wantMsg)
 			}

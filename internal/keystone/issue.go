@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -74,11 +75,15 @@ func (s *Service) handleIssue(w http.ResponseWriter, r *http.Request) {
 	iss, err := s.issue(req)
 	switch {
 	case errors.Is(err, errBadRequest):
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
 		return
-	case err != nil:
+	case errors.Is(err, ErrUnauthorized):
 		s.log.Info("authentication failed", "remote", r.RemoteAddr, "reason", err.Error())
 		writeUnauthorized(w, s.baseURL(r))
+		return
+	case err != nil:
+		s.log.Error("token issue failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "The server could not issue a token; see its log.")
 		return
 	}
 	s.log.Info("token issued", "user_id", iss.principal.UserID, "project_id", iss.principal.ProjectID,
@@ -88,7 +93,8 @@ func (s *Service) handleIssue(w http.ResponseWriter, r *http.Request) {
 }
 
 // issue authenticates req and signs a token. Client errors wrap
-// errBadRequest; everything else wraps ErrUnauthorized.
+// errBadRequest, refusals wrap ErrUnauthorized; anything else is the
+// server's fault.
 func (s *Service) issue(req authRequest) (issued, error) {
 	if req.Auth == nil || req.Auth.Identity == nil {
 		return issued{}, badRequest("expecting to find auth.identity in the request body")

@@ -34,7 +34,7 @@ unit:
 
 e2e:
 	@trap '$(SANDBOX) down' EXIT; \
-	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -count=1 -v -timeout 10m ./test/e2e/...
+	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 10m ./test/e2e/...
 
 # Placeholder until the product runs end to end: brings the cloud up and shows it.
 demo:

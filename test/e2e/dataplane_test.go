@@ -113,6 +113,14 @@ func echo(vlan int, from, to string) []icmpFrame {
 	return []icmpFrame{{vlan, from, to, "request"}, {vlan, to, from, "reply"}}
 }
 
+// VLAN tags of the hand-made nested ports: high, to stay clear of what the
+// plugin's allocator hands out first when its tests share the sandbox.
+const (
+	tagA = 4010
+	tagB = 4020
+	tagC = 4011
+)
+
 func TestVMPingsVMAcrossLogicalSwitch(t *testing.T) {
 	s := needSandbox(t)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
@@ -123,8 +131,8 @@ func TestVMPingsVMAcrossLogicalSwitch(t *testing.T) {
 func TestNestedContainerReachesVMOverVLAN(t *testing.T) {
 	s := needSandbox(t)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
-	c := s.newNested(t, vm1, "c", 10, "10.0.0.101", "fa:16:3e:ee:00:01")
-	s.addNestedLSP(t, c, vm1, 10)
+	c := s.newNested(t, vm1, "c", tagA, "10.0.0.101", "fa:16:3e:ee:00:01")
+	s.addNestedLSP(t, c, vm1, tagA)
 
 	PingEventually(t, c.Netns, vm2.IP)
 
@@ -134,7 +142,7 @@ func TestNestedContainerReachesVMOverVLAN(t *testing.T) {
 	if len(got) == 0 {
 		t.Fatalf("no tagged ICMP frame seen on %s's NIC %s", vm1.Name, vm1.NIC)
 	}
-	if diff := cmp.Diff(sortFrames(echo(10, c.IP, vm2.IP)), got); diff != "" {
+	if diff := cmp.Diff(sortFrames(echo(tagA, c.IP, vm2.IP)), got); diff != "" {
 		t.Errorf("tagged ICMP frames on %s's NIC (-want +got):\n%s", vm1.Name, diff)
 	}
 }
@@ -143,8 +151,8 @@ func TestPortSecurityDropsSpoofedSource(t *testing.T) {
 	s := needSandbox(t)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
 	const spoofed = "10.0.0.203"
-	c := s.newNested(t, vm1, "c", 11, "10.0.0.103", "fa:16:3e:ee:00:03")
-	s.addNestedLSP(t, c, vm1, 11)
+	c := s.newNested(t, vm1, "c", tagC, "10.0.0.103", "fa:16:3e:ee:00:03")
+	s.addNestedLSP(t, c, vm1, tagC)
 	PingEventually(t, c.Netns, vm2.IP)
 
 	setIP := func(ip string) {
@@ -167,10 +175,10 @@ func TestPortSecurityDropsSpoofedSource(t *testing.T) {
 func TestNestedPortsOnDifferentVLANsAreDistinct(t *testing.T) {
 	s := needSandbox(t)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
-	a := s.newNested(t, vm1, "a", 10, "10.0.0.104", "fa:16:3e:ee:00:04")
-	b := s.newNested(t, vm1, "b", 20, "10.0.0.105", "fa:16:3e:ee:00:05")
-	s.addNestedLSP(t, a, vm1, 10)
-	s.addNestedLSP(t, b, vm1, 20)
+	a := s.newNested(t, vm1, "a", tagA, "10.0.0.104", "fa:16:3e:ee:00:04")
+	b := s.newNested(t, vm1, "b", tagB, "10.0.0.105", "fa:16:3e:ee:00:05")
+	s.addNestedLSP(t, a, vm1, tagA)
+	s.addNestedLSP(t, b, vm1, tagB)
 	PingEventually(t, a.Netns, vm2.IP)
 	PingEventually(t, b.Netns, vm2.IP)
 
@@ -178,7 +186,7 @@ func TestNestedPortsOnDifferentVLANsAreDistinct(t *testing.T) {
 	PingEventually(t, a.Netns, vm2.IP)
 	PingEventually(t, b.Netns, vm2.IP)
 	got := icmpFrames(capture.Stop())
-	want := sortFrames(slices.Concat(echo(10, a.IP, vm2.IP), echo(20, b.IP, vm2.IP)))
+	want := sortFrames(slices.Concat(echo(tagA, a.IP, vm2.IP), echo(tagB, b.IP, vm2.IP)))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("tagged ICMP frames on %s's NIC (-want +got):\n%s", vm1.Name, diff)
 	}
@@ -198,7 +206,7 @@ func TestNestedPortsOnDifferentVLANsAreDistinct(t *testing.T) {
 func TestNestedPortWithoutTagGetsNoReply(t *testing.T) {
 	s := needSandbox(t)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
-	c := s.newNested(t, vm1, "c", 10, "10.0.0.106", "fa:16:3e:ee:00:06")
+	c := s.newNested(t, vm1, "c", tagA, "10.0.0.106", "fa:16:3e:ee:00:06")
 	s.addNestedLSP(t, c, vm1, 0) // parent_name set, no tag_request
 	if got := s.NBCtl(t, "get", "Logical_Switch_Port", c.LSP, "tag_request"); got != "[]" {
 		t.Fatalf("tag_request of %s = %s, want none", c.LSP, got)
@@ -206,7 +214,7 @@ func TestNestedPortWithoutTagGetsNoReply(t *testing.T) {
 	PingNever(t, c.Netns, vm2.IP, 3)
 
 	// The same port with its tag: the subject of the test is the tag alone.
-	s.NBCtlWait(t, "set", "Logical_Switch_Port", c.LSP, "tag_request=10")
+	s.NBCtlWait(t, "set", "Logical_Switch_Port", c.LSP, "tag_request="+strconv.Itoa(tagA))
 	PingEventually(t, c.Netns, vm2.IP)
 }
 

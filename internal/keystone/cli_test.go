@@ -27,10 +27,12 @@ func TestOpenstackCLI(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
+	adminToken := issueToken(t, s, "admin", "Default", pwAdmin, "admin")
 	tests := []struct {
 		name        string
 		args        []string
 		password    string
+		token       string
 		wantUser    string
 		wantProject string
 		wantFail    bool
@@ -46,6 +48,11 @@ func TestOpenstackCLI(t *testing.T) {
 			password: pwAdmin, wantUser: userAdmin, wantProject: projAdmin,
 		},
 		{
+			name:  "token rescoped",
+			args:  []string{"--os-auth-type", "v3token", "--os-project-name", "demo", "--os-project-domain-name", "Default"},
+			token: adminToken, wantUser: userAdmin, wantProject: projDemo,
+		},
+		{
 			name:     "wrong password",
 			args:     []string{"--os-username", "demo", "--os-project-name", "demo", "--os-user-domain-name", "Default", "--os-project-domain-name", "Default"},
 			password: "wrong", wantFail: true,
@@ -59,7 +66,12 @@ func TestOpenstackCLI(t *testing.T) {
 			args = append(args, "token", "issue", "-f", "json")
 			cmd := exec.CommandContext(ctx, bin, args...)
 			// The password goes through the environment, not argv.
-			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "OS_PASSWORD=" + tt.password}
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+			if tt.token != "" {
+				cmd.Env = append(cmd.Env, "OS_TOKEN="+tt.token)
+			} else {
+				cmd.Env = append(cmd.Env, "OS_PASSWORD="+tt.password)
+			}
 			out, err := cmd.Output()
 			if tt.wantFail {
 				if err == nil {

@@ -3,6 +3,7 @@ package keystone
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -247,5 +248,31 @@ func TestLoadSigningKey(t *testing.T) {
 	}
 	if _, err := LoadSigningKey(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing file: err = %v; want one naming the path", err)
+	}
+}
+
+// Tokens are issued and checked from many goroutines at once, as an HTTP
+// server does.
+func TestConcurrentIssueAndValidate(t *testing.T) {
+	s := newTestService(t, nil)
+	h := s.Handler()
+	body := passwordBody("demo", "Default", pwDemo, "demo")
+	const n = 16
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			w := do(h, "POST", "/v3/auth/tokens?nocatalog", body, nil)
+			if w.Code != 201 {
+				errs <- fmt.Errorf("issue: status %d", w.Code)
+				return
+			}
+			_, err := s.Authenticate(authRequestWith(w.Header().Get("X-Subject-Token")))
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -67,8 +67,10 @@ cmd_down() {
 		# A link may vanish on its own meanwhile (its veth peer's netns went).
 		netns) ip netns del "$name" 2>/dev/null || true ;;
 		link) ip link del "$name" 2>/dev/null || true ;;
-		file) rm -f "$name" ;;
-		dir) rmdir "$name" 2>/dev/null || true ;;
+		# Paths dockerd made outside the state dir, unless another dockerd
+		# (another sandbox's) may still use them.
+		file) pgrep -x dockerd >/dev/null || rm -f "$name" ;;
+		dir) pgrep -x dockerd >/dev/null || rmdir "$name" 2>/dev/null || true ;;
 		esac
 	done
 

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ovn-docker/ovn-docker/internal/keystone"
+	"github.com/ovn-docker/ovn-docker/internal/neutron"
+	"github.com/ovn-docker/ovn-docker/internal/ovn"
+)
+
+type serveFlags struct {
+	nb             string
+	listen         string
+	identity       string
+	signingKey     string
+	publicURL      string
+	macBase        string
+	defaultMTU     int
+	tokenTTL       time.Duration
+	connectTimeout time.Duration
+	logLevel       string
+}
+
+func newServe() *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the Neutron (/v2.0) and Keystone (/v3) APIs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.nb, "nb", os.Getenv("OVN_NB_DB"), "OVN Northbound DB: unix:/path, tcp:IP:PORT, or a comma-separated list of cluster members (env OVN_NB_DB)")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:9696", "address to serve HTTP on")
+	fl.StringVar(&f.identity, "identity", "", "identity YAML file (domains, projects, users)")
+	fl.StringVar(&f.signingKey, "signing-key", "", "file holding the token signing key (see gen-key)")
+	fl.StringVar(&f.publicURL, "public-url", "", "base URL clients use to reach this server (default: from each request)")
+	fl.StringVar(&f.macBase, "mac-base", "fa:16:3e", "first three octets of generated MAC addresses")
+	fl.IntVar(&f.defaultMTU, "default-mtu", 1442, "MTU of new networks (1500 minus Geneve overhead)")
+	fl.DurationVar(&f.tokenTTL, "token-ttl", keystone.DefaultTokenTTL, "lifetime of issued tokens")
+	fl.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for NB at start")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func serve(ctx context.Context, f *serveFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	if f.nb == "" {
+		return errors.New("--nb (or OVN_NB_DB) is required, e.g. --nb=unix:/var/run/ovn/ovnnb_db.sock or --nb=tcp:10.0.0.1:6641,tcp:10.0.0.2:6641")
+	}
+	if f.identity == "" || f.signingKey == "" {
+		return errors.New("--identity and --signing-key are required (create a key with `ovn-neutrond gen-key PATH`)")
+	}
+	ident, err := keystone.LoadIdentity(f.identity)
+	if err != nil {
+		return fmt.Errorf("--identity %s: %w", f.identity, err)
+	}
+	key, err := keystone.LoadSigningKey(f.signingKey)
+	if err != nil {
+		return fmt.Errorf("--signing-key: %w", err)
+	}
+	ks, err := keystone.New(keystone.Config{Identity: ident, SigningKey: key, TokenTTL: f.tokenTTL,
+		PublicURL: f.publicURL, Logger: log.With("component", "keystone")})
+	if err != nil {
+		return err
+	}
+
+	var endpoints []string
+	for _, ep := range strings.Split(f.nb, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			endpoints = append(endpoints, ep)
+		}
+	}
+	log.Info("connecting to NB", "endpoints", endpoints)
+	store, err := ovn.Open(ctx, ovn.Config{Endpoints: endpoints, Logger: log.With("component", "ovn"),
+		MACBase: f.macBase, DefaultMTU: f.defaultMTU, ConnectTimeout: f.connectTimeout})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	api := neutron.Handler(neutron.Config{
+		Store:  store,
+		Logger: log.With("component", "neutron"),
+		CallerFrom: func(r *http.Request) (neutron.Caller, error) {
+			p, ok := keystone.PrincipalFrom(r.Context())
+			if !ok {
+				return neutron.Caller{}, neutron.ErrUnauthenticated
+			}
+			return neutron.Caller{ProjectID: p.ProjectID, Admin: p.IsAdmin()}, nil
+		},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/v3", ks.Handler())
+	mux.Handle("/v3/", ks.Handler())
+	mux.Handle("/v2.0", ks.Middleware(api))
+	mux.Handle("/v2.0/", ks.Middleware(api))
+	mux.Handle("/", api)
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", f.listen, err)
+	}
+	srv := &http.Server{
+		Handler:           accessLog(log.With("component", "http"), mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "listen", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

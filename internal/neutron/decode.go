@@ -1,0 +1,142 @@
+package neutron
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// attrs is one resource's attributes from a request body.
+type attrs map[string]json.RawMessage
+
+// readBody decodes {"<resource>": {...}} and rejects attributes not in
+// allowed (Neutron answers "Unrecognized attribute(s)" with 400).
+func readBody(r *http.Request, resource string, allowed []string) (attrs, error) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, badReq("Request body is larger than %d bytes.", mbe.Limit)
+		}
+		return nil, badReq("Cannot read request body: %v", err)
+	}
+	var outer map[string]json.RawMessage
+	if err := json.Unmarshal(data, &outer); err != nil || outer == nil {
+		return nil, badReq("Malformed request body: want a JSON object {\"%s\": {...}}.", resource)
+	}
+	raw, ok := outer[resource]
+	if !ok {
+		return nil, badReq("Resource body required: the request body has no \"%s\" object.", resource)
+	}
+	var a attrs
+	if err := json.Unmarshal(raw, &a); err != nil || a == nil {
+		return nil, badReq("Malformed request body: \"%s\" must be a JSON object.", resource)
+	}
+	var unknown []string
+	for k := range a {
+		if !slices.Contains(allowed, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, badReq("Unrecognized attribute(s) '%s'", strings.Join(unknown, ", "))
+	}
+	return a, nil
+}
+
+func (a attrs) has(k string) bool { _, ok := a[k]; return ok }
+
+func (a attrs) isNull(k string) bool { return bytes.Equal(bytes.TrimSpace(a[k]), []byte("null")) }
+
+// str returns a string attribute (nil when absent).
+func (a attrs) str(k string) (*string, error) {
+	raw, ok := a[k]
+	if !ok {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, invalid("Invalid input for %s. Reason: '%s' is not a valid string.", k, raw)
+	}
+	return &s, nil
+}
+
+// boolean returns a boolean attribute; like Neutron it also takes the
+// strings "true"/"false" (any case).
+func (a attrs) boolean(k string) (*bool, error) {
+	raw, ok := a[k]
+	if !ok {
+		return nil, nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		return &b, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		switch strings.ToLower(s) {
+		case "true", "1":
+			b = true
+			return &b, nil
+		case "false", "0":
+			return &b, nil
+		}
+	}
+	return nil, invalid("Invalid input for %s. Reason: '%s' is not a valid boolean value.", k, raw)
+}
+
+// integer returns an integral JSON number attribute in [lo, hi].
+func integer(field string, raw json.RawMessage, lo, hi int) (int, error) {
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil || f != math.Trunc(f) {
+		return 0, invalid("Invalid input for %s. Reason: '%s' is not an integer.", field, raw)
+	}
+	if f < float64(lo) || f > float64(hi) {
+		return 0, invalid("Invalid input for %s. Reason: '%s' is out of range (%d to %d).", field, raw, lo, hi)
+	}
+	return int(f), nil
+}
+
+func parseAddr(field, s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, invalid("Invalid input for %s. Reason: '%s' is not a valid IP address.", field, s)
+	}
+	return a.Unmap(), nil
+}
+
+// projectFor resolves project_id/tenant_id of a create request: a member
+// may name only its own project.
+func projectFor(a attrs, c Caller) (string, error) {
+	var got string
+	for _, k := range []string{"project_id", "tenant_id"} {
+		v, err := a.str(k)
+		if err != nil {
+			return "", err
+		}
+		if v == nil {
+			continue
+		}
+		if got != "" && *v != got {
+			return "", badReq("project_id and tenant_id do not match (%q, %q).", got, *v)
+		}
+		got = *v
+	}
+	if got == "" {
+		return c.ProjectID, nil
+	}
+	if got != c.ProjectID && !c.Admin {
+		return "", badReq("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges")
+	}
+	return got, nil
+}
+
+func fmtErr(format string, args ...any) string { return fmt.Sprintf(format, args...) }

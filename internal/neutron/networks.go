@@ -1,0 +1,151 @@
+package neutron
+
+import (
+	"net/http"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovn"
+)
+
+// Attributes a client may send for a network (others are refused).
+var networkAttrs = []string{"name", "description", "admin_state_up", "shared", "mtu", "project_id", "tenant_id", "port_security_enabled"}
+
+func networkJSON(n *ovn.Network) obj {
+	status := "ACTIVE"
+	if !n.AdminStateUp {
+		status = "DOWN"
+	}
+	subnets := n.SubnetIDs
+	if subnets == nil {
+		subnets = []string{}
+	}
+	return obj{
+		"id":                      n.ID,
+		"name":                    n.Name,
+		"description":             n.Description,
+		"tenant_id":               n.ProjectID,
+		"project_id":              n.ProjectID,
+		"admin_state_up":          n.AdminStateUp,
+		"status":                  status,
+		"subnets":                 subnets,
+		"shared":                  n.Shared,
+		"mtu":                     n.MTU,
+		"router:external":         false,
+		"port_security_enabled":   true,
+		"availability_zone_hints": []string{},
+		"availability_zones":      []string{},
+		"ipv4_address_scope":      nil,
+		"ipv6_address_scope":      nil,
+		"l2_adjacency":            true,
+		"tags":                    []string{},
+		"revision_number":         n.Revision,
+		"created_at":              timeJSON(n.CreatedAt),
+		"updated_at":              timeJSON(n.UpdatedAt),
+	}
+}
+
+func (s *server) listNetworks(w http.ResponseWriter, r *http.Request, c Caller) {
+	ns := s.store.ListNetworks(scope(c))
+	out := make([]obj, len(ns))
+	for i, n := range ns {
+		out[i] = networkJSON(n)
+	}
+	writeList(w, r, "networks", out)
+}
+
+func (s *server) showNetwork(w http.ResponseWriter, r *http.Request, c Caller) {
+	n, err := s.store.GetNetwork(scope(c), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusOK, "network", networkJSON(n))
+}
+
+// networkSpec reads the settable attributes of a network.
+func networkSpec(a attrs, c Caller) (ovn.NetworkSpec, error) {
+	var spec ovn.NetworkSpec
+	var err error
+	if spec.Name, err = a.str("name"); err != nil {
+		return spec, err
+	}
+	if spec.Description, err = a.str("description"); err != nil {
+		return spec, err
+	}
+	if spec.AdminStateUp, err = a.boolean("admin_state_up"); err != nil {
+		return spec, err
+	}
+	if spec.Shared, err = a.boolean("shared"); err != nil {
+		return spec, err
+	}
+	if spec.Shared != nil && *spec.Shared && !c.Admin {
+		return spec, &forbidden{msg: "(rule:create_network:shared) is disallowed by policy: only an admin may share a network."}
+	}
+	if ps, err := a.boolean("port_security_enabled"); err != nil {
+		return spec, err
+	} else if ps != nil && !*ps {
+		return spec, invalid("port_security_enabled=false on networks is not supported; set it per port.")
+	}
+	if a.has("mtu") {
+		// 68 is the IPv4 minimum; 9216 the largest jumbo frame OVS takes.
+		mtu, err := integer("mtu", a["mtu"], 68, 9216)
+		if err != nil {
+			return spec, err
+		}
+		spec.MTU = &mtu
+	}
+	return spec, nil
+}
+
+func (s *server) createNetwork(w http.ResponseWriter, r *http.Request, c Caller) {
+	a, err := readBody(r, "network", networkAttrs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	spec, err := networkSpec(a, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if spec.ProjectID, err = projectFor(a, c); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.store.CreateNetwork(r.Context(), spec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusCreated, "network", networkJSON(n))
+}
+
+func (s *server) updateNetwork(w http.ResponseWriter, r *http.Request, c Caller) {
+	a, err := readBody(r, "network", networkAttrs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if a.has("project_id") || a.has("tenant_id") {
+		s.fail(w, r, invalid("Cannot update read-only attribute project_id"))
+		return
+	}
+	spec, err := networkSpec(a, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.store.UpdateNetwork(r.Context(), scope(c), r.PathValue("id"), spec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusOK, "network", networkJSON(n))
+}
+
+func (s *server) deleteNetwork(w http.ResponseWriter, r *http.Request, c Caller) {
+	if err := s.store.DeleteNetwork(r.Context(), scope(c), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,296 @@
+package neutron
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovn"
+)
+
+var portCreateAttrs = []string{
+	"name", "description", "network_id", "mac_address", "fixed_ips", "device_id",
+	"device_owner", "admin_state_up", "port_security_enabled", "binding:profile",
+	"binding:host_id", "binding:vnic_type", "project_id", "tenant_id",
+	"security_groups", "allowed_address_pairs",
+}
+
+var portUpdateAttrs = []string{
+	"name", "description", "fixed_ips", "mac_address", "device_id", "device_owner",
+	"admin_state_up", "port_security_enabled", "binding:profile", "binding:host_id",
+	"binding:vnic_type", "security_groups", "allowed_address_pairs",
+}
+
+type fixedIPJSON struct {
+	SubnetID  string `json:"subnet_id"`
+	IPAddress string `json:"ip_address"`
+}
+
+func portJSON(p *ovn.Port) obj {
+	status := "DOWN"
+	if p.Up {
+		status = "ACTIVE"
+	}
+	fixed := make([]fixedIPJSON, len(p.FixedIPs))
+	for i, f := range p.FixedIPs {
+		fixed[i] = fixedIPJSON{SubnetID: f.SubnetID, IPAddress: f.IPAddress.String()}
+	}
+	profile := json.RawMessage("{}")
+	if len(p.Profile) > 0 {
+		profile = p.Profile
+	}
+	return obj{
+		"id":                    p.ID,
+		"name":                  p.Name,
+		"description":           p.Description,
+		"network_id":            p.NetworkID,
+		"tenant_id":             p.ProjectID,
+		"project_id":            p.ProjectID,
+		"mac_address":           p.MAC,
+		"fixed_ips":             fixed,
+		"device_id":             p.DeviceID,
+		"device_owner":          p.DeviceOwner,
+		"admin_state_up":        p.AdminStateUp,
+		"status":                status,
+		"port_security_enabled": p.PortSecurity,
+		"binding:profile":       profile,
+		"binding:host_id":       "",
+		"binding:vnic_type":     "normal",
+		"binding:vif_type":      "ovs",
+		"binding:vif_details":   obj{},
+		"security_groups":       []string{},
+		"allowed_address_pairs": []any{},
+		"extra_dhcp_opts":       []any{},
+		"tags":                  []string{},
+		"revision_number":       p.Revision,
+		"created_at":            timeJSON(p.CreatedAt),
+		"updated_at":            timeJSON(p.UpdatedAt),
+	}
+}
+
+func (s *server) listPorts(w http.ResponseWriter, r *http.Request, c Caller) {
+	// A single network_id filter narrows the scan through the index.
+	netID := ""
+	if ids := r.URL.Query()["network_id"]; len(ids) == 1 {
+		netID = ids[0]
+	}
+	ports := s.store.ListPorts(scope(c), netID)
+	out := make([]obj, len(ports))
+	for i, p := range ports {
+		out[i] = portJSON(p)
+	}
+	writeList(w, r, "ports", out)
+}
+
+func (s *server) showPort(w http.ResponseWriter, r *http.Request, c Caller) {
+	p, err := s.store.GetPort(scope(c), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusOK, "port", portJSON(p))
+}
+
+// parseProfile validates binding:profile: a JSON object (or null, which
+// clears it); parent_name and tag go together, tag is an integer 1–4094.
+func parseProfile(raw json.RawMessage) (*ovn.Profile, error) {
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return &ovn.Profile{}, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, invalid("Invalid input for binding:profile. Reason: '%s' is not a JSON object.", raw)
+	}
+	prof := &ovn.Profile{}
+	if len(m) > 0 {
+		var compact bytes.Buffer
+		_ = json.Compact(&compact, raw)
+		prof.Raw = compact.Bytes()
+	}
+	rawParent, hasParent := m["parent_name"]
+	rawTag, hasTag := m["tag"]
+	if hasParent != hasTag {
+		return nil, invalid("Invalid binding:profile. parent_name and tag are both required (got only %s).",
+			map[bool]string{true: "parent_name", false: "tag"}[hasParent])
+	}
+	if !hasParent {
+		return prof, nil
+	}
+	if err := json.Unmarshal(rawParent, &prof.ParentName); err != nil || prof.ParentName == "" {
+		return nil, invalid("Invalid binding:profile. parent_name %s must be a port id (a non-empty string).", rawParent)
+	}
+	tag, err := integer("binding:profile tag", rawTag, 1, 4094)
+	if err != nil {
+		return nil, invalid("Invalid binding:profile. tag %s must be an integer from 1 to 4094.", rawTag)
+	}
+	prof.Tag = tag
+	return prof, nil
+}
+
+// fixedIPs reads fixed_ips: a list of {subnet_id, ip_address}, each with
+// at least one of the two.
+func fixedIPs(raw json.RawMessage) (*[]ovn.IPRequest, error) {
+	var list []map[string]string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, invalid("Invalid input for fixed_ips. Reason: want a list of {\"subnet_id\": ID, \"ip_address\": IP}.")
+	}
+	out := []ovn.IPRequest{}
+	for _, f := range list {
+		var rq ovn.IPRequest
+		for k, v := range f {
+			switch k {
+			case "subnet_id":
+				rq.SubnetID = v
+			case "ip_address":
+				addr, err := parseAddr("fixed_ips", v)
+				if err != nil {
+					return nil, err
+				}
+				rq.IPAddress = addr
+			default:
+				return nil, invalid("Invalid input for fixed_ips. Reason: unknown key '%s' (want subnet_id and/or ip_address).", k)
+			}
+		}
+		if rq.SubnetID == "" && !rq.IPAddress.IsValid() {
+			return nil, invalid("Invalid input for fixed_ips. Reason: each entry needs subnet_id or ip_address.")
+		}
+		out = append(out, rq)
+	}
+	return &out, nil
+}
+
+// portSpec reads the attributes common to create and update.
+func portSpec(a attrs) (ovn.PortSpec, error) {
+	var spec ovn.PortSpec
+	var err error
+	for _, f := range []struct {
+		k string
+		p **string
+	}{{"name", &spec.Name}, {"description", &spec.Description}, {"device_id", &spec.DeviceID}, {"device_owner", &spec.DeviceOwner}} {
+		if *f.p, err = a.str(f.k); err != nil {
+			return spec, err
+		}
+	}
+	if spec.AdminStateUp, err = a.boolean("admin_state_up"); err != nil {
+		return spec, err
+	}
+	if spec.PortSecurity, err = a.boolean("port_security_enabled"); err != nil {
+		return spec, err
+	}
+	if a.has("binding:profile") {
+		if spec.Profile, err = parseProfile(a["binding:profile"]); err != nil {
+			return spec, err
+		}
+	}
+	if a.has("fixed_ips") {
+		if spec.FixedIPs, err = fixedIPs(a["fixed_ips"]); err != nil {
+			return spec, err
+		}
+	}
+	// Security groups and address pairs are not implemented; accept only
+	// "none" so that a client relying on them learns it at once.
+	for _, k := range []string{"security_groups", "allowed_address_pairs"} {
+		if a.has(k) && !a.isNull(k) {
+			var list []any
+			if err := json.Unmarshal(a[k], &list); err != nil || len(list) > 0 {
+				return spec, invalid("%s are not supported by this server; leave them empty.", k)
+			}
+		}
+	}
+	return spec, nil
+}
+
+func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
+	a, err := readBody(r, "port", portCreateAttrs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	spec, err := portSpec(a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	netID, err := a.str("network_id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if netID == nil || *netID == "" {
+		s.fail(w, r, badReq("Invalid input for operation: 'network_id' is required to create a port."))
+		return
+	}
+	spec.NetworkID = *netID
+	if mac, err := a.str("mac_address"); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if mac != nil {
+		spec.MAC = *mac
+	}
+	if spec.ProjectID, err = projectFor(a, c); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.store.CreatePort(r.Context(), scope(c), spec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusCreated, "port", portJSON(p))
+}
+
+func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
+	a, err := readBody(r, "port", portUpdateAttrs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	spec, err := portSpec(a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if spec.FixedIPs != nil || a.has("mac_address") {
+		// Only refuse a real change: clients often echo the current values.
+		cur, err := s.store.GetPort(scope(c), r.PathValue("id"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if mac, _ := a.str("mac_address"); mac != nil && *mac != cur.MAC {
+			s.fail(w, r, invalid("mac_address of a port cannot be changed; create a new port."))
+			return
+		}
+		if spec.FixedIPs != nil && !sameIPs(*spec.FixedIPs, cur.FixedIPs) {
+			s.fail(w, r, invalid("changing fixed_ips of a port is not supported; create a new port."))
+			return
+		}
+		spec.FixedIPs = nil
+	}
+	p, err := s.store.UpdatePort(r.Context(), scope(c), r.PathValue("id"), spec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusOK, "port", portJSON(p))
+}
+
+func sameIPs(req []ovn.IPRequest, cur []ovn.FixedIP) bool {
+	if len(req) != len(cur) {
+		return false
+	}
+	for i, rq := range req {
+		if (rq.SubnetID != "" && rq.SubnetID != cur[i].SubnetID) || (rq.IPAddress.IsValid() && rq.IPAddress != cur[i].IPAddress) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *server) deletePort(w http.ResponseWriter, r *http.Request, c Caller) {
+	if err := s.store.DeletePort(r.Context(), scope(c), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,115 @@
+package neutron
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovn"
+)
+
+// Caller is who makes a request.
+type Caller struct {
+	ProjectID string
+	Admin     bool
+}
+
+// ErrUnauthenticated is what CallerFrom returns when a request carries
+// no valid identity.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Store is the storage the API needs (implemented by *ovn.Store).
+type Store interface {
+	ListNetworks(sc ovn.Scope) []*ovn.Network
+	GetNetwork(sc ovn.Scope, id string) (*ovn.Network, error)
+	CreateNetwork(ctx context.Context, spec ovn.NetworkSpec) (*ovn.Network, error)
+	UpdateNetwork(ctx context.Context, sc ovn.Scope, id string, spec ovn.NetworkSpec) (*ovn.Network, error)
+	DeleteNetwork(ctx context.Context, sc ovn.Scope, id string) error
+
+	ListSubnets(sc ovn.Scope) []*ovn.Subnet
+	GetSubnet(sc ovn.Scope, id string) (*ovn.Subnet, error)
+	CreateSubnet(ctx context.Context, sc ovn.Scope, spec ovn.SubnetSpec) (*ovn.Subnet, error)
+	UpdateSubnet(ctx context.Context, sc ovn.Scope, id string, upd ovn.SubnetUpdate) (*ovn.Subnet, error)
+	DeleteSubnet(ctx context.Context, sc ovn.Scope, id string) error
+
+	ListPorts(sc ovn.Scope, networkID string) []*ovn.Port
+	GetPort(sc ovn.Scope, id string) (*ovn.Port, error)
+	CreatePort(ctx context.Context, sc ovn.Scope, spec ovn.PortSpec) (*ovn.Port, error)
+	UpdatePort(ctx context.Context, sc ovn.Scope, id string, spec ovn.PortSpec) (*ovn.Port, error)
+	DeletePort(ctx context.Context, sc ovn.Scope, id string) error
+}
+
+// Config configures the API handler.
+type Config struct {
+	Store Store
+	// CallerFrom identifies the caller of a request (e.g. from a token
+	// validated by middleware in front of this handler).
+	CallerFrom func(*http.Request) (Caller, error)
+	Logger     *slog.Logger
+}
+
+type server struct {
+	store      Store
+	callerFrom func(*http.Request) (Caller, error)
+	log        *slog.Logger
+}
+
+// maxBody bounds request bodies; Neutron requests are small.
+const maxBody = 1 << 20
+
+// Handler returns the Neutron API: "/" (version discovery) and
+// "/v2.0/...".
+func Handler(cfg Config) http.Handler {
+	s := &server{store: cfg.Store, callerFrom: cfg.CallerFrom, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.versions)
+	mux.HandleFunc("GET /v2.0", s.authed(s.resources))
+	mux.HandleFunc("GET /v2.0/{$}", s.authed(s.resources))
+	mux.HandleFunc("GET /v2.0/extensions", s.authed(s.extensions))
+	mux.HandleFunc("GET /v2.0/extensions/{alias}", s.authed(s.extension))
+
+	mux.HandleFunc("GET /v2.0/networks", s.authed(s.listNetworks))
+	mux.HandleFunc("POST /v2.0/networks", s.authed(s.createNetwork))
+	mux.HandleFunc("GET /v2.0/networks/{id}", s.authed(s.showNetwork))
+	mux.HandleFunc("PUT /v2.0/networks/{id}", s.authed(s.updateNetwork))
+	mux.HandleFunc("DELETE /v2.0/networks/{id}", s.authed(s.deleteNetwork))
+
+	mux.HandleFunc("GET /v2.0/subnets", s.authed(s.listSubnets))
+	mux.HandleFunc("POST /v2.0/subnets", s.authed(s.createSubnet))
+	mux.HandleFunc("GET /v2.0/subnets/{id}", s.authed(s.showSubnet))
+	mux.HandleFunc("PUT /v2.0/subnets/{id}", s.authed(s.updateSubnet))
+	mux.HandleFunc("DELETE /v2.0/subnets/{id}", s.authed(s.deleteSubnet))
+
+	mux.HandleFunc("GET /v2.0/ports", s.authed(s.listPorts))
+	mux.HandleFunc("POST /v2.0/ports", s.authed(s.createPort))
+	mux.HandleFunc("GET /v2.0/ports/{id}", s.authed(s.showPort))
+	mux.HandleFunc("PUT /v2.0/ports/{id}", s.authed(s.updatePort))
+	mux.HandleFunc("DELETE /v2.0/ports/{id}", s.authed(s.deletePort))
+
+	// Anything else under /v2.0 is a resource this server does not have.
+	mux.HandleFunc("/v2.0/", s.authed(func(w http.ResponseWriter, r *http.Request, _ Caller) {
+		writeError(w, http.StatusNotFound, "HTTPNotFound", "The resource could not be found: "+r.URL.Path)
+	}))
+	return mux
+}
+
+type handlerFunc func(http.ResponseWriter, *http.Request, Caller)
+
+// authed resolves the caller or answers 401.
+func (s *server) authed(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.callerFrom(r)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "Unauthorized", "The request you have made requires authentication.")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		h(w, r, c)
+	}
+}
+
+func scope(c Caller) ovn.Scope { return ovn.Scope{ProjectID: c.ProjectID, Admin: c.Admin} }

@@ -1,0 +1,266 @@
+package neutron
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/netip"
+
+	"github.com/ovn-docker/ovn-docker/internal/ipam"
+	"github.com/ovn-docker/ovn-docker/internal/ovn"
+)
+
+var subnetCreateAttrs = []string{
+	"name", "description", "network_id", "ip_version", "cidr", "gateway_ip",
+	"allocation_pools", "enable_dhcp", "dns_nameservers", "host_routes",
+	"project_id", "tenant_id", "ipv6_ra_mode", "ipv6_address_mode",
+}
+
+var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes"}
+
+func subnetJSON(sn *ovn.Subnet) obj {
+	var gw any
+	if sn.Gateway.IsValid() {
+		gw = sn.Gateway.String()
+	}
+	pools := sn.Pools
+	if pools == nil {
+		pools = []ipam.Pool{}
+	}
+	return obj{
+		"id":                sn.ID,
+		"name":              sn.Name,
+		"description":       sn.Description,
+		"tenant_id":         sn.ProjectID,
+		"project_id":        sn.ProjectID,
+		"network_id":        sn.NetworkID,
+		"ip_version":        sn.IPVersion,
+		"cidr":              sn.CIDR.String(),
+		"gateway_ip":        gw,
+		"allocation_pools":  pools,
+		"enable_dhcp":       sn.EnableDHCP,
+		"dns_nameservers":   sn.DNS,
+		"host_routes":       []any{},
+		"ipv6_ra_mode":      nil,
+		"ipv6_address_mode": nil,
+		"subnetpool_id":     nil,
+		"service_types":     []string{},
+		"tags":              []string{},
+		"revision_number":   sn.Revision,
+		"created_at":        timeJSON(sn.CreatedAt),
+		"updated_at":        timeJSON(sn.UpdatedAt),
+	}
+}
+
+func (s *server) listSubnets(w http.ResponseWriter, r *http.Request, c Caller) {
+	subnets := s.store.ListSubnets(scope(c))
+	out := make([]obj, len(subnets))
+	for i, sn := range subnets {
+		out[i] = subnetJSON(sn)
+	}
+	writeList(w, r, "subnets", out)
+}
+
+func (s *server) showSubnet(w http.ResponseWriter, r *http.Request, c Caller) {
+	sn, err := s.store.GetSubnet(scope(c), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusOK, "subnet", subnetJSON(sn))
+}
+
+// dnsList reads dns_nameservers: a list of IP addresses.
+func dnsList(a attrs) (*[]string, error) {
+	if !a.has("dns_nameservers") {
+		return nil, nil
+	}
+	var raw []string
+	if err := json.Unmarshal(a["dns_nameservers"], &raw); err != nil {
+		return nil, invalid("Invalid input for dns_nameservers. Reason: '%s' is not a list of IP addresses.", a["dns_nameservers"])
+	}
+	out := []string{}
+	for _, d := range raw {
+		addr, err := parseAddr("dns_nameservers", d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, addr.String())
+	}
+	return &out, nil
+}
+
+// noHostRoutes accepts host_routes only when empty (not implemented).
+func noHostRoutes(a attrs) error {
+	if !a.has("host_routes") || a.isNull("host_routes") {
+		return nil
+	}
+	var routes []any
+	if err := json.Unmarshal(a["host_routes"], &routes); err != nil || len(routes) > 0 {
+		return invalid("host_routes are not supported by this server; leave them empty.")
+	}
+	return nil
+}
+
+// subnetSpec validates a subnet create request and resolves Neutron's
+// defaults: gateway = first address, pools = the rest of the subnet.
+func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
+	var spec ovn.SubnetSpec
+	for _, k := range []string{"network_id", "ip_version", "cidr"} {
+		if !a.has(k) || a.isNull(k) {
+			return spec, badReq("Invalid input for operation: '%s' is required to create a subnet.", k)
+		}
+	}
+	netID, err := a.str("network_id")
+	if err != nil {
+		return spec, err
+	}
+	spec.NetworkID = *netID
+	if spec.IPVersion, err = integer("ip_version", a["ip_version"], 4, 6); err != nil || (spec.IPVersion != 4 && spec.IPVersion != 6) {
+		return spec, invalid("Invalid input for ip_version. Reason: %s is not in [4, 6].", a["ip_version"])
+	}
+	cidr, err := a.str("cidr")
+	if err != nil {
+		return spec, err
+	}
+	if spec.CIDR, err = ipam.ParsePrefix(*cidr, spec.IPVersion); err != nil {
+		return spec, invalid("Invalid input for cidr. Reason: %v", err)
+	}
+	if spec.ProjectID, err = projectFor(a, c); err != nil {
+		return spec, err
+	}
+	for _, k := range []string{"name", "description"} {
+		v, err := a.str(k)
+		if err != nil {
+			return spec, err
+		}
+		if v != nil && k == "name" {
+			spec.Name = *v
+		} else if v != nil {
+			spec.Description = *v
+		}
+	}
+	switch {
+	case !a.has("gateway_ip"):
+		spec.Gateway = ipam.DefaultGateway(spec.CIDR)
+	case a.isNull("gateway_ip"):
+		// no gateway
+	default:
+		gw, err := a.str("gateway_ip")
+		if err != nil {
+			return spec, err
+		}
+		if spec.Gateway, err = parseAddr("gateway_ip", *gw); err != nil {
+			return spec, err
+		}
+		if err := ipam.ValidateGateway(spec.CIDR, spec.Gateway); err != nil {
+			return spec, invalid("Invalid input for gateway_ip. Reason: %v", err)
+		}
+	}
+	if a.has("allocation_pools") && !a.isNull("allocation_pools") {
+		var raw []struct{ Start, End string }
+		if err := json.Unmarshal(a["allocation_pools"], &raw); err != nil {
+			return spec, invalid("Invalid input for allocation_pools. Reason: want a list of {\"start\": IP, \"end\": IP}.")
+		}
+		spec.Pools = []ipam.Pool{}
+		for _, p := range raw {
+			start, err := parseAddr("allocation_pools", p.Start)
+			if err != nil {
+				return spec, err
+			}
+			end, err := parseAddr("allocation_pools", p.End)
+			if err != nil {
+				return spec, err
+			}
+			spec.Pools = append(spec.Pools, ipam.Pool{Start: start, End: end})
+		}
+		if err := ipam.ValidatePools(spec.CIDR, spec.Gateway, spec.Pools); err != nil {
+			return spec, invalid("Invalid input for allocation_pools. Reason: %v", err)
+		}
+	} else {
+		spec.Pools = ipam.DefaultPools(spec.CIDR, spec.Gateway)
+	}
+	dhcp, err := a.boolean("enable_dhcp")
+	if err != nil {
+		return spec, err
+	}
+	spec.EnableDHCP = dhcp == nil || *dhcp
+	dns, err := dnsList(a)
+	if err != nil {
+		return spec, err
+	}
+	spec.DNS = []string{}
+	if dns != nil {
+		spec.DNS = *dns
+	}
+	for _, k := range []string{"ipv6_ra_mode", "ipv6_address_mode"} {
+		if a.has(k) && !a.isNull(k) {
+			// OVN's native DHCPv6 is stateful; the modes are accepted only
+			// when they say so.
+			v, err := a.str(k)
+			if err != nil {
+				return spec, err
+			}
+			if spec.IPVersion != 6 || *v != "dhcpv6-stateful" {
+				return spec, invalid("Invalid input for %s. Reason: only 'dhcpv6-stateful' on IPv6 subnets is supported.", k)
+			}
+		}
+	}
+	return spec, noHostRoutes(a)
+}
+
+func (s *server) createSubnet(w http.ResponseWriter, r *http.Request, c Caller) {
+	a, err := readBody(r, "subnet", subnetCreateAttrs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	spec, err := subnetSpec(a, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sn, err := s.store.CreateSubnet(r.Context(), scope(c), spec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusCreated, "subnet", subnetJSON(sn))
+}
+
+func (s *server) updateSubnet(w http.ResponseWriter, r *http.Request, c Caller) {
+	a, err := readBody(r, "subnet", subnetUpdateAttrs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var upd ovn.SubnetUpdate
+	if upd.Name, err = a.str("name"); err == nil {
+		if upd.Description, err = a.str("description"); err == nil {
+			if upd.EnableDHCP, err = a.boolean("enable_dhcp"); err == nil {
+				if upd.DNS, err = dnsList(a); err == nil {
+					err = noHostRoutes(a)
+				}
+			}
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sn, err := s.store.UpdateSubnet(r.Context(), scope(c), r.PathValue("id"), upd)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeOne(w, r, http.StatusOK, "subnet", subnetJSON(sn))
+}
+
+func (s *server) deleteSubnet(w http.ResponseWriter, r *http.Request, c Caller) {
+	if err := s.store.DeleteSubnet(r.Context(), scope(c), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+var _ = netip.Addr{}

@@ -1,0 +1,59 @@
+package neutron
+
+import "net/http"
+
+// versions answers GET / (no token needed, as in Neutron).
+func (s *server) versions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"versions": []obj{{
+		"id":     "v2.0",
+		"status": "CURRENT",
+		"links":  []obj{{"rel": "self", "href": baseURL(r) + "/v2.0/"}},
+	}}})
+}
+
+// resources answers GET /v2.0.
+func (s *server) resources(w http.ResponseWriter, r *http.Request, _ Caller) {
+	var out []obj
+	for _, res := range [][2]string{{"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"}} {
+		out = append(out, obj{
+			"name":       res[0],
+			"collection": res[1],
+			"links":      []obj{{"rel": "self", "href": baseURL(r) + "/v2.0/" + res[1]}},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"resources": out})
+}
+
+// The extensions this server implements, as Neutron names them, so that
+// clients that probe for them (openstacksdk, gophercloud) use them.
+var extensionList = []obj{
+	ext("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
+	ext("port-security", "Port Security", "Provides port security"),
+	ext("project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled."),
+	ext("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+	ext("net-mtu-writable", "Network MTU (writable)", "Provides a writable MTU attribute for a network resource."),
+	ext("standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes"),
+	ext("standard-attr-revisions", "Resource revision numbers", "This extension will display the revision number of neutron resources."),
+	ext("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes."),
+	ext("sorting", "Sorting support", "Enables sorting support for resources."),
+	ext("pagination", "Pagination support", "Enables pagination support for resources."),
+}
+
+func ext(alias, name, desc string) obj {
+	return obj{"alias": alias, "name": name, "description": desc, "updated": "2016-01-01T00:00:00-00:00", "links": []any{}}
+}
+
+func (s *server) extensions(w http.ResponseWriter, r *http.Request, _ Caller) {
+	writeJSON(w, http.StatusOK, map[string]any{"extensions": extensionList})
+}
+
+func (s *server) extension(w http.ResponseWriter, r *http.Request, _ Caller) {
+	alias := r.PathValue("alias")
+	for _, e := range extensionList {
+		if e["alias"] == alias {
+			writeJSON(w, http.StatusOK, map[string]any{"extension": e})
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "HTTPNotFound", "Extension with alias "+alias+" does not exist")
+}

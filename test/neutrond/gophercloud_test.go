@@ -1,0 +1,152 @@
+package neutrond
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/portsbinding"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+)
+
+type boundPort struct {
+	ports.Port
+	portsbinding.PortsBindingExt
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func statusOf(err error) int {
+	var e gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &e) {
+		return e.Actual
+	}
+	return 0
+}
+
+func TestGophercloudContainerPortLifecycle(t *testing.T) {
+	nb := ovsdbtest.StartNB(t)
+	srv := newCloud(t).start(t, nb)
+	nc := login(t, srv, "demo")
+	ctx := context.Background()
+
+	net1, err := networks.Create(ctx, nc, networks.CreateOpts{Name: "LS1", AdminStateUp: ptr(true)}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if net1.TenantID != projDemo || net1.Status != "ACTIVE" {
+		t.Fatalf("network = %+v", net1)
+	}
+	sub, err := subnets.Create(ctx, nc, subnets.CreateOpts{NetworkID: net1.ID, CIDR: "10.10.0.0/24", IPVersion: gophercloud.IPv4,
+		DNSNameservers: []string{"10.10.0.53"}}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]subnets.AllocationPool{{Start: "10.10.0.2", End: "10.10.0.254"}}, sub.AllocationPools); diff != "" || sub.GatewayIP != "10.10.0.1" {
+		t.Fatalf("subnet pools (-want +got):\n%s gateway %s", diff, sub.GatewayIP)
+	}
+	// The switch and the DHCP options exist in NB.
+	if got := nbctl(t, nb, "--bare", "--columns=name", "find", "Logical_Switch", "external_ids:neutron\\:network_name=LS1"); got != "neutron-"+net1.ID {
+		t.Fatalf("Logical_Switch name = %q", got)
+	}
+	if got := nbctl(t, nb, "--bare", "--columns=cidr", "find", "DHCP_Options", "external_ids:neutron\\:subnet_id="+sub.ID); got != "10.10.0.0/24" {
+		t.Fatalf("DHCP_Options cidr = %q", got)
+	}
+	if got := nbctl(t, nb, "get", "DHCP_Options", nbctl(t, nb, "--bare", "--columns=_uuid", "find", "DHCP_Options", "cidr=\"10.10.0.0/24\""), "options:router"); got != `"10.10.0.1"` {
+		t.Fatalf("DHCP router option = %s", got)
+	}
+
+	// The VM's port, then a container port under it.
+	vm, err := ports.Create(ctx, nc, ports.CreateOpts{NetworkID: net1.ID, Name: "vm1", DeviceID: "vm-1", DeviceOwner: "compute:nova"}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vm.Status != "DOWN" || len(vm.FixedIPs) != 1 || vm.FixedIPs[0].IPAddress != "10.10.0.2" || !strings.HasPrefix(vm.MACAddress, "fa:16:3e:") {
+		t.Fatalf("vm port = %+v", vm)
+	}
+	var child boundPort
+	err = ports.Create(ctx, nc, portsbinding.CreateOptsExt{
+		CreateOptsBuilder: ports.CreateOpts{NetworkID: net1.ID, Name: "c1",
+			FixedIPs: []ports.IP{{SubnetID: sub.ID, IPAddress: "10.10.0.77"}}},
+		Profile: map[string]any{"parent_name": vm.ID, "tag": 42},
+	}).ExtractInto(&child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"parent_name": vm.ID, "tag": float64(42)}, child.Profile); diff != "" {
+		t.Fatalf("binding:profile (-want +got):\n%s", diff)
+	}
+	lsp := nbctl(t, nb, "--columns=parent_name,tag_request,addresses,port_security", "--format=json", "list", "Logical_Switch_Port", child.ID)
+	for _, want := range []string{vm.ID, "42", child.MACAddress + " 10.10.0.77"} {
+		if !strings.Contains(lsp, want) {
+			t.Fatalf("LSP row %s lacks %q", lsp, want)
+		}
+	}
+	if got := nbctl(t, nb, "get", "Logical_Switch_Port", child.ID, "port_security"); got != `["`+child.MACAddress+` 10.10.0.77"]` {
+		t.Fatalf("port_security = %s", got)
+	}
+	if got := nbctl(t, nb, "get", "Logical_Switch_Port", child.ID, "external_ids:neutron\\:project_id"); got != `"`+projDemo+`"` {
+		t.Fatalf("neutron:project_id = %s", got)
+	}
+
+	// Status follows the LSP's up column.
+	nbctl(t, nb, "set", "Logical_Switch_Port", vm.ID, "up=true")
+	if err := waitFor(func() bool {
+		p, err := ports.Get(ctx, nc, vm.ID).Extract()
+		return err == nil && p.Status == "ACTIVE"
+	}); err != nil {
+		t.Fatal("port status did not become ACTIVE after LSP up=true")
+	}
+
+	// Filters and fields.
+	var list []ports.Port
+	pages, err := ports.List(nc, ports.ListOpts{NetworkID: net1.ID, DeviceID: "vm-1"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, err = ports.ExtractPorts(pages); err != nil || len(list) != 1 || list[0].ID != vm.ID {
+		t.Fatalf("filtered list = %v, %v", list, err)
+	}
+	pages, err = ports.List(nc, ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: "10.10.0.77"}}}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, _ = ports.ExtractPorts(pages); len(list) != 1 || list[0].ID != child.ID {
+		t.Fatalf("fixed_ips filter = %v", list)
+	}
+	tok := token(t, srv, "demo")
+	code, body := call(t, srv, tok, "GET", "/v2.0/networks/"+net1.ID+"?fields=id&fields=name", "")
+	if diff := cmp.Diff(map[string]any{"network": map[string]any{"id": net1.ID, "name": "LS1"}}, body); code != 200 || diff != "" {
+		t.Fatalf("fields: %d (-want +got):\n%s", code, diff)
+	}
+
+	// Parent with children and network with ports cannot go.
+	if err := ports.Delete(ctx, nc, vm.ID).ExtractErr(); statusOf(err) != http.StatusConflict {
+		t.Fatalf("delete parent with child: %v", err)
+	}
+	if err := networks.Delete(ctx, nc, net1.ID).ExtractErr(); statusOf(err) != http.StatusConflict {
+		t.Fatalf("delete network with ports: %v", err)
+	}
+	for _, id := range []string{child.ID, vm.ID} {
+		if err := ports.Delete(ctx, nc, id).ExtractErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ports.Delete(ctx, nc, vm.ID).ExtractErr(); statusOf(err) != http.StatusNotFound {
+		t.Fatalf("second delete: %v", err)
+	}
+	if err := networks.Delete(ctx, nc, net1.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := nbDump(t, nb); strings.Contains(got, "neutron") {
+		t.Fatalf("rows left in NB after deleting everything:\n%s", got)
+	}
+}

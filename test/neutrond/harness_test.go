@@ -1,0 +1,253 @@
+// Package neutrond holds end-to-end tests of ovn-neutrond: the built
+// binary against a private OVN Northbound ovsdb-server, driven by stock
+// clients (gophercloud v2 and python-openstackclient), with the resulting
+// NB rows checked through ovn-nbctl.
+package neutrond
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+
+	"github.com/ovn-docker/ovn-docker/internal/keystone"
+)
+
+// binary is the ovn-neutrond built once for all tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "neutrond-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "ovn-neutrond")
+	out, err := exec.Command("go", "build", "-race", "-o", binary, "github.com/ovn-docker/ovn-docker/cmd/ovn-neutrond").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build ovn-neutrond: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Users of the generated identity: admin (admin of project "admin"),
+// demo and alt (members of their own projects).
+const (
+	projAdmin = "1d000000000000000000000000000a01"
+	projDemo  = "1d000000000000000000000000000d01"
+	projAlt   = "1d000000000000000000000000000b01"
+	password  = "secret-pass"
+)
+
+// cloud is one identity + signing key shared by the servers of a test.
+type cloud struct {
+	dir      string
+	identity string
+	key      string
+}
+
+func newCloud(t *testing.T) *cloud {
+	t.Helper()
+	dir := t.TempDir()
+	hash, err := keystone.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := fmt.Sprintf(`domains:
+  - {id: default, name: Default}
+projects:
+  - {id: %s, name: admin, domain_id: default}
+  - {id: %s, name: demo, domain_id: default}
+  - {id: %s, name: alt, domain_id: default}
+users:
+  - {id: u-admin, name: admin, domain_id: default, password_hash: "%s", roles: [{project: admin, role: admin}]}
+  - {id: u-demo, name: demo, domain_id: default, password_hash: "%s", roles: [{project: demo, role: member}]}
+  - {id: u-alt, name: alt, domain_id: default, password_hash: "%s", roles: [{project: alt, role: member}]}
+`, projAdmin, projDemo, projAlt, hash, hash, hash)
+	c := &cloud{dir: dir, identity: filepath.Join(dir, "identity.yaml"), key: filepath.Join(dir, "signing.key")}
+	if err := os.WriteFile(c.identity, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.key, []byte(strings.Repeat("k3y", 16)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// server is a running ovn-neutrond.
+type server struct {
+	URL  string
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	done chan struct{}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs ovn-neutrond on nb and waits until it answers.
+func (c *cloud) start(t *testing.T, nb string, extra ...string) *server {
+	t.Helper()
+	addr := freePort(t)
+	args := append([]string{"serve", "--nb=" + nb, "--listen=" + addr, "--identity=" + c.identity, "--signing-key=" + c.key}, extra...)
+	s := &server{URL: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(binary, args...)
+	s.cmd.Stdout = s.logs
+	s.cmd.Stderr = s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		s.stop(t)
+		if t.Failed() {
+			t.Logf("ovn-neutrond %s log:\n%s", addr, tail(s.logs.String(), 4000))
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/")
+		if err == nil {
+			resp.Body.Close()
+			return s
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("ovn-neutrond exited at start: %s", s.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ovn-neutrond did not answer on %s: %s", addr, s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM (graceful shutdown) and waits.
+func (s *server) stop(t *testing.T) {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		t.Errorf("ovn-neutrond did not stop on SIGTERM")
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// login returns an authenticated gophercloud network client for user.
+func login(t *testing.T, s *server, user string) *gophercloud.ServiceClient {
+	t.Helper()
+	ctx := context.Background()
+	provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
+		IdentityEndpoint: s.URL + "/v3",
+		Username:         user,
+		Password:         password,
+		DomainName:       "Default",
+		TenantName:       user,
+	})
+	if err != nil {
+		t.Fatalf("login %s: %v", user, err)
+	}
+	nc, err := openstack.NewNetworkV2(provider, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc
+}
+
+// token returns a token of user as a raw string.
+func token(t *testing.T, s *server, user string) string {
+	t.Helper()
+	return login(t, s, user).TokenID
+}
+
+// call makes a raw API request and returns status and decoded body.
+func call(t *testing.T, s *server, tok, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok != "" {
+		req.Header.Set("X-Auth-Token", tok)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &out); err != nil {
+			t.Fatalf("%s %s: body %q is not JSON", method, path, data)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// nbctl runs ovn-nbctl against the test's NB.
+func nbctl(t *testing.T, nb string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ovn-nbctl", append([]string{"--db=" + nb}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ovn-nbctl %v: %v: %s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// nbDump is a snapshot of every row the server writes, to check that a
+// refused request changed nothing.
+func nbDump(t *testing.T, nb string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, tc := range [][2]string{
+		{"Logical_Switch", "_uuid,name,external_ids,ports"},
+		{"Logical_Switch_Port", "_uuid,name,external_ids,addresses,port_security,parent_name,tag_request"},
+		{"DHCP_Options", "_uuid,cidr,external_ids,options"},
+	} {
+		b.WriteString(nbctl(t, nb, "--columns="+tc[1], "list", tc[0]))
+	}
+	return b.String()
+}

@@ -32,7 +32,9 @@ reports the port ACTIVE, and only then is the user's container started with
 --net=container:<holder>. --net/--network must be none or absent; --hostname,
 --dns*, --add-host go to the holder, whose settings the container shares.
 If any step fails, everything done before is undone.`,
-		DisableFlagParsing: true,
+		// Main splits the docker run arguments off before cobra parses
+		// the global flags, which come before "run".
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.run(cmd.Context(), a.runArgs)
 		},

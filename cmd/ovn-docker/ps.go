@@ -26,32 +26,43 @@ func newPsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// Name each attachment after the containers that use it.
-			names := map[string][]string{}
+			// Show each attachment under the containers that use it.
+			users := map[string][]docker.Summary{}
 			dk := a.docker()
-			if users, err := dk.List(ctx, docker.LabelHolder); err == nil {
-				for _, u := range users {
+			if us, err := dk.List(ctx, docker.LabelHolder); err == nil {
+				for _, u := range us {
 					h := u.Labels[docker.LabelHolder]
-					names[h] = append(names[h], u.Name)
+					users[h] = append(users[h], u)
 				}
 			} else {
 				a.log.Warn("cannot list containers", "err", err)
 			}
-			return a.printAttachments(atts, names)
+			return a.printAttachments(atts, users)
 		},
 	}
 }
 
 type psRow struct {
 	attach.Attachment
-	Containers []string `json:"containers,omitempty"`
+	// Containers are the user containers sharing the namespace (the
+	// attachment's ContainerID is then their network-holding container).
+	Containers []psContainer `json:"containers,omitempty"`
 }
 
-func (a *app) printAttachments(atts []attach.Attachment, names map[string][]string) error {
+type psContainer struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (a *app) printAttachments(atts []attach.Attachment, users map[string][]docker.Summary) error {
 	if a.output == "json" {
 		rows := make([]psRow, 0, len(atts))
 		for _, at := range atts {
-			rows = append(rows, psRow{at, names[at.ContainerID]})
+			row := psRow{Attachment: at}
+			for _, u := range users[at.ContainerID] {
+				row.Containers = append(row.Containers, psContainer{u.ID, u.Name})
+			}
+			rows = append(rows, row)
 		}
 		return a.printJSON(rows)
 	}
@@ -59,6 +70,13 @@ func (a *app) printAttachments(atts []attach.Attachment, names map[string][]stri
 	fmt.Fprintln(tw, "CONTAINER\tNAMES\tNETWORK\tIFACE\tIP\tMAC\tVLAN\tPORT\tSTATUS")
 	for _, at := range atts {
 		owner := at.ContainerID
+		var names []string
+		for i, u := range users[at.ContainerID] {
+			if i == 0 {
+				owner = u.ID
+			}
+			names = append(names, u.Name)
+		}
 		if len(owner) > 12 {
 			owner = owner[:12]
 		}
@@ -77,7 +95,7 @@ func (a *app) printAttachments(atts []attach.Attachment, names map[string][]stri
 		if at.State != "" && at.State != "ready" {
 			status += "(" + at.State + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", owner, dash(strings.Join(names[at.ContainerID], ",")), netw, at.IfName,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", owner, dash(strings.Join(names, ",")), netw, at.IfName,
 			dash(strings.Join(ips, ",")), dash(at.MAC), at.VLAN, dash(at.PortID), dash(status))
 	}
 	return tw.Flush()

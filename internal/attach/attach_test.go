@@ -186,6 +186,12 @@ func TestDiscoverVM(t *testing.T) {
 	if d := cmp.Diff(want, vm); d != "" {
 		t.Errorf("vm (-want +got):\n%s", d)
 	}
+	if _, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "", "vm-port", "ovdv"); err != nil {
+		t.Errorf("given vif-id: %v", err)
+	}
+	if _, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "", "other", "ovdv"); !errors.Is(err, ErrNoVIF) {
+		t.Errorf("unknown vif-id: want ErrNoVIF, got %v", err)
+	}
 	if _, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "br-x", "", "ovdv"); err == nil {
 		t.Error("want an error for an unknown bridge")
 	}

@@ -65,6 +65,18 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 		}
 	}
 	if vm.VIFID != "" {
+		// Check it up front: Neutron's answer to a bad parent comes late
+		// (after a VLAN was claimed) and is less clear.
+		p, err := cl.GetPort(ctx, vm.VIFID)
+		if errors.Is(err, cloud.ErrNotFound) {
+			return VM{}, fmt.Errorf("%w: --vif-id %s is not a port of your project: pass the id of this VM's port (--vif-id or OS_VIF_ID; see `openstack port list`)", ErrNoVIF, vm.VIFID)
+		}
+		if err != nil {
+			return VM{}, err
+		}
+		if p.ParentName != "" {
+			return VM{}, fmt.Errorf("%w: --vif-id %s is a container's port (child of %s), not the VM's", ErrNoVIF, vm.VIFID, p.ParentName)
+		}
 		return vm, nil
 	}
 	var tried []string

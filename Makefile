@@ -32,9 +32,11 @@ vet:
 unit:
 	$(GO) test -race ./...
 
+# On failure the sandbox's state and logs are printed before it goes.
 e2e:
 	@trap '$(SANDBOX) down' EXIT; \
-	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 10m ./test/e2e/...
+	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 10m ./test/e2e/... || { \
+		rc=$$?; $(SANDBOX) status; $(SANDBOX) logs 30; exit $$rc; }
 
 # Placeholder until the product runs end to end: brings the cloud up and shows it.
 demo:

@@ -106,3 +106,13 @@ cmd_status() {
 	done
 	return $bad
 }
+
+# cmd_logs LINES: the end of every log, for a failed CI run.
+cmd_logs() {
+	local f
+	for f in "$S"/*/*.log; do
+		[[ -f $f ]] || continue
+		echo "== $f"
+		tail -n "$1" "$f"
+	done
+}

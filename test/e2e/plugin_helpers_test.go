@@ -1,0 +1,346 @@
+package e2e
+
+// Helpers for the ovn-docker plugin tests: the plugin built once per test
+// binary, tenants' Keystone tokens, the VMs' Neutron ports, running the
+// plugin inside a VM as a user would, and snapshots of everything the
+// plugin can leave behind.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+// pluginBuild builds cmd/ovn-docker once, statically (the pause image is
+// made from the executable itself).
+var pluginBuild = sync.OnceValues(func() (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "ovn-docker-e2e-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "ovn-docker")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ovn-docker")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building ovn-docker: %w: %s", err, out)
+	}
+	return bin, nil
+})
+
+// pluginRig is the sandbox as the plugin tests use it.
+type pluginRig struct {
+	s      *Sandbox
+	bin    string
+	tokens map[string]string        // tenant -> token
+	clouds map[string]*cloud.Client // tenant -> Neutron as that tenant
+	vif    map[string]string        // VM name -> its Neutron port
+}
+
+// newPluginRig needs a sandbox whose cloud API answers and whose VM ports
+// are Neutron ports (found by the VMs' MACs, as the plugin itself would).
+func newPluginRig(t *testing.T) *pluginRig {
+	t.Helper()
+	s := needSandbox(t)
+	unavailable := t.Skipf
+	if os.Getenv(e2eEnv) == "1" {
+		unavailable = t.Fatalf
+	}
+	bin, err := pluginBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &pluginRig{s: s, bin: bin, tokens: map[string]string{}, clouds: map[string]*cloud.Client{}, vif: map[string]string{}}
+	ctx := t.Context()
+	for _, tenant := range []string{"demo", "alt"} {
+		tok, err := r.issueToken(ctx, s.User(t, tenant))
+		if err != nil {
+			unavailable("the sandbox's cloud API does not issue tokens (%v); is ovn-neutrond running at %s?", err, s.AuthURL)
+			return nil
+		}
+		r.tokens[tenant] = tok
+		cl, err := cloud.Connect(ctx, cloud.Options{Token: tok, Getenv: func(k string) string {
+			if k == "OS_AUTH_URL" {
+				return s.AuthURL
+			}
+			return ""
+		}}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("connecting as %s: %v", tenant, err)
+		}
+		r.clouds[tenant] = cl
+	}
+	for _, vm := range s.VMs {
+		ps, err := r.clouds[vm.Tenant].ListPorts(ctx, cloud.PortFilter{MAC: vm.MAC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if p.ParentName == "" {
+				r.vif[vm.Name] = p.ID
+			}
+		}
+		if r.vif[vm.Name] == "" {
+			unavailable("VM %s has no Neutron port with MAC %s (the sandbox makes VM ports through the API)", vm.Name, vm.MAC)
+			return nil
+		}
+	}
+	return r
+}
+
+func (r *pluginRig) issueToken(ctx context.Context, u User) (string, error) {
+	p, err := openstack.NewClient(r.s.AuthURL)
+	if err != nil {
+		return "", err
+	}
+	p.HTTPClient.Timeout = 10 * time.Second
+	ao := gophercloud.AuthOptions{
+		IdentityEndpoint: r.s.AuthURL, Username: u.Name, Password: u.Password, DomainName: "Default",
+		Scope: &gophercloud.AuthScope{ProjectName: u.Project, DomainName: "Default"},
+	}
+	if err := openstack.AuthenticateV3(ctx, p, &ao, gophercloud.EndpointOpts{}); err != nil {
+		return "", err
+	}
+	return p.Token(), nil
+}
+
+// result of one plugin invocation.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (res result) String() string {
+	return fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+}
+
+// vmEnv is what a user inside vm has: the cloud's auth URL, the VM's OVSDB
+// and bridge, Docker. No password and no OS_VIF_ID: tests pass --cred and
+// --vif-id like the user does.
+func (r *pluginRig) vmEnv(vm VM) []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+		"OS_AUTH_URL=" + r.s.AuthURL,
+		"OVN_DOCKER_OVSDB=" + vm.OVSDB,
+		"OVN_DOCKER_BRIDGE=" + vm.Bridge,
+		"DOCKER_HOST=" + r.s.DockerHost,
+	}
+}
+
+// plugin runs `ovn-docker ARGS…` inside vm with env added to vmEnv. A
+// literal "$TOKEN" / "$VIF_ID" in an argument is replaced, so tests can be
+// written as the user types them.
+func (r *pluginRig) plugin(t *testing.T, vm VM, tenant string, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	args = slices.Clone(args)
+	for i, a := range args {
+		a = strings.ReplaceAll(a, "$TOKEN", r.tokens[tenant])
+		args[i] = strings.ReplaceAll(a, "$VIF_ID", r.vif[vm.Name])
+	}
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", vm.Netns, r.bin}, args...)...)
+	cmd.Env = append(r.vmEnv(vm), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := result{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("running ovn-docker %v: %v", args, err)
+	}
+	return res
+}
+
+// mustPlugin is plugin that fails the test on a non-zero exit.
+func (r *pluginRig) mustPlugin(t *testing.T, vm VM, tenant string, args ...string) string {
+	t.Helper()
+	res := r.plugin(t, vm, tenant, nil, args...)
+	if res.code != 0 {
+		t.Fatalf("ovn-docker %s:\n%s", strings.Join(args, " "), res)
+	}
+	return res.stdout
+}
+
+// docker runs the docker CLI against the sandbox's engine.
+func (r *pluginRig) docker(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+r.s.DockerHost)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+func (r *pluginRig) mustDocker(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := r.docker(context.Background(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// createNetwork makes a network for the test and deletes it at the end.
+func (r *pluginRig) createNetwork(t *testing.T, tenant, what string, extra ...string) string {
+	t.Helper()
+	name := r.s.uniqueName(t, "net/"+what)
+	vm := r.s.VMs[0]
+	r.plugin(t, vm, tenant, nil, "--cred=$TOKEN", "delete", "network", name) // left over from a killed run
+	r.mustPlugin(t, vm, tenant, append([]string{"--cred=$TOKEN", "create", "network", name}, extra...)...)
+	t.Cleanup(func() {
+		if res := r.plugin(t, vm, tenant, nil, "--cred=$TOKEN", "delete", "network", name); res.code != 0 {
+			t.Errorf("cleanup: deleting network %s:\n%s", name, res)
+		}
+	})
+	return name
+}
+
+// psRow is one row of `ovn-docker ps -o json`.
+type psRow struct {
+	OVSPort    string   `json:"ovs_port"`
+	VLAN       int      `json:"vlan"`
+	Container  string   `json:"container"`
+	IfName     string   `json:"ifname"`
+	Network    string   `json:"network"`
+	NetworkID  string   `json:"network_id"`
+	PortID     string   `json:"port_id"`
+	MAC        string   `json:"mac"`
+	Addresses  []string `json:"addresses"`
+	Status     string   `json:"status"`
+	Containers []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"containers"`
+}
+
+func (r *pluginRig) ps(t *testing.T, vm VM, tenant string) []psRow {
+	t.Helper()
+	out := r.mustPlugin(t, vm, tenant, "--cred=$TOKEN", "ps", "-o", "json")
+	var rows []psRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("ps -o json: %v: %s", err, out)
+	}
+	return rows
+}
+
+// rowOf finds the ps row of a user container (by full or short id).
+func rowOf(t *testing.T, rows []psRow, id string) psRow {
+	t.Helper()
+	for _, r := range rows {
+		for _, c := range r.Containers {
+			if strings.HasPrefix(c.ID, id) {
+				return r
+			}
+		}
+	}
+	t.Fatalf("container %s not in ovn-docker ps: %+v", id, rows)
+	return psRow{}
+}
+
+// ip is the container's IPv4 address from a ps row.
+func (row psRow) ip(t *testing.T) string {
+	t.Helper()
+	for _, a := range row.Addresses {
+		if ip, _, ok := strings.Cut(a, "/"); ok && !strings.Contains(ip, ":") {
+			return ip
+		}
+	}
+	t.Fatalf("no IPv4 address in %+v", row)
+	return ""
+}
+
+// rmContainer removes a container through the plugin when the test ends.
+func (r *pluginRig) rmAtEnd(t *testing.T, vm VM, tenant, id string) {
+	t.Cleanup(func() {
+		if res := r.plugin(t, vm, tenant, nil, "--cred=$TOKEN", "rm", id); res.code != 0 {
+			t.Errorf("cleanup: rm %s:\n%s", id, res)
+		}
+	})
+}
+
+// leftovers is everything the plugin can leave behind for one VM/tenant.
+type leftovers struct {
+	Containers  []string // all containers of the engine
+	OVSPorts    []string // ports of the VM bridge
+	Links       []string // links in the VM
+	NeutronPort []string // the tenant's container ports
+	LSPs        []string // child ports of the VM's port in NB
+}
+
+func (r *pluginRig) leftovers(t *testing.T, vm VM, tenant string) leftovers {
+	t.Helper()
+	var l leftovers
+	l.Containers = strings.Fields(r.mustDocker(t, "ps", "-aq", "--no-trunc"))
+	l.OVSPorts = strings.Fields(vm.VSCtl(t, "list-ports", vm.Bridge))
+	for _, line := range strings.Split(strings.TrimSpace(MustInNetns(t, vm.Netns, "ip", "-o", "link", "show")), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 {
+			l.Links = append(l.Links, strings.TrimSuffix(strings.Split(f[1], "@")[0], ":"))
+		}
+	}
+	ps, err := r.clouds[tenant].ListPorts(t.Context(), cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		l.NeutronPort = append(l.NeutronPort, p.ID)
+	}
+	l.LSPs = strings.Fields(r.s.NBCtl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "parent_name="+r.vif[vm.Name]))
+	for _, s := range [][]string{l.Containers, l.OVSPorts, l.Links, l.NeutronPort, l.LSPs} {
+		slices.Sort(s)
+	}
+	return l
+}
+
+// portGone checks that nothing of one attachment is left.
+func (r *pluginRig) portGone(t *testing.T, vm VM, tenant string, row psRow) {
+	t.Helper()
+	if _, err := r.clouds[tenant].GetPort(t.Context(), row.PortID); !errors.Is(err, cloud.ErrNotFound) {
+		t.Errorf("Neutron port %s still there (err %v)", row.PortID, err)
+	}
+	if out := r.s.NBCtl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "name="+row.PortID); out != "" {
+		t.Errorf("Logical_Switch_Port %s still there", row.PortID)
+	}
+	if out := vm.VSCtl(t, "--bare", "--columns=name", "find", "Port", fmt.Sprintf("tag=%d", row.VLAN)); out != "" {
+		t.Errorf("VLAN %d still claimed by OVS port %s", row.VLAN, out)
+	}
+	if out, err := InNetns(t.Context(), vm.Netns, "ip", "link", "show", row.OVSPort); err == nil {
+		t.Errorf("veth %s still there: %s", row.OVSPort, out)
+	}
+}
+
+
+// cloudChild describes an orphan child port of vm's port on row's network,
+// with a VLAN no access port uses.
+func cloudChild(r *pluginRig, vm string, row psRow) cloud.ChildPortOpts {
+	return cloud.ChildPortOpts{NetworkID: row.NetworkID, Name: "orphan", ParentID: r.vif[vm], Tag: 4000}
+}

@@ -1,0 +1,293 @@
+package e2e
+
+// End-to-end tests of the ovn-docker plugin inside the sandbox's VMs, with
+// the user's command lines verbatim.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPluginVerbatim(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	before1 := r.leftovers(t, vm1, "demo")
+	ls1 := r.createNetwork(t, "demo", "LS1")
+
+	// $ ovn-docker --cred=$TOKEN list networks
+	if out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "list", "networks"); !strings.Contains(out, ls1) {
+		t.Fatalf("list networks does not show %s:\n%s", ls1, out)
+	}
+	// $ ovn-docker --cred=$TOKEN --vif-id=$VIF_ID --network=LS1 run -d --net=none busybox:local /bin/sh -c "while …"
+	out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls1, "run", "-d", "--net=none",
+		"busybox:local", "/bin/sh", "-c", "while true; do echo hello world; sleep 1; done")
+	c1 := strings.TrimSpace(out)
+	if len(c1) != 64 {
+		t.Fatalf("run -d should print the container id like docker run -d, got %q", out)
+	}
+	row1 := rowOf(t, r.ps(t, vm1, "demo"), c1)
+	if row1.Status != "ACTIVE" || row1.VLAN < 1 || row1.IfName != "eth0" || row1.Network != ls1 {
+		t.Errorf("ps row %+v", row1)
+	}
+	// The container has the IP and MAC Neutron chose on eth0.
+	addr := r.mustDocker(t, "exec", c1, "ip", "-o", "addr", "show", "eth0")
+	if !strings.Contains(addr, row1.Addresses[0]) {
+		t.Errorf("eth0 of the container: %s, want %s", addr, row1.Addresses[0])
+	}
+	if mac := r.mustDocker(t, "exec", c1, "cat", "/sys/class/net/eth0/address"); mac != row1.MAC {
+		t.Errorf("eth0 MAC %s, Neutron's %s", mac, row1.MAC)
+	}
+	// Its logical port is a child of the VM's port with the VLAN as tag.
+	lsp := r.s.NBCtl(t, "--bare", "--columns=parent_name,tag", "find", "Logical_Switch_Port", "name="+row1.PortID)
+	if want := r.vif["vm1"] + "\n" + fmt.Sprint(row1.VLAN); strings.Join(strings.Fields(lsp), "\n") != want {
+		t.Errorf("LSP parent_name/tag %q, want %q", lsp, want)
+	}
+
+	// A container on vm2 (waiting in the foreground is not needed: -d).
+	c2 := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls1, "run", "-d", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm2, "demo", c2)
+	ip2 := rowOf(t, r.ps(t, vm2, "demo"), c2).ip(t)
+	if out, err := r.docker(t.Context(), "exec", c1, "ping", "-c", "2", "-W", "2", ip2); err != nil {
+		t.Errorf("container on vm1 cannot ping the one on vm2: %v\n%s", err, out)
+	}
+	// A container whose only command is one ping: the network is up
+	// before its process starts.
+	if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls1, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "3", ip2); res.code != 0 {
+		t.Errorf("single ping -c 1 container failed:\n%s", res)
+	}
+	// And one on the VMs' own network reaches vm2 itself.
+	vmnet := r.vmNetwork(t, "vm1")
+	if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--network="+vmnet, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "3", vm2.IP); res.code != 0 {
+		t.Errorf("container on the VMs' network cannot ping vm2 (%s):\n%s", vm2.IP, res)
+	}
+	if logs := r.mustDocker(t, "logs", c1); !strings.Contains(logs, "hello world") {
+		t.Errorf("docker logs: %q", logs)
+	}
+
+	// $ ovn-docker rm: nothing left, idempotently.
+	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "rm", c1)
+	r.portGone(t, vm1, "demo", row1)
+	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "rm", c1)
+	if d := cmp.Diff(before1, r.leftovers(t, vm1, "demo")); d != "" && !onlyOtherContainers(before1, r.leftovers(t, vm1, "demo")) {
+		t.Errorf("left behind on vm1 (-before +after):\n%s", d)
+	}
+}
+
+// vmNetwork is the network of the VM's own port.
+func (r *pluginRig) vmNetwork(t *testing.T, vm string) string {
+	t.Helper()
+	p, err := r.clouds["demo"].GetPort(t.Context(), r.vif[vm])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.NetworkID
+}
+
+// onlyOtherContainers: the diff is only vm2's containers (of this test,
+// removed by cleanups later).
+func onlyOtherContainers(a, b leftovers) bool {
+	a.Containers, b.Containers = nil, nil
+	a.NeutronPort, b.NeutronPort = nil, nil
+	return cmp.Equal(a, b)
+}
+
+func TestPluginTenantIsolation(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	lsA := r.createNetwork(t, "demo", "A")
+	out := r.mustPlugin(t, vm1, "alt", "--cred=$TOKEN", "list", "networks")
+	if strings.Contains(out, lsA) {
+		t.Errorf("tenant alt sees demo's network %s:\n%s", lsA, out)
+	}
+	lsB := r.createNetwork(t, "alt", "B")
+	before := r.leftovers(t, vm1, "demo")
+	beforeAlt := r.leftovers(t, vm1, "alt")
+	// alt uses demo's VM port as parent: refused, on its own network and on demo's.
+	for _, net := range []string{lsB, lsA} {
+		res := r.plugin(t, vm1, "alt", nil, "--cred=$TOKEN", "--vif-id="+r.vif["vm1"], "--network="+net, "run", "-d", "busybox:local", "sleep", "60")
+		if res.code == 0 || !strings.Contains(res.stderr, "ovn-docker:") {
+			t.Errorf("alt running with demo's vif-id on %s should fail clearly:\n%s", net, res)
+		}
+		t.Logf("refused as expected: %s", strings.TrimSpace(res.stderr))
+	}
+	if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
+		t.Errorf("left behind (-before +after):\n%s", d)
+	}
+	if d := cmp.Diff(beforeAlt, r.leftovers(t, vm1, "alt")); d != "" {
+		t.Errorf("left behind for alt (-before +after):\n%s", d)
+	}
+}
+
+func TestPluginBadInput(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "bad")
+	before := r.leftovers(t, vm1, "demo")
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"unknown network", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=no-such-net", "run", "-d", "busybox:local", "true"}, `network "no-such-net": not found`},
+		{"bad token", nil, []string{"--cred=gAAAA-not-a-token", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "get a new one with `openstack token issue`"},
+		{"vif-id not a port", nil, []string{"--cred=$TOKEN", "--vif-id=00000000-0000-4000-8000-000000000000", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "is not a port of your project"},
+		{"invalid run line", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "--frob", "busybox:local"}, "unknown option --frob"},
+		{"other docker network", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "--net=host", "busybox:local"}, "use --net=none"},
+		{"no image", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d"}, "no image given"},
+		{"unknown image", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "--pull=never", "no-such-image:local"}, "docker run failed"},
+		{"bad command", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "/no/such/cmd"}, "docker run failed"},
+		{"neutron unreachable", []string{"OS_AUTH_URL=http://" + r.s.APIHostIP + ":1/v3"}, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "cannot reach"},
+		{"docker unreachable", []string{"DOCKER_HOST=unix:///nonexistent/docker.sock"}, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "cannot reach the Docker engine"},
+		{"no credentials", nil, []string{"--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "no credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := r.plugin(t, vm1, "demo", tc.env, tc.args...)
+			if res.code == 0 {
+				t.Fatalf("want a non-zero exit:\n%s", res)
+			}
+			if !strings.Contains(res.stderr, tc.want) {
+				t.Errorf("stderr should say %q:\n%s", tc.want, res)
+			}
+			if strings.Contains(res.stderr, r.tokens["demo"]) {
+				t.Errorf("the token appears in the error output")
+			}
+			if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
+				t.Errorf("left behind (-before +after):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestPluginTCP(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	ls := r.createNetwork(t, "demo", "tcp")
+	srv := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local",
+		"/bin/sh", "-c", "mkdir /www && head -c 4000000 /dev/urandom > /www/blob && md5sum /www/blob > /www/sum && httpd -f -p 80 -h /www"))
+	r.rmAtEnd(t, vm2, "demo", srv)
+	ip := rowOf(t, r.ps(t, vm2, "demo"), srv).ip(t)
+	var want string
+	deadline := time.Now().Add(10 * time.Second)
+	for want == "" && time.Now().Before(deadline) {
+		want, _ = r.docker(t.Context(), "exec", srv, "cat", "/www/sum")
+		time.Sleep(200 * time.Millisecond)
+	}
+	res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "--rm", "busybox:local",
+		"/bin/sh", "-c", fmt.Sprintf("wget -q -O /tmp/blob http://%s/blob && md5sum /tmp/blob", ip))
+	if res.code != 0 {
+		t.Fatalf("wget across VMs failed:\n%s", res)
+	}
+	if got, w := strings.Fields(res.stdout), strings.Fields(want); len(got) == 0 || len(w) == 0 || got[0] != w[0] {
+		t.Errorf("downloaded blob md5 %q, served %q", res.stdout, want)
+	}
+}
+
+func TestPluginConcurrentRuns(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "conc")
+	const n = 16
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Go(func() {
+			res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600")
+			if res.code != 0 {
+				errs <- res.String()
+				return
+			}
+			ids[i] = strings.TrimSpace(res.stdout)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for _, id := range ids {
+		if id != "" {
+			r.rmAtEnd(t, vm1, "demo", id)
+		}
+	}
+	for e := range errs {
+		t.Errorf("concurrent run failed:\n%s", e)
+	}
+	rows := r.ps(t, vm1, "demo")
+	vlans, ips := map[int]bool{}, map[string]bool{}
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		row := rowOf(t, rows, id)
+		if vlans[row.VLAN] || ips[row.ip(t)] {
+			t.Errorf("VLAN %d or IP %s used twice", row.VLAN, row.ip(t))
+		}
+		vlans[row.VLAN], ips[row.ip(t)] = true, true
+		if row.Status != "ACTIVE" {
+			t.Errorf("%s: port %s", id, row.Status)
+		}
+	}
+}
+
+func TestPluginAttachNetnsAndSecondNetwork(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	ls1 := r.createNetwork(t, "demo", "n1")
+	ls2 := r.createNetwork(t, "demo", "n2", "--ipv6-subnet", "fd00:77::/64")
+	peer := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls2, "run", "-d", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm2, "demo", peer)
+	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
+
+	c := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls1, "run", "-d", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm1, "demo", c)
+	// Not on ls2 yet: the networks are isolated.
+	if _, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "1", peerIP); err == nil {
+		t.Errorf("container on %s reaches %s on %s", ls1, peerIP, ls2)
+	}
+	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls2, "attach", c)
+	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "3", peerIP); err != nil {
+		t.Errorf("after attach to %s (eth1): %v\n%s", ls2, err, out)
+	}
+	if out := r.mustDocker(t, "exec", c, "ip", "-o", "addr", "show", "eth1"); !strings.Contains(out, "fd00:77::") {
+		t.Errorf("eth1 has no address of the IPv6 subnet: %s", out)
+	}
+	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--network="+ls2, "detach", c)
+	if out, err := r.docker(t.Context(), "exec", c, "ip", "link", "show", "eth1"); err == nil {
+		t.Errorf("eth1 still there after detach: %s", out)
+	}
+
+	// Any network namespace, by path.
+	ns := r.s.NewNetns(t, "bare")
+	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls2, "attach", "--netns", "/var/run/netns/"+ns, "--ifname", "eth5")
+	PingEventually(t, ns, peerIP)
+	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "detach", "--netns", "/var/run/netns/"+ns)
+	if out, err := InNetns(context.Background(), ns, "ip", "link", "show", "eth5"); err == nil {
+		t.Errorf("eth5 still there after detach: %s", out)
+	}
+}
+
+func TestPluginGC(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "gc")
+	before := r.leftovers(t, vm1, "demo")
+	c := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
+	row := rowOf(t, r.ps(t, vm1, "demo"), c)
+	// Removed behind the plugin's back: the holder, port, VLAN stay...
+	r.mustDocker(t, "rm", "-f", c)
+	// ... and a Neutron child port of this VM with no access port.
+	if _, err := r.clouds["demo"].CreateChildPort(t.Context(), cloudChild(r, "vm1", row)); err != nil {
+		t.Fatal(err)
+	}
+	out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc")
+	t.Logf("gc:\n%s", out)
+	r.portGone(t, vm1, "demo", row)
+	if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
+		t.Errorf("left behind after gc (-before +after):\n%s", d)
+	}
+}

@@ -1,0 +1,150 @@
+package netdev
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Fake is an in-memory stand-in for Netlink in consumers' unit tests. It
+// records links per namespace ("" is the current one) and can be told to
+// fail. The zero value is ready to use; safe for concurrent use.
+type Fake struct {
+	// Injected failures, returned as is (set them before use).
+	FailCreate error // CreateVeth creates nothing and returns it
+	FailDelete error // DeleteLink and DeleteLinkInNetns return it
+
+	mu    sync.Mutex
+	links map[fakeKey]FakeLink
+}
+
+// FakeLink is what Fake recorded about one link.
+type FakeLink struct {
+	Netns string // "" for the current namespace
+	Name  string
+	Peer  string // the other end's name, for veths
+	MTU   int
+	MAC   net.HardwareAddr
+	Cfg   IfaceConfig // the peer's configuration, on the container end
+}
+
+type fakeKey struct{ netns, name string }
+
+// defaultMTU is what the kernel gives a veth created without one.
+const defaultMTU = 1500
+
+// CreateVeth records both ends like Netlink.CreateVeth would make them.
+func (f *Fake) CreateVeth(ctx context.Context, hostName, netnsPath string, cfg IfaceConfig) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := validate(hostName, cfg); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.FailCreate != nil {
+		return f.FailCreate
+	}
+	if f.links == nil {
+		f.links = map[fakeKey]FakeLink{}
+	}
+	if _, ok := f.links[fakeKey{"", hostName}]; ok {
+		return fmt.Errorf("create veth %s: %w", hostName, ErrExists)
+	}
+	if _, ok := f.links[fakeKey{netnsPath, cfg.Name}]; ok {
+		return fmt.Errorf("create veth %s: %q in %s: %w", hostName, cfg.Name, netnsPath, ErrExists)
+	}
+	mtu := cfg.MTU
+	if mtu == 0 {
+		mtu = defaultMTU
+	}
+	f.links[fakeKey{"", hostName}] = FakeLink{Name: hostName, Peer: cfg.Name, MTU: mtu,
+		MAC: net.HardwareAddr{0x02, 0, 0, 0, 0, byte(len(f.links))}}
+	f.links[fakeKey{netnsPath, cfg.Name}] = FakeLink{Netns: netnsPath, Name: cfg.Name, Peer: hostName, MTU: mtu, MAC: cfg.MAC, Cfg: cfg}
+	return nil
+}
+
+// DeleteLink removes a link of the current namespace and, for a veth, its
+// peer.
+func (f *Fake) DeleteLink(ctx context.Context, name string) error {
+	return f.delete(ctx, "", name)
+}
+
+// DeleteLinkInNetns removes a link inside netnsPath and its peer.
+func (f *Fake) DeleteLinkInNetns(ctx context.Context, netnsPath, name string) error {
+	return f.delete(ctx, netnsPath, name)
+}
+
+func (f *Fake) delete(ctx context.Context, netns, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.FailDelete != nil {
+		return f.FailDelete
+	}
+	l, ok := f.links[fakeKey{netns, name}]
+	if !ok {
+		return nil
+	}
+	delete(f.links, fakeKey{netns, name})
+	for k, p := range f.links {
+		if p.Peer == name && l.Peer == p.Name {
+			delete(f.links, k)
+		}
+	}
+	return nil
+}
+
+// LinkExists reports whether the current namespace has the link.
+func (f *Fake) LinkExists(ctx context.Context, name string) (bool, error) {
+	_, err := f.link(ctx, name)
+	if errors.Is(err, ErrNoLink) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// LinkMTU returns a current-namespace link's MTU.
+func (f *Fake) LinkMTU(ctx context.Context, name string) (int, error) {
+	l, err := f.link(ctx, name)
+	return l.MTU, err
+}
+
+// LinkMAC returns a current-namespace link's MAC.
+func (f *Fake) LinkMAC(ctx context.Context, name string) (net.HardwareAddr, error) {
+	l, err := f.link(ctx, name)
+	return l.MAC, err
+}
+
+func (f *Fake) link(ctx context.Context, name string) (FakeLink, error) {
+	if err := ctx.Err(); err != nil {
+		return FakeLink{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.links[fakeKey{"", name}]
+	if !ok {
+		return FakeLink{}, fmt.Errorf("link %s: %w", name, ErrNoLink)
+	}
+	return l, nil
+}
+
+// Links returns every recorded link, sorted by namespace then name.
+func (f *Fake) Links() []FakeLink {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := slices.Collect(maps.Values(f.links))
+	slices.SortFunc(out, func(a, b FakeLink) int {
+		return cmp.Or(strings.Compare(a.Netns, b.Netns), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}

@@ -1,0 +1,103 @@
+package netdev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+)
+
+// DeleteLink deletes a link in the current network namespace (for a veth,
+// both ends). A missing link is not an error.
+func (n *Netlink) DeleteLink(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := deleteLink(name); err != nil {
+		return err
+	}
+	n.log.DebugContext(ctx, "deleted link", "link", name)
+	return nil
+}
+
+// DeleteLinkInNetns deletes a link inside the namespace at netnsPath. A
+// missing namespace or link is not an error: the container may be gone.
+func (n *Netlink) DeleteLinkInNetns(ctx context.Context, netnsPath, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	target, err := ns.GetNS(netnsPath)
+	if err != nil {
+		var nsErr ns.NSPathNotExistErr
+		if errors.As(err, &nsErr) || errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("delete %s: open network namespace %s: %w", name, netnsPath, err)
+	}
+	defer target.Close()
+	if err := target.Do(func(ns.NetNS) error { return deleteLink(name) }); err != nil {
+		return fmt.Errorf("in %s: %w", netnsPath, err)
+	}
+	n.log.DebugContext(ctx, "deleted link", "link", name, "netns", netnsPath)
+	return nil
+}
+
+func deleteLink(name string) error {
+	link, err := netlink.LinkByName(name)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete link %s: %w", name, err)
+	}
+	if err := netlink.LinkDel(link); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete link %s: %w", name, err)
+	}
+	return nil
+}
+
+// LinkExists reports whether a link of that name is in the current
+// network namespace.
+func (n *Netlink) LinkExists(ctx context.Context, name string) (bool, error) {
+	_, err := n.link(ctx, name)
+	if errors.Is(err, ErrNoLink) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// LinkMTU returns a link's MTU (current network namespace).
+func (n *Netlink) LinkMTU(ctx context.Context, name string) (int, error) {
+	l, err := n.link(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return l.Attrs().MTU, nil
+}
+
+// LinkMAC returns a link's MAC address (current network namespace).
+func (n *Netlink) LinkMAC(ctx context.Context, name string) (net.HardwareAddr, error) {
+	l, err := n.link(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return l.Attrs().HardwareAddr, nil
+}
+
+func (n *Netlink) link(ctx context.Context, name string) (netlink.Link, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l, err := netlink.LinkByName(name)
+	if isNotFound(err) {
+		return nil, fmt.Errorf("link %s: %w", name, ErrNoLink)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("link %s: %w", name, err)
+	}
+	return l, nil
+}

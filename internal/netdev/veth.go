@@ -1,0 +1,166 @@
+package netdev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// CreateVeth creates the link hostName in the current network namespace
+// and its peer directly in the namespace at netnsPath, named cfg.Name.
+// Creating the peer in place (IFLA_NET_NS_FD) rather than moving it
+// afterwards matters: moving a link between namespaces takes a global
+// kernel lock and serialises concurrent attaches.
+//
+// The peer gets cfg's MAC, MTU and addresses (IPv6 without duplicate
+// address detection, so they are usable at once), is brought up, gets a
+// default route per gateway and, if asked, TX checksum offload off. The
+// host end gets the same MTU, TX checksum off if asked, and is brought up.
+// On any failure both ends are removed. An existing hostName is ErrExists.
+func (n *Netlink) CreateVeth(ctx context.Context, hostName, netnsPath string, cfg IfaceConfig) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := validate(hostName, cfg); err != nil {
+		return err
+	}
+	if _, err := netlink.LinkByName(hostName); err == nil {
+		return fmt.Errorf("create veth %s: %w: delete it or choose another name", hostName, ErrExists)
+	} else if !isNotFound(err) {
+		return fmt.Errorf("create veth %s: look up existing link: %w", hostName, err)
+	}
+	target, err := ns.GetNS(netnsPath)
+	if err != nil {
+		return fmt.Errorf("create veth %s: open network namespace %s: %w", hostName, netnsPath, err)
+	}
+	defer target.Close()
+
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = hostName
+	attrs.MTU = cfg.MTU
+	veth := &netlink.Veth{
+		LinkAttrs:        attrs,
+		PeerName:         cfg.Name,
+		PeerHardwareAddr: cfg.MAC,
+		PeerNamespace:    netlink.NsFd(target.Fd()),
+		PeerTxQLen:       -1, // kernel default, not 0
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			if _, lerr := netlink.LinkByName(hostName); lerr == nil {
+				return fmt.Errorf("create veth %s: %w (created concurrently)", hostName, ErrExists)
+			}
+			return fmt.Errorf("create veth %s: %q already exists in %s: %w", hostName, cfg.Name, netnsPath, ErrExists)
+		}
+		return fmt.Errorf("create veth %s with peer %s in %s (MTU %d): %w", hostName, cfg.Name, netnsPath, cfg.MTU, err)
+	}
+	// From here on, deleting the host end removes the pair.
+	defer func() {
+		if err != nil {
+			if derr := netlink.LinkDel(veth); derr != nil && !isNotFound(derr) {
+				n.log.Warn("rollback: delete veth", "link", hostName, "error", derr)
+			}
+		}
+	}()
+
+	if err := target.Do(func(ns.NetNS) error { return configurePeer(cfg) }); err != nil {
+		return fmt.Errorf("configure %s in %s (peer of %s): %w", cfg.Name, netnsPath, hostName, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if cfg.DisableTxChecksum {
+		if err := setTxChecksum(hostName, false); err != nil {
+			return fmt.Errorf("configure %s: TX checksum off: %w", hostName, err)
+		}
+	}
+	if err := netlink.LinkSetUp(veth); err != nil {
+		return fmt.Errorf("configure %s: set up: %w", hostName, err)
+	}
+	n.log.DebugContext(ctx, "created veth", "host", hostName, "peer", cfg.Name, "netns", netnsPath)
+	return nil
+}
+
+// configurePeer runs on a thread inside the container's namespace.
+func configurePeer(cfg IfaceConfig) error {
+	link, err := netlink.LinkByName(cfg.Name)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", cfg.Name, err)
+	}
+	if cfg.DisableTxChecksum {
+		if err := setTxChecksum(cfg.Name, false); err != nil {
+			return fmt.Errorf("TX checksum off: %w", err)
+		}
+	}
+	for _, p := range cfg.Addresses {
+		addr := &netlink.Addr{IPNet: prefixToIPNet(p)}
+		if p.Addr().Unmap().Is6() {
+			// No DAD: the address would stay "tentative" (unusable) for
+			// about a second; uniqueness is the IPAM's job.
+			addr.Flags = unix.IFA_F_NODAD
+		}
+		if err := netlink.AddrAdd(link, addr); err != nil {
+			return fmt.Errorf("add address %s: %w", p, err)
+		}
+	}
+	// Up before routes: IPv6 adds the on-link prefix route only on an up
+	// link, and a gateway must be reachable through one.
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set up: %w", err)
+	}
+	for _, gw := range cfg.Gateways {
+		gw = gw.Unmap()
+		route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.IP(gw.AsSlice())}
+		if gw.Is6() {
+			route.Family = unix.AF_INET6
+		} else {
+			route.Family = unix.AF_INET
+		}
+		if err := netlink.RouteAdd(route); err != nil {
+			return fmt.Errorf("add default route via %s: %w (is it inside one of the addresses' subnets?)", gw, err)
+		}
+	}
+	return nil
+}
+
+func validate(hostName string, cfg IfaceConfig) error {
+	for _, name := range []string{hostName, cfg.Name} {
+		if name == "" || len(name) >= unix.IFNAMSIZ {
+			return fmt.Errorf("interface name %q must have 1 to %d bytes", name, unix.IFNAMSIZ-1)
+		}
+	}
+	if cfg.MTU < 0 {
+		return fmt.Errorf("MTU %d of %s is negative", cfg.MTU, cfg.Name)
+	}
+	for _, p := range cfg.Addresses {
+		if !p.IsValid() {
+			return fmt.Errorf("invalid address %v for %s", p, cfg.Name)
+		}
+	}
+	for _, gw := range cfg.Gateways {
+		if !gw.IsValid() {
+			return fmt.Errorf("invalid gateway %v for %s", gw, cfg.Name)
+		}
+	}
+	return nil
+}
+
+func prefixToIPNet(p netip.Prefix) *net.IPNet {
+	a := p.Addr().Unmap()
+	bits := p.Bits()
+	if p.Addr().Is4In6() {
+		bits -= 96
+	}
+	return &net.IPNet{IP: net.IP(a.AsSlice()), Mask: net.CIDRMask(bits, a.BitLen())}
+}
+
+func isNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"unsafe"
 
@@ -61,6 +62,14 @@ func (l nlLinks) CreateVeth(ctx context.Context, host, nsPath string, cfg attach
 		}
 	}
 	for _, p := range cfg.Addresses {
+		if p.Addr().Is6() {
+			if err := enableIPv6(ns, cfg.Name); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	for _, p := range cfg.Addresses {
 		a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
 		if p.Addr().Is6() {
 			a.Flags = unix.IFA_F_NODAD // usable at once; Neutron made it unique
@@ -87,7 +96,10 @@ func (l nlLinks) CreateVeth(ctx context.Context, host, nsPath string, cfg attach
 		} else {
 			r.Family = netlink.FAMILY_V4
 		}
-		if err := h.RouteAdd(r); err != nil {
+		if err := h.RouteAdd(r); errors.Is(err, unix.EEXIST) {
+			// A second interface: the first one's default route stays.
+			l.log.Debug("namespace has a default route already", "ifname", cfg.Name, "gateway", gw)
+		} else if err != nil {
 			return fmt.Errorf("adding default route via %s on %s: %w", gw, cfg.Name, err)
 		}
 	}
@@ -168,37 +180,56 @@ func txChecksumOff(ns netns.NsHandle, dev string) error {
 }
 
 // socketIn opens a socket in ns (a socket keeps the namespace it was made
-// in, so only a throw-away thread has to switch). If the thread cannot
-// switch back it exits still locked, so the runtime discards it.
+// in, so the ioctl can be made from any thread).
 func socketIn(ns netns.NsHandle) (int, error) {
-	type result struct {
-		fd  int
-		err error
-	}
-	ch := make(chan result, 1)
+	fd := -1
+	err := doIn(ns, func() error {
+		var err error
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("socket: %w", err)
+		}
+		return nil
+	})
+	return fd, err
+}
+
+// enableIPv6 turns IPv6 on for dev in ns: Docker turns it off in the
+// namespaces of containers without an IPv6 network, and the kernel then
+// refuses IPv6 addresses.
+func enableIPv6(ns netns.NsHandle, dev string) error {
+	return doIn(ns, func() error {
+		// /proc/sys/net is the namespace of the thread that opens it.
+		p := "/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6"
+		if err := os.WriteFile(p, []byte("0"), 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("enabling IPv6 on %s: %w", dev, err)
+		}
+		return nil
+	})
+}
+
+// doIn runs f on a throw-away thread inside ns. If the thread cannot
+// switch back it exits still locked, so the runtime discards it.
+func doIn(ns netns.NsHandle, f func() error) error {
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		orig, err := netns.Get()
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{-1, err}
+			ch <- err
 			return
 		}
 		defer orig.Close()
 		if err := netns.Set(ns); err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{-1, fmt.Errorf("entering netns: %w", err)}
+			ch <- fmt.Errorf("entering netns: %w", err)
 			return
 		}
-		fd, serr := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-		if serr != nil {
-			serr = fmt.Errorf("socket: %w", serr)
-		}
+		ferr := f()
 		if err := netns.Set(orig); err == nil {
 			runtime.UnlockOSThread()
 		}
-		ch <- result{fd, serr}
+		ch <- ferr
 	}()
-	r := <-ch
-	return r.fd, r.err
+	return <-ch
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -40,15 +41,21 @@ type Config struct {
 
 // Store reads Neutron resources from the view and writes them to NB.
 type Store struct {
-	cfg    Config
-	log    *slog.Logger
-	nb     client.Client
-	view   *view
-	macs   *ipam.MACGenerator
-	locks  sync.Map // network id → *sync.Mutex
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	closed sync.Once
+	cfg   Config
+	log   *slog.Logger
+	nb    client.Client
+	view  *view
+	macs  *ipam.MACGenerator
+	locks sync.Map // network id → *sync.Mutex
+	stop  chan struct{}
+	// resyncWanted is set when the cache was evidently refilled (an add
+	// event for a row the view already has).
+	resyncWanted atomic.Bool
+	// lastResync (unix nanos): add events for known rows shortly after a
+	// resync are just queued events the resync already covered.
+	lastResync atomic.Int64
+	wg         sync.WaitGroup
+	closed     sync.Once
 }
 
 // Open connects to NB, loads the current state and keeps it current. It
@@ -107,7 +114,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// The cache exists once connected; with WithReconnect it survives
 	// reconnects, so the handler is registered once.
 	nb.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc:    func(table string, m model.Model) { s.onEvent(table, nil, m) },
+		AddFunc:    func(table string, m model.Model) { s.onAdd(table, m) },
 		UpdateFunc: func(table string, _, m model.Model) { s.onEvent(table, nil, m) },
 		DeleteFunc: func(table string, m model.Model) { s.onEvent(table, m, nil) },
 	})
@@ -147,12 +154,15 @@ func (s *Store) Close() {
 // Connected reports whether NB is currently reachable.
 func (s *Store) Connected() bool { return s.nb.Connected() }
 
-// watchConnection rebuilds the view after a reconnect: the libovsdb cache
-// may have been purged and refilled, and rows deleted meanwhile produce
-// no delete event.
+// watchConnection rebuilds the view after a reconnect. On a standalone
+// NB, libovsdb purges and refills its cache on reconnect, and rows deleted
+// meanwhile produce no delete event. With WithReconnect, Connected() stays
+// true during an outage; CurrentEndpoint() is empty while disconnected.
+// Outages shorter than the poll are caught by the refill itself: an add
+// event for a row the view already holds (see onAdd).
 func (s *Store) watchConnection() {
 	defer s.wg.Done()
-	t := time.NewTicker(200 * time.Millisecond)
+	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	was := true
 	for {
@@ -161,22 +171,46 @@ func (s *Store) watchConnection() {
 			return
 		case <-t.C:
 		}
-		now := s.nb.Connected()
-		switch {
-		case was && !now:
+		now := s.nb.CurrentEndpoint() != ""
+		if was && !now {
 			s.log.Warn("lost connection to NB; reconnecting", "endpoints", strings.Join(s.cfg.Endpoints, ","))
-		case !was && now:
+		}
+		if now && (!was || s.resyncWanted.Swap(false)) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := s.resync(ctx); err != nil {
 				s.log.Error("resync after reconnect", "err", err)
 				now = false // try again on the next tick
 			} else {
-				s.log.Info("reconnected to NB", "endpoint", s.nb.CurrentEndpoint())
+				s.log.Info("view rebuilt from NB", "endpoint", s.nb.CurrentEndpoint())
 			}
 			cancel()
 		}
 		was = now
 	}
+}
+
+// onAdd applies an add event, noting when the row was already known
+// (the cache is being refilled after a reconnect).
+func (s *Store) onAdd(table string, m model.Model) {
+	v := s.view
+	v.mu.RLock()
+	dup := false
+	switch r := m.(type) {
+	case *nbdb.LogicalSwitch:
+		if id, ok := strings.CutPrefix(r.Name, lsPrefix); ok {
+			dup = v.networks[id] != nil && v.networks[id].uuid == r.UUID
+		}
+	case *nbdb.LogicalSwitchPort:
+		dup = v.ports[r.Name] != nil && v.ports[r.Name].uuid == r.UUID
+	case *nbdb.DHCPOptions:
+		id := r.ExternalIDs[keySubnetID]
+		dup = v.subnets[id] != nil && v.subnets[id].uuid == r.UUID
+	}
+	v.mu.RUnlock()
+	if dup && time.Since(time.Unix(0, s.lastResync.Load())) > 2*time.Second {
+		s.resyncWanted.Store(true)
+	}
+	s.onEvent(table, nil, m)
 }
 
 // resync rebuilds the view from the libovsdb cache. Events queued
@@ -198,6 +232,7 @@ func (s *Store) resync(ctx context.Context) error {
 	v := s.view
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	defer func() { s.lastResync.Store(time.Now().UnixNano()) }()
 	v.reset()
 	for i := range lss {
 		if n, ok := networkFromRow(&lss[i]); ok {

@@ -151,6 +151,13 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 	if err != nil {
 		return Attachment{}, err
 	}
+	// The namespace's first interface carries the default route; a second
+	// network is reached on its subnet only.
+	if first, err := a.firstInNetns(ctx, req, ap.Name); err != nil {
+		return Attachment{}, err
+	} else if !first {
+		cfg.Gateways = nil
+	}
 	if err := a.Links.CreateVeth(ctx, ap.Name, req.NetnsPath, cfg); err != nil {
 		return Attachment{}, fmt.Errorf("creating veth %s <-> %s in %s: %w", ap.Name, req.IfName, req.NetnsPath, err)
 	}
@@ -242,4 +249,22 @@ func ifaceConfig(name string, nw cloud.Network, p cloud.Port, mtu int, txOff boo
 		return IfaceConfig{}, fmt.Errorf("%w: Neutron gave port %s no fixed IP: does network %s have a subnet?", ErrNoAddress, p.ID, nw.Name)
 	}
 	return cfg, nil
+}
+
+// firstInNetns reports whether no other attachment serves req's namespace.
+func (a *Attacher) firstInNetns(ctx context.Context, req Request, self string) (bool, error) {
+	aps, err := a.ours(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, ap := range aps {
+		if ap.Name == self {
+			continue
+		}
+		ids := ap.ExternalIDs
+		if ids[KeyNetns] == req.NetnsPath || (req.ContainerID != "" && ids[KeyContainer] == req.ContainerID) {
+			return false, nil
+		}
+	}
+	return true, nil
 }

@@ -81,10 +81,14 @@ func TestAttachDetach(t *testing.T) {
 	if ids[KeyPort] != "port-1" || ids[KeyState] != "ready" || ids[KeyPID] != "" {
 		t.Errorf("external_ids %v", ids)
 	}
-	// A second attach gets the next VLAN.
-	at2, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "net-1", ContainerID: "c2"})
+	// A second attach gets the next VLAN; in the same namespace it gets no
+	// default route (the first interface has it).
+	at2, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, IfName: "eth1", Network: "net-1", ContainerID: "c2"})
 	if err != nil || at2.VLAN != 2 {
 		t.Fatalf("second attach: %v %+v", err, at2)
+	}
+	if g := r.links.links["ovdv2"].Gateways; len(g) != 0 {
+		t.Errorf("second interface of a namespace got gateways %v", g)
 	}
 	list, err := r.a.List(ctx, true)
 	if err != nil || len(list) != 2 || list[0].Status != "ACTIVE" || len(list[1].Addresses) != 2 {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
 
 func TestPluginVerbatim(t *testing.T) {
@@ -115,6 +117,23 @@ func TestPluginTenantIsolation(t *testing.T) {
 			t.Errorf("alt running with demo's vif-id on %s should fail clearly:\n%s", net, res)
 		}
 		t.Logf("refused as expected: %s", strings.TrimSpace(res.stderr))
+	}
+	// Neutron itself is the gatekeeper: even bypassing the plugin's own
+	// check, alt cannot nest a port in demo's VM port.
+	nets, err := r.clouds["alt"].ListNetworks(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets {
+		if n.Name != lsB {
+			continue
+		}
+		if p, err := r.clouds["alt"].CreateChildPort(t.Context(), cloud.ChildPortOpts{NetworkID: n.ID, ParentID: r.vif["vm1"], Tag: 4001}); err == nil {
+			t.Errorf("Neutron let alt nest port %s in demo's VM port", p.ID)
+			_ = r.clouds["alt"].DeletePort(t.Context(), p.ID)
+		} else {
+			t.Logf("Neutron refused: %v", err)
+		}
 	}
 	if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
 		t.Errorf("left behind (-before +after):\n%s", d)

@@ -338,7 +338,6 @@ func (r *pluginRig) portGone(t *testing.T, vm VM, tenant string, row psRow) {
 	}
 }
 
-
 // cloudChild describes an orphan child port of vm's port on row's network,
 // with a VLAN no access port uses.
 func cloudChild(r *pluginRig, vm string, row psRow) cloud.ChildPortOpts {

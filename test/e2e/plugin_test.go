@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -308,5 +309,60 @@ func TestPluginGC(t *testing.T) {
 	r.portGone(t, vm1, "demo", row)
 	if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
 		t.Errorf("left behind after gc (-before +after):\n%s", d)
+	}
+}
+
+func TestPluginCredentialsAndDiscovery(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "cred")
+	// The token from the environment or a file (out of ps), and the VM's
+	// port found by its MAC (no --vif-id, no OS_VIF_ID).
+	tokFile := t.TempDir() + "/token"
+	if err := os.WriteFile(tokFile, []byte(r.tokens["demo"]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"env", []string{"OVN_DOCKER_CRED=" + r.tokens["demo"]}, nil},
+		{"file", nil, []string{"--cred-file", tokFile}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{}, tc.args...), "--network="+ls, "run", "busybox:local", "sh", "-c", "ip -o -4 addr show eth0; exit 3")
+			res := r.plugin(t, vm1, "demo", tc.env, args...)
+			// Foreground: docker's exit code is the container's.
+			if res.code != 3 || !strings.Contains(res.stdout, "inet ") {
+				t.Fatalf("foreground run should show eth0's address and exit 3:\n%s", res)
+			}
+			rows := r.ps(t, vm1, "demo")
+			for _, row := range rows {
+				if row.Network == ls {
+					r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "rm", row.Containers[0].ID)
+					r.portGone(t, vm1, "demo", row)
+				}
+			}
+		})
+	}
+}
+
+func TestPluginPortSecurity(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	ls := r.createNetwork(t, "demo", "psec", "--subnet", "10.213.0.0/24")
+	peer := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm2, "demo", peer)
+	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
+	c := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "--cap-add", "NET_ADMIN", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm1, "demo", c)
+	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "3", peerIP); err != nil {
+		t.Fatalf("own address: %v\n%s", err, out)
+	}
+	// An address Neutron did not give the port is dropped by OVN.
+	r.mustDocker(t, "exec", c, "ip", "addr", "add", "10.213.0.250/24", "dev", "eth0")
+	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "2", "-W", "1", "-I", "10.213.0.250", peerIP); err == nil {
+		t.Errorf("spoofed source 10.213.0.250 got through:\n%s", out)
 	}
 }

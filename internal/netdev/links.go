@@ -32,8 +32,11 @@ func (n *Netlink) DeleteLinkInNetns(ctx context.Context, netnsPath, name string)
 	}
 	target, err := ns.GetNS(netnsPath)
 	if err != nil {
-		var nsErr ns.NSPathNotExistErr
-		if errors.As(err, &nsErr) || errors.Is(err, os.ErrNotExist) {
+		// Gone, or a leftover file no longer bound to a namespace: either
+		// way the container's end went with it.
+		var notExist ns.NSPathNotExistErr
+		var notNS ns.NSPathNotNSErr
+		if errors.As(err, &notExist) || errors.As(err, &notNS) || errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
 		return fmt.Errorf("delete %s: open network namespace %s: %w", name, netnsPath, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -261,6 +262,13 @@ func TestDeleteIdempotent(t *testing.T) {
 	}
 	if err := n.DeleteLinkInNetns(ctx, "/var/run/netns/vst-none", "eth0"); err != nil {
 		t.Errorf("DeleteLinkInNetns on a missing namespace: %v", err)
+	}
+	stale := t.TempDir() + "/netns" // what a dead container's netns file looks like once unmounted
+	if err := os.WriteFile(stale, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.DeleteLinkInNetns(ctx, stale, "eth0"); err != nil {
+		t.Errorf("DeleteLinkInNetns on an unmounted namespace file: %v", err)
 	}
 }
 

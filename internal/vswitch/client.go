@@ -48,7 +48,7 @@ func Dial(ctx context.Context, endpoint string, log *slog.Logger) (*Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("vswitch database model: %w", err)
 	}
-	lg := logr.FromSlogHandler(log.With("ovsdb", endpoint).Handler())
+	lg := logr.FromSlogHandler(libovsdbHandler{log.With("ovsdb", endpoint).Handler()})
 	ovs, err := client.NewOVSDBClient(dbModel, client.WithEndpoint(endpoint), client.WithLogger(&lg))
 	if err != nil {
 		return nil, fmt.Errorf("OVSDB endpoint %q: %w (want unix:/path or tcp:ip:port)", endpoint, err)

@@ -44,11 +44,13 @@ func newGCCmd(a *app) *cobra.Command {
 			if err != nil {
 				errs = append(errs, err)
 			}
+			images := a.gcPauseImages(ctx, dk)
 			if a.output == "json" {
 				if perr := a.printJSON(struct {
 					Holders []string `json:"removed_holders"`
+					Images  []string `json:"removed_images"`
 					attach.GCReport
-				}{holders, rep}); perr != nil {
+				}{holders, images, rep}); perr != nil {
 					errs = append(errs, perr)
 				}
 			} else {
@@ -60,6 +62,9 @@ func newGCCmd(a *app) *cobra.Command {
 				}
 				for _, p := range rep.OrphanedPorts {
 					fmt.Fprintf(a.stdout, "deleted Neutron port %s\n", p)
+				}
+				for _, i := range images {
+					fmt.Fprintf(a.stdout, "removed image %s\n", i)
 				}
 			}
 			return errors.Join(errs...)
@@ -85,7 +90,8 @@ func (a *app) gcHolders(ctx context.Context, dk *docker.Client, at *attach.Attac
 	var removed []string
 	var errs []error
 	for _, h := range holders {
-		if used[h.ID] {
+		// Another VM's holder (an engine shared by VMs) is not ours.
+		if used[h.ID] || h.Labels[docker.LabelVIF] != at.VM.VIFID {
 			continue
 		}
 		if pid, err := strconv.Atoi(h.Labels[docker.LabelPID]); err == nil && processExists(pid) {
@@ -102,6 +108,35 @@ func (a *app) gcHolders(ctx context.Context, dk *docker.Client, at *attach.Attac
 		removed = append(removed, h.Name)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// gcPauseImages removes pause images of other builds of the plugin; an
+// image a container still uses is refused by the engine and kept.
+func (a *app) gcPauseImages(ctx context.Context, dk *docker.Client) []string {
+	current := a.pauseImage
+	if current == "" {
+		var err error
+		if current, err = dk.PauseImageRef("/proc/self/exe"); err != nil {
+			return nil
+		}
+	}
+	refs, err := dk.Images(ctx, docker.PauseImageRepo)
+	if err != nil {
+		a.log.Warn("listing pause images", "err", err)
+		return nil
+	}
+	var removed []string
+	for _, ref := range refs {
+		if ref == current {
+			continue
+		}
+		if err := dk.RemoveImage(ctx, ref); err != nil {
+			a.log.Debug("keeping pause image", "image", ref, "err", err)
+			continue
+		}
+		removed = append(removed, ref)
+	}
+	return removed
 }
 
 // containerAlive: a container's attachment lives while the container runs;

@@ -55,6 +55,17 @@ func (a *app) rm(ctx context.Context, dk *docker.Client, at *attach.Attacher, re
 		return err
 	}
 	holderID := ct.Labels[docker.LabelHolder]
+	if holderID != "" && ct.Labels[docker.LabelRole] != docker.RoleHolder {
+		h, err := dk.Inspect(ctx, holderID)
+		if err != nil && !errors.Is(err, docker.ErrNoSuchContainer) {
+			return err
+		}
+		if v := h.Labels[docker.LabelVIF]; v != "" && v != at.VM.VIFID {
+			return fmt.Errorf("its network hangs off VM port %s, not this VM's (%s): run `ovn-docker rm` in that VM", v, at.VM.VIFID)
+		}
+	} else if v := ct.Labels[docker.LabelVIF]; v != "" && v != at.VM.VIFID {
+		return fmt.Errorf("its network hangs off VM port %s, not this VM's (%s): run `ovn-docker rm` in that VM", v, at.VM.VIFID)
+	}
 	victims := []string{ct.ID}
 	if ct.Labels[docker.LabelRole] == docker.RoleHolder {
 		// Removing a holder takes its containers' network: remove them too.

@@ -99,7 +99,8 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	hargs := []string{"--net=none", "--name", holderName,
 		"--label", docker.LabelRole + "=" + docker.RoleHolder,
 		"--label", docker.LabelNetwork + "=" + a.network,
-		"--label", docker.LabelPID + "=" + strconv.Itoa(os.Getpid())}
+		"--label", docker.LabelPID + "=" + strconv.Itoa(os.Getpid()),
+		"--label", docker.LabelVIF + "=" + at.VM.VIFID}
 	hargs = append(append(hargs, holderOpts...), image)
 	holderID, err := dk.RunDetached(ctx, hargs...)
 	if holderID != "" || err == nil {

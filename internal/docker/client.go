@@ -29,6 +29,7 @@ const (
 	LabelHolder  = "ovn-docker.holder"  // on a user container: its holder's id
 	LabelNetwork = "ovn-docker.network" // the network the holder was attached to
 	LabelPID     = "ovn-docker.pid"     // on a holder: pid of the `run` that made it
+	LabelVIF     = "ovn-docker.vif"     // on a holder: the VM port its network hangs off
 	RoleHolder   = "holder"
 )
 
@@ -231,5 +232,20 @@ func (c *Client) Import(ctx context.Context, tarball io.Reader, ref string, chan
 		args = append(args, "--change", ch)
 	}
 	_, err := c.output(ctx, tarball, append(args, "-", ref)...)
+	return err
+}
+
+// Images lists the tags (repo:tag) of repository repo.
+func (c *Client) Images(ctx context.Context, repo string) ([]string, error) {
+	out, err := c.output(ctx, nil, "images", repo, "--format", "{{.Repository}}:{{.Tag}}")
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(out)), nil
+}
+
+// RemoveImage removes an image tag; the engine refuses one in use.
+func (c *Client) RemoveImage(ctx context.Context, ref string) error {
+	_, err := c.output(ctx, nil, "rmi", ref)
 	return err
 }

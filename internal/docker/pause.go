@@ -29,8 +29,7 @@ func (c *Client) EnsurePauseImage(ctx context.Context, exe string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("reading %s for the pause image: %w", exe, err)
 	}
-	sum := sha256.Sum256(data)
-	ref := PauseImageRepo + ":" + hex.EncodeToString(sum[:])[:16]
+	ref := pauseRef(data)
 	ok, err := c.ImageExists(ctx, ref)
 	if err != nil {
 		return "", err
@@ -71,4 +70,18 @@ func checkStatic(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// PauseImageRef is the pause image EnsurePauseImage makes from exe.
+func (c *Client) PauseImageRef(exe string) (string, error) {
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		return "", err
+	}
+	return pauseRef(data), nil
+}
+
+func pauseRef(exe []byte) string {
+	sum := sha256.Sum256(exe)
+	return PauseImageRepo + ":" + hex.EncodeToString(sum[:])[:16]
 }

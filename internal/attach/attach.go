@@ -164,11 +164,15 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 	undo = append(undo, func(ctx context.Context) error { return a.Links.DeleteLink(ctx, ap.Name) })
 	log.Debug("veth created")
 
-	wctx, cancel := context.WithTimeout(ctx, a.waitActive())
-	defer cancel()
-	if err := a.Switch.WaitInterfaceUp(wctx, ap.Name); err != nil {
+	// ovs-vswitchd opens the new veth within milliseconds; a long wait
+	// means it is not running.
+	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)
+	defer ocancel()
+	if err := a.Switch.WaitInterfaceUp(octx, ap.Name); err != nil {
 		return Attachment{}, fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
 	}
+	wctx, cancel := context.WithTimeout(ctx, a.waitActive())
+	defer cancel()
 	status, err := a.waitActiveStatus(wctx, port.ID)
 	if err != nil {
 		return Attachment{}, err

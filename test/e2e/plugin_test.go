@@ -165,6 +165,7 @@ func TestPluginBadInput(t *testing.T) {
 		{"bad command", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "/no/such/cmd"}, "docker run failed"},
 		{"neutron unreachable", []string{"OS_AUTH_URL=http://" + r.s.APIHostIP + ":1/v3"}, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "cannot reach"},
 		{"docker unreachable", []string{"DOCKER_HOST=unix:///nonexistent/docker.sock"}, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "cannot reach the Docker engine"},
+		{"port not active in time", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "--wait=1ms", "run", "-d", "busybox:local", "true"}, "did not become ACTIVE within 1ms"},
 		{"no credentials", nil, []string{"--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "no credentials"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -365,5 +366,39 @@ func TestPluginPortSecurity(t *testing.T) {
 	r.mustDocker(t, "exec", c, "ip", "addr", "add", "10.213.0.250/24", "dev", "eth0")
 	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "2", "-W", "1", "-I", "10.213.0.250", peerIP); err == nil {
 		t.Errorf("spoofed source 10.213.0.250 got through:\n%s", out)
+	}
+}
+
+// TestPluginCrashThenGC kills `run` at several points of its work and
+// checks that `gc` then removes everything it had made.
+func TestPluginCrashThenGC(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "crash")
+	before := r.leftovers(t, vm1, "demo")
+	for _, delay := range []time.Duration{150 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond, 700 * time.Millisecond, 900 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			cmd := exec.Command("ip", "netns", "exec", vm1.Netns, r.bin, "--cred="+r.tokens["demo"], "--vif-id="+r.vif["vm1"], "--network="+ls,
+				"run", "-d", "busybox:local", "sleep", "3600")
+			cmd.Env = r.vmEnv(vm1)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(delay)
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			// A user container that did start is the user's: remove it
+			// the way a user would if the run looked failed.
+			for _, row := range r.ps(t, vm1, "demo") {
+				for _, c := range row.Containers {
+					r.mustDocker(t, "rm", "-f", c.ID)
+				}
+			}
+			out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc")
+			t.Logf("killed after %s; gc:\n%s", delay, out)
+			if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
+				t.Errorf("left behind after gc (-before +after):\n%s", d)
+			}
+		})
 	}
 }

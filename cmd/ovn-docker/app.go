@@ -80,7 +80,22 @@ func (a *app) cloud(ctx context.Context) (*cloud.Client, error) {
 }
 
 func (a *app) docker() *docker.Client {
-	return &docker.Client{Bin: a.dockerBin, Log: a.log}
+	return &docker.Client{Bin: a.dockerBin, Log: a.log, Env: withoutSecrets(os.Environ())}
+}
+
+// withoutSecrets drops the cloud credentials from the environment of the
+// processes the plugin starts: docker needs none of them.
+func withoutSecrets(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, e := range env {
+		k, _, _ := strings.Cut(e, "=")
+		switch k {
+		case "OVN_DOCKER_CRED", "OS_PASSWORD", "OS_TOKEN", "OS_AUTH_TOKEN", "OS_APPLICATION_CREDENTIAL_SECRET":
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func (a *app) vswitch(ctx context.Context) (*vswitch.Client, error) {

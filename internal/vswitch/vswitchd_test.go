@@ -32,6 +32,7 @@ func startVSwitchd(t *testing.T, endpoint, netns string) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	pidfile := filepath.Join(dir, "ovs-vswitchd.pid")
 	cmd := exec.Command("ip", "netns", "exec", netns, "ovs-vswitchd", endpoint,
+		"--disable-system", // no kernel module here: do not probe the system datapath
 		"--pidfile="+pidfile,
 		"--unixctl="+filepath.Join(dir, "ovs-vswitchd.ctl"),
 		"--log-file="+filepath.Join(dir, "ovs-vswitchd.log"),

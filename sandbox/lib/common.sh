@@ -55,7 +55,10 @@ declare -A VM_NUM=([vm1]=1 [vm2]=2)
 declare -A VM_TENANT=([vm1]=demo [vm2]=demo)
 TENANTS=(demo alt)
 
-LS=vmnet
+# The VMs' Neutron network; LS is its Logical_Switch, known once it exists.
+VM_NET_NAME=vmnet
+LS=
+[[ -s $S/vm-network-id ]] && LS=neutron-$(<"$S/vm-network-id")
 LS_CIDR=10.0.0.0/24
 LS_PREFIX=24
 LS_MTU=1442

@@ -52,12 +52,12 @@ write_facts() {
 	(umask 077 && jq -n --arg name "$N" --arg dir "$S" --arg nb "$NB_DB" --arg nbtcp "$NB_TCP" \
 		--arg sb "$SB_DB" --arg api "$API_URL" --arg auth "$AUTH_URL" --arg mhost "$MGMT_HOST_IP" \
 		--arg mbr "$MGMT_BR" --argjson port "$API_PORT" --arg docker "$DOCKER_HOST_URL" \
-		--arg image "$IMAGE" --arg ls "$LS" --arg cidr "$LS_CIDR" --argjson mtu "$LS_MTU" \
+		--arg image "$IMAGE" --arg ls "$LS" --arg netid "$(cat "$S/vm-network-id")" --arg netname "$VM_NET_NAME" --arg cidr "$LS_CIDR" --argjson mtu "$LS_MTU" \
 		--argjson hvs "$hvs" --argjson vms "$vms" --slurpfile id "$S/identity.json" \
 		'{name:$name, dir:$dir, nb_db:$nb, nb_db_tcp:$nbtcp, sb_db:$sb,
 		  api_url:$api, auth_url:$auth, api_host_ip:$mhost, api_port:$port, mgmt_bridge:$mbr,
 		  docker_host:$docker, image:$image,
-		  network:{name:$ls, cidr:$cidr, mtu:$mtu},
+		  network:{name:$ls, id:$netid, neutron_name:$netname, cidr:$cidr, mtu:$mtu},
 		  hypervisors:$hvs, vms:$vms,
 		  domain:$id[0].domain, users:$id[0].users}' >"$S/sandbox.json.tmp")
 	mv "$S/sandbox.json.tmp" "$S/sandbox.json"
@@ -78,6 +78,7 @@ daemons() {
 		echo "$x/ovsdb-server $S/$x/ovsdb-server.pid"
 		echo "$x/ovs-vswitchd $S/$x/ovs-vswitchd.pid"
 	done
+	echo "ovn-neutrond $NEUTROND_DIR/ovn-neutrond.pid"
 	echo "dockerd $DOCKER_DIR/dockerd.pid"
 }
 

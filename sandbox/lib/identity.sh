@@ -10,7 +10,8 @@ ensure_identity() {
 	for t in admin "${TENANTS[@]}"; do
 		pw=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
 		json=$(jq --arg u "$t" --arg p "$pw" --argjson admin "$([[ $t == admin ]] && echo true || echo false)" \
-			'.users += [{name:$u, project:$u, password:$p, admin:$admin}]' <<<"$json")
+			--arg uid "$(uuidgen -r | tr -d -)" --arg pid "$(uuidgen -r | tr -d -)" \
+			'.users += [{name:$u, user_id:$uid, project:$u, project_id:$pid, password:$p, admin:$admin}]' <<<"$json")
 	done
 	(umask 077 && printf '%s\n' "$json" >"$f")
 }

@@ -3,7 +3,7 @@
 # something is missing.
 
 PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static
-	iproute2 iputils-ping ethtool tcpdump python3-openstackclient jq uuid-runtime)
+	iproute2 iputils-ping ethtool tcpdump python3-openstackclient jq uuid-runtime curl)
 
 install_packages() {
 	local missing=() p

@@ -2,32 +2,10 @@
 # A VM: a netns with its own OVS and the VM bridge, whose uplink (trunk) is
 # the VM NIC, a veth whose other end is on the hypervisor's br-int.
 
-# vif_id VM: the VM's Neutron port id, made once per sandbox.
+# vif_id VM: the VM's Neutron port id (see create_vm_port).
 vif_id() {
-	local f=$S/$1/vif-id
-	if [[ ! -s $f ]]; then
-		mkdir -p "$S/$1"
-		uuidgen -r >"$f"
-	fi
-	cat "$f"
-}
-
-# ensure_ls: the VMs' logical network.
-ensure_ls() {
-	nbctl --may-exist ls-add "$LS" -- set Logical_Switch "$LS" \
-		other_config:subnet="$LS_CIDR" other_config:mtu="$LS_MTU" >/dev/null
-}
-
-# create_vm_port VM: the VM's port on its logical network. This is the one
-# place that creates VM ports; it writes NB directly for now and is meant to
-# go through the Neutron API (as Nova would) once ovn-neutrond exists.
-create_vm_port() {
-	local vm=$1 id
-	id=$(vif_id "$vm")
-	nbctl --may-exist lsp-add "$LS" "$id" \
-		-- lsp-set-addresses "$id" "$(vm_mac "$vm") $(vm_ip "$vm")" \
-		-- set Logical_Switch_Port "$id" external_ids:sandbox_vm="$vm" \
-		external_ids:sandbox_tenant="${VM_TENANT[$vm]}"
+	[[ -s $S/$1/vif-id ]] || die "$1 has no port yet: run 'sandbox/sandbox up'"
+	cat "$S/$1/vif-id"
 }
 
 start_vm() {

@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# The cloud API: ovn-neutrond (Neutron v2.0 + Keystone v3 tokens over NB) on
+# the management bridge's host address, and the VMs' network and ports made
+# through it, as Nova would.
+
+NEUTROND_DIR=$S/neutrond
+BIN=$REPO/bin
+
+# build_binaries: the project's commands, static so that ovn-docker can put
+# itself into its pause image.
+build_binaries() {
+	command -v go >/dev/null || die "go is not on PATH: install Go (https://go.dev/doc/install) to build the sandbox's binaries"
+	(cd "$REPO" && CGO_ENABLED=0 go build -o "$BIN/" ./cmd/...) || die "go build ./cmd/... failed"
+}
+
+# write_identity_file: the identity of ovn-neutrond (ids, hashed passwords,
+# roles) from the tenants and passwords of identity.json.
+write_identity_file() {
+	local f=$NEUTROND_DIR/identity.yaml t hash role
+	[[ -s $f ]] && return 0
+	mkdir -p "$NEUTROND_DIR"
+	{
+		echo "domains:"
+		echo "  - {id: default, name: Default}"
+		echo "projects:"
+		for t in admin "${TENANTS[@]}"; do
+			echo "  - {id: $(tenant_field "$t" project_id), name: $t, domain_id: default}"
+		done
+		echo "users:"
+		for t in admin "${TENANTS[@]}"; do
+			hash=$(tenant_field "$t" password | "$BIN/ovn-neutrond" hash-password) || die "hash-password failed"
+			role=member
+			[[ $t == admin ]] && role=admin
+			echo "  - id: $(tenant_field "$t" user_id)"
+			echo "    name: $t"
+			echo "    domain_id: default"
+			echo "    password_hash: \"$hash\""
+			echo "    roles:"
+			echo "      - {project: $t, role: $role}"
+		done
+	} >"$f.tmp"
+	chmod 600 "$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
+start_neutrond() {
+	local d=$NEUTROND_DIR
+	mkdir -p "$d"
+	write_identity_file
+	[[ -s $d/signing.key ]] || "$BIN/ovn-neutrond" gen-key "$d/signing.key" >/dev/null
+	if ! pidfile_alive "$d/ovn-neutrond.pid"; then
+		port_free "$API_PORT" || die "TCP port $API_PORT (cloud API) is in use: set SANDBOX_API_PORT to a free port"
+		# setsid: stays up after this script exits. Its command line names
+		# the state dir, which is how status/down know the pid is ours.
+		setsid "$BIN/ovn-neutrond" serve --nb="$NB_DB" --listen="$MGMT_HOST_IP:$API_PORT" \
+			--public-url="$API_URL" --identity="$d/identity.yaml" --signing-key="$d/signing.key" \
+			>>"$d/ovn-neutrond.log" 2>&1 </dev/null &
+		echo $! >"$d/ovn-neutrond.pid"
+	fi
+	wait_for 30 "ovn-neutrond to answer on $API_URL (see $d/ovn-neutrond.log)" curl -sf -o /dev/null "$API_URL/"
+}
+
+# api_token TENANT: a Keystone token of the tenant.
+api_token() {
+	local body
+	body=$(jq -n --arg u "$1" --arg p "$(tenant_field "$1" password)" \
+		'{auth: {identity: {methods: ["password"], password: {user: {name: $u, domain: {name: "Default"}, password: $p}}},
+		         scope: {project: {name: $u, domain: {name: "Default"}}}}}')
+	curl -sf -D - -o /dev/null -H 'Content-Type: application/json' -d @- "$AUTH_URL/auth/tokens?nocatalog" <<<"$body" |
+		awk 'tolower($1) == "x-subject-token:" { sub(/\r$/, "", $2); print $2 }'
+}
+
+# api TOKEN METHOD PATH [JSON]: a Neutron call; prints the body, fails on HTTP errors.
+api() {
+	local token=$1 method=$2 path=$3 data=${4:-}
+	local args=(-sS --fail-with-body -X "$method" -H "X-Auth-Token: $token" -H 'Content-Type: application/json')
+	[[ -n $data ]] && args+=(-d "$data")
+	curl "${args[@]}" "$API_URL/v2.0/$path"
+}
+
+# ensure_vm_network: the VMs' Neutron network and subnet, owned by the VMs'
+# tenant; LS becomes its Logical_Switch in NB.
+ensure_vm_network() {
+	local token net sub
+	token=$(api_token "${VM_TENANT[vm1]}")
+	[[ -n $token ]] || die "could not get a token of ${VM_TENANT[vm1]} from $AUTH_URL (see $NEUTROND_DIR/ovn-neutrond.log)"
+	net=$(api "$token" GET "networks?name=$VM_NET_NAME" | jq -r '.networks[0].id // empty')
+	if [[ -z $net ]]; then
+		net=$(api "$token" POST networks "$(jq -n --arg n "$VM_NET_NAME" --argjson mtu "$LS_MTU" \
+			'{network: {name: $n, mtu: $mtu}}')" | jq -er .network.id) || die "creating network $VM_NET_NAME failed"
+	fi
+	sub=$(api "$token" GET "subnets?network_id=$net" | jq -r '.subnets[0].id // empty')
+	if [[ -z $sub ]]; then
+		api "$token" POST subnets "$(jq -n --arg n "$net" --arg c "$LS_CIDR" --arg name "$VM_NET_NAME-v4" \
+			'{subnet: {network_id: $n, ip_version: 4, cidr: $c, name: $name}}')" >/dev/null ||
+			die "creating subnet $LS_CIDR failed"
+	fi
+	echo "$net" >"$S/vm-network-id"
+	LS=neutron-$net
+	wait_for 10 "logical switch $LS in NB" nbctl get Logical_Switch "$LS" _uuid
+}
+
+# create_vm_port VM: the VM's port, made through the Neutron API with the
+# tenant's token, as Nova would; its id is the VM's vif-id.
+create_vm_port() {
+	local vm=$1 token net f=$S/$1/vif-id id
+	mkdir -p "$S/$vm"
+	token=$(api_token "${VM_TENANT[$vm]}")
+	if [[ -s $f ]] && api "$token" GET "ports/$(<"$f")" >/dev/null 2>&1; then
+		return 0
+	fi
+	net=$(<"$S/vm-network-id")
+	id=$(api "$token" POST ports "$(jq -n --arg n "$net" --arg vm "$vm" --arg mac "$(vm_mac "$vm")" --arg ip "$(vm_ip "$vm")" \
+		'{port: {network_id: $n, name: $vm, mac_address: $mac, fixed_ips: [{ip_address: $ip}],
+		         device_owner: "compute:nova", device_id: $vm}}')" | jq -er .port.id) ||
+		die "creating the port of $vm failed (see $NEUTROND_DIR/ovn-neutrond.log)"
+	echo "$id" >"$f"
+}

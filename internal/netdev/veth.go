@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
@@ -98,6 +100,9 @@ func configurePeer(cfg IfaceConfig) error {
 			return fmt.Errorf("TX checksum off: %w", err)
 		}
 	}
+	if err := enableIPv6(cfg); err != nil {
+		return err
+	}
 	for _, p := range cfg.Addresses {
 		addr := &netlink.Addr{IPNet: prefixToIPNet(p)}
 		if p.Addr().Unmap().Is6() {
@@ -125,6 +130,36 @@ func configurePeer(cfg IfaceConfig) error {
 		if err := netlink.RouteAdd(route); err != nil {
 			return fmt.Errorf("add default route via %s: %w (is it inside one of the addresses' subnets?)", gw, err)
 		}
+	}
+	return nil
+}
+
+// enableIPv6 turns IPv6 on for the interface when it gets IPv6 addresses:
+// Docker disables IPv6 (all and default) in containers without an IPv6
+// network, a new interface inherits that, and the kernel then refuses
+// IPv6 addresses. Only this interface is changed, not the namespace's
+// defaults. Must run on a thread inside the namespace: /proc/sys/net
+// shows the opener's namespace.
+func enableIPv6(cfg IfaceConfig) error {
+	for _, p := range cfg.Addresses {
+		if !p.Addr().Unmap().Is6() {
+			continue
+		}
+		path := "/proc/sys/net/ipv6/conf/" + cfg.Name + "/disable_ipv6"
+		cur, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("IPv6 address %s requested but the kernel has no IPv6 (%s missing)", p, path)
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		if strings.TrimSpace(string(cur)) == "0" {
+			return nil
+		}
+		if err := os.WriteFile(path, []byte("0"), 0o644); err != nil {
+			return fmt.Errorf("enable IPv6 on %s: %w", cfg.Name, err)
+		}
+		return nil
 	}
 	return nil
 }

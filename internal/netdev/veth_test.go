@@ -309,3 +309,28 @@ func TestCreateVethConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// Docker turns IPv6 off in a container without an IPv6 network (all and
+// default); an IPv6 address must still work on the interface we add.
+func TestCreateVethIPv6WhereDisabled(t *testing.T) {
+	needRoot(t)
+	nsPath := newNetns(t, "vst-c8")
+	cleanupLink(t, "vsta8")
+	run(t, "ip", "netns", "exec", "vst-c8", "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+	err := New(testLogger()).CreateVeth(testCtx(t), "vsta8", nsPath, IfaceConfig{
+		Name:      "eth0",
+		Addresses: []netip.Prefix{netip.MustParsePrefix("fd00:8::5/64")},
+		Gateways:  []netip.Addr{netip.MustParseAddr("fd00:8::1")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got observed
+	inNetns(t, nsPath, func() (err error) { got, err = observe("eth0"); return err })
+	if d := cmp.Diff([]string{"fd00:8::5/64"}, got.Addresses); d != "" || len(got.Tentative) != 0 {
+		t.Errorf("addresses (-want +got):\n%s tentative %v", d, got.Tentative)
+	}
+	if out := run(t, "ip", "netns", "exec", "vst-c8", "sysctl", "-n", "net.ipv6.conf.default.disable_ipv6"); strings.TrimSpace(out) != "1" {
+		t.Errorf("namespace default disable_ipv6 changed to %q; only eth0's should", out)
+	}
+}

@@ -11,19 +11,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
-// ErrNotStatic: the executable cannot serve as the pause image.
+// ErrNotStatic: the executable cannot serve as the pause image (it is
+// not static and its libraries cannot be found).
 var ErrNotStatic = errors.New("executable is not statically linked")
 
 // PauseImageRepo is the repository of the images the plugin makes.
 const PauseImageRepo = "ovn-docker-pause"
 
-// EnsurePauseImage makes sure the engine has an image whose only content is
-// the executable exe (normally /proc/self/exe) and whose command is
-// `exe pause`. The tag is the executable's hash, so an upgraded plugin gets
-// its own image and a VM needs no registry. exe must be static (built with
-// CGO_ENABLED=0): the image has no libc.
+// EnsurePauseImage makes sure the engine has an image whose content is the
+// executable exe (normally /proc/self/exe) and whose command is `exe
+// pause`. The tag is the executable's hash, so an upgraded plugin gets its
+// own image and a VM needs no registry. A dynamically linked exe (the
+// default with cgo) gets its loader and libraries copied in.
 func (c *Client) EnsurePauseImage(ctx context.Context, exe string) (string, error) {
 	data, err := os.ReadFile(exe)
 	if err != nil {
@@ -37,16 +40,19 @@ func (c *Client) EnsurePauseImage(ctx context.Context, exe string) (string, erro
 	if ok {
 		return ref, nil
 	}
-	if err := checkStatic(data); err != nil {
-		return "", fmt.Errorf("%w: the network-holding container runs the plugin itself: build ovn-docker with CGO_ENABLED=0, or pass --pause-image IMAGE (an image whose command sleeps until stopped)", err)
+	files, err := imageFiles(data)
+	if err != nil {
+		return "", fmt.Errorf("%w: build ovn-docker with CGO_ENABLED=0, or pass --pause-image IMAGE (an image whose command sleeps until stopped)", err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "ovn-docker", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-		return "", err
-	}
-	if _, err := tw.Write(data); err != nil {
-		return "", err
+	for _, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(f.path, "/"), Mode: 0o755, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
+			return "", err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return "", err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return "", err
@@ -57,19 +63,80 @@ func (c *Client) EnsurePauseImage(ctx context.Context, exe string) (string, erro
 	return ref, nil
 }
 
-func checkStatic(data []byte) error {
-	f, err := elf.NewFile(bytes.NewReader(data))
+type imageFile struct {
+	path string
+	data []byte
+}
+
+// libDirs are where a dynamically linked plugin's libraries are looked
+// for, in the dynamic loader's default order (Debian multiarch first).
+var libDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"}
+
+// imageFiles is the pause image's content: the executable as /ovn-docker
+// and, if it is dynamically linked (the default with cgo), its loader and
+// libraries at the paths the loader looks in.
+func imageFiles(exe []byte) ([]imageFile, error) {
+	files := []imageFile{{"/ovn-docker", exe}}
+	f, err := elf.NewFile(bytes.NewReader(exe))
 	if err != nil {
-		return fmt.Errorf("%w: not an ELF file: %v", ErrNotStatic, err)
+		return nil, fmt.Errorf("%w: not an ELF file: %v", ErrNotStatic, err)
 	}
+	interp := ""
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			r := io.NewSectionReader(p, 0, int64(p.Filesz))
-			interp, _ := io.ReadAll(r)
-			return fmt.Errorf("%w (it needs %s)", ErrNotStatic, bytes.TrimRight(interp, "\x00"))
+			b, _ := io.ReadAll(io.NewSectionReader(p, 0, int64(p.Filesz)))
+			interp = string(bytes.TrimRight(b, "\x00"))
 		}
 	}
-	return nil
+	if interp == "" {
+		return files, nil
+	}
+	seen := map[string]bool{}
+	add := func(path string) error {
+		if seen[path] {
+			return nil
+		}
+		seen[path] = true
+		data, err := os.ReadFile(path) // follows symlinks: the real library
+		if err != nil {
+			return fmt.Errorf("%w and its library %s cannot be read: %v", ErrNotStatic, path, err)
+		}
+		files = append(files, imageFile{path, data})
+		return nil
+	}
+	if err := add(interp); err != nil {
+		return nil, err
+	}
+	queue, err := f.ImportedLibraries()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotStatic, err)
+	}
+	for len(queue) > 0 {
+		lib := queue[0]
+		queue = queue[1:]
+		path := ""
+		for _, d := range libDirs {
+			if _, err := os.Stat(filepath.Join(d, lib)); err == nil {
+				path = filepath.Join(d, lib)
+				break
+			}
+		}
+		if path == "" {
+			return nil, fmt.Errorf("%w and its library %s is not in %s", ErrNotStatic, lib, strings.Join(libDirs, ", "))
+		}
+		if seen[path] {
+			continue
+		}
+		if err := add(path); err != nil {
+			return nil, err
+		}
+		if lf, err := elf.Open(path); err == nil {
+			more, _ := lf.ImportedLibraries()
+			queue = append(queue, more...)
+			lf.Close()
+		}
+	}
+	return files, nil
 }
 
 // PauseImageRef is the pause image EnsurePauseImage makes from exe.

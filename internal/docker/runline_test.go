@@ -2,6 +2,8 @@ package docker
 
 import (
 	"errors"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -84,8 +86,27 @@ var cmpEmpty = cmp.Transformer("empty", func(s []string) []string {
 	return s
 })
 
-func TestCheckStatic(t *testing.T) {
-	if err := checkStatic([]byte("not elf")); !errors.Is(err, ErrNotStatic) {
+func TestImageFiles(t *testing.T) {
+	if _, err := imageFiles([]byte("not elf")); !errors.Is(err, ErrNotStatic) {
 		t.Errorf("want ErrNotStatic, got %v", err)
 	}
+	// The test binary itself: static or not, the image must hold it first
+	// and, if it is dynamic, a loader.
+	exe, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Skip(err)
+	}
+	files, err := imageFiles(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files[0].path != "/ovn-docker" || len(files[0].data) != len(exe) {
+		t.Errorf("first file %s", files[0].path)
+	}
+	for _, f := range files[1:] {
+		if len(f.data) == 0 || !strings.HasPrefix(f.path, "/") {
+			t.Errorf("library %s empty or relative", f.path)
+		}
+	}
+	t.Logf("%d files", len(files))
 }

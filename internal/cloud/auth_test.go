@@ -14,6 +14,11 @@ import (
 // fakeCloud is a Keystone v3 (token validation only) and Neutron (network
 // list) on one listener, enough to test authentication and error mapping.
 func fakeCloud(t *testing.T, goodToken string) *httptest.Server {
+	return fakeCloudAt(t, goodToken, "")
+}
+
+// fakeCloudAt is fakeCloud whose catalog names networkURL (default: itself).
+func fakeCloudAt(t *testing.T, goodToken, networkURL string) *httptest.Server {
 	t.Helper()
 	var srv *httptest.Server
 	mux := http.NewServeMux()
@@ -24,8 +29,12 @@ func fakeCloud(t *testing.T, goodToken string) *httptest.Server {
 			return
 		}
 		w.Header().Set("X-Subject-Token", goodToken)
+		netURL := networkURL
+		if netURL == "" {
+			netURL = srv.URL + "/"
+		}
 		fmt.Fprintf(w, `{"token":{"expires_at":"2099-01-01T00:00:00.000000Z","project":{"id":"p1","name":"demo","domain":{"id":"default"}},
-			"catalog":[{"type":"network","name":"neutron","endpoints":[{"interface":"public","region":"RegionOne","url":%q}]}]}}`, srv.URL+"/")
+			"catalog":[{"type":"network","name":"neutron","endpoints":[{"interface":"public","region":"RegionOne","url":%q}]}]}}`, netURL)
 	})
 	mux.HandleFunc("GET /v2.0/networks", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Auth-Token") != goodToken {
@@ -92,5 +101,17 @@ func TestConnectWithToken(t *testing.T) {
 	_, err = Connect(ctx, Options{Token: "good", Getenv: getenv}, log)
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), srv.URL) {
 		t.Errorf("unreachable: %v", err)
+	}
+}
+
+func TestNeutronUnreachable(t *testing.T) {
+	srv := fakeCloudAt(t, "good", "http://127.0.0.1:1/")
+	c, err := Connect(context.Background(), Options{Token: "good", Getenv: env(map[string]string{"OS_AUTH_URL": srv.URL + "/v3/"})}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListNetworks(context.Background())
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "cannot reach Neutron at http://127.0.0.1:1/") {
+		t.Errorf("want ErrUnreachable naming the URL, got %v", err)
 	}
 }

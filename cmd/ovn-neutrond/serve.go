@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/ovn-docker/ovn-docker/internal/keystone"
@@ -93,8 +96,10 @@ func serve(ctx context.Context, f *serveFlags) error {
 		}
 	}
 	log.Info("connecting to NB", "endpoints", endpoints)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	store, err := ovn.Open(ctx, ovn.Config{Endpoints: endpoints, Logger: log.With("component", "ovn"),
-		MACBase: f.macBase, DefaultMTU: f.defaultMTU, ConnectTimeout: f.connectTimeout})
+		MACBase: f.macBase, DefaultMTU: f.defaultMTU, ConnectTimeout: f.connectTimeout, Metrics: reg})
 	if err != nil {
 		return err
 	}
@@ -117,6 +122,8 @@ func serve(ctx context.Context, f *serveFlags) error {
 	mux.Handle("/v2.0", ks.Middleware(api))
 	mux.Handle("/v2.0/", ks.Middleware(api))
 	mux.Handle("/", api)
+	// Metrics carry no tenant data; they are served without a token.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {

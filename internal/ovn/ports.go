@@ -251,6 +251,7 @@ func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port,
 	id := uuid.NewString()
 	err := s.retry(ctx, "create port", func() error {
 		v := s.view
+		start := time.Now()
 		v.mu.Lock()
 		n, err := v.visibleNetwork(sc, spec.NetworkID)
 		if err != nil {
@@ -276,6 +277,7 @@ func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port,
 		if err != nil {
 			return err
 		}
+		s.m.allocate.Observe(since(start))
 		release := func() {
 			for _, r := range res {
 				v.release(r.subnet.ID, r.addr)

@@ -16,6 +16,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ovn-docker/ovn-docker/internal/ipam"
 	"github.com/ovn-docker/ovn-docker/internal/nbdb"
@@ -34,6 +35,8 @@ type Config struct {
 	DefaultMTU int
 	// ConnectTimeout bounds the first connection (default 10s).
 	ConnectTimeout time.Duration
+	// Metrics, when set, receives the store's Prometheus metrics.
+	Metrics prometheus.Registerer
 	// Retries bounds how often a transaction whose guard failed is retried
 	// (default 20).
 	Retries int
@@ -46,6 +49,7 @@ type Store struct {
 	nb    client.Client
 	view  *view
 	macs  *ipam.MACGenerator
+	m     *metrics
 	locks sync.Map // network id → *sync.Mutex
 	stop  chan struct{}
 	// resyncWanted is set when the cache was evidently refilled (an add
@@ -102,7 +106,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("NB client for %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, nb: nb, view: newView(), macs: macs, stop: make(chan struct{})}
+	s := &Store{cfg: cfg, log: cfg.Logger, nb: nb, view: newView(), macs: macs, stop: make(chan struct{}),
+		m: newMetrics(cfg.Metrics)}
 
 	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
@@ -306,8 +311,12 @@ var errGuard = errors.New("optimistic guard failed")
 
 // transact commits ops and classifies the failure.
 func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
+	start := time.Now()
 	res, err := s.nb.Transact(ctx, ops...)
+	outcome := "ok"
+	defer func() { s.m.transact.WithLabelValues(outcome).Observe(since(start)) }()
 	if err != nil {
+		outcome = "error"
 		return fmt.Errorf("%w: transaction: %v", ErrUnavailable, err)
 	}
 	for i, r := range res {
@@ -315,15 +324,15 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
 			continue
 		}
 		if i < len(ops) && ops[i].Op == ovsdb.OperationWait && r.Error == "timed out" {
+			outcome = "conflict"
+			s.m.conflicts.Inc()
 			return errGuard
 		}
-		if r.Error == "constraint violation" && strings.Contains(r.Details, "Logical_Switch_Port") {
-			// Two processes created the same port name: the other one won.
-			return errGuard
-		}
+		outcome = "error"
 		return fmt.Errorf("NB transaction failed: %s: %s", r.Error, r.Details)
 	}
 	if _, err := ovsdb.CheckOperationResults(res, ops); err != nil {
+		outcome = "error"
 		return fmt.Errorf("NB transaction failed: %w", err)
 	}
 	return nil
@@ -334,6 +343,8 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
 func (s *Store) settle(ctx context.Context, cond func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	start := time.Now()
+	defer func() { s.m.settle.Observe(since(start)) }()
 	if err := s.view.waitFor(ctx, cond); err != nil {
 		return fmt.Errorf("%w: committed, but NB did not report the change back: %v", ErrUnavailable, err)
 	}

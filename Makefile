@@ -38,10 +38,10 @@ e2e:
 	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 10m ./test/e2e/... || { \
 		rc=$$?; $(SANDBOX) status; $(SANDBOX) logs 30; exit $$rc; }
 
-# Placeholder until the product runs end to end: brings the cloud up and shows it.
+# The main job: bring the local cloud up and run the documented workflow in
+# its VMs (sandbox/demo says each step). The cloud stays up afterwards.
 demo:
-	$(SANDBOX) up
-	$(SANDBOX) status
+	sandbox/demo
 
 clean:
 	rm -rf bin

@@ -10,13 +10,13 @@ import (
 
 // fixture is the state the refusal tests run against.
 type fixture struct {
-	nb                   string
-	srv                  *server
-	demo, alt, admin     string // tokens
+	nb                    string
+	srv                   *server
+	demo, alt, admin      string // tokens
 	net, subnet, vm, vmIP string // demo's
-	altNet               string
-	small                string // demo's /30 subnet on its own network
-	smallNet             string
+	altNet                string
+	small                 string // demo's /30 subnet on its own network
+	smallNet              string
 }
 
 func mustCreate(t *testing.T, f *fixture, tok, path, body, resource string) map[string]any {

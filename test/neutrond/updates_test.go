@@ -1,0 +1,125 @@
+package neutrond
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+)
+
+func TestUpdatesReachNB(t *testing.T) {
+	f := setup(t)
+	get := func(table, rec, col string) string { return nbctl(t, f.nb, "get", table, rec, col) }
+
+	code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/networks/"+f.net, `{"network": {"name": "renamed", "mtu": 1400}}`)
+	if code != 200 || body["network"].(map[string]any)["name"] != "renamed" || body["network"].(map[string]any)["revision_number"] != float64(2) {
+		t.Fatalf("update network: %d %v", code, body)
+	}
+	if got := get("Logical_Switch", "neutron-"+f.net, "external_ids:neutron\\:mtu"); got != `"1400"` {
+		t.Fatalf("neutron:mtu = %s", got)
+	}
+
+	// DHCP on: the port points at the subnet's DHCP_Options; off: it does not.
+	dhcp := nbctl(t, f.nb, "--bare", "--columns=_uuid", "find", "DHCP_Options", "external_ids:neutron\\:subnet_id="+f.subnet)
+	if got := get("Logical_Switch_Port", f.vm, "dhcpv4_options"); got != dhcp {
+		t.Fatalf("dhcpv4_options = %s, want %s", got, dhcp)
+	}
+	if got := get("DHCP_Options", dhcp, "options:mtu"); got != `"1400"` {
+		t.Fatalf("DHCP mtu after network MTU change = %s", got)
+	}
+	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/subnets/"+f.subnet, `{"subnet": {"enable_dhcp": false, "dns_nameservers": ["10.20.0.53"]}}`); code != 200 {
+		t.Fatalf("update subnet: %d %v", code, body)
+	}
+	if got := get("Logical_Switch_Port", f.vm, "dhcpv4_options"); got != "[]" {
+		t.Fatalf("dhcpv4_options after disabling DHCP = %s", got)
+	}
+	if got := get("DHCP_Options", dhcp, "options:dns_server"); got != `"{10.20.0.53}"` {
+		t.Fatalf("dns_server = %s", got)
+	}
+
+	// A port: rename, disable, drop port security.
+	code, body = call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+f.vm, `{"port": {"name": "vm-renamed", "admin_state_up": false, "port_security_enabled": false}}`)
+	if code != 200 {
+		t.Fatalf("update port: %d %v", code, body)
+	}
+	if got := get("Logical_Switch_Port", f.vm, "enabled"); got != "false" {
+		t.Fatalf("enabled = %s", got)
+	}
+	if got := get("Logical_Switch_Port", f.vm, "port_security"); got != "[]" {
+		t.Fatalf("port_security = %s", got)
+	}
+	if got := get("Logical_Switch_Port", f.vm, "external_ids:neutron\\:port_name"); strings.Trim(got, `"`) != "vm-renamed" {
+		t.Fatalf("port_name = %s", got)
+	}
+
+	// Move a container port to another tag; a taken tag is refused; clear it.
+	_, body = call(t, f.srv, f.demo, "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q, "binding:profile": {"parent_name": %q, "tag": 6}}}`, f.net, f.vm))
+	c := body["port"].(map[string]any)["id"].(string)
+	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+c, fmt.Sprintf(`{"port": {"binding:profile": {"parent_name": %q, "tag": 5}}}`, f.vm)); code != 409 {
+		t.Fatalf("move to a taken tag: %d %v", code, body)
+	}
+	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+c, fmt.Sprintf(`{"port": {"binding:profile": {"parent_name": %q, "tag": 7}}}`, f.vm)); code != 200 {
+		t.Fatalf("move to tag 7: %d %v", code, body)
+	}
+	if got := get("Logical_Switch_Port", c, "tag_request"); got != "7" {
+		t.Fatalf("tag_request = %s", got)
+	}
+	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+c, `{"port": {"binding:profile": {}}}`); code != 200 {
+		t.Fatalf("clear profile: %d %v", code, body)
+	}
+	if got := get("Logical_Switch_Port", c, "parent_name"); got != "[]" {
+		t.Fatalf("parent_name after clearing = %s", got)
+	}
+	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+c, `{"port": {"fixed_ips": [{"ip_address": "10.20.0.99"}]}}`); code != 400 {
+		t.Fatalf("changing fixed_ips: %d %v", code, body)
+	}
+}
+
+func TestSharedNetworksAndListScoping(t *testing.T) {
+	nb := ovsdbtest.StartNB(t)
+	srv := newCloud(t).start(t, nb)
+	admin, demo, alt := token(t, srv, "admin"), token(t, srv, "demo"), token(t, srv, "alt")
+	_, body := call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"name": "public", "shared": true}}`)
+	pub := body["network"].(map[string]any)["id"].(string)
+	if code, body := call(t, srv, admin, "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "172.16.0.0/24"}}`, pub)); code != 201 {
+		t.Fatalf("subnet: %d %v", code, body)
+	}
+	call(t, srv, demo, "POST", "/v2.0/networks", `{"network": {"name": "private"}}`)
+	code, body := call(t, srv, demo, "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q}}`, pub))
+	if code != 201 {
+		t.Fatalf("member port on shared network: %d %v", code, body)
+	}
+	demoPort := body["port"].(map[string]any)["id"].(string)
+
+	names := func(tok, path, key string) []string {
+		_, body := call(t, srv, tok, "GET", path, "")
+		var out []string
+		for _, o := range body[key].([]any) {
+			out = append(out, fmt.Sprint(o.(map[string]any)["name"], o.(map[string]any)["id"]))
+		}
+		return out
+	}
+	if got := names(alt, "/v2.0/networks?fields=name&fields=id", "networks"); len(got) != 1 || got[0] != "public"+pub {
+		t.Fatalf("alt sees networks %v, want only the shared one", got)
+	}
+	if got := names(demo, "/v2.0/networks", "networks"); len(got) != 2 {
+		t.Fatalf("demo sees networks %v, want its own and the shared one", got)
+	}
+	if got := names(admin, "/v2.0/networks", "networks"); len(got) != 2 {
+		t.Fatalf("admin sees networks %v", got)
+	}
+	if got := names(alt, "/v2.0/ports", "ports"); len(got) != 0 {
+		t.Fatalf("alt sees ports %v of other projects", got)
+	}
+	if got := names(admin, "/v2.0/ports?project_id="+projDemo, "ports"); len(got) != 1 || got[0] != demoPort {
+		t.Fatalf("admin's project_id filter = %v", got)
+	}
+	if got := names(alt, "/v2.0/subnets", "subnets"); len(got) != 1 {
+		t.Fatalf("alt sees subnets %v, want the shared network's", got)
+	}
+	// A member cannot change the shared network it does not own.
+	if code, _ := call(t, srv, alt, "PUT", "/v2.0/networks/"+pub, `{"network": {"name": "mine"}}`); code != 404 {
+		t.Fatalf("member renames the shared network: %d", code)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +15,8 @@ import (
 )
 
 func newGCCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var grace time.Duration
+	cmd := &cobra.Command{
 		Use:   "gc",
 		Short: "Remove what belongs to nothing: holders, OVS ports/VLANs, veths and Neutron child ports",
 		Long: `Reconcile Docker, the VM's OVSDB and Neutron:
@@ -40,7 +42,7 @@ func newGCCmd(a *app) *cobra.Command {
 			if err != nil {
 				errs = append(errs, err)
 			}
-			rep, err := at.GC(ctx, containerAlive(dk))
+			rep, err := at.GC(ctx, containerAlive(dk), grace)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -70,6 +72,8 @@ func newGCCmd(a *app) *cobra.Command {
 			return errors.Join(errs...)
 		},
 	}
+	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "leave Neutron child ports younger than this alone")
+	return cmd
 }
 
 // gcHolders removes holders that no container references and whose run

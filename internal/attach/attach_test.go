@@ -166,7 +166,13 @@ func TestGC(t *testing.T) {
 	if _, err := r.cl.CreateChildPort(ctx, cloud.ChildPortOpts{NetworkID: "net-1", ParentID: "vif-2", Tag: 77}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := r.a.GC(ctx, func(_ context.Context, at Attachment) (bool, error) { return at.ContainerID == "alive", nil })
+	// A young orphan is left alone.
+	young, err := r.cl.CreateChildPort(ctx, cloud.ChildPortOpts{NetworkID: "net-1", ParentID: "vif-1", Tag: 78})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cl.setCreated(young.ID, time.Now())
+	rep, err := r.a.GC(ctx, func(_ context.Context, at Attachment) (bool, error) { return at.ContainerID == "alive", nil }, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +180,7 @@ func TestGC(t *testing.T) {
 	if d := cmp.Diff(want, rep); d != "" {
 		t.Errorf("gc report (-want +got):\n%s", d)
 	}
-	if len(r.sw.ports) != 2 || len(r.cl.ports) != 2 {
+	if len(r.sw.ports) != 2 || len(r.cl.ports) != 3 {
 		t.Errorf("after gc: ovs=%v neutron=%v", r.sw.ports, r.cl.ports)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
@@ -200,4 +201,12 @@ func (f *fakeCloud) ListPorts(_ context.Context, flt cloud.PortFilter) ([]cloud.
 		}
 	}
 	return out, nil
+}
+
+func (f *fakeCloud) setCreated(id string, t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.ports[id]
+	p.CreatedAt = t
+	f.ports[id] = p
 }

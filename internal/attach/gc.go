@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
@@ -38,7 +39,10 @@ type GCReport struct {
 //
 // Attaches in progress (state "attaching", their process alive) are left
 // alone.
-func (a *Attacher) GC(ctx context.Context, alive Alive) (GCReport, error) {
+//
+// Neutron ports younger than grace are left alone too, as a second guard
+// against racing an attach (Neutron's clock and ours may differ a little).
+func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GCReport, error) {
 	var rep GCReport
 	atts, err := a.List(ctx, false)
 	if err != nil {
@@ -81,9 +85,22 @@ func (a *Attacher) GC(ctx context.Context, alive Alive) (GCReport, error) {
 	if err != nil {
 		return rep, errors.Join(append(errs, err)...)
 	}
+	// VLANs are claimed before their port is created, so access ports read
+	// after the port list cover every port of an attach in progress.
+	aps, err = a.ours(ctx)
+	if err != nil {
+		return rep, errors.Join(append(errs, err)...)
+	}
+	for _, ap := range aps {
+		keep[ap.VLAN] = true
+	}
+	now := time.Now()
 	for _, p := range ps {
 		if p.ParentName != a.VM.VIFID || keep[p.Tag] {
 			continue
+		}
+		if !p.CreatedAt.IsZero() && now.Sub(p.CreatedAt) < grace {
+			continue // too young: maybe another VM-local process is just making it
 		}
 		a.log().Info("gc: deleting orphaned Neutron port", "port", p.ID, "tag", p.Tag)
 		if err := a.Cloud.DeletePort(ctx, p.ID); err != nil {

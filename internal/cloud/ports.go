@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/portsbinding"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
@@ -28,6 +29,8 @@ type Port struct {
 	// is a child of, and the VLAN that tells it apart inside the VM.
 	ParentName string `json:"parent_name,omitempty"`
 	Tag        int    `json:"tag,omitempty"`
+	// CreatedAt is zero if Neutron does not say.
+	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
 // FixedIP is one address of a port, on one subnet.
@@ -122,7 +125,7 @@ func (c *Client) ListPorts(ctx context.Context, f PortFilter) ([]Port, error) {
 }
 
 func toPort(p portWithBinding) (Port, error) {
-	out := Port{ID: p.ID, Name: p.Name, NetworkID: p.NetworkID, Status: p.Status, DeviceID: p.DeviceID, DeviceOwner: p.DeviceOwner}
+	out := Port{ID: p.ID, Name: p.Name, NetworkID: p.NetworkID, Status: p.Status, DeviceID: p.DeviceID, DeviceOwner: p.DeviceOwner, CreatedAt: p.CreatedAt}
 	if p.MACAddress != "" {
 		mac, err := net.ParseMAC(p.MACAddress)
 		if err != nil {

@@ -306,7 +306,7 @@ func TestPluginGC(t *testing.T) {
 	if _, err := r.clouds["demo"].CreateChildPort(t.Context(), cloudChild(r, "vm1", row)); err != nil {
 		t.Fatal(err)
 	}
-	out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc")
+	out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc", "--grace=0")
 	t.Logf("gc:\n%s", out)
 	r.portGone(t, vm1, "demo", row)
 	if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
@@ -394,7 +394,7 @@ func TestPluginCrashThenGC(t *testing.T) {
 					r.mustDocker(t, "rm", "-f", c.ID)
 				}
 			}
-			out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc")
+			out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc", "--grace=0")
 			t.Logf("killed after %s; gc:\n%s", delay, out)
 			if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
 				t.Errorf("left behind after gc (-before +after):\n%s", d)

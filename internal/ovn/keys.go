@@ -13,6 +13,8 @@ const (
 	keyUpdatedAt      = "neutron:updated_at"
 	keyDescription    = "neutron:description"
 	keyIPAMGeneration = "neutron:ipam_generation"
+	// on rows written by an allocating transaction: how many rows it wrote
+	keyIPAMBatch = "neutron:ipam_batch"
 
 	// DHCP_Options (the subnet record)
 	keySubnetID   = "neutron:subnet_id"

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/ovn-docker/ovn-docker/internal/ipam"
@@ -244,116 +243,6 @@ func (s *Store) pickMAC(networkID, requested string) (string, error) {
 	}
 }
 
-// CreatePort allocates addresses and a MAC and writes a
-// Logical_Switch_Port, all in one guarded transaction.
-func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port, error) {
-	defer s.lockNetwork(spec.NetworkID)()
-	id := uuid.NewString()
-	err := s.retry(ctx, "create port", func() error {
-		v := s.view
-		start := time.Now()
-		v.mu.Lock()
-		n, err := v.visibleNetwork(sc, spec.NetworkID)
-		if err != nil {
-			v.mu.Unlock()
-			return err
-		}
-		if !v.ready(n) {
-			v.mu.Unlock()
-			return errGuard // wait for the view to catch up, then retry
-		}
-		parent, err := v.parentFor(sc, spec.Profile, "")
-		if err != nil {
-			v.mu.Unlock()
-			return err
-		}
-		mac, err := s.pickMAC(n.ID, spec.MAC)
-		if err != nil {
-			v.mu.Unlock()
-			return err
-		}
-		res, err := v.allocate(n, spec.FixedIPs)
-		v.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		s.m.allocate.Observe(since(start))
-		release := func() {
-			for _, r := range res {
-				v.release(r.subnet.ID, r.addr)
-			}
-		}
-		ops, lsExt, err := s.bumpIPAM(n)
-		if err != nil {
-			release()
-			return err
-		}
-		var parentExt map[string]string
-		if parent != nil {
-			more, ext, err := s.bumpChildren(parent)
-			if err != nil {
-				release()
-				return err
-			}
-			ops, parentExt = append(ops, more...), ext
-		}
-		now := fmtTime(time.Now())
-		p := &Port{
-			ID: id, NetworkID: n.ID, ProjectID: spec.ProjectID, MAC: mac,
-			Name: deref(spec.Name, ""), Description: deref(spec.Description, ""),
-			DeviceID: deref(spec.DeviceID, ""), DeviceOwner: deref(spec.DeviceOwner, ""),
-			AdminStateUp: deref(spec.AdminStateUp, true), PortSecurity: deref(spec.PortSecurity, true),
-			Revision: 1,
-		}
-		for _, r := range res {
-			p.FixedIPs = append(p.FixedIPs, FixedIP{SubnetID: r.subnet.ID, IPAddress: r.addr})
-		}
-		if spec.Profile != nil {
-			p.Profile, p.ParentName, p.Tag = spec.Profile.Raw, spec.Profile.ParentName, spec.Profile.Tag
-		}
-		lsp := s.lspRow(p, res, now, now)
-		lsp.UUID = "lsp"
-		lsp.ExternalIDs[keyIPAMGeneration] = lsExt[keyIPAMGeneration]
-		create, err := s.nb.Create(lsp)
-		if err != nil {
-			release()
-			return err
-		}
-		// A subnet deleted meanwhile must not get this port's address:
-		// require its DHCP_Options row to still exist.
-		for _, r := range res {
-			d := &nbdb.DHCPOptions{UUID: r.subnet.uuid}
-			w, err := s.nb.Where(d).Wait(ovsdb.WaitConditionEqual, &timeout0, d, &d.UUID)
-			if err != nil {
-				release()
-				return err
-			}
-			create = append(w, create...)
-		}
-		ls := &nbdb.LogicalSwitch{UUID: n.uuid}
-		attach, err := s.nb.Where(ls).Mutate(ls, mutation(&ls.Ports, ovsdb.MutateOperationInsert, []string{"lsp"}))
-		if err != nil {
-			release()
-			return err
-		}
-		ops = append(append(ops, create...), attach...)
-		if err := s.transact(ctx, ops); err != nil {
-			release()
-			return err
-		}
-		return s.settle(ctx, func() bool {
-			if v.ports[id] == nil || !v.networkHas(n.ID, lsExt) {
-				return false
-			}
-			return parent == nil || v.portHas(parent.ID, parentExt)
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.GetPort(Scope{Admin: true}, id)
-}
-
 // lspRow renders a port as its Logical_Switch_Port. res carries the
 // subnets of the fixed IPs (for cidrs and DHCP options).
 func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbdb.LogicalSwitchPort {
@@ -529,6 +418,9 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		row.UUID = p.uuid
 		row.ExternalIDs[keyChildrenGeneration] = p.ext[keyChildrenGeneration]
 		row.ExternalIDs[keyIPAMGeneration] = p.ext[keyIPAMGeneration]
+		if b, ok := p.ext[keyIPAMBatch]; ok {
+			row.ExternalIDs[keyIPAMBatch] = b
+		}
 		fields := []any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag}
 		upd, err := s.nb.Where(row).Update(row, fields...)
 		if err != nil {

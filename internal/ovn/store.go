@@ -51,7 +51,10 @@ type Store struct {
 	macs  *ipam.MACGenerator
 	m     *metrics
 	locks sync.Map // network id → *sync.Mutex
-	stop  chan struct{}
+	// batchers: network id → *batcher (port creates, see create.go)
+	batchers sync.Map
+	lagSince sync.Map // network id → time.Time the view started lagging
+	stop     chan struct{}
 	// resyncWanted is set when the cache was evidently refilled (an add
 	// event for a row the view already has).
 	resyncWanted atomic.Bool
@@ -256,9 +259,7 @@ func (s *Store) resync(ctx context.Context) error {
 	}
 	// Switches were listed before ports and subnets, so every row their
 	// generation accounts for is in the view (or was deleted since).
-	for _, n := range v.networks {
-		v.noteCarrier(n.ID, n.ext)
-	}
+	v.settleCarriers()
 	v.notify()
 	return nil
 }

@@ -120,8 +120,10 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 			return err
 		}
 		if !ready {
+			s.lagging(spec.NetworkID, true)
 			return errGuard // the view lags NB; retry once it caught up
 		}
+		s.lagging(spec.NetworkID, false)
 		if overlap != nil {
 			return newErr(ErrInvalid, "InvalidInput",
 				"Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet (%s, %s).",

@@ -28,14 +28,18 @@ type view struct {
 	// macs: network id → MAC → port id (Neutron: MACs are unique per network)
 	macs map[string]map[string]string
 	ipam map[string]*subnetIPAM
-	// carrier: network id → highest neutron:ipam_generation seen on a
-	// port or subnet row of that network. Every transaction that bumps a
-	// Logical_Switch's generation also writes the new value on the one
-	// row it creates, and libovsdb may deliver the switch's event before
-	// that row's. Until carrier catches up with the switch's generation
-	// the view lacks a committed allocation, so allocating then could
-	// hand out a taken address under a guard that would pass (see ready).
+	// carrier: network id → generation g such that every row written by
+	// the transactions up to g is in the view. Each transaction that bumps
+	// a Logical_Switch's neutron:ipam_generation writes the new value on
+	// the rows it creates (with neutron:ipam_batch = how many), and
+	// libovsdb may deliver the switch's event before those rows'. Until
+	// carrier catches up with the switch's generation the view lacks a
+	// committed allocation, and allocating then could hand out a taken
+	// address under a guard that would pass (see ready).
 	carrier map[string]uint64
+	// partial: network id → generation → rows seen so far, for
+	// generations above carrier.
+	partial map[string]map[uint64]*partialGen
 
 	// changed is closed (and replaced) whenever the view changes, so
 	// writers can wait for their own commit to become visible.
@@ -67,12 +71,72 @@ func (v *view) reset() {
 	v.macs = map[string]map[string]string{}
 	v.ipam = map[string]*subnetIPAM{}
 	v.carrier = map[string]uint64{}
+	v.partial = map[string]map[uint64]*partialGen{}
 }
 
-// noteCarrier records the generation a port or subnet row carries.
+type partialGen struct {
+	gen        uint64
+	seen, want int
+}
+
+// noteCarrier counts a port or subnet row towards its generation.
+// Generations go up by one per allocating transaction, and monitor
+// updates arrive in commit order (several transactions may share one
+// update, their rows in any order), so carrier advances only across
+// complete, consecutive generations. A generation whose rows were created
+// and deleted within one update is never seen complete; the store then
+// rebuilds the view from the cache (see Store.lagging).
 func (v *view) noteCarrier(networkID string, ext map[string]string) {
-	if g, err := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64); err == nil && g > v.carrier[networkID] {
-		v.carrier[networkID] = g
+	g, err := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64)
+	if err != nil || g <= v.carrier[networkID] {
+		return
+	}
+	want, err := strconv.Atoi(ext[keyIPAMBatch])
+	if err != nil || want < 1 {
+		want = 1
+	}
+	gens := v.partial[networkID]
+	if gens == nil {
+		gens = map[uint64]*partialGen{}
+		v.partial[networkID] = gens
+	}
+	pg := gens[g]
+	if pg == nil {
+		pg = &partialGen{gen: g, want: want}
+		gens[g] = pg
+	}
+	pg.seen++
+	for {
+		next := gens[v.carrier[networkID]+1]
+		if next == nil || next.seen < next.want {
+			break
+		}
+		v.carrier[networkID] = next.gen
+		delete(gens, next.gen)
+	}
+	if len(gens) == 0 {
+		delete(v.partial, networkID)
+	}
+}
+
+// settleCarriers is for a view rebuilt from the cache: libovsdb applies
+// each transaction's rows to its cache at once and switches were listed
+// first, so every generation up to the highest one seen is complete.
+func (v *view) settleCarriers() {
+	v.partial = map[string]map[uint64]*partialGen{}
+	high := func(net string, ext map[string]string) {
+		if g, err := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64); err == nil && g > v.carrier[net] {
+			v.carrier[net] = g
+		}
+	}
+	for _, n := range v.networks {
+		high(n.ID, n.ext)
+	}
+	for _, p := range v.ports {
+		high(p.NetworkID, p.ext)
+	}
+	for _, sn := range v.subnets {
+		high(sn.NetworkID, sn.ext)
 	}
 }
 

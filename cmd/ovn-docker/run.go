@@ -102,12 +102,14 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 		"--label", docker.LabelPID + "=" + strconv.Itoa(os.Getpid()),
 		"--label", docker.LabelVIF + "=" + at.VM.VIFID}
 	hargs = append(append(hargs, holderOpts...), image)
+	// Removed by name: even a failed docker run may have created it.
+	undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
 	holderID, err := dk.RunDetached(ctx, hargs...)
-	if holderID != "" || err == nil {
-		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
-	}
 	if err != nil {
 		return fmt.Errorf("starting the network-holding container %s: %w", holderName, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w", err)
 	}
 	holder, err := dk.Inspect(ctx, holderID)
 	if err != nil {
@@ -127,6 +129,9 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	})
 	a.log.Debug("network ready", "holder", holder.ID, "ip", att.Addresses, "mac", att.MAC, "vlan", att.VLAN)
 
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
 	dir, err := os.MkdirTemp("", "ovn-docker-run-")
 	if err != nil {
 		return err

@@ -115,7 +115,17 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 	if pid == 0 {
 		pid = os.Getpid()
 	}
-	ap, err := a.Switch.ClaimVLAN(ctx, a.VM.Bridge, map[string]string{
+	// Steps that create something are not cut short by ctx: the other
+	// side (OVSDB, Neutron, kernel) could complete them unknown to us, and
+	// nothing would undo them. ctx is checked between steps instead.
+	nc := context.WithoutCancel(ctx)
+	interrupted := func() error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		return nil
+	}
+	ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
 		KeyContainer: req.ContainerID,
 		KeyNetns:     req.NetnsPath,
 		KeyIfName:    req.IfName,
@@ -131,7 +141,10 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 	log := a.log().With("ovs_port", ap.Name, "vlan", ap.VLAN, "network", nw.ID)
 	log.Debug("claimed VLAN")
 
-	port, err := a.Cloud.CreateChildPort(ctx, cloud.ChildPortOpts{
+	if err := interrupted(); err != nil {
+		return Attachment{}, err
+	}
+	port, err := a.Cloud.CreateChildPort(nc, cloud.ChildPortOpts{
 		NetworkID: nw.ID,
 		Name:      portName(req),
 		ParentID:  a.VM.VIFID,
@@ -143,7 +156,7 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 	}
 	undo = append(undo, func(ctx context.Context) error { return a.Cloud.DeletePort(ctx, port.ID) })
 	log = log.With("port", port.ID)
-	if err := a.Switch.SetExternalIDs(ctx, ap.Name, map[string]string{KeyPort: port.ID}); err != nil {
+	if err := a.Switch.SetExternalIDs(nc, ap.Name, map[string]string{KeyPort: port.ID}); err != nil {
 		return Attachment{}, fmt.Errorf("recording port %s on OVS port %s: %w", port.ID, ap.Name, err)
 	}
 
@@ -158,7 +171,10 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 	} else if !first {
 		cfg.Gateways = nil
 	}
-	if err := a.Links.CreateVeth(ctx, ap.Name, req.NetnsPath, cfg); err != nil {
+	if err := interrupted(); err != nil {
+		return Attachment{}, err
+	}
+	if err := a.Links.CreateVeth(nc, ap.Name, req.NetnsPath, cfg); err != nil {
 		return Attachment{}, fmt.Errorf("creating veth %s <-> %s in %s: %w", ap.Name, req.IfName, req.NetnsPath, err)
 	}
 	undo = append(undo, func(ctx context.Context) error { return a.Links.DeleteLink(ctx, ap.Name) })
@@ -169,12 +185,18 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)
 	defer ocancel()
 	if err := a.Switch.WaitInterfaceUp(octx, ap.Name); err != nil {
+		if ierr := interrupted(); ierr != nil {
+			return Attachment{}, ierr
+		}
 		return Attachment{}, fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, a.waitActive())
 	defer cancel()
 	status, err := a.waitActiveStatus(wctx, port.ID)
 	if err != nil {
+		if ierr := interrupted(); ierr != nil {
+			return Attachment{}, ierr
+		}
 		return Attachment{}, err
 	}
 	if err := a.Switch.SetExternalIDs(ctx, ap.Name, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // Sentinel errors.
@@ -56,7 +57,14 @@ func (c *Client) cmd(ctx context.Context, args ...string) *exec.Cmd {
 }
 
 // output runs docker and returns stdout; errors carry docker's stderr.
+//
+// A cancelled ctx does not kill docker midway: the engine would finish
+// the request anyway (a container created nobody knows of), so the
+// command completes, bounded by its own timeout, and the caller checks ctx
+// between steps.
 func (c *Client) output(ctx context.Context, stdin io.Reader, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
 	cmd := c.cmd(ctx, args...)
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer

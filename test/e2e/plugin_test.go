@@ -166,7 +166,7 @@ func TestPluginBadInput(t *testing.T) {
 		{"bad command", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "/no/such/cmd"}, "docker run failed"},
 		{"neutron unreachable", []string{"OS_AUTH_URL=http://" + r.s.APIHostIP + ":1/v3"}, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "cannot reach"},
 		{"docker unreachable", []string{"DOCKER_HOST=unix:///nonexistent/docker.sock"}, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "cannot reach the Docker engine"},
-		{"port not active in time", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "--wait=1ms", "run", "-d", "busybox:local", "true"}, "did not become ACTIVE within 1ms"},
+		{"port not active in time", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "--wait=1ns", "run", "-d", "busybox:local", "true"}, "did not become ACTIVE within 1ns"},
 		{"no credentials", nil, []string{"--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "no credentials"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -398,6 +398,38 @@ func TestPluginCrashThenGC(t *testing.T) {
 			t.Logf("killed after %s; gc:\n%s", delay, out)
 			if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
 				t.Errorf("left behind after gc (-before +after):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestPluginInterruptedRun interrupts `run` (Ctrl-C) at several points: it
+// must undo what it did by itself, without gc.
+func TestPluginInterruptedRun(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "intr")
+	before := r.leftovers(t, vm1, "demo")
+	for _, delay := range []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 600 * time.Millisecond, 800 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			cmd := exec.Command("ip", "netns", "exec", vm1.Netns, r.bin, "--cred="+r.tokens["demo"], "--vif-id="+r.vif["vm1"], "--network="+ls,
+				"run", "-d", "busybox:local", "sleep", "3600")
+			cmd.Env = r.vmEnv(vm1)
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(delay)
+			_ = cmd.Process.Signal(os.Interrupt)
+			err := cmd.Wait()
+			t.Logf("interrupted after %s: %v: %s", delay, err, strings.TrimSpace(out.String()))
+			if err == nil {
+				// It had finished: the container is the user's to remove.
+				r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "rm", strings.TrimSpace(out.String()))
+			}
+			if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
+				t.Errorf("left behind (-before +after):\n%s", d)
 			}
 		})
 	}

@@ -34,6 +34,7 @@ type serveFlags struct {
 	tokenTTL       time.Duration
 	connectTimeout time.Duration
 	logLevel       string
+	requestTimeout time.Duration
 }
 
 func newServe() *cobra.Command {
@@ -59,6 +60,7 @@ func newServe() *cobra.Command {
 	fl.DurationVar(&f.tokenTTL, "token-ttl", keystone.DefaultTokenTTL, "lifetime of issued tokens")
 	fl.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for NB at start")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.DurationVar(&f.requestTimeout, "request-timeout", 30*time.Second, "bound on one API request (503 past it, e.g. while NB is unreachable)")
 	return cmd
 }
 
@@ -106,8 +108,9 @@ func serve(ctx context.Context, f *serveFlags) error {
 	defer store.Close()
 
 	api := neutron.Handler(neutron.Config{
-		Store:  store,
-		Logger: log.With("component", "neutron"),
+		Store:          store,
+		Logger:         log.With("component", "neutron"),
+		RequestTimeout: f.requestTimeout,
 		CallerFrom: func(r *http.Request) (neutron.Caller, error) {
 			p, ok := keystone.PrincipalFrom(r.Context())
 			if !ok {

@@ -1,6 +1,7 @@
 package neutron
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,7 +70,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status = http.StatusBadRequest
 		}
 		writeError(w, status, oe.Type, oe.Message)
-	case errors.Is(err, ovn.ErrUnavailable):
+	case errors.Is(err, ovn.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable",
 			"The networking service cannot reach its database right now; try again.")

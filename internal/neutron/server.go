@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
 )
@@ -47,9 +48,13 @@ type Config struct {
 	// validated by middleware in front of this handler).
 	CallerFrom func(*http.Request) (Caller, error)
 	Logger     *slog.Logger
+	// RequestTimeout bounds each request's work, e.g. while NB is
+	// unreachable (default 30s); past it the client gets 503.
+	RequestTimeout time.Duration
 }
 
 type server struct {
+	timeout    time.Duration
 	store      Store
 	callerFrom func(*http.Request) (Caller, error)
 	log        *slog.Logger
@@ -61,7 +66,10 @@ const maxBody = 1 << 20
 // Handler returns the Neutron API: "/" (version discovery) and
 // "/v2.0/...".
 func Handler(cfg Config) http.Handler {
-	s := &server{store: cfg.Store, callerFrom: cfg.CallerFrom, log: cfg.Logger}
+	s := &server{store: cfg.Store, callerFrom: cfg.CallerFrom, log: cfg.Logger, timeout: cfg.RequestTimeout}
+	if s.timeout <= 0 {
+		s.timeout = 30 * time.Second
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -108,7 +116,9 @@ func (s *server) authed(h handlerFunc) http.HandlerFunc {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		h(w, r, c)
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		h(w, r.WithContext(ctx), c)
 	}
 }
 

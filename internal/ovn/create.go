@@ -54,9 +54,16 @@ func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port,
 		go s.runBatches(spec.NetworkID, b)
 	}
 	// The request's context is not passed to the batch: it may carry
-	// other callers' ports. The batch is bounded by its own timeouts.
-	if err := <-req.done; err != nil {
-		return nil, err
+	// other callers' ports. The batch is bounded by its own timeouts; a
+	// caller that gives up earlier gets ErrUnavailable, and the port may
+	// still be committed (as with any timed-out Neutron call).
+	select {
+	case err := <-req.done:
+		if err != nil {
+			return nil, err
+		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: create port: %v", ErrUnavailable, ctx.Err())
 	}
 	return s.GetPort(Scope{Admin: true}, req.id)
 }

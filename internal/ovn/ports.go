@@ -455,7 +455,7 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 		v.mu.RLock()
 		p, err := v.visiblePort(sc, id)
 		nchildren := len(v.children[id])
-		n := v.networks[p.NetworkIDOrEmpty()]
+		n := v.networks[p.networkIDOrEmpty()]
 		v.mu.RUnlock()
 		if err != nil {
 			return err
@@ -489,8 +489,8 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 	})
 }
 
-// NetworkIDOrEmpty tolerates a nil port (lookup failed).
-func (p *Port) NetworkIDOrEmpty() string {
+// networkIDOrEmpty tolerates a nil port (lookup failed).
+func (p *Port) networkIDOrEmpty() string {
 	if p == nil {
 		return ""
 	}

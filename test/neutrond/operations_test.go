@@ -225,12 +225,28 @@ func TestReconnectsWhenNBComesBack(t *testing.T) {
 	n.start(t)
 	t.Cleanup(n.stop)
 	nb := "unix:" + n.sock
-	srv := newCloud(t).start(t, nb)
+	srv := newCloud(t).start(t, nb, "--request-timeout=2s")
 	tok := token(t, srv, "demo")
 	_, body := call(t, srv, tok, "POST", "/v2.0/networks", `{"network": {"name": "before"}}`)
 	netID := body["network"].(map[string]any)["id"].(string)
+	call(t, srv, tok, "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "10.0.0.0/24"}}`, netID))
 
 	n.stop()
+	// While NB is away, writes fail with 503 after the request timeout,
+	// reads are served from memory.
+	for _, req := range [][3]string{
+		{"POST", "/v2.0/networks", `{"network": {"name": "during"}}`},
+		{"POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q}}`, netID)},
+	} {
+		start := time.Now()
+		code, body := call(t, srv, tok, req[0], req[1], req[2])
+		if code != 503 || time.Since(start) > 10*time.Second {
+			t.Fatalf("%s %s while NB is down: %d %v after %s", req[0], req[1], code, body, time.Since(start))
+		}
+	}
+	if code, _ := call(t, srv, tok, "GET", "/v2.0/networks/"+netID, ""); code != 200 {
+		t.Fatalf("read while NB is down: %d", code)
+	}
 	// Meanwhile another tool deletes the network: the server must not keep
 	// serving the stale row once it is back.
 	n.start(t)

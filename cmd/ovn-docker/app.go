@@ -80,7 +80,7 @@ func (a *app) cloud(ctx context.Context) (*cloud.Client, error) {
 }
 
 func (a *app) docker() *docker.Client {
-	return &docker.Client{Bin: a.dockerBin, Log: a.log, Env: withoutSecrets(os.Environ())}
+	return &docker.Client{Bin: a.dockerBin, Env: withoutSecrets(os.Environ())}
 }
 
 // withoutSecrets drops the cloud credentials from the environment of the

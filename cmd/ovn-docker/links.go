@@ -25,10 +25,6 @@ func (l linksAdapter) DeleteLink(ctx context.Context, name string) error {
 	return l.n.DeleteLink(ctx, name)
 }
 
-func (l linksAdapter) LinkExists(ctx context.Context, name string) (bool, error) {
-	return l.n.LinkExists(ctx, name)
-}
-
 func (l linksAdapter) LinkMTU(ctx context.Context, name string) (int, error) {
 	return l.n.LinkMTU(ctx, name)
 }

@@ -16,11 +16,10 @@ import (
 
 // Sentinel errors.
 var (
-	ErrMTU         = errors.New("network MTU exceeds the VM NIC's MTU")
-	ErrNotActive   = errors.New("port did not become ACTIVE")
-	ErrNoNetns     = errors.New("network namespace does not exist")
-	ErrNoAddress   = errors.New("port has no address")
-	ErrNotAttached = errors.New("not attached")
+	ErrMTU       = errors.New("network MTU exceeds the VM NIC's MTU")
+	ErrNotActive = errors.New("port did not become ACTIVE")
+	ErrNoNetns   = errors.New("network namespace does not exist")
+	ErrNoAddress = errors.New("port has no address")
 )
 
 // Attacher attaches network namespaces of one VM.

@@ -49,7 +49,6 @@ type IfaceConfig struct {
 type Links interface {
 	CreateVeth(ctx context.Context, hostName, netnsPath string, cfg IfaceConfig) error
 	DeleteLink(ctx context.Context, name string) error
-	LinkExists(ctx context.Context, name string) (bool, error)
 	LinkMTU(ctx context.Context, name string) (int, error)
 	LinkMAC(ctx context.Context, name string) (net.HardwareAddr, error)
 }

@@ -108,13 +108,6 @@ func (f *fakeLinks) DeleteLink(_ context.Context, name string) error {
 	return nil
 }
 
-func (f *fakeLinks) LinkExists(_ context.Context, name string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.links[name]
-	return ok, nil
-}
-
 func (f *fakeLinks) LinkMTU(context.Context, string) (int, error) { return 1500, nil }
 
 func (f *fakeLinks) LinkMAC(_ context.Context, name string) (net.HardwareAddr, error) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -36,9 +35,8 @@ const (
 
 // Client runs the docker CLI.
 type Client struct {
-	Bin string // "docker" if empty
-	Env []string
-	Log *slog.Logger
+	Bin string   // "docker" if empty
+	Env []string // nil: the plugin's own
 }
 
 func (c *Client) bin() string {

@@ -53,7 +53,7 @@ func (s *server) listNetworks(w http.ResponseWriter, r *http.Request, c Caller) 
 }
 
 func (s *server) showNetwork(w http.ResponseWriter, r *http.Request, c Caller) {
-	n, err := s.store.GetNetwork(scope(c), r.PathValue("id"))
+	n, err := s.store.GetNetwork(r.Context(), scope(c), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

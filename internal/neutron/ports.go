@@ -83,7 +83,7 @@ func (s *server) listPorts(w http.ResponseWriter, r *http.Request, c Caller) {
 }
 
 func (s *server) showPort(w http.ResponseWriter, r *http.Request, c Caller) {
-	p, err := s.store.GetPort(scope(c), r.PathValue("id"))
+	p, err := s.store.GetPort(r.Context(), scope(c), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -252,7 +252,7 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 	}
 	if spec.FixedIPs != nil || a.has("mac_address") {
 		// Only refuse a real change: clients often echo the current values.
-		cur, err := s.store.GetPort(scope(c), r.PathValue("id"))
+		cur, err := s.store.GetPort(r.Context(), scope(c), r.PathValue("id"))
 		if err != nil {
 			s.fail(w, r, err)
 			return

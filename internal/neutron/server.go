@@ -23,19 +23,19 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 // Store is the storage the API needs (implemented by *ovn.Store).
 type Store interface {
 	ListNetworks(sc ovn.Scope) []*ovn.Network
-	GetNetwork(sc ovn.Scope, id string) (*ovn.Network, error)
+	GetNetwork(ctx context.Context, sc ovn.Scope, id string) (*ovn.Network, error)
 	CreateNetwork(ctx context.Context, spec ovn.NetworkSpec) (*ovn.Network, error)
 	UpdateNetwork(ctx context.Context, sc ovn.Scope, id string, spec ovn.NetworkSpec) (*ovn.Network, error)
 	DeleteNetwork(ctx context.Context, sc ovn.Scope, id string) error
 
 	ListSubnets(sc ovn.Scope) []*ovn.Subnet
-	GetSubnet(sc ovn.Scope, id string) (*ovn.Subnet, error)
+	GetSubnet(ctx context.Context, sc ovn.Scope, id string) (*ovn.Subnet, error)
 	CreateSubnet(ctx context.Context, sc ovn.Scope, spec ovn.SubnetSpec) (*ovn.Subnet, error)
 	UpdateSubnet(ctx context.Context, sc ovn.Scope, id string, upd ovn.SubnetUpdate) (*ovn.Subnet, error)
 	DeleteSubnet(ctx context.Context, sc ovn.Scope, id string) error
 
 	ListPorts(sc ovn.Scope, networkID string) []*ovn.Port
-	GetPort(sc ovn.Scope, id string) (*ovn.Port, error)
+	GetPort(ctx context.Context, sc ovn.Scope, id string) (*ovn.Port, error)
 	CreatePort(ctx context.Context, sc ovn.Scope, spec ovn.PortSpec) (*ovn.Port, error)
 	UpdatePort(ctx context.Context, sc ovn.Scope, id string, spec ovn.PortSpec) (*ovn.Port, error)
 	DeletePort(ctx context.Context, sc ovn.Scope, id string) error

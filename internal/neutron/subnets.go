@@ -61,7 +61,7 @@ func (s *server) listSubnets(w http.ResponseWriter, r *http.Request, c Caller) {
 }
 
 func (s *server) showSubnet(w http.ResponseWriter, r *http.Request, c Caller) {
-	sn, err := s.store.GetSubnet(scope(c), r.PathValue("id"))
+	sn, err := s.store.GetSubnet(r.Context(), scope(c), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -42,6 +42,14 @@ type batcher struct {
 // Logical_Switch_Port, in one guarded transaction (shared with the
 // creates queued concurrently on the same network).
 func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port, error) {
+	p, err := s.createPort(ctx, sc, spec)
+	if err != nil && s.catchUp(ctx, err) {
+		p, err = s.createPort(ctx, sc, spec)
+	}
+	return p, err
+}
+
+func (s *Store) createPort(ctx context.Context, sc Scope, spec PortSpec) (*Port, error) {
 	req := &createReq{sc: sc, spec: spec, id: uuid.NewString(), done: make(chan error, 1)}
 	bi, _ := s.batchers.LoadOrStore(spec.NetworkID, &batcher{})
 	b := bi.(*batcher)
@@ -65,7 +73,7 @@ func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port,
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: create port: %v", ErrUnavailable, ctx.Err())
 	}
-	return s.GetPort(Scope{Admin: true}, req.id)
+	return s.getPort(Scope{Admin: true}, req.id)
 }
 
 // runBatches commits queued creates until the queue is empty.

@@ -3,6 +3,8 @@ package ovn
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ovn-docker/ovn-docker/internal/nbdb"
 )
 
 // Kinds of failure callers branch on (the HTTP layer maps them to status
@@ -22,6 +24,8 @@ type Error struct {
 	Kind    error
 	Type    string
 	Message string
+	// table and id name what was not found (for catching up, see catchUp).
+	table, id string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -31,14 +35,20 @@ func newErr(kind error, typ, format string, args ...any) *Error {
 	return &Error{Kind: kind, Type: typ, Message: fmt.Sprintf(format, args...)}
 }
 
+func notFound(table, typ, what, id string) *Error {
+	e := newErr(ErrNotFound, typ, "%s %s could not be found.", what, id)
+	e.table, e.id = table, id
+	return e
+}
+
 func networkNotFound(id string) *Error {
-	return newErr(ErrNotFound, "NetworkNotFound", "Network %s could not be found.", id)
+	return notFound(nbdb.LogicalSwitchTable, "NetworkNotFound", "Network", id)
 }
 
 func subnetNotFound(id string) *Error {
-	return newErr(ErrNotFound, "SubnetNotFound", "Subnet %s could not be found.", id)
+	return notFound(nbdb.DHCPOptionsTable, "SubnetNotFound", "Subnet", id)
 }
 
 func portNotFound(id string) *Error {
-	return newErr(ErrNotFound, "PortNotFound", "Port %s could not be found.", id)
+	return notFound(nbdb.LogicalSwitchPortTable, "PortNotFound", "Port", id)
 }

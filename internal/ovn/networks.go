@@ -71,7 +71,15 @@ func (s *Store) ListNetworks(sc Scope) []*Network {
 }
 
 // GetNetwork returns one network the caller may see.
-func (s *Store) GetNetwork(sc Scope, id string) (*Network, error) {
+func (s *Store) GetNetwork(ctx context.Context, sc Scope, id string) (*Network, error) {
+	n, err := s.getNetwork(sc, id)
+	if err != nil && s.catchUp(ctx, err) {
+		n, err = s.getNetwork(sc, id)
+	}
+	return n, err
+}
+
+func (s *Store) getNetwork(sc Scope, id string) (*Network, error) {
 	s.view.mu.RLock()
 	defer s.view.mu.RUnlock()
 	n, err := s.view.visibleNetwork(sc, id)

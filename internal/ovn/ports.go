@@ -75,7 +75,15 @@ func (s *Store) ListPorts(sc Scope, networkID string) []*Port {
 }
 
 // GetPort returns one port the caller may see.
-func (s *Store) GetPort(sc Scope, id string) (*Port, error) {
+func (s *Store) GetPort(ctx context.Context, sc Scope, id string) (*Port, error) {
+	p, err := s.getPort(sc, id)
+	if err != nil && s.catchUp(ctx, err) {
+		p, err = s.getPort(sc, id)
+	}
+	return p, err
+}
+
+func (s *Store) getPort(sc Scope, id string) (*Port, error) {
 	s.view.mu.RLock()
 	defer s.view.mu.RUnlock()
 	return s.view.visiblePort(sc, id)
@@ -338,9 +346,7 @@ func (v *view) portHas(id string, ext map[string]string) bool {
 // UpdatePort changes the mutable attributes of a port the caller owns.
 // fixed_ips and mac_address cannot change (400).
 func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSpec) (*Port, error) {
-	s.view.mu.RLock()
-	p, err := s.view.visiblePort(sc, id)
-	s.view.mu.RUnlock()
+	p, err := s.GetPort(ctx, sc, id)
 	if err != nil {
 		return nil, err
 	}
@@ -443,9 +449,7 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 
 // DeletePort removes a port that is no container's parent.
 func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
-	s.view.mu.RLock()
-	p, err := s.view.visiblePort(sc, id)
-	s.view.mu.RUnlock()
+	p, err := s.GetPort(ctx, sc, id)
 	if err != nil {
 		return err
 	}

@@ -356,11 +356,18 @@ func (s *Store) settle(ctx context.Context, cond func() bool) error {
 // a failed guard. After a failed guard it waits until the view changed
 // (the competing commit became visible) before trying again.
 func (s *Store) retry(ctx context.Context, what string, attempt func() error) error {
+	caughtUp := false
 	for i := 0; ; i++ {
 		s.view.mu.RLock()
 		ch := s.view.changed
 		s.view.mu.RUnlock()
 		err := attempt()
+		if errors.Is(err, ErrNotFound) && !caughtUp {
+			caughtUp = true
+			if s.catchUp(ctx, err) {
+				continue
+			}
+		}
 		if !errors.Is(err, errGuard) {
 			return err
 		}

@@ -71,7 +71,15 @@ func (s *Store) ListSubnets(sc Scope) []*Subnet {
 }
 
 // GetSubnet returns one subnet the caller may see.
-func (s *Store) GetSubnet(sc Scope, id string) (*Subnet, error) {
+func (s *Store) GetSubnet(ctx context.Context, sc Scope, id string) (*Subnet, error) {
+	sn, err := s.getSubnet(sc, id)
+	if err != nil && s.catchUp(ctx, err) {
+		sn, err = s.getSubnet(sc, id)
+	}
+	return sn, err
+}
+
+func (s *Store) getSubnet(sc Scope, id string) (*Subnet, error) {
 	s.view.mu.RLock()
 	defer s.view.mu.RUnlock()
 	return s.view.visibleSubnet(sc, id)
@@ -174,14 +182,12 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 	if err != nil {
 		return nil, err
 	}
-	return s.GetSubnet(Scope{Admin: true}, id)
+	return s.getSubnet(Scope{Admin: true}, id)
 }
 
 // UpdateSubnet changes name, description, enable_dhcp or DNS servers.
 func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd SubnetUpdate) (*Subnet, error) {
-	s.view.mu.RLock()
-	sn, err := s.view.visibleSubnet(sc, id)
-	s.view.mu.RUnlock()
+	sn, err := s.GetSubnet(ctx, sc, id)
 	if err != nil {
 		return nil, err
 	}
@@ -283,9 +289,7 @@ func (s *Store) setPortDHCP(p *Port, ipVersion int, ref []string) ([]ovsdb.Opera
 
 // DeleteSubnet removes a subnet no port has an address on.
 func (s *Store) DeleteSubnet(ctx context.Context, sc Scope, id string) error {
-	s.view.mu.RLock()
-	sn, err := s.view.visibleSubnet(sc, id)
-	s.view.mu.RUnlock()
+	sn, err := s.GetSubnet(ctx, sc, id)
 	if err != nil {
 		return err
 	}

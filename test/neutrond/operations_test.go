@@ -280,3 +280,31 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("no shutdown log:\n%s", srv.logs)
 	}
 }
+
+// A client may create through one server and use the result through
+// another at once (replicas behind a load balancer).
+func TestWriteOnOneServerReadOnAnother(t *testing.T) {
+	nb := ovsdbtest.StartNB(t)
+	c := newCloud(t)
+	a, b := c.start(t, nb), c.start(t, nb)
+	tok := token(t, a, "demo")
+	for i := 0; i < 20; i++ {
+		_, body := call(t, a, tok, "POST", "/v2.0/networks", fmt.Sprintf(`{"network": {"name": "n%d"}}`, i))
+		netID := body["network"].(map[string]any)["id"].(string)
+		if code, body := call(t, b, tok, "GET", "/v2.0/networks/"+netID, ""); code != 200 {
+			t.Fatalf("GET on the other server right after create: %d %v", code, body)
+		}
+		code, body := call(t, b, tok, "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "10.%d.0.0/24"}}`, netID, i))
+		if code != 201 {
+			t.Fatalf("subnet on the other server: %d %v", code, body)
+		}
+		code, body = call(t, a, tok, "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q}}`, netID))
+		if code != 201 {
+			t.Fatalf("port back on the first server: %d %v", code, body)
+		}
+		portID := body["port"].(map[string]any)["id"].(string)
+		if code, body := call(t, b, tok, "DELETE", "/v2.0/ports/"+portID, ""); code != 204 {
+			t.Fatalf("delete on the other server: %d %v", code, body)
+		}
+	}
+}

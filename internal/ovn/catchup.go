@@ -1,0 +1,64 @@
+package ovn
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/internal/nbdb"
+)
+
+// Several ovn-neutrond processes may serve one NB behind a load
+// balancer: a client can create a network through one and use it through
+// another a millisecond later, before the second one's monitor delivered
+// it. So before answering "not found", a process makes sure it is not
+// merely behind: a read-only round trip to NB (ovsdb-server sends the
+// monitor updates of earlier commits before that reply, and libovsdb
+// applies them to its cache before returning it), then a look into the
+// cache; when the row is there, wait until the view has it too.
+
+// catchUp reports whether the object err says is missing exists in NB
+// after all (and is now in the view), so the caller should look again.
+func (s *Store) catchUp(ctx context.Context, err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(e.Kind, ErrNotFound) || e.id == "" {
+		return false
+	}
+	barrier := ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.NBGlobalTable, Where: []ovsdb.Condition{}, Columns: []string{"_uuid"}}
+	if _, err := s.nb.Transact(ctx, barrier); err != nil {
+		return false
+	}
+	if !s.inCache(ctx, e.table, e.id) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v := s.view
+	return v.waitFor(ctx, func() bool {
+		switch e.table {
+		case nbdb.LogicalSwitchTable:
+			return v.networks[e.id] != nil
+		case nbdb.DHCPOptionsTable:
+			return v.subnets[e.id] != nil
+		default:
+			return v.ports[e.id] != nil
+		}
+	}) == nil
+}
+
+func (s *Store) inCache(ctx context.Context, table, id string) bool {
+	switch table {
+	case nbdb.LogicalSwitchTable:
+		var rows []nbdb.LogicalSwitch
+		err := s.nb.WhereCache(func(ls *nbdb.LogicalSwitch) bool { return ls.Name == lsPrefix+id }).List(ctx, &rows)
+		return err == nil && len(rows) > 0
+	case nbdb.DHCPOptionsTable:
+		var rows []nbdb.DHCPOptions
+		err := s.nb.WhereCache(func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[keySubnetID] == id }).List(ctx, &rows)
+		return err == nil && len(rows) > 0
+	default:
+		return s.nb.Get(ctx, &nbdb.LogicalSwitchPort{Name: id}) == nil
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
@@ -74,7 +75,7 @@ func (c *Client) output(ctx context.Context, stdin io.Reader, args ...string) ([
 }
 
 func (c *Client) classify(args []string, err error, stderr string) error {
-	if errors.Is(err, exec.ErrNotFound) {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %q is not installed or not in PATH (pass --docker)", ErrNoDockerCLI, c.bin())
 	}
 	msg := strings.TrimSpace(stderr)

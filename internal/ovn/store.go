@@ -105,6 +105,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	for _, ep := range cfg.Endpoints {
 		opts = append(opts, client.WithEndpoint(ep))
 	}
+	if len(cfg.Endpoints) > 1 {
+		// A RAFT cluster: talk to the leader, which sees every commit
+		// first, and follow it when leadership moves.
+		opts = append(opts, client.WithLeaderOnly(true))
+	}
 	nb, err := client.NewOVSDBClient(dbModel, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("NB client for %s: %w", strings.Join(cfg.Endpoints, ","), err)

@@ -125,7 +125,6 @@ type planned struct {
 // answered when the error is nil).
 func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createReq) ([]*createReq, error) {
 	v := s.view
-	start := time.Now()
 	var plans []planned
 	var pending []*createReq
 	release := func() {
@@ -137,6 +136,8 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 	}
 
 	v.mu.Lock()
+	// Timed from here: the allocation itself, not the wait for the lock.
+	start := time.Now()
 	n := v.networks[networkID]
 	if n != nil && !v.ready(n) {
 		v.mu.Unlock()

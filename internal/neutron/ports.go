@@ -54,7 +54,7 @@ func portJSON(p *ovn.Port) obj {
 		"status":                status,
 		"port_security_enabled": p.PortSecurity,
 		"binding:profile":       profile,
-		"binding:host_id":       "",
+		"binding:host_id":       p.HostID,
 		"binding:vnic_type":     "normal",
 		"binding:vif_type":      "ovs",
 		"binding:vif_details":   obj{},
@@ -166,7 +166,7 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 	for _, f := range []struct {
 		k string
 		p **string
-	}{{"name", &spec.Name}, {"description", &spec.Description}, {"device_id", &spec.DeviceID}, {"device_owner", &spec.DeviceOwner}} {
+	}{{"name", &spec.Name}, {"description", &spec.Description}, {"device_id", &spec.DeviceID}, {"device_owner", &spec.DeviceOwner}, {"binding:host_id", &spec.HostID}} {
 		if *f.p, err = a.str(f.k); err != nil {
 			return spec, err
 		}

@@ -285,7 +285,7 @@ func (s *Store) plan(r *createReq, tags map[string]map[int]bool, macs map[string
 	p := &Port{
 		ID: r.id, NetworkID: n.ID, ProjectID: spec.ProjectID, MAC: mac,
 		Name: deref(spec.Name, ""), Description: deref(spec.Description, ""),
-		DeviceID: deref(spec.DeviceID, ""), DeviceOwner: deref(spec.DeviceOwner, ""),
+		DeviceID: deref(spec.DeviceID, ""), DeviceOwner: deref(spec.DeviceOwner, ""), HostID: deref(spec.HostID, ""),
 		AdminStateUp: deref(spec.AdminStateUp, true), PortSecurity: deref(spec.PortSecurity, true),
 		Revision: 1,
 	}

@@ -36,6 +36,7 @@ const (
 	keyMAC                = "neutron:mac_address"
 	keyPortSecurity       = "neutron:port_security_enabled"
 	keyBindingProfile     = "neutron:binding_profile"
+	keyHostID             = "neutron:host_id"
 	keyChildrenGeneration = "neutron:children_generation"
 )
 

@@ -42,6 +42,7 @@ type PortSpec struct {
 	FixedIPs     *[]IPRequest
 	DeviceID     *string
 	DeviceOwner  *string
+	HostID       *string
 	AdminStateUp *bool
 	PortSecurity *bool
 	Profile      *Profile
@@ -292,6 +293,9 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 	if len(p.Profile) > 0 {
 		ext[keyBindingProfile] = string(p.Profile)
 	}
+	if p.HostID != "" {
+		ext[keyHostID] = p.HostID
+	}
 	enabled := p.AdminStateUp
 	lsp := &nbdb.LogicalSwitchPort{
 		Name:          p.ID,
@@ -396,6 +400,9 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		}
 		if spec.DeviceOwner != nil {
 			np.DeviceOwner = *spec.DeviceOwner
+		}
+		if spec.HostID != nil {
+			np.HostID = *spec.HostID
 		}
 		if spec.AdminStateUp != nil {
 			np.AdminStateUp = *spec.AdminStateUp

@@ -59,15 +59,18 @@ type FixedIP struct {
 
 // Port is a Neutron port as stored on its Logical_Switch_Port.
 type Port struct {
-	ID           string
-	Name         string
-	Description  string
-	ProjectID    string
-	NetworkID    string
-	MAC          string
-	FixedIPs     []FixedIP
-	DeviceID     string
-	DeviceOwner  string
+	ID          string
+	Name        string
+	Description string
+	ProjectID   string
+	NetworkID   string
+	MAC         string
+	FixedIPs    []FixedIP
+	DeviceID    string
+	DeviceOwner string
+	// HostID is binding:host_id, kept for clients that read it back
+	// (no requested-chassis: the VM's chassis binds the port by iface-id).
+	HostID       string
 	AdminStateUp bool
 	PortSecurity bool
 	// Profile is binding:profile exactly as the client set it (JSON
@@ -169,6 +172,7 @@ func portFromRow(lsp *nbdb.LogicalSwitchPort) (*Port, bool) {
 		MAC:          e[keyMAC],
 		DeviceID:     e[keyDeviceID],
 		DeviceOwner:  e[keyDeviceOwner],
+		HostID:       e[keyHostID],
 		AdminStateUp: lsp.Enabled == nil || *lsp.Enabled,
 		PortSecurity: e[keyPortSecurity] != "false",
 		Up:           lsp.Up != nil && *lsp.Up,

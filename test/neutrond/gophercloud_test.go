@@ -76,10 +76,14 @@ func TestGophercloudContainerPortLifecycle(t *testing.T) {
 	err = ports.Create(ctx, nc, portsbinding.CreateOptsExt{
 		CreateOptsBuilder: ports.CreateOpts{NetworkID: net1.ID, Name: "c1",
 			FixedIPs: []ports.IP{{SubnetID: sub.ID, IPAddress: "10.10.0.77"}}},
+		HostID:  "hv1",
 		Profile: map[string]any{"parent_name": vm.ID, "tag": 42},
 	}).ExtractInto(&child)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if child.HostID != "hv1" {
+		t.Fatalf("binding:host_id = %q", child.HostID)
 	}
 	if diff := cmp.Diff(map[string]any{"parent_name": vm.ID, "tag": float64(42)}, child.Profile); diff != "" {
 		t.Fatalf("binding:profile (-want +got):\n%s", diff)

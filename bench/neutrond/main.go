@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -40,14 +41,13 @@ func main() {
 	fill := flag.Int("fill", 100000, "addresses allocated before the large-fill phase")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the large-fill probe here")
 	flag.Parse()
-	profilePath = *cpuprofile
-	if err := run(*n, *c, *fill); err != nil {
+	if err := run(*n, *c, *fill, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "neutrond-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, conc, fill int) error {
+func run(n, conc, fill int, cpuprofile string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "neutrond-bench-")
 	if err != nil {
@@ -73,7 +73,7 @@ func run(n, conc, fill int) error {
 	defer stopHTTP()
 	cl := &apiClient{base: base, tok: tok, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 
-	fmt.Printf("ovn-neutrond port benchmark: NB ovsdb-server (unix socket), %d ports per phase, GOMAXPROCS=%s\n\n", n, os.Getenv("GOMAXPROCS"))
+	fmt.Printf("ovn-neutrond port benchmark: NB ovsdb-server (unix socket), %d ports per phase, %d CPUs\n\n", n, runtime.NumCPU())
 	fmt.Printf("%-34s %8s %10s %10s %10s\n", "phase", "ports", "ports/s", "p50 ms", "p99 ms")
 
 	netA, _, err := cl.network("bench-a", "10.128.0.0/16")
@@ -132,7 +132,7 @@ func run(n, conc, fill int) error {
 		return err
 	}
 	seedTime := time.Since(t0)
-	stopProf := startProfile()
+	stopProf := startProfile(cpuprofile)
 	large, err := probe(fmt.Sprintf("create at %d allocated", fill))
 	stopProf()
 	if err != nil {
@@ -213,7 +213,7 @@ func (c *apiClient) creates(netID string, n, conc int) ([]string, stats, error) 
 	body := fmt.Sprintf(`{"port": {"network_id": %q}}`, netID)
 	ids := make([]string, n)
 	lat := make([]time.Duration, n)
-	err := parallel(n, conc, func(i int) error {
+	elapsed, err := parallel(n, conc, func(i int) error {
 		t := time.Now()
 		out, err := c.do("POST", "/v2.0/ports", body, 201)
 		lat[i] = time.Since(t)
@@ -221,27 +221,23 @@ func (c *apiClient) creates(netID string, n, conc int) ([]string, stats, error) 
 			ids[i] = out["port"].(map[string]any)["id"].(string)
 		}
 		return err
-	}, &lat)
-	return ids, summarize(lat, elapsedOf(lat)), err
+	})
+	return ids, summarize(lat, elapsed), err
 }
 
 func (c *apiClient) deletes(ids []string, conc int) (stats, error) {
 	lat := make([]time.Duration, len(ids))
-	err := parallel(len(ids), conc, func(i int) error {
+	elapsed, err := parallel(len(ids), conc, func(i int) error {
 		t := time.Now()
 		_, err := c.do("DELETE", "/v2.0/ports/"+ids[i], "", 204)
 		lat[i] = time.Since(t)
 		return err
-	}, &lat)
-	return summarize(lat, elapsedOf(lat)), err
+	})
+	return summarize(lat, elapsed), err
 }
 
-// wall clock of the last parallel run (set by parallel).
-var lastElapsed time.Duration
-
-func elapsedOf([]time.Duration) time.Duration { return lastElapsed }
-
-func parallel(n, conc int, f func(i int) error, _ *[]time.Duration) error {
+// parallel runs f(0…n-1) on conc workers and returns the wall clock.
+func parallel(n, conc int, f func(i int) error) (time.Duration, error) {
 	start := time.Now()
 	next := make(chan int)
 	errc := make(chan error, conc)
@@ -269,14 +265,14 @@ loop:
 	}
 	close(next)
 	wg.Wait()
-	lastElapsed = time.Since(start)
+	elapsed := time.Since(start)
 	if err == nil {
 		select {
 		case err = <-errc:
 		default:
 		}
 	}
-	return err
+	return elapsed, err
 }
 
 // serve runs the API (Keystone + Neutron, as cmd/ovn-neutrond wires it)
@@ -363,9 +359,7 @@ func startNB(dir string) (string, func(), error) {
 	return "", nil, fmt.Errorf("ovsdb-server socket %s did not appear", sock)
 }
 
-var profilePath string
-
-func startProfile() func() {
+func startProfile(profilePath string) func() {
 	if profilePath == "" {
 		return func() {}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -138,5 +137,3 @@ func projectFor(a attrs, c Caller) (string, error) {
 	}
 	return got, nil
 }
-
-func fmtErr(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -3,7 +3,6 @@ package neutron
 import (
 	"encoding/json"
 	"net/http"
-	"net/netip"
 
 	"github.com/ovn-docker/ovn-docker/internal/ipam"
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
@@ -262,5 +261,3 @@ func (s *server) deleteSubnet(w http.ResponseWriter, r *http.Request, c Caller) 
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-var _ = netip.Addr{}

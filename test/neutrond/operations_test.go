@@ -308,3 +308,23 @@ func TestWriteOnOneServerReadOnAnother(t *testing.T) {
 		}
 	}
 }
+
+func TestMACBaseFlag(t *testing.T) {
+	nb := ovsdbtest.StartNB(t)
+	srv := newCloud(t).start(t, nb, "--mac-base=02:ab:cd")
+	tok := token(t, srv, "demo")
+	_, body := call(t, srv, tok, "POST", "/v2.0/networks", `{"network": {"name": "m"}}`)
+	netID := body["network"].(map[string]any)["id"].(string)
+	seen := map[string]bool{}
+	for i := 0; i < 20; i++ {
+		code, body := call(t, srv, tok, "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q}}`, netID))
+		if code != 201 {
+			t.Fatalf("port: %d %v", code, body)
+		}
+		mac := body["port"].(map[string]any)["mac_address"].(string)
+		if !strings.HasPrefix(mac, "02:ab:cd:") || seen[mac] {
+			t.Fatalf("MAC %s: want a fresh one under 02:ab:cd", mac)
+		}
+		seen[mac] = true
+	}
+}

@@ -3,6 +3,7 @@ package vswitch
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -12,6 +13,7 @@ type Bridge struct {
 	Name         string
 	DatapathType string   // "netdev" for the userspace datapath, "" or "system" for the kernel one
 	Ports        []string // port names, sorted
+	ExternalIDs  map[string]string
 }
 
 // Bridges lists the bridges, sorted by name.
@@ -22,7 +24,7 @@ func (c *Client) Bridges(ctx context.Context) ([]Bridge, error) {
 	ports := c.ports()
 	var out []Bridge
 	for _, b := range c.bridges() {
-		br := Bridge{Name: b.Name, DatapathType: b.DatapathType}
+		br := Bridge{Name: b.Name, DatapathType: b.DatapathType, ExternalIDs: maps.Clone(b.ExternalIDs)}
 		for _, uuid := range b.Ports {
 			if p, ok := ports[uuid]; ok {
 				br.Ports = append(br.Ports, p.Name)

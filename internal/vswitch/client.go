@@ -69,8 +69,8 @@ func Dial(ctx context.Context, endpoint string, log *slog.Logger) (*Client, erro
 		iface  vswitchd.Interface
 	)
 	mon := ovs.NewMonitor(
-		client.WithTable(&ovsRow, &ovsRow.Bridges),
-		client.WithTable(&br, &br.Name, &br.DatapathType, &br.Ports),
+		client.WithTable(&ovsRow, &ovsRow.Bridges, &ovsRow.CurCfg),
+		client.WithTable(&br, &br.Name, &br.DatapathType, &br.Ports, &br.ExternalIDs),
 		client.WithTable(&port, &port.Name, &port.Tag, &port.Interfaces, &port.ExternalIDs),
 		client.WithTable(&iface, &iface.Name, &iface.Type, &iface.Ofport, &iface.Error, &iface.ExternalIDs),
 	)

@@ -16,4 +16,7 @@ var (
 	// ErrNotOwned: the port exists but was not created by ovn-docker, so it
 	// is left alone.
 	ErrNotOwned = errors.New("port not owned by ovn-docker")
+	// ErrChanged: a guarded update found the port's external_ids not as
+	// expected (another process changed them first); nothing was changed.
+	ErrChanged = errors.New("port changed meanwhile")
 )

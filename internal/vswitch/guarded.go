@@ -120,21 +120,22 @@ func (c *Client) SetBridgeExternalIDs(ctx context.Context, bridge string, ids ma
 func parkingName(portName string) string { return portName + "p" }
 
 // RenewInterface gives the access port a fresh Interface row of the same
-// name, so that the next veth of that name is opened anew.
+// name, so that WaitInterfaceUp tells again when ovs-vswitchd has opened
+// the port's next veth.
 //
-// Why: ovs-vswitchd matches interfaces by name. When the veth of an access
-// port is deleted and a new one of the same name created later, while the
-// Interface row stays, ovs-vswitchd keeps the netdev it opened for the old
-// device: the Interface keeps its ofport, and the new veth carries no
-// traffic (checked with OVS 3.1, userspace datapath). Replacing the row in
-// one transaction does not help either (same name, same netdev). So:
+// Why: when the veth of an access port is deleted and the Interface row
+// stays, ovs-vswitchd keeps the row's ofport (checked with OVS 3.1,
+// userspace datapath), so for a veth made again under that name
+// WaitInterfaceUp would return at once, before ovs-vswitchd has even seen
+// the new device. ovs-vswitchd matches interfaces by name, so replacing
+// the row in one transaction keeps the ofport too. Hence:
 //
 //  1. one transaction replaces the Interface by a stand-in of another
 //     name and bumps next_cfg;
 //  2. wait until ovs-vswitchd reports cur_cfg >= that next_cfg: it has
-//     closed the old netdev;
+//     closed the old interface;
 //  3. one transaction replaces the stand-in by a fresh Interface named
-//     portName.
+//     portName, which gets an ofport only once its device exists.
 //
 // The Port, its name and its tag (the VLAN claim) stay throughout. ctx
 // bounds the wait for ovs-vswitchd; if it expires the port keeps the

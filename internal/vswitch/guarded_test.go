@@ -94,9 +94,10 @@ func TestSetBridgeExternalIDs(t *testing.T) {
 	}
 }
 
-// A veth deleted and created again under the same name carries traffic
-// only after RenewInterface (ovs-vswitchd otherwise keeps the netdev of
-// the old device).
+// After RenewInterface the access port has no ofport until its next veth
+// exists (the old row would keep the old device's), and a veth created
+// again under the same name carries traffic as soon as WaitInterfaceUp
+// returns.
 func TestRenewInterfaceReusesName(t *testing.T) {
 	ep := testDB(t)
 	const vm = "vst-vm2"

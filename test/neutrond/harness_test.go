@@ -64,6 +64,11 @@ type cloud struct {
 
 func newCloud(t *testing.T) *cloud {
 	t.Helper()
+	for _, tool := range []string{"ovsdb-server", "ovsdb-tool", "ovn-nbctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (apt-get install openvswitch-switch ovn-central)", tool)
+		}
+	}
 	dir := t.TempDir()
 	hash, err := keystone.HashPassword(password)
 	if err != nil {

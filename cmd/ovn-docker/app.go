@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
+	"github.com/ovn-docker/ovn-docker/internal/attach/adapters"
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
 	"github.com/ovn-docker/ovn-docker/internal/docker"
 	"github.com/ovn-docker/ovn-docker/internal/vswitch"
@@ -116,18 +117,24 @@ func (a *app) attacher(ctx context.Context) (*attach.Attacher, *cloud.Client, er
 	if err != nil {
 		return nil, nil, err
 	}
+	at, err := a.attacherWith(ctx, cl)
+	return at, cl, err
+}
+
+// attacherWith is attacher with a cloud connection made already.
+func (a *app) attacherWith(ctx context.Context, cl *cloud.Client) (*attach.Attacher, error) {
 	vs, err := a.vswitch(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	sw := switchAdapter{vs}
-	links := newLinks(a.log)
+	sw := adapters.Switch{C: vs}
+	links := adapters.NewLinks(a.log)
 	vm, err := attach.DiscoverVM(ctx, sw, links, cl, a.bridge, a.vifID, strings.TrimSuffix(vswitch.PortName(0), "0"))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	a.log.Debug("VM", "vif_id", vm.VIFID, "bridge", vm.Bridge, "datapath", vm.DatapathType, "uplink", vm.Uplink, "uplink_mtu", vm.UplinkMTU)
-	return &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait}, cl, nil
+	return &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait, Pool: sw}, nil
 }
 
 // needNetwork: commands that attach need --network.

@@ -24,6 +24,8 @@ func newGCCmd(a *app) *cobra.Command {
     over) are removed with their ports;
   - OVS access ports whose container or namespace is gone, whose attach
     never finished, or whose Neutron port is gone are removed (veth, VLAN);
+  - pool ports left half-made by a crash are finished or removed, and so
+    are pool ports whose Neutron port is gone;
   - Neutron child ports of this VM's port that no access port claims are
     deleted.`,
 		Args: cobra.NoArgs,
@@ -64,6 +66,12 @@ func newGCCmd(a *app) *cobra.Command {
 				}
 				for _, p := range rep.OrphanedPorts {
 					fmt.Fprintf(a.stdout, "deleted Neutron port %s\n", p)
+				}
+				for _, p := range rep.PoolRemoved {
+					fmt.Fprintf(a.stdout, "removed pool port %s (with its Neutron port)\n", p)
+				}
+				for _, p := range rep.PoolRecovered {
+					fmt.Fprintf(a.stdout, "returned pool port %s to the pool\n", p)
 				}
 				for _, i := range images {
 					fmt.Fprintf(a.stdout, "removed image %s\n", i)

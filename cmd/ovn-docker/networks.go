@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,9 +121,14 @@ func newDeleteCmd(a *app) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				if err := cl.DeleteNetwork(ctx, n.ID); err != nil {
+				err = cl.DeleteNetwork(ctx, n.ID)
+				if errors.Is(err, cloud.ErrConflict) && a.drainLocalPool(ctx, cl, n.ID) > 0 {
+					// This VM's pool held ports on it: try again without.
+					err = cl.DeleteNetwork(ctx, n.ID)
+				}
+				if err != nil {
 					if errors.Is(err, cloud.ErrConflict) {
-						err = fmt.Errorf("%w (remove its containers first: `ovn-docker ps`)", err)
+						err = fmt.Errorf("%w (remove its containers first: `ovn-docker ps`; pool ports of other VMs: `ovn-docker pool drain` there)", err)
 					}
 					errs = append(errs, err)
 					continue
@@ -133,6 +139,22 @@ func newDeleteCmd(a *app) *cobra.Command {
 		},
 	})
 	return c
+}
+
+// drainLocalPool drains this VM's pool of a network about to be deleted,
+// if this runs in a VM with the plugin's OVS (else there is nothing to
+// drain here). It returns how many pool ports it deleted.
+func (a *app) drainLocalPool(ctx context.Context, cl *cloud.Client, networkID string) int {
+	at, err := a.attacherWith(ctx, cl)
+	if err != nil {
+		a.log.Debug("no local pool to drain", "err", err)
+		return 0
+	}
+	n, err := at.DrainPool(ctx, networkID)
+	if err != nil {
+		a.log.Warn("draining the pool", "network", networkID, "err", err)
+	}
+	return n
 }
 
 func (a *app) printNetworks(ns []cloud.Network) error {

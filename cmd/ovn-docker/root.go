@@ -95,6 +95,6 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 
 	root.AddCommand(newCreateCmd(a), newListCmd(a), newDeleteCmd(a), newRunCmd(a), newRmCmd(a),
-		newAttachCmd(a), newDetachCmd(a), newPsCmd(a), newGCCmd(a), newPauseCmd())
+		newAttachCmd(a), newDetachCmd(a), newPsCmd(a), newGCCmd(a), newPoolCmd(a), newPauseCmd())
 	return root
 }

@@ -63,8 +63,12 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err := cl.FindNetwork(ctx, a.network); err != nil {
-		return err
+	// Fail early on a bad network, before starting anything; with a
+	// pooled port ready the attach asks Neutron nothing, and neither do we.
+	if !at.HasPoolPort(ctx, a.network) {
+		if _, err := cl.FindNetwork(ctx, a.network); err != nil {
+			return err
+		}
 	}
 	image := a.pauseImage
 	if image == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -36,6 +37,11 @@ type Attacher struct {
 	// PID is recorded on claimed ports so GC leaves attaches in progress
 	// alone (zero: os.Getpid()).
 	PID int
+	// Pool enables the port pool (see pool.go): Attach takes a pooled
+	// port when the network has one, Detach gives pool ports back while
+	// the pool is below its target. Nil: every Attach creates a Neutron
+	// port and every Detach deletes it.
+	Pool PoolSwitch
 }
 
 // Request says which namespace to attach to which network.
@@ -72,58 +78,86 @@ func (a *Attacher) log() *slog.Logger {
 	return a.Log
 }
 
-// Attach connects req.NetnsPath to req.Network. On failure every step
-// already done is undone, in reverse order.
-func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err error) {
+// Attach connects req.NetnsPath to req.Network. A ready port of the
+// network's pool is taken if there is one (no Neutron call at all);
+// otherwise a port is created. On failure every step already done is
+// undone, in reverse order.
+func (a *Attacher) Attach(ctx context.Context, req Request) (Attachment, error) {
 	if req.IfName == "" {
 		req.IfName = "eth0"
 	}
 	if _, err := os.Stat(req.NetnsPath); err != nil {
 		return Attachment{}, fmt.Errorf("%w: %s: %v", ErrNoNetns, req.NetnsPath, err)
 	}
-	nw, err := a.Cloud.FindNetwork(ctx, req.Network)
-	if err != nil {
-		return Attachment{}, err
+	if at, ok, err := a.attachFromPool(ctx, req); ok || err != nil {
+		return at, err
 	}
+	return a.attachNew(ctx, req)
+}
+
+// networkMTU is the MTU a network's interfaces get in this VM.
+func (a *Attacher) networkMTU(nw cloud.Network) (int, error) {
 	mtu := nw.MTU
 	if a.VM.UplinkMTU > 0 {
 		if mtu > a.VM.UplinkMTU {
-			return Attachment{}, fmt.Errorf("%w: network %s has MTU %d but the VM NIC %s has %d: raise the NIC's MTU or lower the network's", ErrMTU, nw.Name, mtu, a.VM.Uplink, a.VM.UplinkMTU)
+			return 0, fmt.Errorf("%w: network %s has MTU %d but the VM NIC %s has %d: raise the NIC's MTU or lower the network's", ErrMTU, nw.Name, mtu, a.VM.Uplink, a.VM.UplinkMTU)
 		}
 		if mtu == 0 {
 			mtu = a.VM.UplinkMTU
 		}
 	}
+	return mtu, nil
+}
+
+func (a *Attacher) pid() int {
+	if a.PID != 0 {
+		return a.PID
+	}
+	return os.Getpid()
+}
+
+// rollback runs undo steps in reverse order, even if ctx was cancelled:
+// leaving a half-made attachment is worse than a late rollback.
+func (a *Attacher) rollback(ctx context.Context, undo []func(context.Context) error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for i := len(undo) - 1; i >= 0; i-- {
+		if uerr := undo[i](rctx); uerr != nil {
+			a.log().Warn("rollback step failed; `ovn-docker gc` will clean up", "err", uerr)
+		}
+	}
+}
+
+// interrupted: steps that create something are not cut short by ctx (the
+// other side -- OVSDB, Neutron, kernel -- could complete them unknown to
+// us, and nothing would undo them); ctx is checked between steps instead.
+func interrupted(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	return nil
+}
+
+// attachNew is the attach with a port made for it.
+func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, err error) {
+	nw, err := a.Cloud.FindNetwork(ctx, req.Network)
+	if err != nil {
+		return Attachment{}, err
+	}
+	mtu, err := a.networkMTU(nw)
+	if err != nil {
+		return Attachment{}, err
+	}
 	var undo []func(context.Context) error
 	defer func() {
-		if err == nil {
-			return
-		}
-		// Undo even if ctx was cancelled: leaving a half-made attachment
-		// is worse than a late rollback.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		for i := len(undo) - 1; i >= 0; i-- {
-			if uerr := undo[i](rctx); uerr != nil {
-				a.log().Warn("rollback step failed; `ovn-docker gc` will clean up", "err", uerr)
-			}
+		if err != nil {
+			a.rollback(ctx, undo)
 		}
 	}()
-
-	pid := a.PID
-	if pid == 0 {
-		pid = os.Getpid()
-	}
-	// Steps that create something are not cut short by ctx: the other
-	// side (OVSDB, Neutron, kernel) could complete them unknown to us, and
-	// nothing would undo them. ctx is checked between steps instead.
 	nc := context.WithoutCancel(ctx)
-	interrupted := func() error {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("interrupted: %w", err)
-		}
-		return nil
-	}
+	// On a network with a pool, the port is made like a pool port, so
+	// that it can join the pool when this attachment ends.
+	pooled := a.Pool != nil && a.poolTarget(ctx, nw.ID) > 0
 	ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
 		KeyContainer: req.ContainerID,
 		KeyNetns:     req.NetnsPath,
@@ -131,7 +165,7 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 		KeyNetwork:   nw.ID,
 		KeyVIF:       a.VM.VIFID,
 		KeyState:     stateAttaching,
-		KeyPID:       strconv.Itoa(pid),
+		KeyPID:       strconv.Itoa(a.pid()),
 	})
 	if err != nil {
 		return Attachment{}, fmt.Errorf("claiming a VLAN on bridge %s: %w", a.VM.Bridge, err)
@@ -139,61 +173,42 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 	undo = append(undo, func(ctx context.Context) error { return a.Switch.Release(ctx, ap.Name) })
 	log := a.log().With("ovs_port", ap.Name, "vlan", ap.VLAN, "network", nw.ID)
 	log.Debug("claimed VLAN")
-
-	if err := interrupted(); err != nil {
+	if err := interrupted(ctx); err != nil {
 		return Attachment{}, err
 	}
-	port, err := a.Cloud.CreateChildPort(nc, cloud.ChildPortOpts{
-		NetworkID: nw.ID,
-		Name:      portName(req),
-		ParentID:  a.VM.VIFID,
-		Tag:       ap.VLAN,
-		DeviceID:  req.ContainerID,
-	})
+	opts := cloud.ChildPortOpts{NetworkID: nw.ID, Name: portName(req), ParentID: a.VM.VIFID, Tag: ap.VLAN, DeviceID: req.ContainerID}
+	if pooled {
+		opts.Name, opts.DeviceID = PoolPortName, ""
+	}
+	port, err := a.Cloud.CreateChildPort(nc, opts)
 	if err != nil {
 		return Attachment{}, err
 	}
 	undo = append(undo, func(ctx context.Context) error { return a.Cloud.DeletePort(ctx, port.ID) })
 	log = log.With("port", port.ID)
-	if err := a.Switch.SetExternalIDs(nc, ap.Name, map[string]string{KeyPort: port.ID}); err != nil {
+	cfg, cerr := ifaceConfig(req.IfName, nw, port, mtu, a.VM.DatapathType == "netdev")
+	ids := map[string]string{KeyPort: port.ID}
+	if cerr == nil {
+		maps.Copy(ids, portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg}.ids())
+		if pooled {
+			ids[KeyPooled] = "true"
+		}
+	}
+	if err := a.Switch.SetExternalIDs(nc, ap.Name, ids); err != nil {
 		return Attachment{}, fmt.Errorf("recording port %s on OVS port %s: %w", port.ID, ap.Name, err)
 	}
-
-	cfg, err := ifaceConfig(req.IfName, nw, port, mtu, a.VM.DatapathType == "netdev")
-	if err != nil {
-		return Attachment{}, err
+	if cerr != nil {
+		return Attachment{}, cerr
 	}
-	// The namespace's first interface carries the default route; a second
-	// network is reached on its subnet only.
-	if first, err := a.firstInNetns(ctx, req, ap.Name); err != nil {
+	if cfg, err = a.plug(ctx, req, ap, cfg); err != nil {
 		return Attachment{}, err
-	} else if !first {
-		cfg.Gateways = nil
-	}
-	if err := interrupted(); err != nil {
-		return Attachment{}, err
-	}
-	if err := a.Links.CreateVeth(nc, ap.Name, req.NetnsPath, cfg); err != nil {
-		return Attachment{}, fmt.Errorf("creating veth %s <-> %s in %s: %w", ap.Name, req.IfName, req.NetnsPath, err)
 	}
 	undo = append(undo, func(ctx context.Context) error { return a.Links.DeleteLink(ctx, ap.Name) })
-	log.Debug("veth created")
-
-	// ovs-vswitchd opens the new veth within milliseconds; a long wait
-	// means it is not running.
-	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)
-	defer ocancel()
-	if err := a.Switch.WaitInterfaceUp(octx, ap.Name); err != nil {
-		if ierr := interrupted(); ierr != nil {
-			return Attachment{}, ierr
-		}
-		return Attachment{}, fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
-	}
 	wctx, cancel := context.WithTimeout(ctx, a.waitActive())
 	defer cancel()
 	status, err := a.waitActiveStatus(wctx, port.ID)
 	if err != nil {
-		if ierr := interrupted(); ierr != nil {
+		if ierr := interrupted(ctx); ierr != nil {
 			return Attachment{}, ierr
 		}
 		return Attachment{}, err
@@ -208,6 +223,46 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (_ Attachment, err e
 		NetworkID: nw.ID, NetworkName: nw.Name, PortID: port.ID, MAC: port.MAC.String(),
 		Addresses: cfg.Addresses, Gateways: cfg.Gateways, MTU: cfg.MTU, Status: status, State: stateReady,
 	}, nil
+}
+
+// plug creates the veth whose VM end is ap and whose other end is
+// req.IfName in req's namespace, configured by cfg, and waits until OVS
+// has opened it. The namespace's first interface carries the default
+// route; a second network is reached on its subnet only, so the gateways
+// are dropped for it: plug returns the configuration used. On failure no
+// veth is left.
+func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg IfaceConfig) (IfaceConfig, error) {
+	if first, err := a.firstInNetns(ctx, req, ap.Name); err != nil {
+		return cfg, err
+	} else if !first {
+		cfg.Gateways = nil
+	}
+	if err := interrupted(ctx); err != nil {
+		return cfg, err
+	}
+	if err := a.Links.CreateVeth(context.WithoutCancel(ctx), ap.Name, req.NetnsPath, cfg); err != nil {
+		return cfg, fmt.Errorf("creating veth %s <-> %s in %s: %w", ap.Name, req.IfName, req.NetnsPath, err)
+	}
+	a.log().Debug("veth created", "ovs_port", ap.Name)
+	// ovs-vswitchd opens the new veth within milliseconds; a long wait
+	// means it is not running.
+	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)
+	defer ocancel()
+	err := a.Switch.WaitInterfaceUp(octx, ap.Name)
+	if err == nil {
+		return cfg, nil
+	}
+	if ierr := interrupted(ctx); ierr != nil {
+		err = ierr
+	} else {
+		err = fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if derr := a.Links.DeleteLink(rctx, ap.Name); derr != nil {
+		a.log().Warn("rollback: deleting veth failed; `ovn-docker gc` will clean up", "veth", ap.Name, "err", derr)
+	}
+	return cfg, err
 }
 
 func (a *Attacher) waitActive() time.Duration {

@@ -2,6 +2,7 @@ package attach
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 
@@ -23,6 +24,27 @@ type Bridge struct {
 	Name         string
 	DatapathType string
 	Ports        []string
+}
+
+// ErrPortTaken: a guarded transition of an access port found it changed
+// (another process took or removed it first).
+var ErrPortTaken = errors.New("access port changed meanwhile")
+
+// PoolSwitch is what the port pool needs from the VM's OVS on top of
+// Switch.
+type PoolSwitch interface {
+	// UpdateExternalIDsIf changes the port's external_ids (a "" value
+	// removes the key) in one transaction that applies only if the
+	// port's external_ids still include expect; otherwise, or if the port
+	// is gone, it fails with an error wrapping ErrPortTaken.
+	UpdateExternalIDsIf(ctx context.Context, portName string, expect, ids map[string]string) error
+	// RenewInterface replaces the port's Interface by a fresh one of the
+	// same name once OVS has let go of the old one, so that waiting for
+	// the next veth of that name to come up means something.
+	RenewInterface(ctx context.Context, portName string) error
+	BridgeExternalIDs(ctx context.Context, bridge string) (map[string]string, error)
+	// SetBridgeExternalIDs sets keys ("" removes) on the bridge.
+	SetBridgeExternalIDs(ctx context.Context, bridge string, ids map[string]string) error
 }
 
 // Switch is what attach needs from the VM's OVS.
@@ -61,4 +83,7 @@ type Cloud interface {
 	GetPort(ctx context.Context, id string) (cloud.Port, error)
 	DeletePort(ctx context.Context, id string) error
 	ListPorts(ctx context.Context, f cloud.PortFilter) ([]cloud.Port, error)
+	// ProjectID is the project the credentials are scoped to: pool ports
+	// are taken only by their own project.
+	ProjectID() string
 }

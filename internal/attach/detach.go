@@ -73,24 +73,32 @@ func (a *Attacher) Detach(ctx context.Context, sel Selector) (int, error) {
 	return n, errors.Join(errs...)
 }
 
+// detachOne deletes ap's veth, then gives its port back to the pool if
+// the network's pool is below target, else deletes the Neutron port and
+// releases the VLAN.
 func (a *Attacher) detachOne(ctx context.Context, ap AccessPort) error {
 	if err := a.Links.DeleteLink(ctx, ap.Name); err != nil {
 		return fmt.Errorf("deleting veth %s: %w", ap.Name, err)
 	}
-	ids, err := a.childPortIDs(ctx, ap)
-	if err != nil {
+	if a.shouldReturn(ctx, ap) {
+		claimed, err := a.returnToPool(ctx, ap)
+		switch {
+		case err == nil:
+			return nil
+		case !claimed && errors.Is(err, ErrPortTaken):
+			// Another process (a concurrent detach or gc) got there first
+			// and finishes the job.
+			a.log().Debug("detach: port handled by another process", "ovs_port", ap.Name)
+			return nil
+		case !claimed:
+			return err
+		}
+		a.log().Warn("returning to the pool failed; deleting the port", "ovs_port", ap.Name, "err", err)
+	}
+	if err := a.removeEntry(ctx, ap); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := a.Cloud.DeletePort(ctx, id); err != nil {
-			// Keep the VLAN claimed: the port still carries its tag.
-			return fmt.Errorf("deleting Neutron port %s of %s: %w", id, ap.Name, err)
-		}
-	}
-	if err := a.Switch.Release(ctx, ap.Name); err != nil {
-		return fmt.Errorf("releasing VLAN %d (%s): %w", ap.VLAN, ap.Name, err)
-	}
-	a.log().Info("detached", "ovs_port", ap.Name, "vlan", ap.VLAN, "ports", ids)
+	a.log().Info("detached", "ovs_port", ap.Name, "vlan", ap.VLAN, "port", ap.ExternalIDs[KeyPort])
 	return nil
 }
 
@@ -100,7 +108,8 @@ func (a *Attacher) childPortIDs(ctx context.Context, ap AccessPort) ([]string, e
 	if id := ap.ExternalIDs[KeyPort]; id != "" {
 		return []string{id}, nil
 	}
-	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: cloud.DeviceOwner, DeviceID: ap.ExternalIDs[KeyContainer]})
+	// By parent and tag (unique per parent): pool ports have no device_id.
+	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
 	if err != nil {
 		return nil, fmt.Errorf("looking for the Neutron port of %s: %w", ap.Name, err)
 	}

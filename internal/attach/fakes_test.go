@@ -13,10 +13,13 @@ import (
 )
 
 type fakeSwitch struct {
-	mu      sync.Mutex
-	bridges []Bridge
-	ports   map[string]AccessPort
-	upErr   error
+	mu       sync.Mutex
+	bridges  []Bridge
+	brIDs    map[string]string
+	ports    map[string]AccessPort
+	upErr    error
+	renewed  int
+	renewErr error
 }
 
 func newFakeSwitch() *fakeSwitch {
@@ -82,6 +85,58 @@ func (f *fakeSwitch) AccessPorts(context.Context) ([]AccessPort, error) {
 
 func (f *fakeSwitch) WaitInterfaceUp(context.Context, string) error { return f.upErr }
 
+func setIDs(m, ids map[string]string) {
+	for k, v := range ids {
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+}
+
+func (f *fakeSwitch) UpdateExternalIDsIf(_ context.Context, name string, expect, ids map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ap, ok := f.ports[name]
+	if !ok {
+		return fmt.Errorf("no port %s: %w", name, ErrPortTaken)
+	}
+	for k, v := range expect {
+		if ap.ExternalIDs[k] != v {
+			return fmt.Errorf("port %s: %w", name, ErrPortTaken)
+		}
+	}
+	setIDs(ap.ExternalIDs, ids)
+	return nil
+}
+
+func (f *fakeSwitch) RenewInterface(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.ports[name]; !ok {
+		return errors.New("no such port")
+	}
+	f.renewed++
+	return f.renewErr
+}
+
+func (f *fakeSwitch) BridgeExternalIDs(context.Context, string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.brIDs), nil
+}
+
+func (f *fakeSwitch) SetBridgeExternalIDs(_ context.Context, _ string, ids map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.brIDs == nil {
+		f.brIDs = map[string]string{}
+	}
+	setIDs(f.brIDs, ids)
+	return nil
+}
+
 type fakeLinks struct {
 	mu        sync.Mutex
 	links     map[string]IfaceConfig
@@ -118,6 +173,7 @@ func (f *fakeLinks) LinkMAC(_ context.Context, name string) (net.HardwareAddr, e
 }
 
 type fakeCloud struct {
+	calls     int // Neutron requests
 	mu        sync.Mutex
 	networks  []cloud.Network
 	ports     map[string]cloud.Port
@@ -126,7 +182,20 @@ type fakeCloud struct {
 	next      int
 }
 
+func (f *fakeCloud) ProjectID() string { return "proj-1" }
+
+func (f *fakeCloud) count() {
+	f.mu.Lock()
+	f.calls++
+	f.mu.Unlock()
+}
+
 func (f *fakeCloud) FindNetwork(_ context.Context, n string) (cloud.Network, error) {
+	f.count()
+	return f.find(n)
+}
+
+func (f *fakeCloud) find(n string) (cloud.Network, error) {
 	for _, nw := range f.networks {
 		if nw.ID == n || nw.Name == n {
 			return nw, nil
@@ -142,6 +211,7 @@ func (f *fakeCloud) GetNetwork(ctx context.Context, id string) (cloud.Network, e
 func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (cloud.Port, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls++
 	if f.createErr != nil {
 		return cloud.Port{}, f.createErr
 	}
@@ -149,7 +219,7 @@ func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (c
 		f.ports = map[string]cloud.Port{}
 	}
 	f.next++
-	nw, _ := f.FindNetwork(context.Background(), o.NetworkID)
+	nw, _ := f.find(o.NetworkID)
 	p := cloud.Port{
 		ID: fmt.Sprintf("port-%d", f.next), NetworkID: o.NetworkID, Name: o.Name,
 		MAC: net.HardwareAddr{0xfa, 0x16, 0x3e, 0, 1, byte(f.next)}, Status: f.status,
@@ -169,6 +239,7 @@ func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (c
 func (f *fakeCloud) GetPort(_ context.Context, id string) (cloud.Port, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls++
 	p, ok := f.ports[id]
 	if !ok {
 		return cloud.Port{}, fmt.Errorf("port %s: %w", id, cloud.ErrNotFound)
@@ -179,6 +250,7 @@ func (f *fakeCloud) GetPort(_ context.Context, id string) (cloud.Port, error) {
 func (f *fakeCloud) DeletePort(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls++
 	delete(f.ports, id)
 	return nil
 }
@@ -186,6 +258,7 @@ func (f *fakeCloud) DeletePort(_ context.Context, id string) error {
 func (f *fakeCloud) ListPorts(_ context.Context, flt cloud.PortFilter) ([]cloud.Port, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls++
 	var out []cloud.Port
 	for _, p := range f.ports {
 		if (flt.DeviceID == "" || p.DeviceID == flt.DeviceID) && (flt.DeviceOwner == "" || p.DeviceOwner == flt.DeviceOwner) &&

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"time"
@@ -29,11 +30,18 @@ func NetnsAlive(_ context.Context, at Attachment) (bool, error) {
 type GCReport struct {
 	Detached      []string `json:"detached_ovs_ports"` // access ports (with their veth and Neutron port)
 	OrphanedPorts []string `json:"deleted_neutron_ports"`
+	// Pool entries: half-made or broken ones removed (OVS port and
+	// Neutron port), interrupted returns finished.
+	PoolRemoved   []string `json:"removed_pool_ports,omitempty"`
+	PoolRecovered []string `json:"recovered_pool_ports,omitempty"`
 }
 
 // GC reconciles the VM's OVS with its owners and with Neutron:
 //   - access ports whose owner is gone, whose attach crashed midway, or
 //     whose Neutron port has vanished are detached;
+//   - pool entries left half-made by a crash (of fill, drain or a return
+//     to the pool) are finished (a return) or removed, and so are ready
+//     entries whose Neutron port is gone or whose record is incomplete;
 //   - child ports of this VM's port in Neutron that no access port claims
 //     (by VLAN) are deleted.
 //
@@ -78,20 +86,53 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 		}
 		rep.Detached = append(rep.Detached, at.PortName)
 	}
+	if a.Pool != nil {
+		errs = append(errs, a.gcPool(ctx, &rep))
+	}
 	if a.VM.VIFID == "" {
 		return rep, errors.Join(errs...)
+	}
+	// Ready pool entries read before the port list: their ports were made
+	// before it, so one missing from it is gone.
+	var ready []AccessPort
+	if a.Pool != nil {
+		es, err := a.poolEntries(ctx)
+		if err != nil {
+			return rep, errors.Join(append(errs, err)...)
+		}
+		for _, e := range es {
+			if e.ExternalIDs[KeyState] == statePool {
+				ready = append(ready, e)
+			}
+		}
 	}
 	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
 	if err != nil {
 		return rep, errors.Join(append(errs, err)...)
 	}
+	exists := map[string]bool{}
+	for _, p := range ps {
+		exists[p.ID] = true
+	}
+	for _, e := range ready {
+		if exists[e.ExternalIDs[KeyPort]] {
+			continue
+		}
+		a.log().Info("gc: removing pool port", "ovs_port", e.Name, "why", "Neutron port gone")
+		if ok, err := a.drainEntry(ctx, e); err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			rep.PoolRemoved = append(rep.PoolRemoved, e.Name)
+		}
+	}
 	// VLANs are claimed before their port is created, so access ports read
-	// after the port list cover every port of an attach in progress.
-	aps, err = a.ours(ctx)
+	// after the port list cover every port of an attach or fill in
+	// progress.
+	all, err := a.vmPorts(ctx)
 	if err != nil {
 		return rep, errors.Join(append(errs, err)...)
 	}
-	for _, ap := range aps {
+	for _, ap := range all {
 		keep[ap.VLAN] = true
 	}
 	now := time.Now()
@@ -110,6 +151,72 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 		rep.OrphanedPorts = append(rep.OrphanedPorts, p.ID)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// gcPool finishes or removes pool entries whose process died midway, and
+// removes ready entries whose record is incomplete.
+func (a *Attacher) gcPool(ctx context.Context, rep *GCReport) error {
+	es, err := a.poolEntries(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	pid := strconv.Itoa(a.pid())
+	for _, e := range es {
+		ids := e.ExternalIDs
+		state := ids[KeyState]
+		if state == statePool {
+			if _, perr := parsePortData(ids); perr == nil {
+				continue
+			} else {
+				a.log().Info("gc: removing pool port", "ovs_port", e.Name, "why", "incomplete record: "+perr.Error())
+			}
+			if ok, err := a.drainEntry(ctx, e); err != nil {
+				errs = append(errs, err)
+			} else if ok {
+				rep.PoolRemoved = append(rep.PoolRemoved, e.Name)
+			}
+			continue
+		}
+		if alivePID(e) {
+			continue // in progress
+		}
+		if state == stateReturning && a.poolTarget(ctx, ids[KeyNetwork]) > 0 {
+			claimed, err := a.returnToPool(ctx, e)
+			if err == nil {
+				a.log().Info("gc: finished returning pool port", "ovs_port", e.Name)
+				rep.PoolRecovered = append(rep.PoolRecovered, e.Name)
+				continue
+			}
+			if !claimed {
+				if !errors.Is(err, ErrPortTaken) {
+					errs = append(errs, err)
+				}
+				continue
+			}
+			a.log().Warn("gc: finishing a return to the pool failed; removing the port", "ovs_port", e.Name, "err", err)
+			e.ExternalIDs = maps.Clone(ids)
+			e.ExternalIDs[KeyPID] = pid
+		} else {
+			// Take it over, so no other gc removes it at the same time.
+			err := a.Pool.UpdateExternalIDsIf(ctx, e.Name, map[string]string{KeyState: state, KeyPID: ids[KeyPID]},
+				map[string]string{KeyState: stateDraining, KeyPID: pid})
+			if errors.Is(err, ErrPortTaken) {
+				continue
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		a.log().Info("gc: removing pool port", "ovs_port", e.Name, "why", state+" did not finish")
+		if err := a.removeEntry(ctx, e); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep.PoolRemoved = append(rep.PoolRemoved, e.Name)
+	}
+	return errors.Join(errs...)
 }
 
 func (a *Attacher) deadAttachment(ctx context.Context, at Attachment, ap AccessPort, alive Alive) (bool, string, error) {

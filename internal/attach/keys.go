@@ -11,9 +11,37 @@ const (
 	KeyVIF       = "ovn-docker:vif"       // the VM's port (parent)
 	KeyState     = "ovn-docker:state"     // "attaching" until done, then "ready"
 	KeyPID       = "ovn-docker:pid"       // pid of the process attaching (for GC)
+
+	// What an attach needs besides Neutron's port id, recorded when the
+	// port is made, so that a pooled port is attached without asking
+	// Neutron anything.
+	KeyNetworkName = "ovn-docker:network-name" // the network's name when the port was made
+	KeyProject     = "ovn-docker:project"      // the project that owns the Neutron port
+	KeyMAC         = "ovn-docker:mac"
+	KeyAddresses   = "ovn-docker:addresses" // fixed IPs with their subnets' prefix lengths, comma-separated
+	KeyGateways    = "ovn-docker:gateways"  // the subnets' gateways, comma-separated
+	KeyMTU         = "ovn-docker:mtu"
+	// KeyPooled = "true": the Neutron port is a pool port (named
+	// PoolPortName, no device_id), which may go back to the pool when its
+	// attachment ends.
+	KeyPooled = "ovn-docker:pooled"
+
+	// KeyPoolTargetPrefix + network id, on the VM bridge: how many ready
+	// pool ports that network should have.
+	KeyPoolTargetPrefix = "ovn-docker:pool-target:"
 )
 
+// States (KeyState). An attachment is "attaching", then "ready". A pool
+// entry (an access port with a Neutron port but no namespace) is
+// "pool-filling" while `pool fill` makes it, "pool" when it can be taken,
+// "pool-returning" while a detach gives it back and "pool-draining" while
+// it is deleted. Transitional states carry KeyPID, so GC leaves them alone
+// while that process lives.
 const (
 	stateAttaching = "attaching"
 	stateReady     = "ready"
+	stateFilling   = "pool-filling"
+	statePool      = "pool"
+	stateReturning = "pool-returning"
+	stateDraining  = "pool-draining"
 )

@@ -65,6 +65,12 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 		}
 	}
 	if vm.VIFID != "" {
+		if knownParent(ctx, sw, vm.VIFID, cl.ProjectID()) {
+			// Neutron accepted it as the parent of a port of this project
+			// already: no need to ask again (an attach from the pool then
+			// makes no Neutron call at all).
+			return vm, nil
+		}
 		// Check it up front: Neutron's answer to a bad parent comes late
 		// (after a VLAN was claimed) and is less clear.
 		p, err := cl.GetPort(ctx, vm.VIFID)
@@ -98,6 +104,24 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 		}
 	}
 	return VM{}, fmt.Errorf("%w: no port of your project has the MAC of %s: pass --vif-id (or OS_VIF_ID) with the id of the VM's port", ErrNoVIF, orNone(tried))
+}
+
+// knownParent: an access port of this VM records a Neutron port of
+// project made as a child of vifID.
+func knownParent(ctx context.Context, sw Switch, vifID, project string) bool {
+	if project == "" {
+		return false
+	}
+	aps, err := sw.AccessPorts(ctx)
+	if err != nil {
+		return false
+	}
+	for _, ap := range aps {
+		if ids := ap.ExternalIDs; ids[KeyVIF] == vifID && ids[KeyPort] != "" && ids[KeyProject] == project {
+			return true
+		}
+	}
+	return false
 }
 
 func names(bs []Bridge) string {

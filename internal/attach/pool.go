@@ -1,0 +1,734 @@
+package attach
+
+// The port pool: Neutron ports made ahead of need, so that an attach makes
+// no Neutron call at all.
+//
+// A pool entry is an access port of the VM bridge (a claimed VLAN, no veth)
+// whose Neutron port already exists as a child of the VM's port with that
+// VLAN as tag, and was ACTIVE when the entry became ready: OVN binds a
+// child port as soon as its parent is bound, so it stays up while unused.
+// The access port's external_ids carry everything the attach needs
+// (portData): Neutron port and network ids, MAC, addresses with prefix
+// lengths, gateways, MTU, the owning project. The per-network target (how
+// many ready entries the network should have) is on the VM bridge. So the
+// pool lives in Neutron and the VM's OVSDB only, and survives restarts of
+// anything.
+//
+// Taking an entry is one OVSDB transaction that flips its state from
+// "pool" to "attaching", guarded by a wait on the current state: of two
+// attaches racing for one entry exactly one wins, the other moves on to
+// another entry (or creates a port if none is left). Giving an entry back
+// (Detach, while the pool is below its target) deletes the veth, flips the
+// state to "pool-returning", renews the OVS Interface (so that the next
+// veth's "interface up" is observed afresh) and flips the state to "pool".
+// A crash at any point leaves a state with a dead pid, which GC finishes
+// or removes.
+//
+// The Neutron port of a pool entry is named PoolPortName and has no
+// device_id, in the pool and while attached: which container uses it is
+// recorded in the VM's OVSDB (`ovn-docker ps`).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+// PoolPortName is the Neutron name of pool ports.
+const PoolPortName = "ovn-docker-pool"
+
+// MaxPoolSize bounds a network's pool target (VLANs are 4094 per VM).
+const MaxPoolSize = 1024
+
+// fillParallel bounds the concurrent Neutron port creates of a fill.
+const fillParallel = 8
+
+// ErrNoPool: the Attacher was made without a PoolSwitch.
+var ErrNoPool = errors.New("port pool not available")
+
+// PoolStatus is one network's pool in this VM.
+type PoolStatus struct {
+	NetworkID string `json:"network_id"`
+	Network   string `json:"network,omitempty"`
+	Ready     int    `json:"ready"`   // can be taken
+	InUse     int    `json:"in_use"`  // pool ports attached to a namespace
+	Pending   int    `json:"pending"` // being made, given back or deleted
+	Target    int    `json:"target"`  // ready entries wanted
+}
+
+// portData is what an attach needs besides the Neutron port's id.
+type portData struct {
+	networkName, project string
+	cfg                  IfaceConfig // MAC, Addresses, Gateways, MTU
+}
+
+func (d portData) ids() map[string]string {
+	join := func(n int, f func(int) string) string {
+		s := make([]string, n)
+		for i := range s {
+			s[i] = f(i)
+		}
+		return strings.Join(s, ",")
+	}
+	return map[string]string{
+		KeyNetworkName: d.networkName,
+		KeyProject:     d.project,
+		KeyMAC:         d.cfg.MAC.String(),
+		KeyAddresses:   join(len(d.cfg.Addresses), func(i int) string { return d.cfg.Addresses[i].String() }),
+		KeyGateways:    join(len(d.cfg.Gateways), func(i int) string { return d.cfg.Gateways[i].String() }),
+		KeyMTU:         strconv.Itoa(d.cfg.MTU),
+	}
+}
+
+// parsePortData reads portData back; an entry without it is not usable.
+func parsePortData(ids map[string]string) (portData, error) {
+	d := portData{networkName: ids[KeyNetworkName], project: ids[KeyProject]}
+	var err error
+	if ids[KeyPort] == "" || ids[KeyNetwork] == "" {
+		return d, errors.New("no Neutron port or network recorded")
+	}
+	if d.cfg.MAC, err = net.ParseMAC(ids[KeyMAC]); err != nil {
+		return d, fmt.Errorf("MAC: %w", err)
+	}
+	if d.cfg.MTU, err = strconv.Atoi(ids[KeyMTU]); err != nil {
+		return d, fmt.Errorf("MTU: %w", err)
+	}
+	for _, s := range strings.Split(ids[KeyAddresses], ",") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return d, fmt.Errorf("address: %w", err)
+		}
+		d.cfg.Addresses = append(d.cfg.Addresses, p)
+	}
+	if g := ids[KeyGateways]; g != "" {
+		for _, s := range strings.Split(g, ",") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return d, fmt.Errorf("gateway: %w", err)
+			}
+			d.cfg.Gateways = append(d.cfg.Gateways, a)
+		}
+	}
+	return d, nil
+}
+
+func isAttachment(ap AccessPort) bool {
+	_, ok := ap.ExternalIDs[KeyNetns]
+	return ok
+}
+
+func isPoolState(s string) bool {
+	switch s {
+	case stateFilling, statePool, stateReturning, stateDraining:
+		return true
+	}
+	return false
+}
+
+// vmPorts: every access port this plugin made for this VM (attachments
+// and pool entries).
+func (a *Attacher) vmPorts(ctx context.Context) ([]AccessPort, error) {
+	aps, err := a.Switch.AccessPorts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the VM's access ports: %w", err)
+	}
+	out := aps[:0:0]
+	for _, ap := range aps {
+		if v := ap.ExternalIDs[KeyVIF]; v != "" && a.VM.VIFID != "" && v != a.VM.VIFID {
+			continue
+		}
+		out = append(out, ap)
+	}
+	return out, nil
+}
+
+// poolEntries: this VM's access ports that are pool entries (any pool
+// state), not attachments.
+func (a *Attacher) poolEntries(ctx context.Context) ([]AccessPort, error) {
+	aps, err := a.vmPorts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := aps[:0:0]
+	for _, ap := range aps {
+		if !isAttachment(ap) && isPoolState(ap.ExternalIDs[KeyState]) {
+			out = append(out, ap)
+		}
+	}
+	return out, nil
+}
+
+func (a *Attacher) poolTargets(ctx context.Context) (map[string]int, error) {
+	ids, err := a.Pool.BridgeExternalIDs(ctx, a.VM.Bridge)
+	if err != nil {
+		return nil, fmt.Errorf("reading the pool targets of bridge %s: %w", a.VM.Bridge, err)
+	}
+	out := map[string]int{}
+	for k, v := range ids {
+		if id, ok := strings.CutPrefix(k, KeyPoolTargetPrefix); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				out[id] = n
+			}
+		}
+	}
+	return out, nil
+}
+
+// poolTarget is the network's target; 0 also when it cannot be read.
+func (a *Attacher) poolTarget(ctx context.Context, networkID string) int {
+	t, err := a.poolTargets(ctx)
+	if err != nil {
+		a.log().Warn("no pool target", "err", err)
+		return 0
+	}
+	return t[networkID]
+}
+
+// alivePID reports whether the pid recorded on ap is a live process.
+func alivePID(ap AccessPort) bool {
+	pid, err := strconv.Atoi(ap.ExternalIDs[KeyPID])
+	return err == nil && pid > 0 && processExists(pid)
+}
+
+// counts: the entry is or will be ready (being made or given back by a
+// live process); what GC will remove does not count.
+func counts(e AccessPort) bool {
+	switch e.ExternalIDs[KeyState] {
+	case statePool:
+		return true
+	case stateFilling, stateReturning:
+		return alivePID(e)
+	}
+	return false
+}
+
+// candidates: the ready entries of network (id or name) this project may
+// take. With entries of several networks of that name, none: the attach
+// then asks Neutron, which says the name is ambiguous.
+func (a *Attacher) candidates(ctx context.Context, network string) ([]AccessPort, error) {
+	es, err := a.poolEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	project := a.Cloud.ProjectID()
+	var out []AccessPort
+	nets := map[string]bool{}
+	for _, e := range es {
+		ids := e.ExternalIDs
+		if ids[KeyState] != statePool || ids[KeyProject] != project || ids[KeyVIF] != a.VM.VIFID ||
+			(ids[KeyNetwork] != network && ids[KeyNetworkName] != network) {
+			continue
+		}
+		if _, err := parsePortData(ids); err != nil {
+			continue // GC removes it
+		}
+		out = append(out, e)
+		nets[ids[KeyNetwork]] = true
+	}
+	if len(nets) > 1 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// HasPoolPort reports whether network (id or name) has a ready pool port
+// this project may take, i.e. whether Attach would make no Neutron call.
+func (a *Attacher) HasPoolPort(ctx context.Context, network string) bool {
+	if a.Pool == nil {
+		return false
+	}
+	c, err := a.candidates(ctx, network)
+	return err == nil && len(c) > 0
+}
+
+// attachFromPool takes a ready pool entry of req.Network and plugs it into
+// the namespace. ok is false if there was none to take.
+func (a *Attacher) attachFromPool(ctx context.Context, req Request) (at Attachment, ok bool, err error) {
+	if a.Pool == nil {
+		return Attachment{}, false, nil
+	}
+	cands, err := a.candidates(ctx, req.Network)
+	if err != nil || len(cands) == 0 {
+		return Attachment{}, false, err
+	}
+	// Concurrent attaches start at different entries, so they rarely
+	// collide; a loser just tries the next.
+	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	pid := strconv.Itoa(a.pid())
+	nc := context.WithoutCancel(ctx)
+	for _, e := range cands {
+		if err := interrupted(ctx); err != nil {
+			return Attachment{}, false, err
+		}
+		take := map[string]string{
+			KeyState: stateAttaching, KeyPID: pid,
+			KeyContainer: req.ContainerID, KeyNetns: req.NetnsPath, KeyIfName: req.IfName,
+		}
+		err := a.Pool.UpdateExternalIDsIf(nc, e.Name, map[string]string{KeyState: statePool, KeyPort: e.ExternalIDs[KeyPort]}, take)
+		if errors.Is(err, ErrPortTaken) {
+			a.log().Debug("pool port taken by another attach, trying the next", "ovs_port", e.Name)
+			continue
+		}
+		if err != nil {
+			return Attachment{}, false, fmt.Errorf("taking pool port %s: %w", e.Name, err)
+		}
+		maps.Copy(e.ExternalIDs, take)
+		at, err := a.plugPooled(ctx, req, e)
+		return at, true, err
+	}
+	return Attachment{}, false, nil
+}
+
+// plugPooled finishes an attach with the taken entry e; on failure the
+// entry goes back to the pool (or, if that fails, is deleted).
+func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (Attachment, error) {
+	ids := e.ExternalIDs
+	d, err := parsePortData(ids) // checked by candidates
+	if err != nil {
+		return Attachment{}, err
+	}
+	d.cfg.Name = req.IfName
+	d.cfg.DisableTxChecksum = a.VM.DatapathType == "netdev"
+	cfg, err := a.plug(ctx, req, e, d.cfg)
+	if err == nil {
+		err = a.Switch.SetExternalIDs(ctx, e.Name, map[string]string{KeyState: stateReady, KeyPID: ""})
+		if err != nil {
+			err = fmt.Errorf("marking OVS port %s ready: %w", e.Name, err)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if derr := a.Links.DeleteLink(rctx, e.Name); derr != nil {
+				a.log().Warn("rollback: deleting veth failed; `ovn-docker gc` will clean up", "veth", e.Name, "err", derr)
+			}
+		}
+	}
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if rerr := a.giveBack(rctx, e); rerr != nil {
+			a.log().Warn("rollback: returning the pool port failed; `ovn-docker gc` will clean up", "ovs_port", e.Name, "err", rerr)
+		}
+		return Attachment{}, err
+	}
+	a.log().Info("attached from the pool", "ovs_port", e.Name, "port", ids[KeyPort], "netns", req.NetnsPath, "ifname", req.IfName)
+	return Attachment{
+		PortName: e.Name, Bridge: a.VM.Bridge, VLAN: e.VLAN,
+		ContainerID: req.ContainerID, NetnsPath: req.NetnsPath, IfName: req.IfName,
+		NetworkID: ids[KeyNetwork], NetworkName: d.networkName, PortID: ids[KeyPort], MAC: cfg.MAC.String(),
+		Addresses: cfg.Addresses, Gateways: cfg.Gateways, MTU: cfg.MTU,
+		// Only ports Neutron reported ACTIVE enter the pool, and a child
+		// port stays bound while its parent is.
+		Status: "ACTIVE", State: stateReady,
+	}, nil
+}
+
+// giveBack returns an entry this process holds (an attachment whose veth
+// is gone) to the pool, or deletes it if that fails.
+func (a *Attacher) giveBack(ctx context.Context, ap AccessPort) error {
+	claimed, err := a.returnToPool(ctx, ap)
+	if err == nil || (!claimed && errors.Is(err, ErrPortTaken)) {
+		return nil
+	}
+	a.log().Warn("returning to the pool failed; deleting the port", "ovs_port", ap.Name, "err", err)
+	return a.removeEntry(ctx, ap)
+}
+
+// shouldReturn: ap's port is a pool port with everything recorded, and
+// its network's pool is below target.
+func (a *Attacher) shouldReturn(ctx context.Context, ap AccessPort) bool {
+	if a.Pool == nil || ap.ExternalIDs[KeyPooled] != "true" {
+		return false
+	}
+	if _, err := parsePortData(ap.ExternalIDs); err != nil {
+		return false
+	}
+	network := ap.ExternalIDs[KeyNetwork]
+	target := a.poolTarget(ctx, network)
+	if target == 0 {
+		return false
+	}
+	es, err := a.poolEntries(ctx)
+	if err != nil {
+		return false
+	}
+	n := 0
+	for _, e := range es {
+		if e.ExternalIDs[KeyNetwork] == network && counts(e) {
+			n++
+		}
+	}
+	// Two detaches deciding at once may both return: the pool then
+	// exceeds its target by one until the next fill trims it.
+	return n < target
+}
+
+// returnToPool makes the attachment ap (veth already deleted) a ready pool
+// entry again. claimed reports whether this process got hold of it (the
+// first transition); if another process changed it first, that one
+// finishes the job and nothing is done here.
+func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed bool, err error) {
+	pid := strconv.Itoa(a.pid())
+	expect := map[string]string{KeyPort: ap.ExternalIDs[KeyPort], KeyState: ap.ExternalIDs[KeyState]}
+	if ap.ExternalIDs[KeyState] == stateReturning {
+		expect[KeyPID] = ap.ExternalIDs[KeyPID] // GC taking over a crashed return
+	}
+	err = a.Pool.UpdateExternalIDsIf(ctx, ap.Name, expect, map[string]string{
+		KeyState: stateReturning, KeyPID: pid, KeyContainer: "", KeyNetns: "", KeyIfName: "",
+	})
+	if err != nil {
+		return false, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
+	}
+	if err := a.Pool.RenewInterface(ctx, ap.Name); err != nil {
+		return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
+	}
+	if err := a.Pool.UpdateExternalIDsIf(ctx, ap.Name, map[string]string{KeyState: stateReturning, KeyPID: pid},
+		map[string]string{KeyState: statePool, KeyPID: ""}); err != nil {
+		return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
+	}
+	a.log().Info("returned to the pool", "ovs_port", ap.Name, "port", ap.ExternalIDs[KeyPort])
+	return true, nil
+}
+
+// removeEntry deletes an access port this process holds, with its veth
+// and Neutron port (the VLAN is released last: the port carries its tag).
+func (a *Attacher) removeEntry(ctx context.Context, ap AccessPort) error {
+	if err := a.Links.DeleteLink(ctx, ap.Name); err != nil {
+		return fmt.Errorf("deleting veth %s: %w", ap.Name, err)
+	}
+	ids, err := a.childPortIDs(ctx, ap)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := a.Cloud.DeletePort(ctx, id); err != nil {
+			return fmt.Errorf("deleting Neutron port %s of %s: %w", id, ap.Name, err)
+		}
+	}
+	if err := a.Switch.Release(ctx, ap.Name); err != nil {
+		return fmt.Errorf("releasing VLAN %d (%s): %w", ap.VLAN, ap.Name, err)
+	}
+	return nil
+}
+
+// drainEntry deletes a ready entry unless another process takes it first
+// (then it reports false).
+func (a *Attacher) drainEntry(ctx context.Context, e AccessPort) (bool, error) {
+	err := a.Pool.UpdateExternalIDsIf(ctx, e.Name, map[string]string{KeyState: statePool, KeyPort: e.ExternalIDs[KeyPort]},
+		map[string]string{KeyState: stateDraining, KeyPID: strconv.Itoa(a.pid())})
+	if errors.Is(err, ErrPortTaken) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := a.removeEntry(ctx, e); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// FillPool sets network's pool target to size and makes the missing ready
+// entries: it claims their VLANs, then creates their Neutron ports
+// (several at a time) and waits until each is ACTIVE. Entries above the
+// target (e.g. after a concurrent fill) are deleted. Several fills may run
+// at once. size 0 empties the network's pool like DrainPool.
+func (a *Attacher) FillPool(ctx context.Context, network string, size int) (PoolStatus, error) {
+	if a.Pool == nil {
+		return PoolStatus{}, ErrNoPool
+	}
+	if size < 0 || size > MaxPoolSize {
+		return PoolStatus{}, fmt.Errorf("pool size %d: want 0 to %d", size, MaxPoolSize)
+	}
+	if a.VM.VIFID == "" {
+		return PoolStatus{}, fmt.Errorf("%w: pool ports are children of the VM's port: pass --vif-id", ErrNoVIF)
+	}
+	nw, err := a.Cloud.FindNetwork(ctx, network)
+	if err != nil {
+		return PoolStatus{}, err
+	}
+	mtu, err := a.networkMTU(nw)
+	if err != nil {
+		return PoolStatus{}, err
+	}
+	if len(nw.Subnets) == 0 {
+		return PoolStatus{}, fmt.Errorf("%w: network %s has no subnet", ErrNoAddress, nw.Name)
+	}
+	target := ""
+	if size > 0 {
+		target = strconv.Itoa(size)
+	}
+	if err := a.Pool.SetBridgeExternalIDs(ctx, a.VM.Bridge, map[string]string{KeyPoolTargetPrefix + nw.ID: target}); err != nil {
+		return PoolStatus{}, fmt.Errorf("setting the pool target: %w", err)
+	}
+	es, err := a.poolEntries(ctx)
+	if err != nil {
+		return PoolStatus{}, err
+	}
+	have := 0
+	for _, e := range es {
+		if e.ExternalIDs[KeyNetwork] == nw.ID && counts(e) {
+			have++
+		}
+	}
+	// Claims one by one (each is one fast transaction), ports in parallel.
+	var errs []error
+	var claimed []AccessPort
+	pid := strconv.Itoa(a.pid())
+	nc := context.WithoutCancel(ctx)
+	for range size - have {
+		if err := interrupted(ctx); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
+			KeyNetwork: nw.ID, KeyNetworkName: nw.Name, KeyVIF: a.VM.VIFID, KeyProject: a.Cloud.ProjectID(),
+			KeyState: stateFilling, KeyPID: pid, KeyPooled: "true",
+		})
+		if err != nil {
+			if ap.Name != "" {
+				_ = a.Switch.Release(nc, ap.Name)
+			}
+			errs = append(errs, fmt.Errorf("claiming a VLAN on bridge %s: %w", a.VM.Bridge, err))
+			break
+		}
+		claimed = append(claimed, ap)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, fillParallel)
+	for _, ap := range claimed {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := a.makeEntry(ctx, nw, mtu, ap); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := a.trimPool(ctx, nw.ID, size); err != nil {
+		errs = append(errs, err)
+	}
+	st, err := a.PoolStatus(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	out := PoolStatus{NetworkID: nw.ID, Network: nw.Name, Target: size}
+	for _, s := range st {
+		if s.NetworkID == nw.ID {
+			out = s
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// makeEntry creates the Neutron port of a claimed entry, waits until it is
+// ACTIVE and makes the entry ready; on failure it removes both.
+func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, ap AccessPort) (err error) {
+	nc := context.WithoutCancel(ctx)
+	defer func() {
+		if err != nil {
+			rctx, cancel := context.WithTimeout(nc, 30*time.Second)
+			defer cancel()
+			if rerr := a.removeEntry(rctx, ap); rerr != nil {
+				a.log().Warn("rollback: removing a half-made pool port failed; `ovn-docker gc` will", "ovs_port", ap.Name, "err", rerr)
+			}
+		}
+	}()
+	if err := interrupted(ctx); err != nil {
+		return err
+	}
+	port, err := a.Cloud.CreateChildPort(nc, cloud.ChildPortOpts{NetworkID: nw.ID, Name: PoolPortName, ParentID: a.VM.VIFID, Tag: ap.VLAN})
+	if err != nil {
+		return err
+	}
+	ap.ExternalIDs = maps.Clone(ap.ExternalIDs)
+	ap.ExternalIDs[KeyPort] = port.ID
+	if err := a.Switch.SetExternalIDs(nc, ap.Name, map[string]string{KeyPort: port.ID}); err != nil {
+		if derr := a.Cloud.DeletePort(nc, port.ID); derr != nil {
+			a.log().Warn("rollback: deleting port failed; `ovn-docker gc` will", "port", port.ID, "err", derr)
+		}
+		return fmt.Errorf("recording port %s on OVS port %s: %w", port.ID, ap.Name, err)
+	}
+	cfg, err := ifaceConfig("", nw, port, mtu, false)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, a.waitActive())
+	defer cancel()
+	if _, err := a.waitActiveStatus(wctx, port.ID); err != nil {
+		if ierr := interrupted(ctx); ierr != nil {
+			return ierr
+		}
+		return err
+	}
+	ids := portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg}.ids()
+	ids[KeyState], ids[KeyPID] = statePool, ""
+	if err := a.Pool.UpdateExternalIDsIf(nc, ap.Name, map[string]string{KeyState: stateFilling, KeyPort: port.ID}, ids); err != nil {
+		return fmt.Errorf("making pool port %s ready: %w", ap.Name, err)
+	}
+	a.log().Info("pool port ready", "ovs_port", ap.Name, "port", port.ID, "network", nw.ID)
+	return nil
+}
+
+// trimPool deletes ready entries of network beyond target.
+func (a *Attacher) trimPool(ctx context.Context, networkID string, target int) error {
+	es, err := a.poolEntries(ctx)
+	if err != nil {
+		return err
+	}
+	var ready []AccessPort
+	for _, e := range es {
+		if e.ExternalIDs[KeyNetwork] == networkID && e.ExternalIDs[KeyState] == statePool {
+			ready = append(ready, e)
+		}
+	}
+	// Keep the lowest VLANs.
+	slices.SortFunc(ready, func(x, y AccessPort) int { return x.VLAN - y.VLAN })
+	var errs []error
+	for _, e := range ready[min(target, len(ready)):] {
+		if _, err := a.drainEntry(ctx, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DrainPool deletes the ready pool ports of network (id or name; "" for
+// every network) and clears its target, so that ports in use are deleted
+// rather than returned when their attachments end. It returns how many
+// entries it deleted.
+func (a *Attacher) DrainPool(ctx context.Context, network string) (int, error) {
+	if a.Pool == nil {
+		return 0, ErrNoPool
+	}
+	es, err := a.poolEntries(ctx)
+	if err != nil {
+		return 0, err
+	}
+	targets, err := a.poolTargets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	nets := map[string]bool{}
+	if network == "" {
+		for id := range targets {
+			nets[id] = true
+		}
+		for _, e := range es {
+			nets[e.ExternalIDs[KeyNetwork]] = true
+		}
+	} else {
+		for _, e := range es {
+			if e.ExternalIDs[KeyNetwork] == network || e.ExternalIDs[KeyNetworkName] == network {
+				nets[e.ExternalIDs[KeyNetwork]] = true
+			}
+		}
+		if _, ok := targets[network]; ok {
+			nets[network] = true
+		}
+		if len(nets) == 0 {
+			nw, err := a.Cloud.FindNetwork(ctx, network)
+			if err != nil {
+				return 0, err
+			}
+			nets[nw.ID] = true
+		}
+		if len(nets) > 1 {
+			return 0, fmt.Errorf("network %q: %w: this VM pools ports of %d networks of that name, use the id", network, cloud.ErrAmbiguous, len(nets))
+		}
+	}
+	unset := map[string]string{}
+	for id := range nets {
+		unset[KeyPoolTargetPrefix+id] = ""
+	}
+	if err := a.Pool.SetBridgeExternalIDs(ctx, a.VM.Bridge, unset); err != nil {
+		return 0, fmt.Errorf("clearing the pool target: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, e := range es {
+		if !nets[e.ExternalIDs[KeyNetwork]] || e.ExternalIDs[KeyState] != statePool {
+			continue
+		}
+		if err := interrupted(ctx); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		ok, err := a.drainEntry(context.WithoutCancel(ctx), e)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// PoolStatus reports, per network with a pool in this VM, its ready, in
+// use and pending entries and its target, from the VM's OVSDB alone.
+func (a *Attacher) PoolStatus(ctx context.Context) ([]PoolStatus, error) {
+	if a.Pool == nil {
+		return nil, ErrNoPool
+	}
+	targets, err := a.poolTargets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	aps, err := a.vmPorts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	by := map[string]*PoolStatus{}
+	get := func(id string) *PoolStatus {
+		if by[id] == nil {
+			by[id] = &PoolStatus{NetworkID: id, Target: targets[id]}
+		}
+		return by[id]
+	}
+	for id := range targets {
+		get(id)
+	}
+	for _, ap := range aps {
+		ids := ap.ExternalIDs
+		if ids[KeyPooled] != "true" {
+			continue
+		}
+		s := get(ids[KeyNetwork])
+		if s.Network == "" {
+			s.Network = ids[KeyNetworkName]
+		}
+		switch {
+		case isAttachment(ap):
+			s.InUse++
+		case ids[KeyState] == statePool:
+			s.Ready++
+		default:
+			s.Pending++
+		}
+	}
+	out := make([]PoolStatus, 0, len(by))
+	for _, s := range by {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(x, y PoolStatus) int {
+		if c := strings.Compare(x.Network, y.Network); c != 0 {
+			return c
+		}
+		return strings.Compare(x.NetworkID, y.NetworkID)
+	})
+	return out, nil
+}

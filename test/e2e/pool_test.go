@@ -1,0 +1,342 @@
+package e2e
+
+// End-to-end tests of the port pool: `ovn-docker pool fill|status|drain`,
+// run/attach taking pool ports without creating Neutron ports, rm giving
+// them back, gc, and the pool surviving a restart of the cloud API.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+// poolStatus is one row of `ovn-docker pool status -o json`.
+type poolStatus struct {
+	NetworkID string `json:"network_id"`
+	Network   string `json:"network"`
+	Ready     int    `json:"ready"`
+	InUse     int    `json:"in_use"`
+	Pending   int    `json:"pending"`
+	Target    int    `json:"target"`
+}
+
+func (r *pluginRig) poolStatus(t *testing.T, vm VM, network string) poolStatus {
+	t.Helper()
+	out := r.mustPlugin(t, vm, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "pool", "status", "-o", "json")
+	var rows []poolStatus
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("pool status -o json: %v: %s", err, out)
+	}
+	for _, row := range rows {
+		if row.Network == network || row.NetworkID == network {
+			return row
+		}
+	}
+	return poolStatus{Network: network}
+}
+
+// fillPool fills network's pool on vm and drains it when the test ends
+// (before the network is deleted: cleanups run last-registered first).
+func (r *pluginRig) fillPool(t *testing.T, vm VM, network string, size int) {
+	t.Helper()
+	r.mustPlugin(t, vm, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+network, "pool", "fill", "--size", strconv.Itoa(size))
+	t.Cleanup(func() {
+		if res := r.plugin(t, vm, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+network, "pool", "drain"); res.code != 0 {
+			t.Errorf("cleanup: pool drain %s:\n%s", network, res)
+		}
+	})
+}
+
+// neutronPorts: ids of the tenant's container ports that are children of
+// vm's port.
+func (r *pluginRig) neutronPorts(t *testing.T, vm VM) []string {
+	t.Helper()
+	ps, err := r.clouds["demo"].ListPorts(t.Context(), cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, p := range ps {
+		if p.ParentName == r.vif[vm.Name] {
+			ids = append(ids, p.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (r *pluginRig) lsps(t *testing.T, vm VM) []string {
+	t.Helper()
+	l := strings.Fields(r.s.NBCtl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "parent_name="+r.vif[vm.Name]))
+	slices.Sort(l)
+	return l
+}
+
+func TestPoolFillRunRmDrain(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	before := r.leftovers(t, vm1, "demo")
+	ls := r.createNetwork(t, "demo", "pool")
+	peer := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm2, "demo", peer)
+	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
+
+	r.fillPool(t, vm1, ls, 2)
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.InUse != 0 || st.Target != 2 {
+		t.Fatalf("after fill --size 2: %+v", st)
+	}
+	pool := r.neutronPorts(t, vm1)
+	if len(pool) != 2 {
+		t.Fatalf("Neutron ports of vm1 after fill: %v, want 2", pool)
+	}
+	if d := cmp.Diff(pool, r.lsps(t, vm1)); d != "" {
+		t.Errorf("LSPs are not the pool's ports (-ports +lsps):\n%s", d)
+	}
+	// The human-readable status too.
+	if out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "pool", "status"); !strings.Contains(out, ls) || !strings.Contains(out, "READY") {
+		t.Errorf("pool status:\n%s", out)
+	}
+
+	// A container whose only command is one ping, no retry: the pool port
+	// carries traffic as soon as run starts the container.
+	if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "2", peerIP); res.code != 0 {
+		t.Errorf("single ping from a pool port failed:\n%s", res)
+	}
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+		t.Errorf("a run --rm from the pool changed the Neutron ports (-before +after):\n%s", d)
+	}
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.InUse != 0 {
+		t.Errorf("after run --rm: %+v, want the port back", st)
+	}
+
+	// run -d takes a pool port: its port is one of the pool's, no new one.
+	c := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
+	row := rowOf(t, r.ps(t, vm1, "demo"), c)
+	if !slices.Contains(pool, row.PortID) || row.Status != "ACTIVE" {
+		t.Errorf("container's port %s (%s) is not one of the pool's %v", row.PortID, row.Status, pool)
+	}
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+		t.Errorf("run from the pool changed the Neutron ports (-before +after):\n%s", d)
+	}
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 1 || st.InUse != 1 {
+		t.Errorf("with one container: %+v", st)
+	}
+	if mac := r.mustDocker(t, "exec", c, "cat", "/sys/class/net/eth0/address"); mac != row.MAC {
+		t.Errorf("eth0 MAC %s, Neutron's %s", mac, row.MAC)
+	}
+	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "2", peerIP); err != nil {
+		t.Errorf("container on a pool port cannot ping the one on vm2: %v\n%s", err, out)
+	}
+	// rm gives it back.
+	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "rm", c)
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.InUse != 0 {
+		t.Errorf("after rm: %+v", st)
+	}
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+		t.Errorf("rm of a pool container changed the Neutron ports (-before +after):\n%s", d)
+	}
+
+	// Three containers: two from the pool, one port made. Removing them
+	// fills the pool to its target and deletes the port beyond it.
+	var cs []string
+	for range 3 {
+		cs = append(cs, strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600")))
+	}
+	if n := len(r.neutronPorts(t, vm1)); n != 3 {
+		t.Errorf("%d Neutron ports with 3 containers and a pool of 2, want 3", n)
+	}
+	// The one beyond the pool reaches the others.
+	other := rowOf(t, r.ps(t, vm1, "demo"), cs[0]).ip(t)
+	if out, err := r.docker(t.Context(), "exec", cs[2], "ping", "-c", "1", "-W", "2", other); err != nil {
+		t.Errorf("container to container on vm1: %v\n%s", err, out)
+	}
+	r.mustPlugin(t, vm1, "demo", append([]string{"--cred=$TOKEN", "rm"}, cs...)...)
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.InUse != 0 {
+		t.Errorf("after rm of 3: %+v", st)
+	}
+	if n := len(r.neutronPorts(t, vm1)); n != 2 {
+		t.Errorf("%d Neutron ports after rm, want the pool's 2", n)
+	}
+
+	// drain removes Neutron ports, LSPs and OVS ports.
+	out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "pool", "drain")
+	if !strings.Contains(out, "deleted 2") {
+		t.Errorf("pool drain: %s", out)
+	}
+	if st := r.poolStatus(t, vm1, ls); st != (poolStatus{Network: ls}) {
+		t.Errorf("after drain: %+v", st)
+	}
+	if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" && !onlyOtherContainers(before, r.leftovers(t, vm1, "demo")) {
+		t.Errorf("left behind on vm1 after drain (-before +after):\n%s", d)
+	}
+	if l := r.lsps(t, vm1); len(l) != 0 {
+		t.Errorf("LSPs left after drain: %v", l)
+	}
+}
+
+func TestPoolConcurrentRunsTakeDistinctPorts(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "poolconc")
+	const n = 4
+	r.fillPool(t, vm1, ls, n)
+	pool := r.neutronPorts(t, vm1)
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600")
+			if res.code != 0 {
+				t.Errorf("concurrent run:\n%s", res)
+				return
+			}
+			ids[i] = strings.TrimSpace(res.stdout)
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != "" {
+			r.rmAtEnd(t, vm1, "demo", id)
+		}
+	}
+	rows := r.ps(t, vm1, "demo")
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		row := rowOf(t, rows, id)
+		if seen[row.PortID] {
+			t.Errorf("port %s taken by two containers", row.PortID)
+		}
+		seen[row.PortID] = true
+		if !slices.Contains(pool, row.PortID) {
+			t.Errorf("container %s got port %s, not one of the pool's", id[:12], row.PortID)
+		}
+	}
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+		t.Errorf("concurrent runs from the pool made Neutron ports (-before +after):\n%s", d)
+	}
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 0 || st.InUse != n {
+		t.Errorf("status: %+v", st)
+	}
+}
+
+func TestPoolGCHalfMade(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "poolgc")
+	r.fillPool(t, vm1, ls, 2)
+	st := r.poolStatus(t, vm1, ls)
+	pool := r.neutronPorts(t, vm1)
+
+	// An OVS entry whose Neutron port is gone.
+	gone := pool[0]
+	if err := r.clouds["demo"].DeletePort(t.Context(), gone); err != nil {
+		t.Fatal(err)
+	}
+	goneOVS := strings.TrimSpace(vm1.VSCtl(t, "--bare", "--columns=name", "find", "Port", "external_ids:ovn-docker\\:port="+gone))
+	if goneOVS == "" {
+		t.Fatalf("no OVS port records Neutron port %s", gone)
+	}
+	// A Neutron port without OVS entry.
+	orphan, err := r.clouds["demo"].CreateChildPort(t.Context(), cloud.ChildPortOpts{NetworkID: st.NetworkID, Name: "ovn-docker-pool", ParentID: r.vif["vm1"], Tag: 4000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An OVS entry of a fill that died before making its port.
+	vm1.VSCtl(t, "add-port", vm1.Bridge, "ovdv4001", "tag=4001", "--", "set", "Port", "ovdv4001",
+		"external_ids:ovn-docker\\:owner=ovn-docker", "external_ids:ovn-docker\\:vif="+r.vif["vm1"],
+		"external_ids:ovn-docker\\:network="+st.NetworkID, "external_ids:ovn-docker\\:state=pool-filling",
+		"external_ids:ovn-docker\\:pid=999999999", "external_ids:ovn-docker\\:pooled=true")
+
+	out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc", "--grace=0")
+	t.Logf("gc:\n%s", out)
+	for _, want := range []string{"removed pool port " + goneOVS, "removed pool port ovdv4001", "deleted Neutron port " + orphan.ID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gc output lacks %q", want)
+		}
+	}
+	if got := r.neutronPorts(t, vm1); !cmp.Equal(got, pool[1:]) {
+		t.Errorf("Neutron ports after gc: %v, want %v", got, pool[1:])
+	}
+	ports := strings.Fields(vm1.VSCtl(t, "list-ports", vm1.Bridge))
+	if slices.Contains(ports, goneOVS) || slices.Contains(ports, "ovdv4001") {
+		t.Errorf("OVS ports after gc: %v", ports)
+	}
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 1 || st.Pending != 0 {
+		t.Errorf("status after gc: %+v", st)
+	}
+	// fill makes up for it.
+	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "pool", "fill", "--size", "2")
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 {
+		t.Errorf("status after refill: %+v", st)
+	}
+}
+
+func TestPoolSurvivesNeutrondRestart(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	ls := r.createNetwork(t, "demo", "poolrst")
+	peer := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm2, "demo", peer)
+	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
+	r.fillPool(t, vm1, ls, 2)
+	pool := r.neutronPorts(t, vm1)
+
+	pidfile := filepath.Join(r.s.Dir, "neutrond", "ovn-neutrond.pid")
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		t.Fatalf("pid file %s: %q", pidfile, b)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil && !zombie(pid); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ovn-neutrond %d still running", pid)
+		}
+	}
+	if out, code := r.s.Script(t, "up"); code != 0 {
+		t.Fatalf("sandbox up after killing ovn-neutrond: exit %d\n%s", code, out)
+	}
+	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.Target != 2 {
+		t.Errorf("after the restart: %+v", st)
+	}
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+		t.Errorf("Neutron ports changed across the restart (-before +after):\n%s", d)
+	}
+	if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "2", peerIP); res.code != 0 {
+		t.Errorf("single ping from a pool port after the restart failed:\n%s", res)
+	}
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+		t.Errorf("run after the restart did not use the pool (-before +after):\n%s", d)
+	}
+}
+
+// zombie: the process has exited but is not reaped yet.
+func zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}

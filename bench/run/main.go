@@ -112,14 +112,22 @@ type result struct {
 	wall              time.Duration
 	hwmKiB, maxrssKiB int64
 	out               string
+	start             time.Time
 }
 
 // timed runs name args, returning wall time and peak RSS.
 func timed(name string, args, env []string) (result, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// Output to a file, not a pipe: Wait then returns when the process
+	// exits, not when the last holder of a pipe's write end closes it.
+	of, err := os.CreateTemp("", "run-bench-out-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.Remove(of.Name())
+	defer of.Close()
+	cmd.Stdout, cmd.Stderr = of, of
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		return result{}, err
@@ -141,15 +149,17 @@ func timed(name string, args, env []string) (result, error) {
 			}
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	wall := time.Since(t0)
+	outb, _ := os.ReadFile(of.Name())
+	out := string(outb)
 	close(done)
-	r := result{wall: wall, hwmKiB: <-hwmc, out: out.String()}
+	r := result{wall: wall, hwmKiB: <-hwmc, out: out, start: t0}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxrssKiB = ru.Maxrss
 	}
 	if err != nil {
-		return r, fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out.String())
+		return r, fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
 	}
 	return r, nil
 }
@@ -240,12 +250,50 @@ func breakDown(k int, plugin string, ovnArgs []string) error {
 	}
 	fmt.Printf("%-36s %8s %8s\n", "outside docker (the plugin's own)", "", ms(median(rest)))
 
-	// One more run with --debug: the plugin's own log, with times.
+	// One more run with --debug: the plugin's own log and its docker
+	// calls on one time line, from the process start.
+	_ = os.Remove(logf)
 	r, err := timed(plugin, append([]string{"--debug"}, ovnArgs...), []string{"OVN_DOCKER_DOCKER=" + wrapper})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\none run with --debug (%s ms in all):\n%s", ms(r.wall), r.out)
+	type event struct {
+		at   time.Time
+		what string
+	}
+	var evs []event
+	for _, line := range strings.Split(r.out, "\n") {
+		ts, rest, ok := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		if !ok || !strings.HasPrefix(line, "time=") {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			continue
+		}
+		if len(rest) > 110 {
+			rest = rest[:110] + "…"
+		}
+		evs = append(evs, event{at, "log: " + rest})
+	}
+	if b, err := os.ReadFile(logf); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			fs := strings.Fields(line)
+			if len(fs) < 3 {
+				continue
+			}
+			s, _ := strconv.ParseInt(fs[0], 10, 64)
+			e, _ := strconv.ParseInt(fs[1], 10, 64)
+			name := "docker " + strings.ReplaceAll(fs[2], "_", " ")
+			evs = append(evs, event{time.Unix(0, s), name + " …"}, event{time.Unix(0, e), fmt.Sprintf("… %s done (%s ms)", name, ms(time.Duration(e-s)))})
+		}
+	}
+	evs = append(evs, event{r.start.Add(r.wall), "ovn-docker exited"})
+	slices.SortStableFunc(evs, func(a, b event) int { return a.at.Compare(b.at) })
+	fmt.Printf("\none run with --debug, time line from the process start (log times have 1 ms resolution):\n")
+	for _, e := range evs {
+		fmt.Printf("%+9.1f ms  %s\n", float64(e.at.Sub(r.start).Microseconds())/1000, e.what)
+	}
 	return nil
 }
 

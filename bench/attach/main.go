@@ -12,6 +12,13 @@
 //
 // -c N attaches N namespaces at once per round (rounds until -n samples)
 // and checks that the VLANs and IP addresses of each round are distinct.
+//
+// -pool N measures attaches from the port pool: it fills the network's pool
+// to max(N, -c) ready ports first (`ovn-docker pool fill`'s FillPool), and
+// every detach gives the port back; each attach is checked to have made no
+// Neutron port, and each port is checked ACTIVE in Neutron afterwards (not
+// timed). Without -pool the network has no pool: every attach creates its
+// Neutron port (cold).
 package main
 
 import (
@@ -31,6 +38,7 @@ import (
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
+	"github.com/ovn-docker/ovn-docker/internal/attach/adapters"
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
 	"github.com/ovn-docker/ovn-docker/internal/vswitch"
 )
@@ -41,16 +49,17 @@ func main() {
 	warm := flag.Int("warmup", 3, "attaches before measuring, not counted")
 	network := flag.String("network", "", "network to attach to (default: create bench-attach-<pid>, 10.200.0.0/16, deleted after)")
 	poll := flag.Duration("poll", 0, "ACTIVE poll interval (0: attach's default, as the CLI uses)")
+	pool := flag.Int("pool", 0, "measure attaches from a pool of this many ready ports (0: cold)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured attaches here")
 	verbose := flag.Bool("v", false, "log attach's debug messages")
 	flag.Parse()
-	if err := run(*n, *conc, *warm, *network, *poll, *cpuprofile, *verbose); err != nil {
+	if err := run(*n, *conc, *warm, *pool, *network, *poll, *cpuprofile, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "attach-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, conc, warm int, network string, poll time.Duration, cpuprofile string, verbose bool) error {
+func run(n, conc, warm, pool int, network string, poll time.Duration, cpuprofile string, verbose bool) error {
 	ctx := context.Background()
 	level := slog.LevelWarn
 	if verbose {
@@ -71,8 +80,8 @@ func run(n, conc, warm int, network string, poll time.Duration, cpuprofile strin
 		return err
 	}
 	defer vs.Close()
-	sw := switchAdapter{vs}
-	links := newLinks(log)
+	sw := adapters.Switch{C: vs}
+	links := adapters.NewLinks(log)
 	vm, err := attach.DiscoverVM(ctx, sw, links, cl, os.Getenv("OVN_DOCKER_BRIDGE"), os.Getenv("OS_VIF_ID"), strings.TrimSuffix(vswitch.PortName(0), "0"))
 	if err != nil {
 		return err
@@ -90,20 +99,39 @@ func run(n, conc, warm int, network string, poll time.Duration, cpuprofile strin
 		}()
 		network = nw.ID
 	}
+	// As the CLI builds it (cmd/ovn-docker app.attacherWith), Pool set.
 	at := &attach.Attacher{
 		Switch: timedSwitch{sw}, Links: timedLinks{links}, Cloud: timedCloud{cl},
-		VM: vm, Log: log, Poll: poll,
+		VM: vm, Log: log, Poll: poll, Pool: timedPool{sw},
 	}
-	b := &bench{at: at, network: network, prefix: fmt.Sprintf("bna%d-", os.Getpid())}
-	defer b.cleanup()
+	b := &bench{at: at, cl: cl, network: network, pooled: pool > 0, prefix: fmt.Sprintf("bna%d-", os.Getpid())}
 
 	pollDesc := "attach default (250ms)"
 	if poll > 0 {
 		pollDesc = poll.String()
 	}
+	mode := "cold (Neutron port created on demand)"
+	if pool > 0 {
+		pool = max(pool, conc)
+		mode = fmt.Sprintf("from the pool (%d ready ports)", pool)
+	}
 	host, _ := os.Hostname()
-	fmt.Printf("attach benchmark: cold (Neutron port created on demand), bridge %s (%s), ACTIVE poll %s, %d concurrent, host %s, %s\n",
-		vm.Bridge, vm.DatapathType, pollDesc, conc, host, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("attach benchmark: %s, bridge %s (%s), ACTIVE poll %s, %d concurrent, host %s, %s\n",
+		mode, vm.Bridge, vm.DatapathType, pollDesc, conc, host, time.Now().UTC().Format(time.RFC3339))
+	if pool > 0 {
+		defer func() {
+			if _, err := at.DrainPool(context.Background(), network); err != nil {
+				fmt.Fprintln(os.Stderr, "attach-bench: draining the pool:", err)
+			}
+		}()
+		t0 := time.Now()
+		st, err := at.FillPool(ctx, network, pool)
+		if err != nil {
+			return fmt.Errorf("filling the pool: %w", err)
+		}
+		fmt.Printf("pool fill to %d ready ports: %.0f ms (not counted)\n", st.Ready, float64(time.Since(t0).Milliseconds()))
+	}
+	defer b.cleanup()
 
 	// Warm-up: connections, caches.
 	if _, err := b.rounds(ctx, warm, 1); err != nil {
@@ -124,10 +152,31 @@ type sample struct {
 	st    *steps
 	vlan  int
 	addrs []netip.Prefix
+	port  string
+}
+
+// checkPooled: every attach of the round took a pool port (no Neutron port
+// created) and the port is ACTIVE in Neutron (asked after, not timed).
+func (b *bench) checkPooled(res []sample) error {
+	for _, s := range res {
+		if s.st.calls["neutron: create port"] > 0 {
+			return fmt.Errorf("attach created a Neutron port although the pool had ready ones (pool empty or not used)")
+		}
+		p, err := b.cl.GetPort(context.Background(), s.port)
+		if err != nil {
+			return err
+		}
+		if p.Status != "ACTIVE" {
+			return fmt.Errorf("pool port %s is %s after attach", s.port, p.Status)
+		}
+	}
+	return nil
 }
 
 type bench struct {
 	at      *attach.Attacher
+	cl      *cloud.Client
+	pooled  bool
 	network string
 	prefix  string
 	seq     int
@@ -177,7 +226,7 @@ func (b *bench) round(ctx context.Context, k int) ([]sample, error) {
 			<-start
 			t0 := time.Now()
 			a, err := b.at.Attach(actx, attach.Request{NetnsPath: "/var/run/netns/" + names[i], Network: b.network})
-			res[i] = sample{total: time.Since(t0), st: st, vlan: a.VLAN, addrs: a.Addresses}
+			res[i] = sample{total: time.Since(t0), st: st, vlan: a.VLAN, addrs: a.Addresses, port: a.PortID}
 			if err == nil && a.Status != "ACTIVE" {
 				err = fmt.Errorf("attach returned with port status %q", a.Status)
 			}
@@ -189,6 +238,9 @@ func (b *bench) round(ctx context.Context, k int) ([]sample, error) {
 	err := errors.Join(errs...)
 	if err == nil {
 		err = distinct(res)
+	}
+	if err == nil && b.pooled {
+		err = b.checkPooled(res)
 	}
 	if err == nil {
 		err = checkEth0(names[0], res[0].addrs)

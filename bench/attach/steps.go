@@ -12,7 +12,7 @@ import (
 
 // Per-step timing. internal/attach has no timing hook, so the benchmark
 // wraps the three interfaces attach.Attacher calls (Switch, Links, Cloud)
-// with decorators that time every call; the attach being measured is
+// (and PoolSwitch) with decorators that time every call; the attach being measured is
 // found through a value in ctx (attach passes ctx, or a child of it, to
 // every call). The Attach code path itself is unchanged.
 
@@ -80,6 +80,18 @@ func (s timedSwitch) WaitInterfaceUp(ctx context.Context, port string) error {
 func (s timedSwitch) Release(ctx context.Context, port string) error {
 	defer record(ctx, "ovs: release VLAN", time.Now())
 	return s.Switch.Release(ctx, port)
+}
+
+type timedPool struct{ attach.PoolSwitch }
+
+func (p timedPool) UpdateExternalIDsIf(ctx context.Context, port string, expect, ids map[string]string) error {
+	defer record(ctx, "ovs: take pool port (guarded)", time.Now())
+	return p.PoolSwitch.UpdateExternalIDsIf(ctx, port, expect, ids)
+}
+
+func (p timedPool) RenewInterface(ctx context.Context, port string) error {
+	defer record(ctx, "ovs: renew interface", time.Now())
+	return p.PoolSwitch.RenewInterface(ctx, port)
 }
 
 type timedLinks struct{ attach.Links }

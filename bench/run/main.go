@@ -39,14 +39,15 @@ func main() {
 	plugin := flag.String("ovn-docker", "ovn-docker", "the plugin's executable")
 	network := flag.String("network", "", "network (default: create bench-run-<pid>, deleted after)")
 	breakdown := flag.Int("breakdown", 10, "extra ovn-docker runs through a timing docker wrapper")
+	pool := flag.Int("pool", 0, "fill the network's port pool to this many ready ports first (ovn-docker pool fill); 0: no pool")
 	flag.Parse()
-	if err := run(*n, *warm, *breakdown, *image, *plugin, *network); err != nil {
+	if err := run(*n, *warm, *breakdown, *pool, *image, *plugin, *network); err != nil {
 		fmt.Fprintln(os.Stderr, "run-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, warm, breakdown int, image, plugin, network string) error {
+func run(n, warm, breakdown, pool int, image, plugin, network string) error {
 	if p, err := exec.LookPath(plugin); err == nil {
 		plugin = p
 	}
@@ -61,11 +62,25 @@ func run(n, warm, breakdown int, image, plugin, network string) error {
 			}
 		}()
 	}
+	if pool > 0 {
+		if out, err := exec.Command(plugin, "--network="+network, "pool", "fill", "--size", strconv.Itoa(pool)).CombinedOutput(); err != nil {
+			return fmt.Errorf("ovn-docker pool fill: %v: %s", err, out)
+		}
+		defer func() {
+			if out, err := exec.Command(plugin, "--network="+network, "pool", "drain").CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "run-bench: draining the pool: %v: %s\n", err, out)
+			}
+		}()
+	}
 	ovnArgs := []string{"--network=" + network, "run", "--rm", image, "true"}
 	plainArgs := []string{"run", "--rm", "--net=none", image, "true"}
 	host, _ := os.Hostname()
-	fmt.Printf("run benchmark: `ovn-docker %s` vs `docker %s`, %d pairs (+%d warm-up), host %s, %s\n",
-		strings.Join(ovnArgs, " "), strings.Join(plainArgs, " "), n, warm, host, time.Now().UTC().Format(time.RFC3339))
+	poolDesc := "no port pool (Neutron port created per run)"
+	if pool > 0 {
+		poolDesc = fmt.Sprintf("port pool of %d ready ports", pool)
+	}
+	fmt.Printf("run benchmark: `ovn-docker %s` vs `docker %s`, %s, %d pairs (+%d warm-up), host %s, %s\n",
+		strings.Join(ovnArgs, " "), strings.Join(plainArgs, " "), poolDesc, n, warm, host, time.Now().UTC().Format(time.RFC3339))
 
 	var tOvn, tPlain, ratios []time.Duration
 	var hwm, maxrss []int64

@@ -301,7 +301,13 @@ func (r *pluginRig) leftovers(t *testing.T, vm VM, tenant string) leftovers {
 	var l leftovers
 	l.Containers = strings.Fields(r.mustDocker(t, "ps", "-aq", "--no-trunc"))
 	l.OVSPorts = strings.Fields(vm.VSCtl(t, "list-ports", vm.Bridge))
-	for _, line := range strings.Split(strings.TrimSpace(MustInNetns(t, vm.Netns, "ip", "-o", "link", "show")), "\n") {
+	// Stdout only: while a namespace is being destroyed, ip warns on stderr
+	// ("Peer netns reference is invalid.") in the middle of a line.
+	links, err := exec.CommandContext(t.Context(), "ip", "netns", "exec", vm.Netns, "ip", "-o", "link", "show").Output()
+	if err != nil {
+		t.Fatalf("ip link show in %s: %v", vm.Netns, err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(links)), "\n") {
 		f := strings.Fields(line)
 		if len(f) > 1 {
 			l.Links = append(l.Links, strings.TrimSuffix(strings.Split(f[1], "@")[0], ":"))

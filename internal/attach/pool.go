@@ -51,6 +51,10 @@ const PoolPortName = "ovn-docker-pool"
 // MaxPoolSize bounds a network's pool target (VLANs are 4094 per VM).
 const MaxPoolSize = 1024
 
+// renewTimeout bounds the wait for ovs-vswitchd when a port goes back to
+// the pool (it takes milliseconds when ovs-vswitchd runs).
+const renewTimeout = 10 * time.Second
+
 // fillParallel bounds the concurrent Neutron port creates of a fill.
 const fillParallel = 8
 
@@ -388,7 +392,11 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	if err != nil {
 		return false, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
-	if err := a.Pool.RenewInterface(ctx, ap.Name); err != nil {
+	// Bounded: without ovs-vswitchd the renewal never completes, and the
+	// caller then deletes the port instead.
+	rctx, cancel := context.WithTimeout(ctx, renewTimeout)
+	defer cancel()
+	if err := a.Pool.RenewInterface(rctx, ap.Name); err != nil {
 		return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
 	if err := a.Pool.UpdateExternalIDsIf(ctx, ap.Name, map[string]string{KeyState: stateReturning, KeyPID: pid},

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -59,11 +60,15 @@ func (r *pluginRig) fillPool(t *testing.T, vm VM, network string, size int) {
 	})
 }
 
-// neutronPorts: ids of the tenant's container ports that are children of
-// vm's port.
-func (r *pluginRig) neutronPorts(t *testing.T, vm VM) []string {
+// neutronPorts: ids of the tenant's container ports on network (name)
+// that are children of vm's port.
+func (r *pluginRig) neutronPorts(t *testing.T, vm VM, network string) []string {
 	t.Helper()
-	ps, err := r.clouds["demo"].ListPorts(t.Context(), cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
+	nw, err := r.clouds["demo"].FindNetwork(t.Context(), network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := r.clouds["demo"].ListPorts(t.Context(), cloud.PortFilter{DeviceOwner: cloud.DeviceOwner, NetworkID: nw.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +82,15 @@ func (r *pluginRig) neutronPorts(t *testing.T, vm VM) []string {
 	return ids
 }
 
-func (r *pluginRig) lsps(t *testing.T, vm VM) []string {
+// lsps: names of the child LSPs of vm's port on network (name).
+func (r *pluginRig) lsps(t *testing.T, vm VM, network string) []string {
 	t.Helper()
-	l := strings.Fields(r.s.NBCtl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "parent_name="+r.vif[vm.Name]))
+	nw, err := r.clouds["demo"].FindNetwork(t.Context(), network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := strings.Fields(r.s.NBCtl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "parent_name="+r.vif[vm.Name],
+		"external_ids:neutron\\:network_name=neutron-"+nw.ID))
 	slices.Sort(l)
 	return l
 }
@@ -97,11 +108,11 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.InUse != 0 || st.Target != 2 {
 		t.Fatalf("after fill --size 2: %+v", st)
 	}
-	pool := r.neutronPorts(t, vm1)
+	pool := r.neutronPorts(t, vm1, ls)
 	if len(pool) != 2 {
 		t.Fatalf("Neutron ports of vm1 after fill: %v, want 2", pool)
 	}
-	if d := cmp.Diff(pool, r.lsps(t, vm1)); d != "" {
+	if d := cmp.Diff(pool, r.lsps(t, vm1, ls)); d != "" {
 		t.Errorf("LSPs are not the pool's ports (-ports +lsps):\n%s", d)
 	}
 	// The human-readable status too.
@@ -114,7 +125,7 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "2", peerIP); res.code != 0 {
 		t.Errorf("single ping from a pool port failed:\n%s", res)
 	}
-	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1, ls)); d != "" {
 		t.Errorf("a run --rm from the pool changed the Neutron ports (-before +after):\n%s", d)
 	}
 	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.InUse != 0 {
@@ -127,7 +138,7 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	if !slices.Contains(pool, row.PortID) || row.Status != "ACTIVE" {
 		t.Errorf("container's port %s (%s) is not one of the pool's %v", row.PortID, row.Status, pool)
 	}
-	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1, ls)); d != "" {
 		t.Errorf("run from the pool changed the Neutron ports (-before +after):\n%s", d)
 	}
 	if st := r.poolStatus(t, vm1, ls); st.Ready != 1 || st.InUse != 1 {
@@ -144,7 +155,7 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.InUse != 0 {
 		t.Errorf("after rm: %+v", st)
 	}
-	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1, ls)); d != "" {
 		t.Errorf("rm of a pool container changed the Neutron ports (-before +after):\n%s", d)
 	}
 
@@ -154,7 +165,7 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	for range 3 {
 		cs = append(cs, strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600")))
 	}
-	if n := len(r.neutronPorts(t, vm1)); n != 3 {
+	if n := len(r.neutronPorts(t, vm1, ls)); n != 3 {
 		t.Errorf("%d Neutron ports with 3 containers and a pool of 2, want 3", n)
 	}
 	// The one beyond the pool reaches the others.
@@ -166,7 +177,7 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.InUse != 0 {
 		t.Errorf("after rm of 3: %+v", st)
 	}
-	if n := len(r.neutronPorts(t, vm1)); n != 2 {
+	if n := len(r.neutronPorts(t, vm1, ls)); n != 2 {
 		t.Errorf("%d Neutron ports after rm, want the pool's 2", n)
 	}
 
@@ -181,7 +192,7 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" && !onlyOtherContainers(before, r.leftovers(t, vm1, "demo")) {
 		t.Errorf("left behind on vm1 after drain (-before +after):\n%s", d)
 	}
-	if l := r.lsps(t, vm1); len(l) != 0 {
+	if l := r.lsps(t, vm1, ls); len(l) != 0 {
 		t.Errorf("LSPs left after drain: %v", l)
 	}
 }
@@ -192,7 +203,7 @@ func TestPoolConcurrentRunsTakeDistinctPorts(t *testing.T) {
 	ls := r.createNetwork(t, "demo", "poolconc")
 	const n = 4
 	r.fillPool(t, vm1, ls, n)
-	pool := r.neutronPorts(t, vm1)
+	pool := r.neutronPorts(t, vm1, ls)
 	ids := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -226,7 +237,7 @@ func TestPoolConcurrentRunsTakeDistinctPorts(t *testing.T) {
 			t.Errorf("container %s got port %s, not one of the pool's", id[:12], row.PortID)
 		}
 	}
-	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1, ls)); d != "" {
 		t.Errorf("concurrent runs from the pool made Neutron ports (-before +after):\n%s", d)
 	}
 	if st := r.poolStatus(t, vm1, ls); st.Ready != 0 || st.InUse != n {
@@ -240,7 +251,7 @@ func TestPoolGCHalfMade(t *testing.T) {
 	ls := r.createNetwork(t, "demo", "poolgc")
 	r.fillPool(t, vm1, ls, 2)
 	st := r.poolStatus(t, vm1, ls)
-	pool := r.neutronPorts(t, vm1)
+	pool := r.neutronPorts(t, vm1, ls)
 
 	// An OVS entry whose Neutron port is gone.
 	gone := pool[0]
@@ -269,7 +280,7 @@ func TestPoolGCHalfMade(t *testing.T) {
 			t.Errorf("gc output lacks %q", want)
 		}
 	}
-	if got := r.neutronPorts(t, vm1); !cmp.Equal(got, pool[1:]) {
+	if got := r.neutronPorts(t, vm1, ls); !cmp.Equal(got, pool[1:]) {
 		t.Errorf("Neutron ports after gc: %v, want %v", got, pool[1:])
 	}
 	ports := strings.Fields(vm1.VSCtl(t, "list-ports", vm1.Bridge))
@@ -294,7 +305,7 @@ func TestPoolSurvivesNeutrondRestart(t *testing.T) {
 	r.rmAtEnd(t, vm2, "demo", peer)
 	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
 	r.fillPool(t, vm1, ls, 2)
-	pool := r.neutronPorts(t, vm1)
+	pool := r.neutronPorts(t, vm1, ls)
 
 	pidfile := filepath.Join(r.s.Dir, "neutrond", "ovn-neutrond.pid")
 	b, err := os.ReadFile(pidfile)
@@ -319,13 +330,13 @@ func TestPoolSurvivesNeutrondRestart(t *testing.T) {
 	if st := r.poolStatus(t, vm1, ls); st.Ready != 2 || st.Target != 2 {
 		t.Errorf("after the restart: %+v", st)
 	}
-	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1, ls)); d != "" {
 		t.Errorf("Neutron ports changed across the restart (-before +after):\n%s", d)
 	}
 	if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "2", peerIP); res.code != 0 {
 		t.Errorf("single ping from a pool port after the restart failed:\n%s", res)
 	}
-	if d := cmp.Diff(pool, r.neutronPorts(t, vm1)); d != "" {
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1, ls)); d != "" {
 		t.Errorf("run after the restart did not use the pool (-before +after):\n%s", d)
 	}
 }
@@ -339,4 +350,73 @@ func zombie(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// TestPoolCrashThenGC kills `run` (taking a pool port) and `rm` (giving it
+// back) at several points; gc then leaves every pool port either ready,
+// with its Neutron port, or removed, and nothing else.
+func TestPoolCrashThenGC(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "poolcrash")
+	r.fillPool(t, vm1, ls, 2)
+	before := r.leftovers(t, vm1, "demo")
+	check := func(t *testing.T) {
+		t.Helper()
+		out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc", "--grace=0")
+		t.Logf("gc:\n%s", out)
+		st := r.poolStatus(t, vm1, ls)
+		if st.InUse != 0 || st.Pending != 0 || st.Ready > 2 {
+			t.Errorf("after gc: %+v", st)
+		}
+		if ps := r.neutronPorts(t, vm1, ls); len(ps) != st.Ready {
+			t.Errorf("%d Neutron ports for %d ready pool ports: %v", len(ps), st.Ready, ps)
+		}
+		r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "pool", "fill", "--size", "2")
+		after := r.leftovers(t, vm1, "demo")
+		if len(after.NeutronPort) != len(before.NeutronPort) || len(after.LSPs) != len(before.LSPs) || len(after.OVSPorts) != len(before.OVSPorts) {
+			t.Errorf("after gc and fill (-before +after):\n%s", cmp.Diff(before, after))
+		}
+		if d := cmp.Diff(before.Links, after.Links); d != "" {
+			t.Errorf("links left (-before +after):\n%s", d)
+		}
+		if d := cmp.Diff(before.Containers, after.Containers); d != "" {
+			t.Errorf("containers left (-before +after):\n%s", d)
+		}
+	}
+	kill := func(delay time.Duration, args ...string) {
+		cmd := execPlugin(r, vm1, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	for _, delay := range []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond, 800 * time.Millisecond} {
+		t.Run("run/"+delay.String(), func(t *testing.T) {
+			kill(delay, "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600")
+			for _, row := range r.ps(t, vm1, "demo") {
+				for _, c := range row.Containers {
+					r.mustDocker(t, "rm", "-f", c.ID)
+				}
+			}
+			check(t)
+		})
+	}
+	for _, delay := range []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 80 * time.Millisecond, 120 * time.Millisecond} {
+		t.Run("rm/"+delay.String(), func(t *testing.T) {
+			c := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
+			kill(delay, "rm", c)
+			r.mustDocker(t, "rm", "-f", c)
+			check(t)
+		})
+	}
+}
+
+// execPlugin is the plugin as a process the test may kill.
+func execPlugin(r *pluginRig, vm VM, args ...string) *exec.Cmd {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", vm.Netns, r.bin, "--cred=" + r.tokens["demo"], "--vif-id=" + r.vif[vm.Name]}, args...)...)
+	cmd.Env = r.vmEnv(vm)
+	return cmd
 }

@@ -7,4 +7,9 @@
 // namespace to attach; everything else happens here. The state of an
 // attachment lives in the external_ids of its OVS port and in Neutron, so
 // that Detach and GC can always find what an Attach made.
+//
+// With a PoolSwitch (Attacher.Pool), Neutron ports can be made ahead of
+// need (FillPool): Attach then takes a ready one and asks Neutron nothing,
+// and Detach gives it back while the network's pool is below its target
+// (see pool.go).
 package attach

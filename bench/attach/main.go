@@ -379,6 +379,14 @@ func report(samples []sample) {
 	slices.Sort(rest)
 	fmt.Printf("%-32s %8s %8s %8s %8s\n", "(wait-ACTIVE loop, wall)", "", ms(pct(wait, .5)), ms(pct(wait, .99)), ms(wsum/time.Duration(len(samples))))
 	fmt.Printf("%-32s %8s %8s %8s %8s\n", "(outside the calls: poll sleep…)", "", ms(pct(rest, .5)), ms(pct(rest, .99)), ms(rsum/time.Duration(len(samples))))
+	slept := 0
+	for _, s := range samples {
+		if s.st.calls["neutron: get port (status)"] > 1 {
+			slept++
+		}
+	}
+	fmt.Printf("\nattaches that found the port not yet ACTIVE at the first look (and slept a poll interval): %d of %d (%.0f%%)\n",
+		slept, len(samples), 100*float64(slept)/float64(len(samples)))
 }
 
 func startProfile(path string) func() {

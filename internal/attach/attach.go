@@ -252,6 +252,11 @@ func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg Ifa
 	defer ocancel()
 	err := a.Switch.WaitInterfaceUp(octx, ap.Name)
 	if err == nil {
+		if an, ok := a.Links.(Announcer); ok {
+			if aerr := an.Announce(ctx, req.NetnsPath, cfg); aerr != nil {
+				a.log().Warn("announcing the addresses failed; peers may answer late", "ovs_port", ap.Name, "err", aerr)
+			}
+		}
 		return cfg, nil
 	}
 	if ierr := interrupted(ctx); ierr != nil {

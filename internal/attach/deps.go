@@ -75,6 +75,16 @@ type Links interface {
 	LinkMAC(ctx context.Context, name string) (net.HardwareAddr, error)
 }
 
+// Announcer may be implemented by Links. Announce tells the network the
+// addresses of a new interface (gratuitous ARP). Peers may hold a stale
+// neighbour entry for a reused address (a port deleted, its IP given to a
+// new port with another MAC), and OVN answers ARP requests itself, so
+// without an announcement they would not learn the new MAC until the
+// entry expires: the container's first packets would get no reply.
+type Announcer interface {
+	Announce(ctx context.Context, netnsPath string, cfg IfaceConfig) error
+}
+
 // Cloud is what attach needs from Neutron.
 type Cloud interface {
 	FindNetwork(ctx context.Context, nameOrID string) (cloud.Network, error)

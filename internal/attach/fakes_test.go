@@ -141,6 +141,14 @@ type fakeLinks struct {
 	mu        sync.Mutex
 	links     map[string]IfaceConfig
 	createErr error
+	announced []string // netns/ifname
+}
+
+func (f *fakeLinks) Announce(_ context.Context, netns string, cfg IfaceConfig) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.announced = append(f.announced, netns+"/"+cfg.Name)
+	return nil
 }
 
 func (f *fakeLinks) CreateVeth(_ context.Context, host, _ string, cfg IfaceConfig) error {

@@ -71,6 +71,9 @@ func TestPoolFillAttachReturn(t *testing.T) {
 	if r.cl.calls != calls {
 		t.Errorf("attach from the pool made %d Neutron calls", r.cl.calls-calls)
 	}
+	if d := cmp.Diff([]string{r.netns + "/eth0"}, r.links.announced); d != "" {
+		t.Errorf("announced (-want +got):\n%s", d)
+	}
 	p, ok := r.cl.ports[at.PortID]
 	if !ok || at.Status != "ACTIVE" || at.MAC != p.MAC.String() || len(at.Addresses) != 2 || len(at.Gateways) != 1 || at.MTU != 1442 || at.NetworkName != "LS1" {
 		t.Errorf("attachment %+v of port %+v", at, p)

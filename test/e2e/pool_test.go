@@ -420,3 +420,44 @@ func execPlugin(r *pluginRig, vm VM, args ...string) *exec.Cmd {
 	cmd.Env = r.vmEnv(vm)
 	return cmd
 }
+
+// A pool port given back and taken again carries traffic at once too
+// (its OVS interface is renewed on the way back).
+func TestPoolReusedPortPingsAtOnce(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	ls := r.createNetwork(t, "demo", "poolreuse")
+	peer := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm2, "demo", peer)
+	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
+	r.fillPool(t, vm1, ls, 1)
+	pool := r.neutronPorts(t, vm1, ls)
+	for i := range 3 {
+		if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "2", peerIP); res.code != 0 {
+			t.Errorf("use %d of the one pool port: single ping failed:\n%s", i+1, res)
+		}
+	}
+	if d := cmp.Diff(pool, r.neutronPorts(t, vm1, ls)); d != "" {
+		t.Errorf("runs did not reuse the pool port (-before +after):\n%s", d)
+	}
+	// And vm2 itself, from a pool port on the VMs' own network, even when
+	// vm2 holds a stale neighbour entry for the port's address (an earlier
+	// port's MAC): the attach announces the address, since OVN answers ARP
+	// requests itself and vm2 would not hear of the new MAC otherwise.
+	vmnet := r.vmNetwork(t, "vm1")
+	r.fillPool(t, vm1, vmnet, 1)
+	ports := r.neutronPorts(t, vm1, vmnet)
+	if len(ports) != 1 {
+		t.Fatalf("pool ports on the VMs' network: %v", ports)
+	}
+	p, err := r.clouds["demo"].GetPort(t.Context(), ports[0])
+	if err != nil || len(p.FixedIPs) == 0 {
+		t.Fatalf("pool port %s: %v %+v", ports[0], err, p)
+	}
+	for i := range 2 {
+		MustInNetns(t, vm2.Netns, "ip", "neigh", "replace", p.FixedIPs[0].IP.String(), "lladdr", "fa:16:3e:00:00:99", "dev", vm2.Bridge, "nud", "reachable")
+		if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--network="+vmnet, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "2", vm2.IP); res.code != 0 {
+			t.Errorf("use %d: pool port on the VMs' network cannot ping vm2 (%s):\n%s", i+1, vm2.IP, res)
+		}
+	}
+}

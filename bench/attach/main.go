@@ -48,7 +48,7 @@ func main() {
 	conc := flag.Int("c", 1, "concurrent attaches per round")
 	warm := flag.Int("warmup", 3, "attaches before measuring, not counted")
 	network := flag.String("network", "", "network to attach to (default: create bench-attach-<pid>, 10.200.0.0/16, deleted after)")
-	poll := flag.Duration("poll", 0, "ACTIVE poll interval (0: attach's default, as the CLI uses)")
+	poll := flag.Duration("poll", 0, "Attacher.Poll, the (longest) ACTIVE poll interval (0: attach's default, as the CLI uses)")
 	pool := flag.Int("pool", 0, "measure attaches from a pool of this many ready ports (0: cold)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured attaches here")
 	verbose := flag.Bool("v", false, "log attach's debug messages")
@@ -106,7 +106,7 @@ func run(n, conc, warm, pool int, network string, poll time.Duration, cpuprofile
 	}
 	b := &bench{at: at, cl: cl, network: network, pooled: pool > 0, prefix: fmt.Sprintf("bna%d-", os.Getpid())}
 
-	pollDesc := "attach default (250ms)"
+	pollDesc := "attach's default"
 	if poll > 0 {
 		pollDesc = poll.String()
 	}

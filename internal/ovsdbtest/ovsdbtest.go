@@ -69,7 +69,7 @@ func Start(t testing.TB, schema string) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ovsdb-server: %v: %s", err, out)
 	}
-	t.Cleanup(func() { stop(pidfile) })
+	t.Cleanup(func() { StopPidfile(pidfile) })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := os.Stat(sock); err == nil {
@@ -83,9 +83,10 @@ func Start(t testing.TB, schema string) string {
 	return "unix:" + sock
 }
 
-// stop terminates the server by the pid in its pid file and waits briefly
-// for it to exit (a zombie counts as gone).
-func stop(pidfile string) {
+// StopPidfile terminates the daemon whose pid is in pidfile (SIGTERM, then
+// SIGKILL after 2 s) and waits for it to exit; a zombie counts as gone, since
+// this machine's init reaps late.
+func StopPidfile(pidfile string) {
 	data, err := os.ReadFile(pidfile)
 	if err != nil {
 		return

@@ -5,11 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 )
 
 // startVSwitchd runs ovs-vswitchd for the database at endpoint inside a
@@ -42,34 +42,7 @@ func startVSwitchd(t *testing.T, endpoint, netns string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ovs-vswitchd: %v: %s", err, out)
 	}
-	t.Cleanup(func() {
-		data, err := os.ReadFile(pidfile)
-		if err != nil {
-			return
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil || pid <= 0 {
-			return
-		}
-		_ = syscall.Kill(pid, syscall.SIGTERM)
-		for range 100 {
-			if syscall.Kill(pid, 0) != nil || zombie(pid) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	})
-}
-
-func zombie(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+	t.Cleanup(func() { ovsdbtest.StopPidfile(pidfile) })
 }
 
 func run(t *testing.T, name string, args ...string) {

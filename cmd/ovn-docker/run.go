@@ -77,6 +77,8 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 		}
 	}
 
+	a.log.Debug("pause image", "image", image)
+
 	var undo []func(context.Context) error
 	rollback := func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -95,20 +97,23 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 		}
 	}()
 
-	holderOpts, userOpts := rl.Split()
-	holderName := "ovn-docker-net-" + randomHex(6)
+	_, userOpts := rl.Split()
+	hs := rl.Holder()
+	hs.Name = "ovn-docker-net-" + randomHex(6)
 	if name, ok := rl.Last("name"); ok && name != "" {
-		holderName = name + "-net"
+		hs.Name = name + "-net"
 	}
-	hargs := []string{"--net=none", "--name", holderName,
-		"--label", docker.LabelRole + "=" + docker.RoleHolder,
-		"--label", docker.LabelNetwork + "=" + a.network,
-		"--label", docker.LabelPID + "=" + strconv.Itoa(os.Getpid()),
-		"--label", docker.LabelVIF + "=" + at.VM.VIFID}
-	hargs = append(append(hargs, holderOpts...), image)
-	// Removed by name: even a failed docker run may have created it.
+	hs.Image = image
+	hs.Labels = map[string]string{
+		docker.LabelRole:    docker.RoleHolder,
+		docker.LabelNetwork: a.network,
+		docker.LabelPID:     strconv.Itoa(os.Getpid()),
+		docker.LabelVIF:     at.VM.VIFID,
+	}
+	holderName := hs.Name
+	// Removed by name: even a failed start may have created it.
 	undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
-	holderID, err := dk.RunDetached(ctx, hargs...)
+	holderID, err := dk.RunHolder(ctx, hs)
 	if err != nil {
 		return fmt.Errorf("starting the network-holding container %s: %w", holderName, err)
 	}
@@ -122,6 +127,7 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	if !holder.Running || holder.Pid <= 0 {
 		return fmt.Errorf("the network-holding container %s is not running (%s)", holderName, holder.Status)
 	}
+	a.log.Debug("holder running", "holder", holder.ID, "pid", holder.Pid)
 	netns := fmt.Sprintf("/proc/%d/ns/net", holder.Pid)
 	att, err := at.Attach(ctx, attach.Request{NetnsPath: netns, IfName: "eth0", Network: a.network, ContainerID: holder.ID})
 	if err != nil {
@@ -147,6 +153,7 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	// The user's container runs in the foreground like docker run would:
 	// Ctrl-C goes to docker (which forwards it), not to a cancelled ctx.
 	code, err := dk.RunAttached(context.WithoutCancel(ctx), a.stdin, a.stdout, a.stderr, uargs...)
+	a.log.Debug("docker run done", "code", code, "err", err)
 	cid := readCID(cidfile)
 	if cid != "" {
 		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, cid) })

@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,10 +36,30 @@ const (
 	RoleHolder   = "holder"
 )
 
-// Client runs the docker CLI.
+// Client reaches the Docker engine: through its API socket when the
+// docker CLI would use a local unix socket (DOCKER_HOST=unix://… or the
+// default), else, and for the user's own `docker run`, through the docker
+// CLI.
 type Client struct {
 	Bin string   // "docker" if empty
 	Env []string // nil: the plugin's own
+
+	once sync.Once
+	eng  *engine // nil: the CLI for everything
+}
+
+// api returns the engine API client, or nil if the CLI must be used.
+func (c *Client) api() *engine {
+	c.once.Do(func() {
+		env := c.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		if sock := socketPath(env); sock != "" {
+			c.eng = newEngine(sock)
+		}
+	})
+	return c.eng
 }
 
 func (c *Client) bin() string {
@@ -108,6 +130,10 @@ func (c *Client) host() string {
 
 // Ping checks that the engine answers.
 func (c *Client) Ping(ctx context.Context) error {
+	if e := c.api(); e != nil {
+		_, err := e.negotiate(ctx)
+		return err
+	}
 	_, err := c.output(ctx, nil, "version", "--format", "{{.Server.APIVersion}}")
 	return err
 }
@@ -125,6 +151,9 @@ type Container struct {
 
 // Inspect returns a container by id or name (ErrNoSuchContainer if none).
 func (c *Client) Inspect(ctx context.Context, idOrName string) (Container, error) {
+	if e := c.api(); e != nil {
+		return e.inspect(ctx, idOrName)
+	}
 	out, err := c.output(ctx, nil, "container", "inspect", "--format", "{{json .}}", idOrName)
 	if err != nil {
 		return Container{}, err
@@ -158,6 +187,15 @@ func (c *Client) Remove(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	if e := c.api(); e != nil {
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() { errs[i] = e.remove(ctx, id) })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
 	_, err := c.output(ctx, nil, append([]string{"rm", "-f"}, ids...)...)
 	if errors.Is(err, ErrNoSuchContainer) {
 		// rm -f removes the others and only complains about the missing.
@@ -176,6 +214,9 @@ type Summary struct {
 
 // List lists all containers (running or not) carrying label (key or key=value).
 func (c *Client) List(ctx context.Context, label string) ([]Summary, error) {
+	if e := c.api(); e != nil {
+		return e.list(ctx, label)
+	}
 	out, err := c.output(ctx, nil, "ps", "-a", "--no-trunc", "--filter", "label="+label, "--format", "{{.ID}}")
 	if err != nil {
 		return nil, err
@@ -192,6 +233,61 @@ func (c *Client) List(ctx context.Context, label string) ([]Summary, error) {
 		res = append(res, Summary{ID: ct.ID, Name: ct.Name, Status: ct.Status, Labels: ct.Labels})
 	}
 	return res, nil
+}
+
+// HolderSpec is a network-holding container: no network of Docker's, the
+// options that belong to the network namespace's owner, and labels.
+type HolderSpec struct {
+	Name, Image          string
+	Labels               map[string]string
+	Hostname, Domainname string
+	DNS, DNSOptions      []string
+	DNSSearch            []string
+	ExtraHosts           []string
+}
+
+// args are h as `docker run -d` arguments.
+func (h HolderSpec) args() []string {
+	a := []string{"--net=none", "--name", h.Name}
+	keys := make([]string, 0, len(h.Labels))
+	for k := range h.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		a = append(a, "--label", k+"="+h.Labels[k])
+	}
+	if h.Hostname != "" {
+		a = append(a, "--hostname", h.Hostname)
+	}
+	if h.Domainname != "" {
+		a = append(a, "--domainname", h.Domainname)
+	}
+	for _, l := range []struct {
+		flag string
+		vals []string
+	}{{"--dns", h.DNS}, {"--dns-option", h.DNSOptions}, {"--dns-search", h.DNSSearch}, {"--add-host", h.ExtraHosts}} {
+		for _, v := range l.vals {
+			a = append(a, l.flag, v)
+		}
+	}
+	return append(a, h.Image)
+}
+
+// RunHolder creates and starts the holder container h and returns its id.
+// Through the API, an image the engine does not have is left to the CLI,
+// which pulls it.
+func (c *Client) RunHolder(ctx context.Context, h HolderSpec) (string, error) {
+	if e := c.api(); e != nil {
+		id, err := e.runHolder(ctx, h)
+		if !errors.Is(err, errNoSuchImage) {
+			return id, err
+		}
+		if err := e.remove(ctx, h.Name); err != nil {
+			return "", err
+		}
+	}
+	return c.RunDetached(ctx, h.args()...)
 }
 
 // RunDetached runs `docker run -d ARGS…` and returns the new container's id.
@@ -222,6 +318,9 @@ func (c *Client) RunAttached(ctx context.Context, stdin io.Reader, stdout, stder
 
 // ImageExists reports whether the engine has the image.
 func (c *Client) ImageExists(ctx context.Context, ref string) (bool, error) {
+	if e := c.api(); e != nil {
+		return e.imageExists(ctx, ref)
+	}
 	_, err := c.output(ctx, nil, "image", "inspect", "--format", "{{.Id}}", ref)
 	if err == nil {
 		return true, nil

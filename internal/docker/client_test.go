@@ -9,7 +9,8 @@ import (
 	"testing"
 )
 
-// fakeDocker writes a docker CLI stand-in that prints stderr and exits 1
+// fakeDocker writes a docker CLI stand-in (the engine is not on a local
+// unix socket, so the client uses the CLI for everything) that prints stderr and exits 1
 // for every command, or prints stdout and exits 0.
 func fakeDocker(t *testing.T, stdout, stderr string) *Client {
 	t.Helper()
@@ -23,13 +24,13 @@ func fakeDocker(t *testing.T, stdout, stderr string) *Client {
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &Client{Bin: bin, Env: []string{"DOCKER_HOST=unix:///x.sock"}}
+	return &Client{Bin: bin, Env: []string{"DOCKER_HOST=ssh://x"}}
 }
 
 func TestClientErrors(t *testing.T) {
 	ctx := context.Background()
-	down := fakeDocker(t, "", "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?")
-	if err := down.Ping(ctx); !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "unix:///x.sock") {
+	down := fakeDocker(t, "", "Cannot connect to the Docker daemon at ssh://x. Is the docker daemon running?")
+	if err := down.Ping(ctx); !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "ssh://x") {
 		t.Errorf("Ping: want ErrUnreachable naming the host, got %v", err)
 	}
 	gone := fakeDocker(t, "", "Error: No such container: abc")
@@ -39,7 +40,7 @@ func TestClientErrors(t *testing.T) {
 	if err := gone.Remove(ctx, "abc"); err != nil {
 		t.Errorf("Remove of a missing container: %v", err)
 	}
-	missing := &Client{Bin: filepath.Join(t.TempDir(), "no-docker")}
+	missing := &Client{Bin: filepath.Join(t.TempDir(), "no-docker"), Env: []string{"DOCKER_HOST=tcp://127.0.0.1:1"}}
 	if err := missing.Ping(ctx); !errors.Is(err, ErrNoDockerCLI) {
 		t.Errorf("Ping with no docker CLI: want ErrNoDockerCLI, got %v", err)
 	}

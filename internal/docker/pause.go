@@ -24,21 +24,26 @@ const PauseImageRepo = "ovn-docker-pause"
 
 // EnsurePauseImage makes sure the engine has an image whose content is the
 // executable exe (normally /proc/self/exe) and whose command is `exe
-// pause`. The tag is the executable's hash, so an upgraded plugin gets its
-// own image and a VM needs no registry. A dynamically linked exe (the
+// pause`. The tag is derived from the executable's Go build ID (a hash of
+// its content the linker stores in it; read without reading the whole
+// file) or, without one, the hash of the whole file, so an upgraded plugin
+// gets its own image and a VM needs no registry. A dynamically linked exe (the
 // default with cgo) gets its loader and libraries copied in.
 func (c *Client) EnsurePauseImage(ctx context.Context, exe string) (string, error) {
-	data, err := os.ReadFile(exe)
+	ref, err := c.PauseImageRef(exe)
 	if err != nil {
 		return "", fmt.Errorf("reading %s for the pause image: %w", exe, err)
 	}
-	ref := pauseRef(data)
 	ok, err := c.ImageExists(ctx, ref)
 	if err != nil {
 		return "", err
 	}
 	if ok {
 		return ref, nil
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		return "", fmt.Errorf("reading %s for the pause image: %w", exe, err)
 	}
 	files, err := imageFiles(data)
 	if err != nil {
@@ -141,14 +146,51 @@ func imageFiles(exe []byte) ([]imageFile, error) {
 
 // PauseImageRef is the pause image EnsurePauseImage makes from exe.
 func (c *Client) PauseImageRef(exe string) (string, error) {
-	data, err := os.ReadFile(exe)
+	id, err := goBuildID(exe)
 	if err != nil {
 		return "", err
 	}
-	return pauseRef(data), nil
+	var sum [sha256.Size]byte
+	if id != "" {
+		sum = sha256.Sum256([]byte("go-build-id:" + id))
+	} else {
+		data, err := os.ReadFile(exe)
+		if err != nil {
+			return "", err
+		}
+		sum = sha256.Sum256(data)
+	}
+	return PauseImageRepo + ":" + hex.EncodeToString(sum[:])[:16], nil
 }
 
-func pauseRef(exe []byte) string {
-	sum := sha256.Sum256(exe)
-	return PauseImageRepo + ":" + hex.EncodeToString(sum[:])[:16]
+// goBuildID returns the Go build ID the linker wrote into exe's
+// .note.go.buildid section ("" if there is none: not an ELF file, another
+// toolchain, or -buildid= cleared it). Its last part is a hash of the
+// executable's content, so it changes whenever the executable does.
+func goBuildID(exe string) (string, error) {
+	f, err := os.Open(exe)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return "", nil
+	}
+	sec := ef.Section(".note.go.buildid")
+	if sec == nil {
+		return "", nil
+	}
+	note, err := sec.Data()
+	if err != nil || len(note) < 16 {
+		return "", nil
+	}
+	// An ELF note: namesz, descsz, type, name "Go\0\0", then desc.
+	order := ef.ByteOrder
+	namesz, descsz := order.Uint32(note[0:]), order.Uint32(note[4:])
+	start := 12 + (uint64(namesz)+3)&^3
+	if string(note[12:min(len(note), 14)]) != "Go" || start+uint64(descsz) > uint64(len(note)) {
+		return "", nil
+	}
+	return string(note[start : start+uint64(descsz)]), nil
 }

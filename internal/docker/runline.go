@@ -199,3 +199,26 @@ func (r RunLine) Split() (holder, user []string) {
 	}
 	return holder, user
 }
+
+// Holder returns the holder container's share of the options (the
+// forwarded ones) as a HolderSpec; the caller sets Name, Image, Labels.
+func (r RunLine) Holder() HolderSpec {
+	var h HolderSpec
+	for _, o := range r.Opts {
+		switch o.Name {
+		case "hostname":
+			h.Hostname = o.Value
+		case "domainname":
+			h.Domainname = o.Value
+		case "dns":
+			h.DNS = append(h.DNS, o.Value)
+		case "dns-option", "dns-opt":
+			h.DNSOptions = append(h.DNSOptions, o.Value)
+		case "dns-search":
+			h.DNSSearch = append(h.DNSSearch, o.Value)
+		case "add-host":
+			h.ExtraHosts = append(h.ExtraHosts, o.Value)
+		}
+	}
+	return h
+}

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -150,10 +152,22 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	cidfile := filepath.Join(dir, "cid")
 	uargs := append(userOpts, "--net=container:"+holder.ID, "--label", docker.LabelHolder+"="+holder.ID, "--cidfile", cidfile, rl.Image)
 	uargs = append(uargs, rl.Command...)
+	// A foreground --rm container is removed by docker once it exits, and
+	// its network with it: that starts as soon as its process has died,
+	// while docker is still removing the container.
+	autoRemoved := !rl.Bool("detach") && rl.Bool("rm")
+	waitEarly := func() (bool, error) { return false, nil }
+	if autoRemoved {
+		waitEarly = a.releaseOnDie(ctx, dk, holder.ID, slices.Clone(undo))
+	}
 	// The user's container runs in the foreground like docker run would:
 	// Ctrl-C goes to docker (which forwards it), not to a cancelled ctx.
 	code, err := dk.RunAttached(context.WithoutCancel(ctx), a.stdin, a.stdout, a.stderr, uargs...)
 	a.log.Debug("docker run done", "code", code, "err", err)
+	if ran, eerr := waitEarly(); ran && eerr == nil {
+		undo = nil // done already
+	}
+	nUndo := len(undo)
 	cid := readCID(cidfile)
 	if cid != "" {
 		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, cid) })
@@ -168,14 +182,62 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 		return &exitError{code: code, err: fmt.Errorf("docker run failed (exit %d); nothing was left behind", code)}
 	}
 	kept = true
-	if !rl.Bool("detach") && rl.Bool("rm") {
-		// docker removed the container on exit: its network goes too.
+	if autoRemoved {
+		// docker removed the container on exit (and waited for that):
+		// its network goes too, if that has not happened already.
+		undo = undo[:nUndo]
 		rollback()
 	}
 	if code != 0 {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// releaseOnDie runs steps (undoing the network: detach, holder removal)
+// in parallel as soon as the container sharing holderID's namespace dies,
+// without waiting for docker to remove it. wait stops watching and reports
+// whether the steps ran, and their error; if they did not (no event yet,
+// or no engine API), the caller runs them itself.
+func (a *app) releaseOnDie(ctx context.Context, dk *docker.Client, holderID string, steps []func(context.Context) error) (wait func() (bool, error)) {
+	evctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	died, err := dk.OnDie(evctx, docker.LabelHolder+"="+holderID)
+	if err != nil || died == nil {
+		stop()
+		if err != nil {
+			a.log.Debug("not watching for the container's exit", "err", err)
+		}
+		return func() (bool, error) { return false, nil }
+	}
+	type result struct {
+		ran bool
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		select {
+		case <-died:
+		case <-evctx.Done():
+			res <- result{}
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		errs := make([]error, len(steps))
+		var wg sync.WaitGroup
+		for i, step := range steps {
+			wg.Go(func() { errs[i] = step(rctx) })
+		}
+		wg.Wait()
+		err := errors.Join(errs...)
+		a.log.Debug("container exited: network released", "holder", holderID, "err", err)
+		res <- result{ran: true, err: err}
+	}()
+	return func() (bool, error) {
+		stop()
+		r := <-res
+		return r.ran, r.err
+	}
 }
 
 // started reports whether the container exists and was started at least

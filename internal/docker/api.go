@@ -344,3 +344,38 @@ func (e *engine) runHolder(ctx context.Context, h HolderSpec) (string, error) {
 
 // errNoSuchImage: creating a container found no image (the CLI pulls it).
 var errNoSuchImage = errors.New("no such image")
+
+// events subscribes to the engine's container events matching filters and
+// returns a channel closed at the first one. The subscription is in place
+// when it returns; it ends with ctx.
+func (e *engine) events(ctx context.Context, filters map[string][]string) (<-chan struct{}, error) {
+	v, err := e.negotiate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := json.Marshal(filters)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/v"+v+"/events?"+url.Values{"filters": {string(f)}}.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := e.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w at unix://%s: %v", ErrUnreachable, e.sock, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("docker events: %s", resp.Status)
+	}
+	ch := make(chan struct{})
+	go func() {
+		defer resp.Body.Close()
+		var ev struct{ Type string }
+		if err := json.NewDecoder(resp.Body).Decode(&ev); err == nil {
+			close(ch)
+		}
+	}()
+	return ch, nil
+}

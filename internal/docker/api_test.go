@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -19,6 +20,7 @@ import (
 // client's) on a unix socket and records the requests.
 type fakeEngine struct {
 	mu         sync.Mutex
+	die        chan struct{} // an event is sent on /events when closed
 	reqs       []string
 	containers map[string]rawContainer
 	created    map[string]any
@@ -26,7 +28,7 @@ type fakeEngine struct {
 
 func startFakeEngine(t *testing.T) (*fakeEngine, *Client) {
 	t.Helper()
-	f := &fakeEngine{containers: map[string]rawContainer{}, created: map[string]any{}}
+	f := &fakeEngine{containers: map[string]rawContainer{}, created: map[string]any{}, die: make(chan struct{})}
 	sock := filepath.Join(t.TempDir(), "docker.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -39,6 +41,20 @@ func startFakeEngine(t *testing.T) (*fakeEngine, *Client) {
 }
 
 func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/v1.40/events" {
+		if r.URL.Query().Get("filters") != `{"event":["die"],"label":["ovn-docker.holder=h1"],"type":["container"]}` {
+			http.Error(w, `{"message":"bad filters"}`, http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select {
+		case <-f.die:
+			_, _ = w.Write([]byte(`{"Type":"container","Action":"die"}` + "\n"))
+		case <-r.Context().Done():
+		}
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reqs = append(f.reqs, r.Method+" "+r.URL.Path)
@@ -159,6 +175,32 @@ func TestEngineAPI(t *testing.T) {
 		if r == "GET /_ping" && r != f.reqs[0] {
 			t.Errorf("pinged more than once: %v", f.reqs)
 		}
+	}
+}
+
+func TestOnDie(t *testing.T) {
+	f, c := startFakeEngine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	died, err := c.OnDie(ctx, LabelHolder+"=h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-died:
+		t.Fatal("closed before any event")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(f.die)
+	select {
+	case <-died:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not closed after the event")
+	}
+	// Without the engine API (the CLI for everything): never closed.
+	cli := &Client{Env: []string{"DOCKER_HOST=ssh://x"}}
+	if ch, err := cli.OnDie(ctx, "x=y"); ch != nil || err != nil {
+		t.Errorf("OnDie over the CLI = %v, %v; want nil, nil", ch, err)
 	}
 }
 

@@ -290,6 +290,17 @@ func (c *Client) RunHolder(ctx context.Context, h HolderSpec) (string, error) {
 	return c.RunDetached(ctx, h.args()...)
 }
 
+// OnDie returns a channel closed when a container carrying label
+// (key=value) dies (its process exited), watching from now until ctx ends.
+// Without the engine API it returns a nil channel (never closed).
+func (c *Client) OnDie(ctx context.Context, label string) (<-chan struct{}, error) {
+	e := c.api()
+	if e == nil {
+		return nil, nil
+	}
+	return e.events(ctx, map[string][]string{"type": {"container"}, "event": {"die"}, "label": {label}})
+}
+
 // RunDetached runs `docker run -d ARGS…` and returns the new container's id.
 func (c *Client) RunDetached(ctx context.Context, args ...string) (string, error) {
 	out, err := c.output(ctx, nil, append([]string{"run", "-d"}, args...)...)

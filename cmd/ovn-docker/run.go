@@ -61,26 +61,6 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	if err := dk.Ping(ctx); err != nil {
 		return err
 	}
-	at, cl, err := a.attacher(ctx)
-	if err != nil {
-		return err
-	}
-	// Fail early on a bad network, before starting anything; with a
-	// pooled port ready the attach asks Neutron nothing, and neither do we.
-	if !at.HasPoolPort(ctx, a.network) {
-		if _, err := cl.FindNetwork(ctx, a.network); err != nil {
-			return err
-		}
-	}
-	image := a.pauseImage
-	if image == "" {
-		if image, err = dk.EnsurePauseImage(ctx, "/proc/self/exe"); err != nil {
-			return err
-		}
-	}
-
-	a.log.Debug("pause image", "image", image)
-
 	var undo []func(context.Context) error
 	rollback := func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -105,29 +85,79 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	if name, ok := rl.Last("name"); ok && name != "" {
 		hs.Name = name + "-net"
 	}
-	hs.Image = image
-	hs.Labels = map[string]string{
-		docker.LabelRole:    docker.RoleHolder,
-		docker.LabelNetwork: a.network,
-		docker.LabelPID:     strconv.Itoa(os.Getpid()),
-		docker.LabelVIF:     at.VM.VIFID,
-	}
 	holderName := hs.Name
-	// Removed by name: even a failed start may have created it.
-	undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
-	holderID, err := dk.RunHolder(ctx, hs)
-	if err != nil {
-		return fmt.Errorf("starting the network-holding container %s: %w", holderName, err)
+	startHolder := func(vifID string) (docker.Container, error) {
+		image := a.pauseImage
+		if image == "" {
+			var err error
+			if image, err = dk.EnsurePauseImage(ctx, "/proc/self/exe"); err != nil {
+				return docker.Container{}, err
+			}
+		}
+		a.log.Debug("pause image", "image", image)
+		hs.Image = image
+		hs.Labels = map[string]string{
+			docker.LabelRole:    docker.RoleHolder,
+			docker.LabelNetwork: a.network,
+			docker.LabelPID:     strconv.Itoa(os.Getpid()),
+			docker.LabelVIF:     vifID,
+		}
+		holderID, err := dk.RunHolder(ctx, hs)
+		if err != nil {
+			return docker.Container{}, fmt.Errorf("starting the network-holding container %s: %w", holderName, err)
+		}
+		holder, err := dk.Inspect(ctx, holderID)
+		if err != nil {
+			return docker.Container{}, err
+		}
+		if !holder.Running || holder.Pid <= 0 {
+			return docker.Container{}, fmt.Errorf("the network-holding container %s is not running (%s)", holderName, holder.Status)
+		}
+		return holder, nil
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("interrupted: %w", err)
+	type startResult struct {
+		holder docker.Container
+		err    error
 	}
-	holder, err := dk.Inspect(ctx, holderID)
+	var early chan startResult
+	if a.vifID != "" {
+		// The VM's port (a label of the holder) is known: the holder's
+		// start, the engine's slowest step, overlaps connecting to the
+		// cloud and the VM's OVS. Removed by name: even a failed start
+		// may have created it.
+		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
+		early = make(chan startResult, 1)
+		go func() {
+			h, err := startHolder(a.vifID)
+			early <- startResult{h, err}
+		}()
+	}
+	at, cl, err := a.attacher(ctx)
+	// Fail early on a bad network, before attaching; with a pooled port
+	// ready the attach asks Neutron nothing, and neither do we.
+	if err == nil && !at.HasPoolPort(ctx, a.network) {
+		_, err = cl.FindNetwork(ctx, a.network)
+	}
+	var holder docker.Container
+	if early != nil {
+		// Always joined, so that a rollback finds what it removes.
+		r := <-early
+		holder = r.holder
+		if err == nil {
+			err = r.err
+		}
+	}
 	if err != nil {
 		return err
 	}
-	if !holder.Running || holder.Pid <= 0 {
-		return fmt.Errorf("the network-holding container %s is not running (%s)", holderName, holder.Status)
+	if early == nil {
+		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
+		if holder, err = startHolder(at.VM.VIFID); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w", err)
 	}
 	a.log.Debug("holder running", "holder", holder.ID, "pid", holder.Pid)
 	netns := fmt.Sprintf("/proc/%d/ns/net", holder.Pid)

@@ -216,6 +216,14 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 		// docker removed the container on exit (and waited for that):
 		// its network goes too, if that has not happened already.
 		undo = undo[:nUndo]
+		if len(undo) > 0 && cid != "" {
+			if c, ierr := dk.Inspect(ctx, cid); ierr == nil && c.Running {
+				// Detached from with the detach keys: it still runs
+				// and keeps its network (gc releases it once gone).
+				a.log.Debug("container still running: its network stays", "container", cid)
+				undo = nil
+			}
+		}
 		rollback()
 	}
 	if code != 0 {

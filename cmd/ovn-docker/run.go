@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +85,14 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 		hs.Name = name + "-net"
 	}
 	holderName := hs.Name
+	// A foreground --rm container is removed by docker once it exits, and
+	// its network with it.
+	autoRemoved := !rl.Bool("detach") && rl.Bool("rm")
+	// Its holder then is removed by the engine itself once stopped (also
+	// after an engine restart), so nobody waits for that; our own pause
+	// process stops on SIGTERM.
+	hs.AutoRemove = autoRemoved && a.pauseImage == ""
+	removeHolder := func(ctx context.Context) error { return dk.Remove(ctx, holderName) }
 	startHolder := func(vifID string) (docker.Container, error) {
 		image := a.pauseImage
 		if image == "" {
@@ -125,7 +132,7 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 		// start, the engine's slowest step, overlaps connecting to the
 		// cloud and the VM's OVS. Removed by name: even a failed start
 		// may have created it.
-		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
+		undo = append(undo, removeHolder)
 		early = make(chan startResult, 1)
 		go func() {
 			h, err := startHolder(a.vifID)
@@ -151,7 +158,7 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	if early == nil {
-		undo = append(undo, func(ctx context.Context) error { return dk.Remove(ctx, holderName) })
+		undo = append(undo, removeHolder)
 		if holder, err = startHolder(at.VM.VIFID); err != nil {
 			return err
 		}
@@ -165,10 +172,11 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	undo = append(undo, func(ctx context.Context) error {
+	detachNet := func(ctx context.Context) error {
 		_, err := at.Detach(ctx, attach.Selector{ContainerID: holder.ID})
 		return err
-	})
+	}
+	undo = append(undo, detachNet)
 	a.log.Debug("network ready", "holder", holder.ID, "ip", att.Addresses, "mac", att.MAC, "vlan", att.VLAN)
 
 	if err := ctx.Err(); err != nil {
@@ -182,13 +190,16 @@ func (a *app) run(ctx context.Context, args []string) (err error) {
 	cidfile := filepath.Join(dir, "cid")
 	uargs := append(userOpts, "--net=container:"+holder.ID, "--label", docker.LabelHolder+"="+holder.ID, "--cidfile", cidfile, rl.Image)
 	uargs = append(uargs, rl.Command...)
-	// A foreground --rm container is removed by docker once it exits, and
-	// its network with it: that starts as soon as its process has died,
-	// while docker is still removing the container.
-	autoRemoved := !rl.Bool("detach") && rl.Bool("rm")
+	// The network of a foreground --rm container goes as soon as its
+	// process has died, while docker is still removing the container.
 	waitEarly := func() (bool, error) { return false, nil }
 	if autoRemoved {
-		waitEarly = a.releaseOnDie(ctx, dk, holder.ID, slices.Clone(undo))
+		release := removeHolder
+		if hs.AutoRemove {
+			holderID := holder.ID
+			release = func(ctx context.Context) error { return dk.Stop(ctx, holderID) }
+		}
+		waitEarly = a.releaseOnDie(ctx, dk, holder.ID, []func(context.Context) error{detachNet, release})
 	}
 	// The user's container runs in the foreground like docker run would:
 	// Ctrl-C goes to docker (which forwards it), not to a cancelled ctx.

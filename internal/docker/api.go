@@ -268,6 +268,17 @@ func (e *engine) remove(ctx context.Context, id string) error {
 	return wrap(err, "rm "+id)
 }
 
+// signal sends a container a signal; one that is gone or not running is
+// not an error.
+func (e *engine) signal(ctx context.Context, id, sig string) error {
+	err := e.do(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/kill", url.Values{"signal": {sig}}, nil, nil)
+	var ae *apiError
+	if err == nil || notFound(err) || (errors.As(err, &ae) && ae.status == http.StatusConflict) {
+		return nil
+	}
+	return wrap(err, "kill "+id)
+}
+
 func (e *engine) list(ctx context.Context, label string) ([]Summary, error) {
 	f, err := json.Marshal(map[string][]string{"label": {label}})
 	if err != nil {
@@ -316,6 +327,7 @@ func (e *engine) runHolder(ctx context.Context, h HolderSpec) (string, error) {
 		DNSOptions  []string `json:"DnsOptions,omitempty"`
 		DNSSearch   []string `json:"DnsSearch,omitempty"`
 		ExtraHosts  []string `json:",omitempty"`
+		AutoRemove  bool     `json:",omitempty"`
 	}
 	body := struct {
 		Image      string
@@ -325,7 +337,7 @@ func (e *engine) runHolder(ctx context.Context, h HolderSpec) (string, error) {
 		HostConfig hostConfig
 	}{
 		Image: h.Image, Hostname: h.Hostname, Domainname: h.Domainname, Labels: h.Labels,
-		HostConfig: hostConfig{NetworkMode: "none", DNS: h.DNS, DNSOptions: h.DNSOptions, DNSSearch: h.DNSSearch, ExtraHosts: h.ExtraHosts},
+		HostConfig: hostConfig{NetworkMode: "none", AutoRemove: h.AutoRemove, DNS: h.DNS, DNSOptions: h.DNSOptions, DNSSearch: h.DNSSearch, ExtraHosts: h.ExtraHosts},
 	}
 	var created struct {
 		ID string `json:"Id"`

@@ -83,6 +83,16 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		id := "id-" + r.URL.Query().Get("name")
 		f.created[id] = body
 		_ = json.NewEncoder(w).Encode(map[string]string{"Id": id})
+	case r.Method == http.MethodPost && strings.HasSuffix(path, "/kill"):
+		if r.URL.Query().Get("signal") != "SIGTERM" {
+			http.Error(w, `{"message":"bad signal"}`, http.StatusBadRequest)
+			return
+		}
+		if _, ok := f.containers[strings.TrimSuffix(strings.TrimPrefix(path, "/containers/"), "/kill")]; !ok {
+			notFound("No such container")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodPost && strings.HasSuffix(path, "/start"):
 		w.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodDelete:
@@ -136,6 +146,12 @@ func TestEngineAPI(t *testing.T) {
 	if _, err := c.Inspect(ctx, "gone"); !errors.Is(err, ErrNoSuchContainer) {
 		t.Errorf("Inspect of a missing container: want ErrNoSuchContainer, got %v", err)
 	}
+	if err := c.Stop(ctx, "abc"); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	if err := c.Stop(ctx, "gone"); err != nil {
+		t.Errorf("Stop of a missing container: %v", err)
+	}
 	if err := c.Remove(ctx, "abc", "gone"); err != nil {
 		t.Errorf("Remove: %v", err)
 	}
@@ -154,12 +170,12 @@ func TestEngineAPI(t *testing.T) {
 			t.Errorf("ImageExists(%s) = %v, %v; want %v", ref, ok, err, want)
 		}
 	}
-	id, err := c.RunHolder(ctx, HolderSpec{Name: "h", Image: "pause:1", Labels: map[string]string{LabelRole: RoleHolder}, Hostname: "web", DNS: []string{"10.0.0.2"}})
+	id, err := c.RunHolder(ctx, HolderSpec{Name: "h", Image: "pause:1", Labels: map[string]string{LabelRole: RoleHolder}, Hostname: "web", DNS: []string{"10.0.0.2"}, AutoRemove: true})
 	if err != nil || id != "id-h" {
 		t.Fatalf("RunHolder = %q, %v", id, err)
 	}
 	b, _ := json.Marshal(f.created["id-h"])
-	wantBody := `{"HostConfig":{"Dns":["10.0.0.2"],"NetworkMode":"none"},"Hostname":"web","Image":"pause:1","Labels":{"ovn-docker.role":"holder"}}`
+	wantBody := `{"HostConfig":{"AutoRemove":true,"Dns":["10.0.0.2"],"NetworkMode":"none"},"Hostname":"web","Image":"pause:1","Labels":{"ovn-docker.role":"holder"}}`
 	if d := cmp.Diff(wantBody, string(b)); d != "" {
 		t.Errorf("create body (-want +got):\n%s", d)
 	}
@@ -245,9 +261,9 @@ func TestSocketPath(t *testing.T) {
 }
 
 func TestHolderSpecArgs(t *testing.T) {
-	h := HolderSpec{Name: "n", Image: "img", Labels: map[string]string{"b": "2", "a": "1"}, Hostname: "h", Domainname: "d",
+	h := HolderSpec{Name: "n", Image: "img", AutoRemove: true, Labels: map[string]string{"b": "2", "a": "1"}, Hostname: "h", Domainname: "d",
 		DNS: []string{"1.1.1.1"}, DNSOptions: []string{"ndots:1"}, DNSSearch: []string{"x"}, ExtraHosts: []string{"a:1.2.3.4"}}
-	want := []string{"--net=none", "--name", "n", "--label", "a=1", "--label", "b=2", "--hostname", "h", "--domainname", "d",
+	want := []string{"--net=none", "--name", "n", "--rm", "--label", "a=1", "--label", "b=2", "--hostname", "h", "--domainname", "d",
 		"--dns", "1.1.1.1", "--dns-option", "ndots:1", "--dns-search", "x", "--add-host", "a:1.2.3.4", "img"}
 	if d := cmp.Diff(want, h.args()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)

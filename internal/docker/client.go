@@ -244,11 +244,15 @@ type HolderSpec struct {
 	DNS, DNSOptions      []string
 	DNSSearch            []string
 	ExtraHosts           []string
+	AutoRemove           bool // removed by the engine once stopped (--rm)
 }
 
 // args are h as `docker run -d` arguments.
 func (h HolderSpec) args() []string {
 	a := []string{"--net=none", "--name", h.Name}
+	if h.AutoRemove {
+		a = append(a, "--rm")
+	}
 	keys := make([]string, 0, len(h.Labels))
 	for k := range h.Labels {
 		keys = append(keys, k)
@@ -288,6 +292,20 @@ func (c *Client) RunHolder(ctx context.Context, h HolderSpec) (string, error) {
 		}
 	}
 	return c.RunDetached(ctx, h.args()...)
+}
+
+// Stop sends the container SIGTERM and returns without waiting for it to
+// exit (a container created with AutoRemove is then removed by the
+// engine). A container already gone or stopped is not an error.
+func (c *Client) Stop(ctx context.Context, id string) error {
+	if e := c.api(); e != nil {
+		return e.signal(ctx, id, "SIGTERM")
+	}
+	_, err := c.output(ctx, nil, "kill", "--signal", "SIGTERM", id)
+	if errors.Is(err, ErrNoSuchContainer) || (err != nil && strings.Contains(err.Error(), "is not running")) {
+		return nil
+	}
+	return err
 }
 
 // OnDie returns a channel closed when a container carrying label

@@ -434,3 +434,26 @@ func TestPluginInterruptedRun(t *testing.T) {
 		})
 	}
 }
+
+// TestPluginSinglePingTwentyTimes: a container whose whole command is one
+// ping (no retry) to a container on the other VM succeeds every time — its
+// network works from its very first instruction, also for a port that OVN
+// has only just bound.
+func TestPluginSinglePingTwentyTimes(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	ls := r.createNetwork(t, "demo", "ping20")
+	peer := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
+	r.rmAtEnd(t, vm2, "demo", peer)
+	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
+	failed := 0
+	for i := range 20 {
+		if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--network="+ls, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "2", peerIP); res.code != 0 {
+			failed++
+			t.Errorf("run %d of 20: the single ping failed:\n%s", i+1, res)
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of 20 single-ping containers got no reply", failed)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -19,9 +20,18 @@ type Fake struct {
 	// Injected failures, returned as is (set them before use).
 	FailCreate error // CreateVeth creates nothing and returns it
 	FailDelete error // DeleteLink and DeleteLinkInNetns return it
+	FailProbe  error // ProbeDHCP returns it
 
-	mu    sync.Mutex
-	links map[fakeKey]FakeLink
+	mu     sync.Mutex
+	links  map[fakeKey]FakeLink
+	probes []FakeProbe
+}
+
+// FakeProbe is one ProbeDHCP call Fake recorded.
+type FakeProbe struct {
+	Netns, IfName string
+	MAC           net.HardwareAddr
+	IP            netip.Addr
 }
 
 // FakeLink is what Fake recorded about one link.
@@ -147,4 +157,29 @@ func (f *Fake) Links() []FakeLink {
 		return cmp.Or(strings.Compare(a.Netns, b.Netns), strings.Compare(a.Name, b.Name))
 	})
 	return out
+}
+
+// ProbeDHCP records the probe and returns FailProbe. The interface must
+// exist in the namespace, as for the real probe.
+func (f *Fake) ProbeDHCP(ctx context.Context, netnsPath, ifName string, mac net.HardwareAddr, ip netip.Addr) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.probes = append(f.probes, FakeProbe{Netns: netnsPath, IfName: ifName, MAC: mac, IP: ip})
+	if f.FailProbe != nil {
+		return f.FailProbe
+	}
+	if _, ok := f.links[fakeKey{netnsPath, ifName}]; !ok {
+		return fmt.Errorf("DHCP probe on %s in %s: %w", ifName, netnsPath, ErrNoLink)
+	}
+	return nil
+}
+
+// Probes returns the ProbeDHCP calls so far, in order.
+func (f *Fake) Probes() []FakeProbe {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.probes)
 }

@@ -21,6 +21,9 @@ var (
 	ErrNotActive = errors.New("port did not become ACTIVE")
 	ErrNoNetns   = errors.New("network namespace does not exist")
 	ErrNoAddress = errors.New("port has no address")
+	// ErrNoDataPath: the port is up in OVN but its traffic is not
+	// forwarded yet (the DHCP probe got no answer in time).
+	ErrNoDataPath = errors.New("port's data path does not work")
 )
 
 // Attacher attaches network namespaces of one VM.
@@ -34,6 +37,7 @@ type Attacher struct {
 	// (zero: 60s). Poll is the longest interval between two checks (zero:
 	// 250ms); the first ones come sooner (10ms, doubling), since OVN
 	// usually binds a port within tens of milliseconds.
+	// The same bound applies to the data-path probe (probeDataPath).
 	WaitActive time.Duration
 	Poll       time.Duration
 	// PID is recorded on claimed ports so GC leaves attaches in progress
@@ -191,7 +195,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 	cfg, cerr := ifaceConfig(req.IfName, nw, port, mtu, a.VM.DatapathType == "netdev")
 	ids := map[string]string{KeyPort: port.ID}
 	if cerr == nil {
-		maps.Copy(ids, portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg}.ids())
+		maps.Copy(ids, portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg, probe: dhcpProbeAddr(nw, port)}.ids())
 		if pooled {
 			ids[KeyPooled] = "true"
 		}
@@ -213,6 +217,9 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 		if ierr := interrupted(ctx); ierr != nil {
 			return Attachment{}, ierr
 		}
+		return Attachment{}, err
+	}
+	if err := a.probeDataPath(ctx, req, ap.Name, port.ID, cfg.MAC, dhcpProbeAddr(nw, port)); err != nil {
 		return Attachment{}, err
 	}
 	if err := a.Switch.SetExternalIDs(ctx, ap.Name, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
@@ -309,6 +316,79 @@ func (a *Attacher) waitActiveStatus(ctx context.Context, portID string) (string,
 		}
 		poll = min(2*poll, maxPoll)
 	}
+}
+
+// A probe round lasts firstProbeRound, doubling up to probeRound, before
+// attach checks the VM end of the veth and probes again: an answer
+// normally comes within milliseconds, and a VM end set down is found
+// soon.
+const (
+	firstProbeRound = 100 * time.Millisecond
+	probeRound      = 500 * time.Millisecond
+)
+
+// probeDataPath waits until the port's traffic is forwarded, proven by an
+// answer of OVN native DHCP to a request from the container's interface
+// for ip (see netdev.ProbeDHCP). ACTIVE is not enough: for a child port,
+// ovn-controller marks the binding up when it claims it, which can be
+// before the port's flows are installed, and the container's first
+// packets would be dropped. An invalid ip (no IPv4 subnet with DHCP, or
+// a pool entry recorded before the probe existed) skips the probe: there
+// is nothing on the network to answer it. Bounded like the wait for
+// ACTIVE.
+//
+// Between rounds without an answer it makes sure the VM end (hostName)
+// is up: ovs-vswitchd, closing the previous interface of the same name,
+// restores that one's flags by name and can set the new veth down (seen:
+// no packet ever left the VM then).
+func (a *Attacher) probeDataPath(ctx context.Context, req Request, hostName, portID string, mac net.HardwareAddr, ip netip.Addr) error {
+	if !ip.IsValid() {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, a.waitActive())
+	defer cancel()
+	start := time.Now()
+	var err error
+	for round := firstProbeRound; ; round = min(2*round, probeRound) {
+		rctx, rcancel := context.WithTimeout(pctx, round)
+		err = a.Links.ProbeDHCP(rctx, req.NetnsPath, req.IfName, mac, ip)
+		noReply := rctx.Err() != nil
+		rcancel()
+		if err == nil {
+			a.log().Debug("data path works", "port", portID, "took", time.Since(start))
+			return nil
+		}
+		if errors.Is(err, ErrProbeUnavailable) {
+			// The namespace's own DHCP client, if any, will find out.
+			a.log().Warn("cannot probe the data path; the first packets may be lost", "port", portID, "ifname", req.IfName, "err", err)
+			return nil
+		}
+		if pctx.Err() != nil || !noReply {
+			break
+		}
+		if down, uerr := a.Links.EnsureUp(pctx, hostName); uerr != nil {
+			a.log().Warn("checking the VM end of the veth", "veth", hostName, "err", uerr)
+		} else if down {
+			a.log().Warn("the VM end of the veth was down (set down by ovs-vswitchd); set it up again", "veth", hostName, "port", portID)
+		}
+	}
+	if ierr := interrupted(ctx); ierr != nil {
+		return ierr
+	}
+	return fmt.Errorf("%w: port %s (%s, MAC %s, %s in %s) got no answer from the network's DHCP within %s: %w "+
+		"(is ovn-controller on the VM's hypervisor running and connected? does the port's Logical_Switch_Port have dhcpv4_options?)",
+		ErrNoDataPath, portID, ip, mac, req.IfName, req.NetnsPath, a.waitActive(), err)
+}
+
+// dhcpProbeAddr is the port's first IPv4 address on a subnet with DHCP
+// enabled (the one OVN's DHCP answers for), or the zero Addr.
+func dhcpProbeAddr(nw cloud.Network, p cloud.Port) netip.Addr {
+	for _, ip := range p.FixedIPs {
+		if s, ok := nw.SubnetByID(ip.SubnetID); ok && s.EnableDHCP && ip.IP.Unmap().Is4() {
+			return ip.IP.Unmap()
+		}
+	}
+	return netip.Addr{}
 }
 
 // portName names the Neutron port after its owner, for humans.

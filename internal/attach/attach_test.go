@@ -34,7 +34,7 @@ func newRig(t *testing.T) *rig {
 		cl: &fakeCloud{status: "ACTIVE", networks: []cloud.Network{{
 			ID: "net-1", Name: "LS1", MTU: 1442,
 			Subnets: []cloud.Subnet{
-				{ID: "sub-4", CIDR: netip.MustParsePrefix("10.1.0.0/24"), Gateway: netip.MustParseAddr("10.1.0.1"), IPVersion: 4},
+				{ID: "sub-4", CIDR: netip.MustParsePrefix("10.1.0.0/24"), Gateway: netip.MustParseAddr("10.1.0.1"), IPVersion: 4, EnableDHCP: true},
 				{ID: "sub-6", CIDR: netip.MustParsePrefix("fd00:1::/64"), IPVersion: 6},
 			},
 		}}},
@@ -116,6 +116,7 @@ func TestAttachRollback(t *testing.T) {
 		{"port never active", func(r *rig) { r.cl.status = "DOWN" }, nil, ErrNotActive},
 		{"neutron refuses", func(r *rig) { r.cl.createErr = cloud.ErrForbidden }, nil, cloud.ErrForbidden},
 		{"interface not up", func(r *rig) { r.sw.upErr = errors.New("timeout") }, nil, nil},
+		{"data path dead", func(r *rig) { r.links.probeErr = errors.New("no DHCP reply") }, nil, ErrNoDataPath},
 		{"mtu too big", func(r *rig) { r.a.VM.UplinkMTU = 1400 }, nil, ErrMTU},
 		{"unknown network", nil, func(r *rig) Request { return Request{NetnsPath: r.netns, Network: "nope"} }, cloud.ErrNotFound},
 		{"no netns", nil, func(r *rig) Request { return Request{NetnsPath: "/nonexistent/ns", Network: "LS1"} }, ErrNoNetns},

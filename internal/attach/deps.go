@@ -30,6 +30,10 @@ type Bridge struct {
 // (another process took or removed it first).
 var ErrPortTaken = errors.New("access port changed meanwhile")
 
+// ErrProbeUnavailable: Links.ProbeDHCP could not probe at all (e.g. the
+// namespace already has a DHCP client holding UDP port 68).
+var ErrProbeUnavailable = errors.New("data-path probe not possible")
+
 // PoolSwitch is what the port pool needs from the VM's OVS on top of
 // Switch.
 type PoolSwitch interface {
@@ -73,6 +77,16 @@ type Links interface {
 	DeleteLink(ctx context.Context, name string) error
 	LinkMTU(ctx context.Context, name string) (int, error)
 	LinkMAC(ctx context.Context, name string) (net.HardwareAddr, error)
+	// ProbeDHCP returns once a DHCP server answered a request for ip
+	// sent from ifName (MAC mac) in the namespace, retrying until ctx
+	// ends. With OVN native DHCP the answer comes from the logical
+	// port's own flows, so it proves they are installed. An error
+	// wrapping ErrProbeUnavailable means the probe could not be made
+	// (not that the data path is broken).
+	ProbeDHCP(ctx context.Context, netnsPath, ifName string, mac net.HardwareAddr, ip netip.Addr) error
+	// EnsureUp sets a link of the VM up if it is down and reports
+	// whether it was.
+	EnsureUp(ctx context.Context, name string) (bool, error)
 }
 
 // Announcer may be implemented by Links. Announce tells the network the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -142,6 +143,35 @@ type fakeLinks struct {
 	links     map[string]IfaceConfig
 	createErr error
 	announced []string // netns/ifname
+	probes    []string // netns/ifname/mac/ip
+	probeErr  error
+	// probeFailures: the first that many probes get no reply until
+	// their context ends.
+	probeFailures int
+	ensured       []string // EnsureUp calls
+}
+
+func (f *fakeLinks) ProbeDHCP(ctx context.Context, netns, ifName string, mac net.HardwareAddr, ip netip.Addr) error {
+	f.mu.Lock()
+	f.probes = append(f.probes, netns+"/"+ifName+"/"+mac.String()+"/"+ip.String())
+	n := len(f.probes)
+	err := f.probeErr
+	if f.probeFailures >= n {
+		err = fmt.Errorf("no DHCP reply: %w", context.DeadlineExceeded)
+	}
+	f.mu.Unlock()
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		<-ctx.Done() // like the real probe: until the budget ends
+		return err
+	}
+	return err
+}
+
+func (f *fakeLinks) EnsureUp(_ context.Context, name string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ensured = append(f.ensured, name)
+	return f.probeFailures > 0, nil
 }
 
 func (f *fakeLinks) Announce(_ context.Context, netns string, cfg IfaceConfig) error {

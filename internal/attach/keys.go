@@ -21,6 +21,12 @@ const (
 	KeyAddresses   = "ovn-docker:addresses" // fixed IPs with their subnets' prefix lengths, comma-separated
 	KeyGateways    = "ovn-docker:gateways"  // the subnets' gateways, comma-separated
 	KeyMTU         = "ovn-docker:mtu"
+	// KeyDHCPProbe is the IPv4 address whose subnet has DHCP enabled, the
+	// one attach probes the data path with (see probeDataPath); "none":
+	// no such subnet, no probe. Entries made before the key existed do
+	// not have it and are not probed: they were bound long before they
+	// are taken, so their flows are in place.
+	KeyDHCPProbe = "ovn-docker:dhcp-probe"
 	// KeyPooled = "true": the Neutron port is a pool port (named
 	// PoolPortName, no device_id), which may go back to the pool when its
 	// attachment ends.

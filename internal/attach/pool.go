@@ -75,6 +75,7 @@ type PoolStatus struct {
 type portData struct {
 	networkName, project string
 	cfg                  IfaceConfig // MAC, Addresses, Gateways, MTU
+	probe                netip.Addr  // see KeyDHCPProbe; invalid: no probe
 }
 
 func (d portData) ids() map[string]string {
@@ -85,6 +86,10 @@ func (d portData) ids() map[string]string {
 		}
 		return strings.Join(s, ",")
 	}
+	probe := "none"
+	if d.probe.IsValid() {
+		probe = d.probe.String()
+	}
 	return map[string]string{
 		KeyNetworkName: d.networkName,
 		KeyProject:     d.project,
@@ -92,6 +97,7 @@ func (d portData) ids() map[string]string {
 		KeyAddresses:   join(len(d.cfg.Addresses), func(i int) string { return d.cfg.Addresses[i].String() }),
 		KeyGateways:    join(len(d.cfg.Gateways), func(i int) string { return d.cfg.Gateways[i].String() }),
 		KeyMTU:         strconv.Itoa(d.cfg.MTU),
+		KeyDHCPProbe:   probe,
 	}
 }
 
@@ -122,6 +128,11 @@ func parsePortData(ids map[string]string) (portData, error) {
 				return d, fmt.Errorf("gateway: %w", err)
 			}
 			d.cfg.Gateways = append(d.cfg.Gateways, a)
+		}
+	}
+	if s := ids[KeyDHCPProbe]; s != "" && s != "none" {
+		if d.probe, err = netip.ParseAddr(s); err != nil {
+			return d, fmt.Errorf("DHCP probe address: %w", err)
 		}
 	}
 	return d, nil
@@ -306,9 +317,15 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 	d.cfg.DisableTxChecksum = a.VM.DatapathType == "netdev"
 	cfg, err := a.plug(ctx, req, e, d.cfg)
 	if err == nil {
-		err = a.Switch.SetExternalIDs(ctx, e.Name, map[string]string{KeyState: stateReady, KeyPID: ""})
+		// A pool port was ACTIVE when it was made, but its flows on the
+		// hypervisor are what the container needs.
+		err = a.probeDataPath(ctx, req, e.Name, ids[KeyPort], cfg.MAC, d.probe)
+		if err == nil {
+			if err = a.Switch.SetExternalIDs(ctx, e.Name, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
+				err = fmt.Errorf("marking OVS port %s ready: %w", e.Name, err)
+			}
+		}
 		if err != nil {
-			err = fmt.Errorf("marking OVS port %s ready: %w", e.Name, err)
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
 			if derr := a.Links.DeleteLink(rctx, e.Name); derr != nil {
@@ -582,7 +599,7 @@ func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, ap 
 		}
 		return err
 	}
-	ids := portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg}.ids()
+	ids := portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg, probe: dhcpProbeAddr(nw, port)}.ids()
 	ids[KeyState], ids[KeyPID] = statePool, ""
 	if err := a.Pool.UpdateExternalIDsIf(nc, ap.Name, map[string]string{KeyState: stateFilling, KeyPort: port.ID}, ids); err != nil {
 		return fmt.Errorf("making pool port %s ready: %w", ap.Name, err)

@@ -324,3 +324,121 @@ func TestDiscoverVMTrustsKnownParent(t *testing.T) {
 		t.Errorf("other vif-id: %v, want ErrNoVIF", err)
 	}
 }
+
+// Both the cold and the pool attach probe the data path with the port's
+// IPv4 address on the DHCP subnet, before returning; a port without such
+// a subnet, or a pool entry recorded before the probe existed, is not
+// probed; a failed probe of a pool port gives the port back.
+func TestAttachProbesDataPath(t *testing.T) {
+	ctx := context.Background()
+	probe := func(r *rig, at Attachment) string {
+		return r.netns + "/eth0/" + at.MAC + "/" + at.Addresses[0].Addr().String()
+	}
+
+	t.Run("cold", func(t *testing.T) {
+		r := newRig(t)
+		at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]string{probe(r, at)}, r.links.probes); d != "" {
+			t.Errorf("probes (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("cold without DHCP", func(t *testing.T) {
+		r := newRig(t)
+		r.cl.networks[0].Subnets[0].EnableDHCP = false
+		if _, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"}); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.links.probes) != 0 {
+			t.Errorf("probed %v", r.links.probes)
+		}
+	})
+
+	t.Run("pool", func(t *testing.T) {
+		r := newPoolRig(t)
+		if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+			t.Fatal(err)
+		}
+		at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]string{probe(r, at)}, r.links.probes); d != "" {
+			t.Errorf("probes (-want +got):\n%s", d)
+		}
+		if got := r.sw.ports[at.PortName].ExternalIDs[KeyDHCPProbe]; got != at.Addresses[0].Addr().String() {
+			t.Errorf("%s = %q", KeyDHCPProbe, got)
+		}
+	})
+
+	for _, tc := range []struct{ name, value string }{{"pool without DHCP", "none"}, {"pool entry of before", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newPoolRig(t)
+			if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+				t.Fatal(err)
+			}
+			for name := range r.sw.ports {
+				if tc.value == "" {
+					delete(r.sw.ports[name].ExternalIDs, KeyDHCPProbe)
+				} else {
+					r.sw.ports[name].ExternalIDs[KeyDHCPProbe] = tc.value
+				}
+			}
+			calls := r.cl.calls
+			if _, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"}); err != nil {
+				t.Fatal(err)
+			}
+			if r.cl.calls != calls {
+				t.Errorf("took no pool port: %d Neutron calls", r.cl.calls-calls)
+			}
+			if len(r.links.probes) != 0 {
+				t.Errorf("probed %v", r.links.probes)
+			}
+		})
+	}
+
+	t.Run("VM end down at first", func(t *testing.T) {
+		r := newRig(t)
+		r.links.probeFailures = 1
+		r.a.WaitActive = 5 * probeRound
+		at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]string{at.PortName}, r.links.ensured); d != "" {
+			t.Errorf("EnsureUp calls (-want +got):\n%s", d)
+		}
+		if len(r.links.probes) != 2 {
+			t.Errorf("probes: %v, want 2", r.links.probes)
+		}
+	})
+
+	t.Run("probe not possible", func(t *testing.T) {
+		r := newRig(t)
+		r.links.probeErr = fmt.Errorf("%w: port 68 taken", ErrProbeUnavailable)
+		if _, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"}); err != nil {
+			t.Fatalf("attach failed although only the probe was not possible: %v", err)
+		}
+	})
+
+	t.Run("pool probe fails", func(t *testing.T) {
+		r := newPoolRig(t)
+		if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+			t.Fatal(err)
+		}
+		r.links.probeErr = errors.New("no DHCP reply")
+		_, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
+		if !errors.Is(err, ErrNoDataPath) {
+			t.Fatalf("err = %v, want ErrNoDataPath", err)
+		}
+		if len(r.links.links) != 0 {
+			t.Errorf("veths left: %v", r.links.links)
+		}
+		if st := r.status(t); len(st) != 1 || st[0].Ready != 1 {
+			t.Errorf("pool after a failed attach: %+v, want the port back", st)
+		}
+	})
+}

@@ -28,6 +28,9 @@ type Subnet struct {
 	CIDR      netip.Prefix `json:"cidr"`
 	Gateway   netip.Addr   `json:"gateway_ip"`
 	IPVersion int          `json:"ip_version"`
+	// EnableDHCP: the network answers DHCP for the subnet's ports (with
+	// OVN, native DHCP: attach uses it to probe a port's data path).
+	EnableDHCP bool `json:"enable_dhcp"`
 }
 
 // CreateNetworkOpts: a network with one IPv4 and optionally one IPv6 subnet.
@@ -159,7 +162,7 @@ func (c *Client) listSubnets(ctx context.Context, networkID string) ([]Subnet, e
 			return nil, fmt.Errorf("subnet %s has an invalid cidr %q: %w", s.ID, s.CIDR, err)
 		}
 		gw, _ := netip.ParseAddr(s.GatewayIP) // no gateway is allowed
-		out = append(out, Subnet{ID: s.ID, NetworkID: s.NetworkID, CIDR: p, Gateway: gw, IPVersion: s.IPVersion})
+		out = append(out, Subnet{ID: s.ID, NetworkID: s.NetworkID, CIDR: p, Gateway: gw, IPVersion: s.IPVersion, EnableDHCP: s.EnableDHCP})
 	}
 	return out, nil
 }

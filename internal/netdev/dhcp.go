@@ -18,6 +18,11 @@ import (
 // ErrNoDHCPReply: ProbeDHCP got no DHCP answer within its context.
 var ErrNoDHCPReply = errors.New("no DHCP reply")
 
+// ErrDHCPPortInUse: something in the namespace holds the DHCP client
+// port (68) without SO_REUSEADDR, so ProbeDHCP cannot listen for the
+// answer. The caller decides whether to go on without the probe.
+var ErrDHCPPortInUse = errors.New("DHCP client port in use")
+
 // DHCP message types (option 53) the probe sends or accepts.
 const (
 	dhcpRequest = 3
@@ -233,6 +238,9 @@ func dhcpSocket(ifName string) (int, error) {
 	}
 	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: dhcpClientPort}); err != nil {
 		unix.Close(fd)
+		if errors.Is(err, unix.EADDRINUSE) {
+			return -1, fmt.Errorf("bind UDP port %d: %w: %w", dhcpClientPort, ErrDHCPPortInUse, err)
+		}
 		return -1, fmt.Errorf("bind UDP port %d: %w", dhcpClientPort, err)
 	}
 	return fd, nil

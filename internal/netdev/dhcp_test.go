@@ -127,6 +127,22 @@ func TestProbeDHCP(t *testing.T) {
 		}
 	})
 
+	t.Run("port 68 taken", func(t *testing.T) {
+		var fd int
+		inNetns(t, ctrNS, func() error {
+			var err error
+			if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
+				return err
+			}
+			return unix.Bind(fd, &unix.SockaddrInet4{Port: dhcpClientPort})
+		})
+		defer unix.Close(fd)
+		err := n.ProbeDHCP(testCtx(t), ctrNS, "eth0", testMAC, testIP)
+		if !errors.Is(err, ErrDHCPPortInUse) {
+			t.Fatalf("err = %v, want ErrDHCPPortInUse", err)
+		}
+	})
+
 	t.Run("answered", func(t *testing.T) {
 		var fd int
 		inNetns(t, srvNS, func() error {

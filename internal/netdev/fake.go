@@ -177,6 +177,12 @@ func (f *Fake) ProbeDHCP(ctx context.Context, netnsPath, ifName string, mac net.
 	return nil
 }
 
+// EnsureUp reports whether the link was down (never, in the fake).
+func (f *Fake) EnsureUp(ctx context.Context, name string) (bool, error) {
+	_, err := f.link(ctx, name)
+	return false, err
+}
+
 // Probes returns the ProbeDHCP calls so far, in order.
 func (f *Fake) Probes() []FakeProbe {
 	f.mu.Lock()

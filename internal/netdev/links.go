@@ -104,3 +104,29 @@ func (n *Netlink) link(ctx context.Context, name string) (netlink.Link, error) {
 	}
 	return l, nil
 }
+
+// EnsureUp brings a current-namespace link up if it is administratively
+// down, and reports whether it was. Open vSwitch can set a newly created
+// veth end down behind our back: when it closes the previous interface
+// of the same name it restores that one's flags by name, which hits the
+// new device.
+func (n *Netlink) EnsureUp(ctx context.Context, name string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		if isNotFound(err) {
+			return false, fmt.Errorf("link %s: %w", name, ErrNoLink)
+		}
+		return false, fmt.Errorf("link %s: %w", name, err)
+	}
+	if l.Attrs().Flags&net.FlagUp != 0 {
+		return false, nil
+	}
+	if err := netlink.LinkSetUp(l); err != nil {
+		return true, fmt.Errorf("set %s up: %w", name, err)
+	}
+	n.log.WarnContext(ctx, "link was down; set it up again", "link", name)
+	return true, nil
+}

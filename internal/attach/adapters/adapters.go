@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/netip"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
 	"github.com/ovn-docker/ovn-docker/internal/netdev"
@@ -124,4 +125,16 @@ func (l Links) LinkMTU(ctx context.Context, name string) (int, error) {
 
 func (l Links) LinkMAC(ctx context.Context, name string) (net.HardwareAddr, error) {
 	return l.N.LinkMAC(ctx, name)
+}
+
+func (l Links) EnsureUp(ctx context.Context, name string) (bool, error) {
+	return l.N.EnsureUp(ctx, name)
+}
+
+func (l Links) ProbeDHCP(ctx context.Context, nsPath, ifName string, mac net.HardwareAddr, ip netip.Addr) error {
+	err := l.N.ProbeDHCP(ctx, nsPath, ifName, mac, ip)
+	if errors.Is(err, netdev.ErrDHCPPortInUse) {
+		return fmt.Errorf("%w: %w", attach.ErrProbeUnavailable, err)
+	}
+	return err
 }

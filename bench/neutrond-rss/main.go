@@ -8,12 +8,9 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +20,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ovn-docker/ovn-docker/bench/internal/neutronapi"
 )
 
 func main() {
@@ -95,7 +94,7 @@ users:
 	base := "http://" + addr
 	var tok string
 	for i := 0; ; i++ {
-		tok, err = token(base)
+		tok, err = neutronapi.Token(base, "bench", "bench", "bench")
 		if err == nil {
 			break
 		}
@@ -104,7 +103,7 @@ users:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cl := &client{base: base, tok: tok, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	cl := neutronapi.New(base, tok)
 	pid := srv.Process.Pid
 
 	fmt.Printf("ovn-neutrond memory: %s, private NB ovsdb-server (unix socket), %d ports through the API with %d clients, %s\n\n",
@@ -118,12 +117,12 @@ users:
 	show(0, 0)
 
 	// A /16: room for the ports.
-	out, err := cl.do("POST", "/v2.0/networks", `{"network": {"name": "rss"}}`, 201)
+	out, err := cl.Do("POST", "/v2.0/networks", `{"network": {"name": "rss"}}`, 201)
 	if err != nil {
 		return err
 	}
 	netID := out["network"].(map[string]any)["id"].(string)
-	if _, err := cl.do("POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "10.100.0.0/16"}}`, netID), 201); err != nil {
+	if _, err := cl.Do("POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "10.100.0.0/16"}}`, netID), 201); err != nil {
 		return err
 	}
 	body := fmt.Sprintf(`{"port": {"network_id": %q}}`, netID)
@@ -139,7 +138,7 @@ users:
 			go func() {
 				defer wg.Done()
 				for next.Add(1) <= int64(k) {
-					if _, err := cl.do("POST", "/v2.0/ports", body, 201); err != nil {
+					if _, err := cl.Do("POST", "/v2.0/ports", body, 201); err != nil {
 						errs[w] = err
 						return
 					}
@@ -157,7 +156,7 @@ users:
 	}
 	// Reads of the whole set, as a client listing ports would do.
 	t0 := time.Now()
-	if _, err := cl.do("GET", "/v2.0/ports?network_id="+netID, "", 200); err != nil {
+	if _, err := cl.Do("GET", "/v2.0/ports?network_id="+netID, "", 200); err != nil {
 		return err
 	}
 	fmt.Printf("\nafter listing all %d ports (%.0f ms):\n", done, float64(time.Since(t0).Milliseconds()))
@@ -189,48 +188,6 @@ func procMem(pid int) (rss, hwm float64) {
 		}
 	}
 	return rss, hwm
-}
-
-func token(base string) (string, error) {
-	body := `{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "bench", "domain": {"id": "default"}, "password": "bench"}}}, "scope": {"project": {"id": "bench"}}}}`
-	resp, err := http.Post(base+"/v3/auth/tokens", "application/json", strings.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	resp.Body.Close()
-	tok := resp.Header.Get("X-Subject-Token")
-	if resp.StatusCode != 201 || tok == "" {
-		return "", fmt.Errorf("token: %s", resp.Status)
-	}
-	return tok, nil
-}
-
-type client struct {
-	base, tok string
-	hc        *http.Client
-}
-
-func (c *client) do(method, path, body string, want int) (map[string]any, error) {
-	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("X-Auth-Token", c.tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
-	}
-	var out map[string]any
-	if len(data) > 0 && method != "GET" {
-		err = json.Unmarshal(data, &out)
-	}
-	return out, err
 }
 
 // startNB starts a private OVN_Northbound ovsdb-server in dir.

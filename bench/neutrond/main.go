@@ -9,10 +9,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ovn-docker/ovn-docker/bench/internal/neutronapi"
 	"github.com/ovn-docker/ovn-docker/internal/keystone"
 	"github.com/ovn-docker/ovn-docker/internal/neutron"
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
@@ -71,7 +70,7 @@ func run(n, conc, fill int, cpuprofile string) error {
 		return err
 	}
 	defer stopHTTP()
-	cl := &apiClient{base: base, tok: tok, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	cl := &apiClient{neutronapi.New(base, tok)}
 
 	fmt.Printf("ovn-neutrond port benchmark: NB ovsdb-server (unix socket), %d ports per phase, %d CPUs\n\n", n, runtime.NumCPU())
 	fmt.Printf("%-34s %8s %10s %10s %10s\n", "phase", "ports", "ports/s", "p50 ms", "p99 ms")
@@ -167,41 +166,16 @@ func (s stats) print(name string) {
 		float64(s.p50.Microseconds())/1000, float64(s.p99.Microseconds())/1000)
 }
 
-type apiClient struct {
-	base, tok string
-	hc        *http.Client
-}
-
-func (c *apiClient) do(method, path, body string, want int) (map[string]any, error) {
-	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("X-Auth-Token", c.tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
-	}
-	var out map[string]any
-	if len(data) > 0 {
-		err = json.Unmarshal(data, &out)
-	}
-	return out, err
-}
+// apiClient adds the benchmark's operations to the raw client.
+type apiClient struct{ *neutronapi.Client }
 
 func (c *apiClient) network(name, cidr string) (string, string, error) {
-	out, err := c.do("POST", "/v2.0/networks", fmt.Sprintf(`{"network": {"name": %q}}`, name), 201)
+	out, err := c.Do("POST", "/v2.0/networks", fmt.Sprintf(`{"network": {"name": %q}}`, name), 201)
 	if err != nil {
 		return "", "", err
 	}
 	id := out["network"].(map[string]any)["id"].(string)
-	out, err = c.do("POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": %q}}`, id, cidr), 201)
+	out, err = c.Do("POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": %q}}`, id, cidr), 201)
 	if err != nil {
 		return "", "", err
 	}
@@ -215,7 +189,7 @@ func (c *apiClient) creates(netID string, n, conc int) ([]string, stats, error) 
 	lat := make([]time.Duration, n)
 	elapsed, err := parallel(n, conc, func(i int) error {
 		t := time.Now()
-		out, err := c.do("POST", "/v2.0/ports", body, 201)
+		out, err := c.Do("POST", "/v2.0/ports", body, 201)
 		lat[i] = time.Since(t)
 		if err == nil {
 			ids[i] = out["port"].(map[string]any)["id"].(string)
@@ -229,7 +203,7 @@ func (c *apiClient) deletes(ids []string, conc int) (stats, error) {
 	lat := make([]time.Duration, len(ids))
 	elapsed, err := parallel(len(ids), conc, func(i int) error {
 		t := time.Now()
-		_, err := c.do("DELETE", "/v2.0/ports/"+ids[i], "", 204)
+		_, err := c.Do("DELETE", "/v2.0/ports/"+ids[i], "", 204)
 		lat[i] = time.Since(t)
 		return err
 	})
@@ -313,15 +287,10 @@ users:
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
 	base := "http://" + ln.Addr().String()
-	body := `{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "bench", "domain": {"id": "default"}, "password": "bench"}}}, "scope": {"project": {"id": "bench"}}}}`
-	resp, err := http.Post(base+"/v3/auth/tokens", "application/json", strings.NewReader(body))
+	tok, err := neutronapi.Token(base, "bench", "bench", "bench")
 	if err != nil {
+		srv.Close()
 		return "", "", nil, err
-	}
-	resp.Body.Close()
-	tok := resp.Header.Get("X-Subject-Token")
-	if resp.StatusCode != 201 || tok == "" {
-		return "", "", nil, fmt.Errorf("token: %s", resp.Status)
 	}
 	return base, tok, func() { srv.Close() }, nil
 }

@@ -323,7 +323,7 @@ func (a *Attacher) waitActiveStatus(ctx context.Context, portID string) (string,
 // normally comes within milliseconds, and a VM end set down is found
 // soon.
 const (
-	firstProbeRound = 100 * time.Millisecond
+	firstProbeRound = 25 * time.Millisecond
 	probeRound      = 500 * time.Millisecond
 )
 

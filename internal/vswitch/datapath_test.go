@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -120,8 +121,16 @@ func waitUp(t *testing.T, c *Client, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := c.WaitInterfaceUp(ctx, name); err != nil {
-		t.Fatal(err)
+	// A port added by ovs-vsctl reaches this client's cache a moment later.
+	for {
+		err := c.WaitInterfaceUp(ctx, name)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

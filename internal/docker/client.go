@@ -158,28 +158,12 @@ func (c *Client) Inspect(ctx context.Context, idOrName string) (Container, error
 	if err != nil {
 		return Container{}, err
 	}
-	var raw struct {
-		ID    string `json:"Id"`
-		Name  string
-		State struct {
-			Pid     int
-			Running bool
-			Status  string
-		}
-		Config struct {
-			Labels map[string]string
-		}
-		HostConfig struct {
-			NetworkMode string
-		}
-	}
+	// The CLI's {{json .}} is the engine's inspect document.
+	var raw rawContainer
 	if err := json.Unmarshal(bytes.TrimSpace(out), &raw); err != nil {
 		return Container{}, fmt.Errorf("docker inspect %s: %w", idOrName, err)
 	}
-	return Container{
-		ID: raw.ID, Name: strings.TrimPrefix(raw.Name, "/"), Pid: raw.State.Pid, Running: raw.State.Running,
-		Status: raw.State.Status, Labels: raw.Config.Labels, NetMode: raw.HostConfig.NetworkMode,
-	}, nil
+	return raw.container(), nil
 }
 
 // Remove force-removes containers; missing ones are not an error.

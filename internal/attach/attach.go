@@ -222,6 +222,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 	if err := a.probeDataPath(ctx, req, ap.Name, port.ID, cfg.MAC, dhcpProbeAddr(nw, port)); err != nil {
 		return Attachment{}, err
 	}
+	a.announce(ctx, req, ap.Name, cfg)
 	if err := a.Switch.SetExternalIDs(ctx, ap.Name, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
 		return Attachment{}, fmt.Errorf("marking OVS port %s ready: %w", ap.Name, err)
 	}
@@ -259,11 +260,6 @@ func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg Ifa
 	defer ocancel()
 	err := a.Switch.WaitInterfaceUp(octx, ap.Name)
 	if err == nil {
-		if an, ok := a.Links.(Announcer); ok {
-			if aerr := an.Announce(ctx, req.NetnsPath, cfg); aerr != nil {
-				a.log().Warn("announcing the addresses failed; peers may answer late", "ovs_port", ap.Name, "err", aerr)
-			}
-		}
 		return cfg, nil
 	}
 	if ierr := interrupted(ctx); ierr != nil {
@@ -277,6 +273,20 @@ func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg Ifa
 		a.log().Warn("rollback: deleting veth failed; `ovn-docker gc` will clean up", "veth", ap.Name, "err", derr)
 	}
 	return cfg, err
+}
+
+// announce tells the network the interface's addresses (gratuitous ARP),
+// once the data path is proven: sent before the port's flows are in, or
+// while ovs-vswitchd has the VM end down, it would be lost, and a peer with
+// a stale neighbour entry for a reused address would not reach the new MAC.
+func (a *Attacher) announce(ctx context.Context, req Request, portName string, cfg IfaceConfig) {
+	an, ok := a.Links.(Announcer)
+	if !ok {
+		return
+	}
+	if err := an.Announce(ctx, req.NetnsPath, cfg); err != nil {
+		a.log().Warn("announcing the addresses failed; peers may answer late", "ovs_port", portName, "err", err)
+	}
 }
 
 // firstPoll is the first interval of waitActiveStatus.

@@ -321,6 +321,7 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 		// hypervisor are what the container needs.
 		err = a.probeDataPath(ctx, req, e.Name, ids[KeyPort], cfg.MAC, d.probe)
 		if err == nil {
+			a.announce(ctx, req, e.Name, cfg)
 			if err = a.Switch.SetExternalIDs(ctx, e.Name, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
 				err = fmt.Errorf("marking OVS port %s ready: %w", e.Name, err)
 			}

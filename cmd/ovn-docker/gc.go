@@ -31,11 +31,7 @@ func newGCCmd(a *app) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dk := a.docker()
-			if err := dk.Ping(ctx); err != nil {
-				return err
-			}
-			at, _, err := a.attacher(ctx)
+			dk, at, err := a.dockerAndAttacher(ctx)
 			if err != nil {
 				return err
 			}

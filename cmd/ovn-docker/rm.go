@@ -21,11 +21,7 @@ is not an error.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			dk := a.docker()
-			if err := dk.Ping(ctx); err != nil {
-				return err
-			}
-			at, _, err := a.attacher(ctx)
+			dk, at, err := a.dockerAndAttacher(ctx)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/ovn-docker/ovn-docker/internal/connlimit"
 	"github.com/ovn-docker/ovn-docker/internal/keystone"
 	"github.com/ovn-docker/ovn-docker/internal/neutron"
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
@@ -35,6 +36,11 @@ type serveFlags struct {
 	connectTimeout time.Duration
 	logLevel       string
 	requestTimeout time.Duration
+	// HTTP hardening against slow and idle clients.
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	maxConns          int
+	maxConnsPerHost   int
 }
 
 func newServe() *cobra.Command {
@@ -61,6 +67,10 @@ func newServe() *cobra.Command {
 	fl.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for NB at start")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.DurationVar(&f.requestTimeout, "request-timeout", 30*time.Second, "bound on one API request (503 past it, e.g. while NB is unreachable)")
+	fl.DurationVar(&f.readHeaderTimeout, "read-header-timeout", 10*time.Second, "close a connection whose request headers take longer than this (slow clients)")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", 60*time.Second, "close a keep-alive connection idle for longer than this")
+	fl.IntVar(&f.maxConns, "max-connections", 8192, "connections open at once, in total (0: no limit); more are closed at once")
+	fl.IntVar(&f.maxConnsPerHost, "max-connections-per-host", 512, "connections open at once from one client IP (0: no limit); more are closed at once")
 	return cmd
 }
 
@@ -132,13 +142,10 @@ func serve(ctx context.Context, f *serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
 	}
-	srv := &http.Server{
-		Handler:           accessLog(log.With("component", "http"), mux),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(f, accessLog(log.With("component", "http"), mux), log)
+	lim := connlimit.Wrap(ln, connlimit.Config{Total: f.maxConns, PerHost: f.maxConnsPerHost, Logger: log.With("component", "http")})
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(lim) }()
 	log.Info("serving", "listen", ln.Addr().String())
 
 	select {
@@ -153,4 +160,25 @@ func serve(ctx context.Context, f *serveFlags) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// maxHeaderBytes bounds request headers: a token is at most 2 KiB.
+const maxHeaderBytes = 64 << 10
+
+// newHTTPServer bounds every phase of a connection, so that slow or idle
+// clients cannot hold connections (and file descriptors) open: headers
+// within --read-header-timeout, the whole request (bodies are at most
+// 1 MiB) within twice that, the answer within the request timeout plus a
+// margin for writing it, and idle keep-alive connections for at most
+// --idle-timeout.
+func newHTTPServer(f *serveFlags, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: f.readHeaderTimeout,
+		ReadTimeout:       2 * f.readHeaderTimeout,
+		WriteTimeout:      2*f.readHeaderTimeout + f.requestTimeout + 10*time.Second,
+		IdleTimeout:       f.idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // attrs is one resource's attributes from a request body.
@@ -28,6 +30,9 @@ func readBody(r *http.Request, resource string, allowed []string) (attrs, error)
 	}
 	var outer map[string]json.RawMessage
 	if err := json.Unmarshal(data, &outer); err != nil || outer == nil {
+		if !utf8.Valid(data) {
+			return nil, badReq("Malformed request body: it is not valid UTF-8; %s.", textRule)
+		}
 		return nil, badReq("Malformed request body: want a JSON object {\"%s\": {...}}.", resource)
 	}
 	raw, ok := outer[resource]
@@ -48,6 +53,11 @@ func readBody(r *http.Request, resource string, allowed []string) (attrs, error)
 		slices.Sort(unknown)
 		return nil, badReq("Unrecognized attribute(s) '%s'", strings.Join(unknown, ", "))
 	}
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		if err := checkText(k, a[k]); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -63,7 +73,13 @@ func (a attrs) str(k string) (*string, error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, invalid("Invalid input for %s. Reason: '%s' is not a valid string.", k, raw)
+		return nil, invalid("Invalid input for %s. Reason: '%s' is not a valid string.", k, clip(raw))
+	}
+	if err := checkText(k, raw); err != nil {
+		return nil, err
+	}
+	if err := checkLength(k, s); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }
@@ -89,17 +105,17 @@ func (a attrs) boolean(k string) (*bool, error) {
 			return &b, nil
 		}
 	}
-	return nil, invalid("Invalid input for %s. Reason: '%s' is not a valid boolean value.", k, raw)
+	return nil, invalid("Invalid input for %s. Reason: '%s' is not a valid boolean value.", k, clip(raw))
 }
 
 // integer returns an integral JSON number attribute in [lo, hi].
 func integer(field string, raw json.RawMessage, lo, hi int) (int, error) {
 	var f float64
 	if err := json.Unmarshal(raw, &f); err != nil || f != math.Trunc(f) {
-		return 0, invalid("Invalid input for %s. Reason: '%s' is not an integer.", field, raw)
+		return 0, invalid("Invalid input for %s. Reason: '%s' is not an integer.", field, clip(raw))
 	}
 	if f < float64(lo) || f > float64(hi) {
-		return 0, invalid("Invalid input for %s. Reason: '%s' is out of range (%d to %d).", field, raw, lo, hi)
+		return 0, invalid("Invalid input for %s. Reason: '%s' is out of range (%d to %d).", field, clip(raw), lo, hi)
 	}
 	return int(f), nil
 }
@@ -107,7 +123,7 @@ func integer(field string, raw json.RawMessage, lo, hi int) (int, error) {
 func parseAddr(field, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, invalid("Invalid input for %s. Reason: '%s' is not a valid IP address.", field, s)
+		return netip.Addr{}, invalid("Invalid input for %s. Reason: '%s' is not a valid IP address.", field, clip(s))
 	}
 	return a.Unmap(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
 )
@@ -99,13 +100,16 @@ func parseProfile(raw json.RawMessage) (*ovn.Profile, error) {
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, invalid("Invalid input for binding:profile. Reason: '%s' is not a JSON object.", raw)
+		return nil, invalid("Invalid input for binding:profile. Reason: '%s' is not a JSON object.", clip(raw))
 	}
 	prof := &ovn.Profile{}
 	if len(m) > 0 {
 		var compact bytes.Buffer
 		_ = json.Compact(&compact, raw)
 		prof.Raw = compact.Bytes()
+		if n := utf8.RuneCount(prof.Raw); n > maxProfileLen {
+			return nil, invalid("Invalid input for binding:profile. Reason: it is %d characters long as JSON, more than the maximum of %d.", n, maxProfileLen)
+		}
 	}
 	rawParent, hasParent := m["parent_name"]
 	rawTag, hasTag := m["tag"]
@@ -117,11 +121,11 @@ func parseProfile(raw json.RawMessage) (*ovn.Profile, error) {
 		return prof, nil
 	}
 	if err := json.Unmarshal(rawParent, &prof.ParentName); err != nil || prof.ParentName == "" {
-		return nil, invalid("Invalid binding:profile. parent_name %s must be a port id (a non-empty string).", rawParent)
+		return nil, invalid("Invalid binding:profile. parent_name %s must be a port id (a non-empty string).", clip(rawParent))
 	}
 	tag, err := integer("binding:profile tag", rawTag, 1, 4094)
 	if err != nil {
-		return nil, invalid("Invalid binding:profile. tag %s must be an integer from 1 to 4094.", rawTag)
+		return nil, invalid("Invalid binding:profile. tag %s must be an integer from 1 to 4094.", clip(rawTag))
 	}
 	prof.Tag = tag
 	return prof, nil

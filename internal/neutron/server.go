@@ -3,6 +3,8 @@ package neutron
 import (
 	"context"
 	"errors"
+	"fmt"
+	"mime"
 	"log/slog"
 	"net/http"
 	"time"
@@ -115,6 +117,10 @@ func (s *server) authed(h handlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, "Unauthorized", "The request you have made requires authentication.")
 			return
 		}
+		if msg := checkContentType(r); msg != "" {
+			writeError(w, http.StatusUnsupportedMediaType, "InvalidContentType", msg)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()
@@ -123,3 +129,21 @@ func (s *server) authed(h handlerFunc) http.HandlerFunc {
 }
 
 func scope(c Caller) ovn.Scope { return ovn.Scope{ProjectID: c.ProjectID, Admin: c.Admin} }
+
+// checkContentType refuses a request body that does not say it is JSON,
+// as Neutron does (415), with the message to send; "" accepts. A body
+// without Content-Type is taken as JSON.
+func checkContentType(r *http.Request) string {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
+		return ""
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && mt == "application/json" {
+		return ""
+	}
+	return fmt.Sprintf("Invalid content type %s: request bodies must be JSON (Content-Type: application/json).", clip(ct))
+}

@@ -75,7 +75,7 @@ func dnsList(a attrs) (*[]string, error) {
 	}
 	var raw []string
 	if err := json.Unmarshal(a["dns_nameservers"], &raw); err != nil {
-		return nil, invalid("Invalid input for dns_nameservers. Reason: '%s' is not a list of IP addresses.", a["dns_nameservers"])
+		return nil, invalid("Invalid input for dns_nameservers. Reason: '%s' is not a list of IP addresses.", clip(a["dns_nameservers"]))
 	}
 	out := []string{}
 	for _, d := range raw {
@@ -115,7 +115,7 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	}
 	spec.NetworkID = *netID
 	if spec.IPVersion, err = integer("ip_version", a["ip_version"], 4, 6); err != nil || (spec.IPVersion != 4 && spec.IPVersion != 6) {
-		return spec, invalid("Invalid input for ip_version. Reason: %s is not in [4, 6].", a["ip_version"])
+		return spec, invalid("Invalid input for ip_version. Reason: %s is not in [4, 6].", clip(a["ip_version"]))
 	}
 	cidr, err := a.str("cidr")
 	if err != nil {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"mime"
 	"log/slog"
+	"mime"
 	"net/http"
 	"time"
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -73,9 +74,16 @@ func (s *Service) handleIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iss, err := s.issue(req)
+	var throttled *throttledError
 	switch {
 	case errors.Is(err, errBadRequest):
 		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
+		return
+	case errors.As(err, &throttled):
+		s.log.Warn("login throttled after repeated failures", "remote", r.RemoteAddr, "retry_after", throttled.retryAfter.String())
+		w.Header().Set("Retry-After", strconv.Itoa(throttled.retryAfterSeconds()))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
+			"Too many failed logins for this user; retry in %d seconds.", throttled.retryAfterSeconds()))
 		return
 	case errors.Is(err, ErrUnauthorized):
 		s.log.Info("authentication failed", "remote", r.RemoteAddr, "reason", err.Error())
@@ -159,15 +167,22 @@ func (s *Service) issueForPassword(ur userReq, scope *scopeReq, now time.Time) (
 	if ur.ID == "" && (ur.Domain == nil || (ur.Domain.ID == "" && ur.Domain.Name == "")) {
 		return issued{}, badRequest("auth.identity.password.user is given by name, so it needs a domain with an id or a name")
 	}
+	key := s.throttleKey(ur)
+	if err := s.throttle.begin(key, now); err != nil {
+		return issued{}, err
+	}
 	u := s.lookupUser(ur)
 	if u == nil {
 		// Spend the same time as for a known user.
 		s.dummyHash.verify(*ur.Password)
+		s.throttle.done(key, false, s.now())
 		return issued{}, fmt.Errorf("%w: unknown user", ErrUnauthorized)
 	}
 	if !s.verified.verify(u, *ur.Password) {
+		s.throttle.done(key, false, s.now())
 		return issued{}, fmt.Errorf("%w: wrong password for user %q", ErrUnauthorized, u.ID)
 	}
+	s.throttle.done(key, true, s.now())
 	projectID, err := s.scopeProject(u, scope)
 	if err != nil {
 		return issued{}, err
@@ -196,6 +211,20 @@ func (s *Service) issueForToken(token string, scope *scopeReq, now time.Time) (i
 		methods = append(methods, "token")
 	}
 	return s.sign(orig.UserID, projectID, methods, now, expires)
+}
+
+// throttleKey names what failed logins are counted against: the user as
+// the request names it (by id, or by name within a domain), whether or
+// not it exists.
+func (s *Service) throttleKey(ur userReq) string {
+	if ur.ID != "" {
+		return "id\x00" + ur.ID
+	}
+	domain := "name\x00" + ur.Domain.Name
+	if d, ok := s.identity.lookupDomain(ur.Domain.ID, ur.Domain.Name); ok {
+		domain = "id\x00" + d.ID
+	}
+	return "user\x00" + domain + "\x00" + ur.Name
 }
 
 func (s *Service) lookupUser(ur userReq) *user {

@@ -31,6 +31,8 @@ type Config struct {
 	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Throttle limits password guessing; zero fields take the defaults.
+	Throttle ThrottleConfig
 }
 
 // Service issues and validates tokens.
@@ -45,6 +47,7 @@ type Service struct {
 	// response time does not tell which user names exist.
 	dummyHash passwordHash
 	verified  *verifyCache
+	throttle  *loginThrottle
 }
 
 // New checks cfg and returns a Service.
@@ -64,6 +67,7 @@ func New(cfg Config) (*Service, error) {
 		ttl:      cfg.TokenTTL,
 		log:      cfg.Logger,
 		now:      cfg.Now,
+		throttle: newLoginThrottle(cfg.Throttle),
 	}
 	if s.ttl == 0 {
 		s.ttl = DefaultTokenTTL

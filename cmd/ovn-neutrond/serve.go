@@ -95,11 +95,6 @@ func serve(ctx context.Context, f *serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("--signing-key: %w", err)
 	}
-	ks, err := keystone.New(keystone.Config{Identity: ident, SigningKey: key, TokenTTL: f.tokenTTL,
-		PublicURL: f.publicURL, Logger: log.With("component", "keystone")})
-	if err != nil {
-		return err
-	}
 
 	var endpoints []string
 	for _, ep := range strings.Split(f.nb, ",") {
@@ -116,6 +111,13 @@ func serve(ctx context.Context, f *serveFlags) error {
 		return err
 	}
 	defer store.Close()
+
+	// Revocations live in NB, so that every replica refuses a revoked token.
+	ks, err := keystone.New(keystone.Config{Identity: ident, SigningKey: key, TokenTTL: f.tokenTTL,
+		PublicURL: f.publicURL, Logger: log.With("component", "keystone"), Revocations: store})
+	if err != nil {
+		return err
+	}
 
 	api := neutron.Handler(neutron.Config{
 		Store:          store,

@@ -14,9 +14,10 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /v3/auth/tokens", s.handleIssue)
 	// GET patterns also match HEAD.
 	mux.HandleFunc("GET /v3/auth/tokens", s.handleValidate)
+	mux.HandleFunc("DELETE /v3/auth/tokens", s.handleRevoke)
 	mux.HandleFunc("/v3/auth/tokens", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "GET, HEAD, POST")
-		writeError(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not supported here; allowed: GET, HEAD, POST.")
+		w.Header().Set("Allow", "GET, HEAD, POST, DELETE")
+		writeError(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not supported here; allowed: GET, HEAD, POST, DELETE.")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "The resource could not be found: this server implements only /v3 and /v3/auth/tokens of the Identity API.")
@@ -89,6 +90,39 @@ func (s *Service) handleValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Subject-Token", subject)
 	writeJSON(w, http.StatusOK, s.tokenDocument(r, p, tp))
+}
+
+// handleRevoke serves DELETE /v3/auth/tokens: revokes X-Subject-Token.
+// A user may revoke its own tokens, an admin anyone's (Keystone's
+// identity:revoke_token policy).
+func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	caller, err := s.Authenticate(r)
+	if err != nil {
+		s.log.Info("token revocation refused", "remote", r.RemoteAddr, "reason", err.Error())
+		writeUnauthorized(w, s.baseURL(r))
+		return
+	}
+	subject := r.Header.Get("X-Subject-Token")
+	if subject == "" {
+		writeError(w, http.StatusBadRequest, "The X-Subject-Token header is required: it names the token to revoke.")
+		return
+	}
+	p, tp, err := s.validate(subject)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "Could not find token.")
+		return
+	}
+	if !caller.IsAdmin() && caller.UserID != p.UserID {
+		writeError(w, http.StatusForbidden, "You are not authorized to revoke tokens of other users.")
+		return
+	}
+	if err := s.revoked.RevokeToken(r.Context(), tp.auditID(), tp.expires()); err != nil {
+		s.log.Error("token revocation failed", "audit_id", tp.auditID(), "err", err)
+		writeError(w, http.StatusServiceUnavailable, "The token could not be revoked right now; try again.")
+		return
+	}
+	s.log.Info("token revoked", "user_id", p.UserID, "audit_id", tp.auditID(), "by", caller.UserID)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func writeUnauthorized(w http.ResponseWriter, base string) {

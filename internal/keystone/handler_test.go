@@ -329,7 +329,7 @@ func TestVersionAndRouting(t *testing.T) {
 		method, path string
 		wantCode     int
 	}{
-		{"DELETE", "/v3/auth/tokens", 405},
+		{"PUT", "/v3/auth/tokens", 405},
 		{"GET", "/v3/users", 404},
 		{"GET", "/v3/auth", 404},
 	} {

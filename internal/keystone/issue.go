@@ -95,7 +95,7 @@ func (s *Service) handleIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("token issued", "user_id", iss.principal.UserID, "project_id", iss.principal.ProjectID,
-		"methods", iss.payload.Methods, "audit_id", fmt.Sprintf("%x", iss.payload.Nonce))
+		"methods", iss.payload.Methods, "audit_id", iss.payload.auditID())
 	w.Header().Set("X-Subject-Token", iss.token)
 	writeJSON(w, http.StatusCreated, s.tokenDocument(r, iss.principal, iss.payload))
 }

@@ -114,7 +114,7 @@ func (s *Service) tokenDocument(r *http.Request, p Principal, tp tokenPayload) t
 		ExpiresAt: formatTime(tp.expires()),
 		// The nonce identifies the token in audit trails without
 		// revealing it, like Keystone's audit ids.
-		AuditIDs: []string{hex.EncodeToString(tp.Nonce)},
+		AuditIDs: []string{tp.auditID()},
 	}
 	for _, role := range p.Roles {
 		doc.Roles = append(doc.Roles, roleRef{ID: stableID("role", role), Name: role})

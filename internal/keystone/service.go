@@ -2,6 +2,7 @@ package keystone
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,6 +35,44 @@ type Config struct {
 	Now func() time.Time
 	// Throttle limits password guessing; zero fields take the defaults.
 	Throttle ThrottleConfig
+	// Revocations records revoked tokens where every replica sees them
+	// (ovn-neutrond: in NB). Nil keeps them in this process only.
+	Revocations Revocations
+}
+
+// Revocations stores revoked tokens by audit id (the token's nonce).
+type Revocations interface {
+	// RevokeToken records the revocation of a token valid until expires;
+	// once it returns, TokenRevoked reports it.
+	RevokeToken(ctx context.Context, auditID string, expires time.Time) error
+	TokenRevoked(auditID string) bool
+}
+
+// memRevocations keeps revocations in one process (for a single server
+// and tests); expired entries are dropped as new ones come.
+type memRevocations struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (r *memRevocations) RevokeToken(_ context.Context, auditID string, expires time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	for id, exp := range r.m {
+		if exp.Before(now) {
+			delete(r.m, id)
+		}
+	}
+	r.m[auditID] = expires
+	return nil
+}
+
+func (r *memRevocations) TokenRevoked(auditID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.m[auditID]
+	return ok
 }
 
 // Service issues and validates tokens.
@@ -48,6 +88,7 @@ type Service struct {
 	dummyHash passwordHash
 	verified  *verifyCache
 	throttle  *loginThrottle
+	revoked   Revocations
 }
 
 // New checks cfg and returns a Service.
@@ -68,6 +109,10 @@ func New(cfg Config) (*Service, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		throttle: newLoginThrottle(cfg.Throttle),
+		revoked:  cfg.Revocations,
+	}
+	if s.revoked == nil {
+		s.revoked = &memRevocations{m: map[string]time.Time{}}
 	}
 	if s.ttl == 0 {
 		s.ttl = DefaultTokenTTL
@@ -121,6 +166,9 @@ func (s *Service) validate(token string) (Principal, tokenPayload, error) {
 	tp, err := verify(s.key, token, s.now())
 	if err != nil {
 		return Principal{}, tokenPayload{}, err
+	}
+	if s.revoked.TokenRevoked(tp.auditID()) {
+		return Principal{}, tokenPayload{}, fmt.Errorf("%w: token revoked", ErrUnauthorized)
 	}
 	p, err := s.principal(tp.UserID, tp.ProjectID, tp.expires())
 	if err != nil {

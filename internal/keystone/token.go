@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -37,6 +38,10 @@ type tokenPayload struct {
 
 func (p tokenPayload) issued() time.Time  { return time.UnixMicro(p.IssuedAt).UTC() }
 func (p tokenPayload) expires() time.Time { return time.UnixMicro(p.ExpiresAt).UTC() }
+
+// auditID names the token in revocations and logs without being usable
+// as a credential (Keystone's audit_ids).
+func (p tokenPayload) auditID() string { return hex.EncodeToString(p.Nonce) }
 
 func newNonce() ([]byte, error) {
 	n := make([]byte, nonceLen)

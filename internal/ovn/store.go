@@ -44,13 +44,15 @@ type Config struct {
 
 // Store reads Neutron resources from the view and writes them to NB.
 type Store struct {
-	cfg   Config
-	log   *slog.Logger
-	nb    client.Client
-	view  *view
-	macs  *ipam.MACGenerator
-	m     *metrics
-	locks sync.Map // network id → *sync.Mutex
+	cfg  Config
+	log  *slog.Logger
+	nb   client.Client
+	view *view
+	// revoked holds the Keystone tokens revoked in NB.
+	revoked *revocations
+	macs    *ipam.MACGenerator
+	m       *metrics
+	locks   sync.Map // network id → *sync.Mutex
 	// batchers: network id → *batcher (port creates, see create.go)
 	batchers sync.Map
 	lagSince sync.Map // network id → time.Time the view started lagging
@@ -114,7 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("NB client for %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, nb: nb, view: newView(), macs: macs, stop: make(chan struct{}),
+	s := &Store{cfg: cfg, log: cfg.Logger, nb: nb, view: newView(), revoked: newRevocations(), macs: macs, stop: make(chan struct{}),
 		m: newMetrics(cfg.Metrics)}
 
 	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
@@ -133,12 +135,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	})
 	ls := &nbdb.LogicalSwitch{}
 	lsp := &nbdb.LogicalSwitchPort{}
+	global := &nbdb.NBGlobal{}
 	// Logical_Switch.ports is not monitored: with many ports, every port
 	// create would otherwise copy the whole set into the cache.
 	mon := nb.NewMonitor(
 		client.WithTable(ls, &ls.Name, &ls.ExternalIDs),
 		client.WithTable(lsp, &lsp.Name, &lsp.ExternalIDs, &lsp.Enabled, &lsp.Up, &lsp.ParentName, &lsp.TagRequest),
 		client.WithTable(&nbdb.DHCPOptions{}),
+		client.WithTable(global, &global.ExternalIDs),
 	)
 	if _, err := nb.Monitor(cctx, mon); err != nil {
 		nb.Close()
@@ -233,6 +237,15 @@ func (s *Store) resync(ctx context.Context) error {
 	var lss []nbdb.LogicalSwitch
 	var lsps []nbdb.LogicalSwitchPort
 	var dhcps []nbdb.DHCPOptions
+	var globals []nbdb.NBGlobal
+	if err := s.nb.List(ctx, &globals); err != nil {
+		return fmt.Errorf("list NB_Global: %w", err)
+	}
+	if len(globals) > 0 {
+		s.revoked.apply(&globals[0])
+	} else {
+		s.revoked.apply(nil)
+	}
 	if err := s.nb.List(ctx, &lss); err != nil {
 		return fmt.Errorf("list Logical_Switch: %w", err)
 	}
@@ -272,6 +285,14 @@ func (s *Store) resync(ctx context.Context) error {
 // onEvent applies one monitor event to the view. Exactly one of old
 // (delete) and cur (add/update) is set.
 func (s *Store) onEvent(table string, old, cur model.Model) {
+	if table == nbdb.NBGlobalTable {
+		if cur != nil {
+			s.revoked.apply(cur.(*nbdb.NBGlobal))
+		} else {
+			s.revoked.apply(nil)
+		}
+		return
+	}
 	v := s.view
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/ipam"
 	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
@@ -130,5 +131,44 @@ func TestTwoStoresAllocateDistinctAddresses(t *testing.T) {
 	wg.Wait()
 	if len(seen) != 80 {
 		t.Fatalf("%d distinct addresses, want 80", len(seen))
+	}
+}
+
+// A token revoked through one store is refused by another on the same
+// NB; expired revocations are pruned by the next revocation.
+func TestRevocationsSharedThroughNB(t *testing.T) {
+	ep := ovsdbtest.StartNB(t)
+	a, b := open(t, ep), open(t, ep)
+	ctx := context.Background()
+	if err := a.RevokeToken(ctx, "old", time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RevokeToken(ctx, "t1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if !a.TokenRevoked("t1") {
+		t.Fatal("revoking store does not refuse the token after RevokeToken returned")
+	}
+	if err := b.waitRevocations(ctx, func() bool { _, ok := b.revoked.expires["t1"]; return ok }); err != nil {
+		t.Fatalf("other store never saw the revocation: %v", err)
+	}
+	if err := b.RevokeToken(ctx, "t2", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ovn-nbctl", "--db="+ep, "get", "NB_Global", ".", "external_ids").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	got := string(out)
+	for _, want := range []string{keyRevokedPrefix + "t1", keyRevokedPrefix + "t2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("NB_Global external_ids %s lacks %s", got, want)
+		}
+	}
+	if strings.Contains(got, keyRevokedPrefix+"old") {
+		t.Errorf("expired revocation not pruned: %s", got)
+	}
+	if a.TokenRevoked("t3") {
+		t.Error("a token never revoked is reported revoked")
 	}
 }

@@ -142,7 +142,7 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 	if n != nil && !v.ready(n) {
 		v.mu.Unlock()
 		s.lagging(networkID, true)
-		return batch, errGuard // the view lags NB; retry once it caught up
+		return batch, errLagging // retry once the view caught up
 	}
 	s.lagging(networkID, false)
 	tags := map[string]map[int]bool{} // parent → tags taken within this batch

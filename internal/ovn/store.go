@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/go-logr/logr"
@@ -100,8 +102,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	lr := logr.FromSlogHandler(cfg.Logger.With("component", "libovsdb").Handler())
 	// Retry forever: NB going away is an outage to ride out, not a reason
 	// to exit.
+	// Short, randomized intervals: after an NB restart or failover every
+	// replica is back within about a second, and replicas do not all
+	// reconnect (and refill their caches) at the same instant.
 	bo := backoff.NewExponentialBackOff()
-	bo.MaxInterval = 5 * time.Second
+	bo.InitialInterval = 50 * time.Millisecond
+	bo.RandomizationFactor = 0.5
+	bo.MaxInterval = time.Second
 	bo.MaxElapsedTime = 0
 	opts := []client.Option{client.WithReconnect(cfg.ConnectTimeout, bo), client.WithLogger(&lr)}
 	for _, ep := range cfg.Endpoints {
@@ -338,6 +345,9 @@ var errGuard = errors.New("optimistic guard failed")
 
 // transact commits ops and classifies the failure.
 func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
+	if err := checkStrings(ops); err != nil {
+		return err
+	}
 	start := time.Now()
 	res, err := s.nb.Transact(ctx, ops...)
 	outcome := "ok"
@@ -378,12 +388,32 @@ func (s *Store) settle(ctx context.Context, cond func() bool) error {
 	return nil
 }
 
+// errLagging means the view does not yet hold every row of a commit it
+// has seen the start of: not a conflict, just a moment to wait.
+var errLagging = errors.New("view lags NB")
+
+// Backoff after a lost optimistic transaction: a random wait in
+// [0, min(retryBackoffCap, retryBackoffBase·2^n)) after the n-th loss
+// ("full jitter"), on top of waiting for the winner's commit to show.
+// Without it, replicas that lost a race wake on the same monitor update
+// and race again in lockstep.
+const (
+	retryBackoffBase = 2 * time.Millisecond
+	retryBackoffCap  = 100 * time.Millisecond
+	// lagWait bounds one wait for the view to catch up.
+	lagWait = 200 * time.Millisecond
+)
+
 // retry runs attempt until it succeeds or fails with something other than
 // a failed guard. After a failed guard it waits until the view changed
-// (the competing commit became visible) before trying again.
+// (the competing commit became visible) and a randomized, exponentially
+// growing pause, and tries again, at most cfg.Retries times. A view that
+// lags NB (errLagging) is waited for without using up a retry: it catches
+// up within the request's deadline or is rebuilt (see lagging).
 func (s *Store) retry(ctx context.Context, what string, attempt func() error) error {
 	caughtUp := false
-	for i := 0; ; i++ {
+	conflicts := 0
+	for {
 		s.view.mu.RLock()
 		ch := s.view.changed
 		s.view.mu.RUnlock()
@@ -394,19 +424,103 @@ func (s *Store) retry(ctx context.Context, what string, attempt func() error) er
 				continue
 			}
 		}
-		if !errors.Is(err, errGuard) {
+		switch {
+		case errors.Is(err, errLagging):
+		case errors.Is(err, errGuard):
+			conflicts++
+			if conflicts > s.cfg.Retries {
+				return fmt.Errorf("%w: %s: gave up after %d conflicting transactions", ErrUnavailable, what, conflicts)
+			}
+		default:
 			return err
-		}
-		if i >= s.cfg.Retries {
-			return fmt.Errorf("%w: %s: gave up after %d conflicting transactions", ErrUnavailable, what, i+1)
 		}
 		select {
 		case <-ch:
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(lagWait):
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("%w: %s: %v", ErrUnavailable, what, ctx.Err())
+		}
+		if errors.Is(err, errGuard) {
+			if err := sleepCtx(ctx, jitter(conflicts)); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
+			}
 		}
 	}
+}
+
+// jitter is the randomized pause after the n-th lost transaction.
+func jitter(n int) time.Duration {
+	limit := retryBackoffCap
+	if n < 16 {
+		limit = min(retryBackoffCap, retryBackoffBase<<n)
+	}
+	return rand.N(limit)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// checkStrings refuses operations carrying a string ovsdb-server cannot
+// take: it drops the connection of a client that sends a NUL character or
+// invalid UTF-8, failing every request in flight on it. The API layer
+// refuses such input first; this keeps any path that misses it from
+// costing other tenants their requests.
+func checkStrings(ops []ovsdb.Operation) error {
+	for _, op := range ops {
+		for col, v := range op.Row {
+			if !storable(v) {
+				return newErr(ErrInvalid, "InvalidInput", "Invalid input for operation: %s.%s holds a NUL character or invalid UTF-8.", op.Table, col)
+			}
+		}
+		for _, m := range op.Mutations {
+			if !storable(m.Value) {
+				return newErr(ErrInvalid, "InvalidInput", "Invalid input for operation: %s.%s holds a NUL character or invalid UTF-8.", op.Table, m.Column)
+			}
+		}
+		for _, c := range op.Where {
+			if !storable(c.Value) {
+				return newErr(ErrInvalid, "InvalidInput", "Invalid input for operation: %s.%s holds a NUL character or invalid UTF-8.", op.Table, c.Column)
+			}
+		}
+	}
+	return nil
+}
+
+func storable(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return utf8.ValidString(x) && !strings.ContainsRune(x, 0)
+	case ovsdb.OvsSet:
+		for _, e := range x.GoSet {
+			if !storable(e) {
+				return false
+			}
+		}
+	case ovsdb.OvsMap:
+		for k, e := range x.GoMap {
+			if !storable(k) || !storable(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !storable(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 var timeout0 = 0

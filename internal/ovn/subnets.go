@@ -129,7 +129,7 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 		}
 		if !ready {
 			s.lagging(spec.NetworkID, true)
-			return errGuard // the view lags NB; retry once it caught up
+			return errLagging // retry once the view caught up
 		}
 		s.lagging(spec.NetworkID, false)
 		if overlap != nil {

@@ -47,3 +47,15 @@ demo:
 
 clean:
 	rm -rf bin
+
+# Fuzz every request decoder of ovn-neutrond for FUZZTIME each (seed
+# corpora in internal/*/testdata/fuzz; new findings land there too).
+FUZZTIME ?= 5s
+.PHONY: fuzz
+fuzz:
+	@set -e; for pkg in ./internal/neutron ./internal/keystone; do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done

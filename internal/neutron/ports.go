@@ -27,10 +27,6 @@ type fixedIPJSON struct {
 }
 
 func portJSON(p *ovn.Port) obj {
-	status := "DOWN"
-	if p.Up {
-		status = "ACTIVE"
-	}
 	fixed := make([]fixedIPJSON, len(p.FixedIPs))
 	for i, f := range p.FixedIPs {
 		fixed[i] = fixedIPJSON{SubnetID: f.SubnetID, IPAddress: f.IPAddress.String()}
@@ -39,7 +35,7 @@ func portJSON(p *ovn.Port) obj {
 	if len(p.Profile) > 0 {
 		profile = p.Profile
 	}
-	return obj{
+	o := obj{
 		"id":                    p.ID,
 		"name":                  p.Name,
 		"description":           p.Description,
@@ -51,12 +47,12 @@ func portJSON(p *ovn.Port) obj {
 		"device_id":             p.DeviceID,
 		"device_owner":          p.DeviceOwner,
 		"admin_state_up":        p.AdminStateUp,
-		"status":                status,
+		"status":                p.Status,
 		"port_security_enabled": p.PortSecurity,
 		"binding:profile":       profile,
 		"binding:host_id":       p.HostID,
 		"binding:vnic_type":     "normal",
-		"binding:vif_type":      "ovs",
+		"binding:vif_type":      p.VIFType,
 		"binding:vif_details":   obj{},
 		"security_groups":       []string{},
 		"allowed_address_pairs": []any{},
@@ -66,6 +62,11 @@ func portJSON(p *ovn.Port) obj {
 		"created_at":            timeJSON(p.CreatedAt),
 		"updated_at":            timeJSON(p.UpdatedAt),
 	}
+	// Like Neutron, only a trunk's parent has trunk_details.
+	if d := trunkDetailsJSON(p.TrunkDetails); d != nil {
+		o["trunk_details"] = d
+	}
+	return o
 }
 
 func (s *server) listPorts(w http.ResponseWriter, r *http.Request, c Caller) {

@@ -3,6 +3,7 @@ package neutron
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
@@ -201,6 +202,17 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 	return spec, nil
 }
 
+// hostIDPolicy is Neutron's default policy on binding:host_id: only an
+// admin binds a port to a host (as Nova does for a VM's port). On create
+// the attribute counts only when set to something other than its
+// default (""); on update whenever it is present.
+func hostIDPolicy(action string, spec ovn.PortSpec, c Caller) error {
+	if c.Admin || spec.HostID == nil || (action == "create" && *spec.HostID == "") {
+		return nil
+	}
+	return &forbidden{msg: fmt.Sprintf("(rule:%[1]s_port and rule:%[1]s_port:binding:host_id) is disallowed by policy", action)}
+}
+
 func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 	a, err := readBody(r, "port", portCreateAttrs)
 	if err != nil {
@@ -208,6 +220,9 @@ func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	spec, err := portSpec(a)
+	if err == nil {
+		err = hostIDPolicy("create", spec, c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -247,6 +262,9 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	spec, err := portSpec(a)
+	if err == nil {
+		err = hostIDPolicy("update", spec, c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -353,5 +354,58 @@ func TestTrunkConcurrentSameVLAN(t *testing.T) {
 		if n := len(strings.Fields(out)); n != 1 {
 			t.Fatalf("round %d: %d LSPs with tag %d in NB: %s", round, n, vlan, out)
 		}
+	}
+}
+
+// python-openstackclient drives trunks unchanged: create with a subport,
+// set --subport, unset --subport, show, delete.
+func TestTrunkOpenstackCLI(t *testing.T) {
+	if _, err := exec.LookPath("openstack"); err != nil {
+		t.Skip("openstack CLI not installed (apt-get install python3-openstackclient)")
+	}
+	nb := ovsdbtest.StartNB(t)
+	srv := newCloud(t).start(t, nb)
+	osc(t, srv, "demo", "network", "create", "LS1", "-f", "json")
+	osc(t, srv, "demo", "subnet", "create", "--network", "LS1", "--subnet-range", "10.0.0.0/24", "sub1", "-f", "json")
+	vmID := field(osc(t, srv, "demo", "port", "create", "--network", "LS1", "vm1", "-f", "json"), "id")
+	c1ID := field(osc(t, srv, "demo", "port", "create", "--network", "LS1", "c1", "-f", "json"), "id")
+	c2ID := field(osc(t, srv, "demo", "port", "create", "--network", "LS1", "c2", "-f", "json"), "id")
+
+	tr := osc(t, srv, "demo", "network", "trunk", "create", "--parent-port", "vm1",
+		"--subport", "port=c1,segmentation-type=vlan,segmentation-id=10", "trunk1", "-f", "json")
+	trID := field(tr, "id")
+	if field(tr, "status") != "ACTIVE" || field(tr, "port_id") != vmID {
+		t.Fatalf("trunk create = %v", tr)
+	}
+	osc(t, srv, "demo", "network", "trunk", "set", "--subport", "port=c2,segmentation-type=vlan,segmentation-id=20", "trunk1")
+	for id, tag := range map[string]string{c1ID: "10", c2ID: "20"} {
+		if got := nbctl(t, nb, "get", "Logical_Switch_Port", id, "parent_name"); got != `"`+vmID+`"` {
+			t.Fatalf("parent_name of %s = %s", id, got)
+		}
+		if got := nbctl(t, nb, "get", "Logical_Switch_Port", id, "tag_request"); got != tag {
+			t.Fatalf("tag_request of %s = %s, want %s", id, got, tag)
+		}
+	}
+	subs := osc(t, srv, "demo", "network", "subport", "list", "--trunk", "trunk1", "-f", "json").([]any)
+	if len(subs) != 2 {
+		t.Fatalf("subport list = %v", subs)
+	}
+	osc(t, srv, "demo", "network", "trunk", "unset", "--subport", "c1", "trunk1")
+	if got := nbctl(t, nb, "get", "Logical_Switch_Port", c1ID, "parent_name"); got != "[]" {
+		t.Fatalf("c1 parent_name after unset = %s", got)
+	}
+	show := osc(t, srv, "demo", "network", "trunk", "show", trID, "-f", "json").(map[string]any)
+	if sp := show["sub_ports"].([]any); len(sp) != 1 || sp[0].(map[string]any)["port_id"] != c2ID {
+		t.Fatalf("trunk show sub_ports = %v", show["sub_ports"])
+	}
+	if got := osc(t, srv, "demo", "network", "trunk", "list", "-f", "json").([]any); len(got) != 1 {
+		t.Fatalf("trunk list = %v", got)
+	}
+	osc(t, srv, "demo", "network", "trunk", "delete", "trunk1")
+	if got := nbctl(t, nb, "get", "Logical_Switch_Port", c2ID, "parent_name"); got != "[]" {
+		t.Fatalf("c2 parent_name after trunk delete = %s", got)
+	}
+	for _, id := range []string{c1ID, c2ID, vmID} {
+		osc(t, srv, "demo", "port", "delete", id)
 	}
 }

@@ -339,13 +339,36 @@ func (v *view) release(subnetID string, addr netip.Addr) {
 // present returns a copy of p with what a client sees derived from the
 // rest of the view: status, binding:vif_type and trunk_details. Caller
 // holds the view's read lock.
+//
+// As ML2/OVN: a port is ACTIVE only when it is bound and OVN reports its
+// LSP up. A port is bound when an admin set binding:host_id (Nova does
+// that for a VM's port); an unbound port is binding:vif_type "unbound"
+// and DOWN even when ovn-controller claimed it. A binding:profile child
+// is therefore DOWN (nothing binds it; members may not set
+// binding:host_id). A trunk's subport takes the binding of its parent:
+// bound when the parent is bound or up, ACTIVE once its own LSP is up.
 func (v *view) present(p *Port) *Port {
 	c := *p
-	c.VIFType = "ovs"
-	c.Status = "DOWN"
-	if p.Up {
-		c.Status = "ACTIVE"
+	bound := p.HostID != ""
+	if p.SubportOf != "" {
+		parent := v.ports[p.ParentName]
+		bound = parent != nil && (parent.HostID != "" || parent.Up)
+	}
+	c.VIFType, c.Status = vifUnbound, portDown
+	if bound {
+		c.VIFType = vifOVS
+		if p.Up {
+			c.Status = portActive
+		}
 	}
 	c.TrunkDetails = v.trunkDetails(p)
 	return &c
 }
+
+// Neutron's port statuses and binding:vif_type values.
+const (
+	portActive = "ACTIVE"
+	portDown   = "DOWN"
+	vifOVS     = "ovs"
+	vifUnbound = "unbound"
+)

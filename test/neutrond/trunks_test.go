@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/portsbinding"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/trunk_details"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/trunks"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
@@ -407,5 +408,64 @@ func TestTrunkOpenstackCLI(t *testing.T) {
 	}
 	for _, id := range []string{c1ID, c2ID, vmID} {
 		osc(t, srv, "demo", "port", "delete", id)
+	}
+}
+
+// Port states as ML2/OVN reports them: a port is ACTIVE only when bound
+// (binding:host_id, set by the admin) and its LSP is up; a subport
+// follows its parent's binding; a binding:profile child stays DOWN and
+// unbound even with its LSP up.
+func TestTrunkPortStates(t *testing.T) {
+	tc := newTrunkCloud(t)
+	ctx := context.Background()
+	nc := tc.demo
+	parent := tc.port(nc, tc.net, "vm")
+	sub := tc.port(nc, tc.net, "c1")
+	tok := nc.TokenID
+	state := func(id string) string {
+		_, body := call(t, tc.srv, tok, "GET", "/v2.0/ports/"+id+"?fields=status&fields=binding:vif_type", "")
+		p := body["port"].(map[string]any)
+		return fmt.Sprint(p["status"], " ", p["binding:vif_type"])
+	}
+	waitState := func(id, want string) {
+		t.Helper()
+		if err := waitFor(func() bool { return state(id) == want }); err != nil {
+			t.Fatalf("port %s: state %q, want %q", id, state(id), want)
+		}
+	}
+	child, err := ports.Create(ctx, nc, portsbindingCreate(tc.net, parent, 300)).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trunks.Create(ctx, nc, trunks.CreateOpts{PortID: parent,
+		Subports: []trunks.Subport{{PortID: sub, SegmentationType: "vlan", SegmentationID: 10}}}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{parent, sub, child.ID} {
+		nbctl(t, tc.nb, "set", "Logical_Switch_Port", id, "up=true")
+	}
+	// Nothing is bound yet: all DOWN, though OVN says up... except the
+	// subport, whose parent is up.
+	waitState(parent, "DOWN unbound")
+	waitState(child.ID, "DOWN unbound")
+	waitState(sub, "ACTIVE ovs")
+	nbctl(t, tc.nb, "set", "Logical_Switch_Port", parent, "up=false")
+	waitState(sub, "DOWN unbound")
+	// The admin binds the VM's port, as Nova would.
+	code, body := call(t, tc.srv, token(t, tc.srv, "admin"), "PUT", "/v2.0/ports/"+parent, `{"port": {"binding:host_id": "hv1"}}`)
+	if code != 200 {
+		t.Fatalf("admin binds the parent: %d %v", code, body)
+	}
+	waitState(parent, "DOWN ovs")
+	waitState(sub, "ACTIVE ovs")
+	nbctl(t, tc.nb, "set", "Logical_Switch_Port", parent, "up=true")
+	waitState(parent, "ACTIVE ovs")
+	waitState(child.ID, "DOWN unbound")
+}
+
+func portsbindingCreate(netID, parent string, tag int) ports.CreateOptsBuilder {
+	return portsbinding.CreateOptsExt{
+		CreateOptsBuilder: ports.CreateOpts{NetworkID: netID, Name: "child"},
+		Profile:           map[string]any{"parent_name": parent, "tag": tag},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -127,6 +128,10 @@ func TestTwoStoresTrunkUniqueness(t *testing.T) {
 			return err
 		})
 		wg.Wait()
+		// The winner may have gone through b: wait until a's view has it.
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = a.view.waitFor(wctx, func() bool { return a.view.ports[parent.ID].Trunk.SubPorts[vlan] != "" })
+		cancel()
 		a.view.mu.RLock()
 		onTr := a.view.ports[parent.ID].Trunk.SubPorts
 		a.view.mu.RUnlock()

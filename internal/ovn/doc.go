@@ -5,6 +5,9 @@
 //   - subnet  → DHCP_Options, the subnet record in external_ids and the
 //     options OVN's native DHCP needs in options
 //   - port    → Logical_Switch_Port named by the port id
+//   - trunk   → neutron:trunk_* keys on its parent port's
+//     Logical_Switch_Port; subports are the parent's children
+//     (parent_name, tag = VLAN), see trunks.go
 //
 // Reads are served from an in-memory view that is fed by the libovsdb
 // monitor (and rebuilt from the libovsdb cache after every (re)connect),

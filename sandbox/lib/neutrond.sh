@@ -114,5 +114,9 @@ create_vm_port() {
 		'{port: {network_id: $n, name: $vm, mac_address: $mac, fixed_ips: [{ip_address: $ip}],
 		         device_owner: "compute:nova", device_id: $vm}}')" | jq -er .port.id) ||
 		die "creating the port of $vm failed (see $NEUTROND_DIR/ovn-neutrond.log)"
+	# Bound to its hypervisor's chassis by the admin, as Nova does: only a
+	# bound port (and the subports of its trunk) becomes ACTIVE.
+	api "$(api_token admin)" PUT "ports/$id" "$(jq -n --arg h "${VM_HV[$vm]}" '{port: {"binding:host_id": $h}}')" >/dev/null ||
+		die "binding the port of $vm to ${VM_HV[$vm]} failed (see $NEUTROND_DIR/ovn-neutrond.log)"
 	echo "$id" >"$f"
 }

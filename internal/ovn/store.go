@@ -260,6 +260,8 @@ func (s *Store) resync(ctx context.Context) error {
 	for i := range dhcps {
 		if sn, ok := subnetFromRow(&dhcps[i]); ok {
 			v.putSubnet(sn)
+		} else {
+			v.onPortDHCPEvent(nil, &dhcps[i])
 		}
 	}
 	// Switches were listed before ports and subnets, so every row their
@@ -293,11 +295,16 @@ func (s *Store) onEvent(table string, old, cur model.Model) {
 			v.delPort(old.(*nbdb.LogicalSwitchPort).Name)
 		}
 	case nbdb.DHCPOptionsTable:
+		old, _ := old.(*nbdb.DHCPOptions)
+		cur, _ := cur.(*nbdb.DHCPOptions)
+		if v.onPortDHCPEvent(old, cur) {
+			return
+		}
 		if cur != nil {
-			if sn, ok := subnetFromRow(cur.(*nbdb.DHCPOptions)); ok {
+			if sn, ok := subnetFromRow(cur); ok {
 				v.putSubnet(sn)
 			}
-		} else if sn, ok := subnetFromRow(old.(*nbdb.DHCPOptions)); ok {
+		} else if sn, ok := subnetFromRow(old); ok {
 			v.delSubnet(sn.ID)
 		}
 	}

@@ -12,13 +12,13 @@ var portCreateAttrs = []string{
 	"name", "description", "network_id", "mac_address", "fixed_ips", "device_id",
 	"device_owner", "admin_state_up", "port_security_enabled", "binding:profile",
 	"binding:host_id", "binding:vnic_type", "project_id", "tenant_id",
-	"security_groups", "allowed_address_pairs",
+	"security_groups", "allowed_address_pairs", "extra_dhcp_opts", "tags",
 }
 
 var portUpdateAttrs = []string{
 	"name", "description", "fixed_ips", "mac_address", "device_id", "device_owner",
 	"admin_state_up", "port_security_enabled", "binding:profile", "binding:host_id",
-	"binding:vnic_type", "security_groups", "allowed_address_pairs",
+	"binding:vnic_type", "security_groups", "allowed_address_pairs", "extra_dhcp_opts",
 }
 
 type fixedIPJSON struct {
@@ -39,6 +39,11 @@ func portJSON(p *ovn.Port) obj {
 	if len(p.Profile) > 0 {
 		profile = p.Profile
 	}
+	// As ML2/OVN: a port is bound once it has a host.
+	vifType := "unbound"
+	if p.HostID != "" {
+		vifType = "ovs"
+	}
 	return obj{
 		"id":                    p.ID,
 		"name":                  p.Name,
@@ -56,12 +61,12 @@ func portJSON(p *ovn.Port) obj {
 		"binding:profile":       profile,
 		"binding:host_id":       p.HostID,
 		"binding:vnic_type":     "normal",
-		"binding:vif_type":      "ovs",
+		"binding:vif_type":      vifType,
 		"binding:vif_details":   obj{},
 		"security_groups":       []string{},
-		"allowed_address_pairs": []any{},
-		"extra_dhcp_opts":       []any{},
-		"tags":                  []string{},
+		"allowed_address_pairs": pairsJSON(p.AllowedAddressPairs),
+		"extra_dhcp_opts":       dhcpOptsJSON(p.ExtraDHCPOpts),
+		"tags":                  nonNilTags(p.Tags),
 		"revision_number":       p.Revision,
 		"created_at":            timeJSON(p.CreatedAt),
 		"updated_at":            timeJSON(p.UpdatedAt),
@@ -187,9 +192,19 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 			return spec, err
 		}
 	}
-	// Security groups and address pairs are not implemented; accept only
-	// "none" so that a client relying on them learns it at once.
-	for _, k := range []string{"security_groups", "allowed_address_pairs"} {
+	if a.has("allowed_address_pairs") {
+		if spec.AllowedAddressPairs, err = addressPairs(a["allowed_address_pairs"]); err != nil {
+			return spec, err
+		}
+	}
+	if a.has("extra_dhcp_opts") {
+		if spec.ExtraDHCPOpts, err = extraDHCPOpts(a["extra_dhcp_opts"]); err != nil {
+			return spec, err
+		}
+	}
+	// Security groups are not implemented; accept only "none" so that a
+	// client relying on them learns it at once.
+	for _, k := range []string{"security_groups"} {
 		if a.has(k) && !a.isNull(k) {
 			var list []any
 			if err := json.Unmarshal(a[k], &list); err != nil || len(list) > 0 {
@@ -231,6 +246,12 @@ func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
+	if a.has("tags") {
+		if spec.Tags, err = tagList(a["tags"]); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	p, err := s.store.CreatePort(r.Context(), scope(c), spec)
 	if err != nil {
 		s.fail(w, r, err)
@@ -250,15 +271,18 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	if spec.FixedIPs != nil || a.has("mac_address") {
+	// A new MAC is allowed while the port is unbound (the store checks).
+	if mac, err := a.str("mac_address"); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if mac != nil {
+		spec.MAC = *mac
+	}
+	if spec.FixedIPs != nil {
 		// Only refuse a real change: clients often echo the current values.
 		cur, err := s.store.GetPort(r.Context(), scope(c), r.PathValue("id"))
 		if err != nil {
 			s.fail(w, r, err)
-			return
-		}
-		if mac, _ := a.str("mac_address"); mac != nil && *mac != cur.MAC {
-			s.fail(w, r, invalid("mac_address of a port cannot be changed; create a new port."))
 			return
 		}
 		if spec.FixedIPs != nil && !sameIPs(*spec.FixedIPs, cur.FixedIPs) {

@@ -56,6 +56,7 @@ type Config struct {
 type server struct {
 	timeout    time.Duration
 	store      Store
+	tags       TagStore // nil: the store keeps no tags
 	callerFrom func(*http.Request) (Caller, error)
 	log        *slog.Logger
 }
@@ -73,7 +74,9 @@ func Handler(cfg Config) http.Handler {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.tags, _ = cfg.Store.(TagStore)
 	mux := http.NewServeMux()
+	s.tagRoutes(mux)
 	mux.HandleFunc("GET /{$}", s.versions)
 	mux.HandleFunc("GET /v2.0", s.authed(s.resources))
 	mux.HandleFunc("GET /v2.0/{$}", s.authed(s.resources))
@@ -118,6 +121,11 @@ func (s *server) authed(h handlerFunc) http.HandlerFunc {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()
+		ctx, err = ifMatch(ctx, r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		h(w, r.WithContext(ctx), c)
 	}
 }

@@ -11,10 +11,10 @@ import (
 var subnetCreateAttrs = []string{
 	"name", "description", "network_id", "ip_version", "cidr", "gateway_ip",
 	"allocation_pools", "enable_dhcp", "dns_nameservers", "host_routes",
-	"project_id", "tenant_id", "ipv6_ra_mode", "ipv6_address_mode",
+	"project_id", "tenant_id", "ipv6_ra_mode", "ipv6_address_mode", "service_types",
 }
 
-var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes"}
+var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip", "service_types"}
 
 func subnetJSON(sn *ovn.Subnet) obj {
 	var gw any
@@ -42,8 +42,8 @@ func subnetJSON(sn *ovn.Subnet) obj {
 		"ipv6_ra_mode":      nil,
 		"ipv6_address_mode": nil,
 		"subnetpool_id":     nil,
-		"service_types":     []string{},
-		"tags":              []string{},
+		"service_types":     nonNilTags(sn.ServiceTypes),
+		"tags":              nonNilTags(sn.Tags),
 		"revision_number":   sn.Revision,
 		"created_at":        timeJSON(sn.CreatedAt),
 		"updated_at":        timeJSON(sn.UpdatedAt),
@@ -204,6 +204,9 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 			}
 		}
 	}
+	if spec.ServiceTypes, err = serviceTypes(a); err != nil {
+		return spec, err
+	}
 	return spec, noHostRoutes(a)
 }
 
@@ -237,7 +240,9 @@ func (s *server) updateSubnet(w http.ResponseWriter, r *http.Request, c Caller) 
 		if upd.Description, err = a.str("description"); err == nil {
 			if upd.EnableDHCP, err = a.boolean("enable_dhcp"); err == nil {
 				if upd.DNS, err = dnsList(a); err == nil {
-					err = noHostRoutes(a)
+					if err = noHostRoutes(a); err == nil {
+						err = subnetUpdateExtras(a, &upd)
+					}
 				}
 			}
 		}

@@ -304,7 +304,7 @@ func (s *Store) plan(r *createReq, tags map[string]map[int]bool, macs map[string
 		p.AllowedAddressPairs = resolvePairs(*spec.AllowedAddressPairs, mac)
 	}
 	if spec.ExtraDHCPOpts != nil {
-		p.ExtraDHCPOpts = *spec.ExtraDHCPOpts
+		p.ExtraDHCPOpts = mergeDHCPOpts(nil, *spec.ExtraDHCPOpts)
 	}
 	if err := checkPairs(p); err != nil {
 		for _, r := range res {

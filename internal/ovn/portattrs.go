@@ -190,3 +190,32 @@ func serviceSubnets(networkID string, subnets []*Subnet, deviceOwner string) ([]
 	}
 	return append(typed, open...), nil
 }
+
+// validDHCPValue is Neutron's _is_valid_opt_value: router and
+// classless-static-route may be empty, others need a value.
+func validDHCPValue(o DHCPOpt) bool {
+	if o.Name == "router" || o.Name == "classless-static-route" {
+		return o.Value != nil
+	}
+	return o.Value != nil && *o.Value != ""
+}
+
+// mergeDHCPOpts applies requested extra DHCP options to the current ones
+// as Neutron does on update: an option (by name and IP version) with a
+// null value is removed, one with a value replaces or joins the others;
+// on create (cur nil) options without a valid value are dropped.
+func mergeDHCPOpts(cur, req []DHCPOpt) []DHCPOpt {
+	out := slices.Clone(cur)
+	for _, r := range req {
+		i := slices.IndexFunc(out, func(o DHCPOpt) bool { return o.Name == r.Name && o.IPVersion == r.IPVersion })
+		switch {
+		case i >= 0 && r.Value == nil:
+			out = slices.Delete(out, i, i+1)
+		case i >= 0 && validDHCPValue(r):
+			out[i] = r
+		case i < 0 && validDHCPValue(r):
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -452,7 +452,7 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			np.AllowedAddressPairs = resolvePairs(*spec.AllowedAddressPairs, np.MAC)
 		}
 		if spec.ExtraDHCPOpts != nil {
-			np.ExtraDHCPOpts = *spec.ExtraDHCPOpts
+			np.ExtraDHCPOpts = mergeDHCPOpts(p.ExtraDHCPOpts, *spec.ExtraDHCPOpts)
 		}
 		if err := checkPairs(&np); err != nil {
 			return err

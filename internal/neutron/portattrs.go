@@ -50,7 +50,7 @@ func addressPairs(raw json.RawMessage) (*[]ovn.AddressPair, error) {
 		}
 		rawIP, ok := m["ip_address"]
 		if !ok {
-			return nil, invalid("AllowedAddressPair must contain ip_address")
+			return nil, &badRequest{typ: "AllowedAddressPairsMissingIP", msg: "AllowedAddressPair must contain ip_address"}
 		}
 		if err := json.Unmarshal(rawIP, &ap.IPAddress); err != nil {
 			return nil, badReq("'%s' is not a valid IP address", rawIP)

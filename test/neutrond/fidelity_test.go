@@ -37,11 +37,12 @@ func TestFidelity(t *testing.T) {
 	}
 }
 
-// quoted are the strings of an ovn-nbctl set or map value, sorted.
+// quoted are the elements of an ovn-nbctl set value (["a b", c]):
+// quoted strings, or bare ones like unknown, sorted.
 func quoted(s string) []string {
 	var out []string
-	for _, m := range regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`).FindAllStringSubmatch(s, -1) {
-		out = append(out, m[1])
+	for _, m := range regexp.MustCompile(`"((?:[^"\\]|\\.)*)"|([^\s\[\],"]+)`).FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1]+m[2])
 	}
 	slices.Sort(out)
 	return out

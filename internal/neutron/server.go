@@ -56,7 +56,8 @@ type Config struct {
 type server struct {
 	timeout    time.Duration
 	store      Store
-	tags       TagStore // nil: the store keeps no tags
+	tags       TagStore  // nil: the store keeps no tags
+	pools      PoolStore // nil: no subnet pools
 	callerFrom func(*http.Request) (Caller, error)
 	log        *slog.Logger
 }
@@ -75,8 +76,10 @@ func Handler(cfg Config) http.Handler {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.tags, _ = cfg.Store.(TagStore)
+	s.pools, _ = cfg.Store.(PoolStore)
 	mux := http.NewServeMux()
 	s.tagRoutes(mux)
+	s.poolRoutes(mux)
 	mux.HandleFunc("GET /{$}", s.versions)
 	mux.HandleFunc("GET /v2.0", s.authed(s.resources))
 	mux.HandleFunc("GET /v2.0/{$}", s.authed(s.resources))

@@ -62,3 +62,77 @@ func subnetUpdateExtras(a attrs, upd *ovn.SubnetUpdate) error {
 	}
 	return nil
 }
+
+// nullable is JSON null for "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// poolSubnetSpec reads a subnet create that asks a subnet pool for its
+// CIDR (subnetpool_id, optional prefixlen, no cidr): the store picks the
+// CIDR, and the gateway and allocation pools default from it.
+func poolSubnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
+	var spec ovn.SubnetSpec
+	for _, k := range []string{"network_id", "ip_version"} {
+		if !a.has(k) || a.isNull(k) {
+			return spec, badReq("Invalid input for operation: '%s' is required to create a subnet.", k)
+		}
+	}
+	for _, k := range []string{"gateway_ip", "allocation_pools"} {
+		if a.has(k) && !a.isNull(k) {
+			return spec, badReq("Invalid input for operation: %s needs cidr; a subnet allocated from a subnet pool by prefixlen gets the defaults.", k)
+		}
+	}
+	var err error
+	netID, err := a.str("network_id")
+	if err != nil {
+		return spec, err
+	}
+	spec.NetworkID = *netID
+	if spec.IPVersion, err = integer("ip_version", a["ip_version"], 4, 6); err != nil || (spec.IPVersion != 4 && spec.IPVersion != 6) {
+		return spec, invalid("Invalid input for ip_version. Reason: %s is not in [4, 6].", a["ip_version"])
+	}
+	pool, err := a.str("subnetpool_id")
+	if err != nil {
+		return spec, err
+	}
+	spec.SubnetPoolID = *pool
+	if a.has("prefixlen") && !a.isNull("prefixlen") {
+		if spec.PrefixLen, err = integer("prefixlen", a["prefixlen"], 0, 128); err != nil {
+			return spec, err
+		}
+	}
+	if spec.ProjectID, err = projectFor(a, c); err != nil {
+		return spec, err
+	}
+	if v, err := a.str("name"); err != nil {
+		return spec, err
+	} else if v != nil {
+		spec.Name = *v
+	}
+	if v, err := a.str("description"); err != nil {
+		return spec, err
+	} else if v != nil {
+		spec.Description = *v
+	}
+	dhcp, err := a.boolean("enable_dhcp")
+	if err != nil {
+		return spec, err
+	}
+	spec.EnableDHCP = dhcp == nil || *dhcp
+	dns, err := dnsList(a)
+	if err != nil {
+		return spec, err
+	}
+	spec.DNS = []string{}
+	if dns != nil {
+		spec.DNS = *dns
+	}
+	if spec.ServiceTypes, err = serviceTypes(a); err != nil {
+		return spec, err
+	}
+	return spec, noHostRoutes(a)
+}

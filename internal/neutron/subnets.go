@@ -12,6 +12,7 @@ var subnetCreateAttrs = []string{
 	"name", "description", "network_id", "ip_version", "cidr", "gateway_ip",
 	"allocation_pools", "enable_dhcp", "dns_nameservers", "host_routes",
 	"project_id", "tenant_id", "ipv6_ra_mode", "ipv6_address_mode", "service_types",
+	"subnetpool_id", "prefixlen",
 }
 
 var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip", "service_types"}
@@ -41,7 +42,7 @@ func subnetJSON(sn *ovn.Subnet) obj {
 		"host_routes":       []any{},
 		"ipv6_ra_mode":      nil,
 		"ipv6_address_mode": nil,
-		"subnetpool_id":     nil,
+		"subnetpool_id":     nullable(sn.SubnetPoolID),
 		"service_types":     nonNilTags(sn.ServiceTypes),
 		"tags":              nonNilTags(sn.Tags),
 		"revision_number":   sn.Revision,
@@ -104,6 +105,9 @@ func noHostRoutes(a attrs) error {
 // defaults: gateway = first address, pools = the rest of the subnet.
 func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	var spec ovn.SubnetSpec
+	if a.has("subnetpool_id") && !a.isNull("subnetpool_id") && !a.has("cidr") {
+		return poolSubnetSpec(a, c)
+	}
 	for _, k := range []string{"network_id", "ip_version", "cidr"} {
 		if !a.has(k) || a.isNull(k) {
 			return spec, badReq("Invalid input for operation: '%s' is required to create a subnet.", k)
@@ -206,6 +210,11 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	}
 	if spec.ServiceTypes, err = serviceTypes(a); err != nil {
 		return spec, err
+	}
+	if pool, err := a.str("subnetpool_id"); err != nil {
+		return spec, err
+	} else if pool != nil {
+		spec.SubnetPoolID = *pool
 	}
 	return spec, noHostRoutes(a)
 }

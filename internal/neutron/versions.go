@@ -41,6 +41,8 @@ var extensionList = []obj{
 	ext("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
 	ext("extra_dhcp_opt", "Neutron Extra DHCP options", "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
 	ext("subnet-service-types", "Subnet service types", "Provides ability to set the subnet service_types field"),
+	ext("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
+	ext("address-scope", "Address scope", "Address scopes extension."),
 	ext("sorting", "Sorting support", "Enables sorting support for resources."),
 	ext("pagination", "Pagination support", "Enables pagination support for resources."),
 }

@@ -219,3 +219,5 @@ func mergeDHCPOpts(cur, req []DHCPOpt) []DHCPOpt {
 	}
 	return out
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -49,6 +49,7 @@ type Subnet struct {
 	// ServiceTypes are the device_owner values the subnet serves (empty:
 	// any).
 	ServiceTypes []string
+	SubnetPoolID string
 	Tags         []string
 	Revision     int64
 	CreatedAt    time.Time
@@ -171,6 +172,7 @@ func subnetFromRow(d *nbdb.DHCPOptions) (*Subnet, bool) {
 		s.DNS = []string{}
 	}
 	s.ServiceTypes = jsonList[string](e[keyServiceTypes])
+	s.SubnetPoolID = e[keyPoolID]
 	s.Tags = jsonList[string](e[keyTags])
 	return s, true
 }

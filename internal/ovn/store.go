@@ -139,6 +139,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		client.WithTable(ls, &ls.Name, &ls.ExternalIDs),
 		client.WithTable(lsp, &lsp.Name, &lsp.ExternalIDs, &lsp.Enabled, &lsp.Up, &lsp.ParentName, &lsp.TagRequest),
 		client.WithTable(&nbdb.DHCPOptions{}),
+		client.WithTable(&nbdb.AddressSet{}), // subnet pools and address scopes
 	)
 	if _, err := nb.Monitor(cctx, mon); err != nil {
 		nb.Close()
@@ -406,6 +407,9 @@ func (s *Store) guard(table string, uuid string, ext map[string]string) ([]ovsdb
 		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
 	case nbdb.LogicalSwitchPortTable:
 		m := &nbdb.LogicalSwitchPort{UUID: uuid, ExternalIDs: ext}
+		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
+	case nbdb.AddressSetTable:
+		m := &nbdb.AddressSet{UUID: uuid, ExternalIDs: ext}
 		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
 	default:
 		m := &nbdb.DHCPOptions{UUID: uuid, ExternalIDs: ext}

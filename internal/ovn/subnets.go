@@ -31,6 +31,11 @@ type SubnetSpec struct {
 	DNS         []string
 	// ServiceTypes: the device owners whose ports get addresses here.
 	ServiceTypes []string
+	// SubnetPoolID: allocate the CIDR from this pool (PrefixLen long, 0:
+	// the pool's default) unless CIDR is set, which must then be free in
+	// the pool. Gateway and pools default as for a given CIDR.
+	SubnetPoolID string
+	PrefixLen    int
 }
 
 // SubnetUpdate lists the attributes that may change; nil leaves as is.
@@ -118,7 +123,22 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 	defer s.lockNetwork(spec.NetworkID)()
 	id := uuid.NewString()
 	serverMAC := s.macs.Next().String()
+	given := spec
 	err := s.retry(ctx, "create subnet", func() error {
+		spec := given
+		var poolOps []ovsdb.Operation
+		if spec.SubnetPoolID != "" {
+			cidr, ops, err := s.poolAllocation(ctx, sc, spec.SubnetPoolID, id, spec.IPVersion, spec.CIDR, spec.PrefixLen)
+			if err != nil {
+				return err
+			}
+			if !spec.CIDR.IsValid() {
+				spec.CIDR = cidr
+				spec.Gateway = ipam.DefaultGateway(cidr)
+				spec.Pools = ipam.DefaultPools(cidr, spec.Gateway)
+			}
+			poolOps = ops
+		}
 		s.view.mu.RLock()
 		n, err := s.view.ownedNetwork(sc, spec.NetworkID)
 		var overlap *Subnet
@@ -170,6 +190,7 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 				keyEnableDHCP:     strconv.FormatBool(spec.EnableDHCP),
 				keyDNS:            string(dns),
 				keyServiceTypes:   jsonString(nonNil(spec.ServiceTypes)),
+				keyPoolID:         spec.SubnetPoolID,
 				keyIPVersion:      strconv.Itoa(spec.IPVersion),
 				keyServerMAC:      serverMAC,
 				keyIPAMGeneration: lsExt[keyIPAMGeneration],
@@ -183,6 +204,7 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 		if err != nil {
 			return err
 		}
+		ops = append(ops, poolOps...)
 		if err := s.transact(ctx, append(ops, create...)); err != nil {
 			return err
 		}
@@ -371,6 +393,11 @@ func (s *Store) DeleteSubnet(ctx context.Context, sc Scope, id string) error {
 				return err
 			}
 		}
+		release, err := s.poolRelease(ctx, sn.ext[keyPoolID], id)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, release...)
 		del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: sn.uuid}).Delete()
 		if err != nil {
 			return err

@@ -31,6 +31,7 @@ func TestFidelity(t *testing.T) {
 		{"Tags", testTags},
 		{"NetworkWithoutPortSecurity", testNetworkPortSecurity},
 		{"BindingProfileOwnership", testBindingProfileOwnership},
+		{"SubnetPoolsAndAddressScopes", testSubnetPools},
 		{"ExtensionsInREADME", testExtensionsInREADME},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, tg) })
@@ -414,5 +415,70 @@ func testBindingProfileOwnership(t *testing.T, tg *target) {
 	c := tg.port(t, "demo", netID, profile(12))
 	if got := tg.nbGet(t, "Logical_Switch_Port", c["id"].(string), "parent_name"); got != `"`+vm["id"].(string)+`"` {
 		t.Fatalf("parent_name = %s", got)
+	}
+}
+
+func testSubnetPools(t *testing.T, tg *target) {
+	scope := tg.mustCall(t, 201, "demo", "POST", "/v2.0/address-scopes", `{"address_scope": {"name": "scope4", "ip_version": 4}}`, "address_scope")
+	scopeID := scope["id"].(string)
+	t.Cleanup(func() { tg.call(t, "admin", "DELETE", "/v2.0/address-scopes/"+scopeID, "") })
+	if code, body := tg.call(t, "demo", "POST", "/v2.0/subnetpools", `{"subnetpool": {"name": "p6", "prefixes": ["fd84::/48"], "address_scope_id": "`+scopeID+`"}}`); code != 400 {
+		t.Fatalf("IPv6 pool in an IPv4 scope: %d %v", code, body)
+	}
+	if code, body := tg.call(t, "demo", "POST", "/v2.0/subnetpools", `{"subnetpool": {"name": "mixed", "prefixes": ["10.84.0.0/16", "fd84::/48"]}}`); code != 400 || errType(body) != "PrefixVersionMismatch" {
+		t.Fatalf("mixed prefixes: %d %v", code, body)
+	}
+	pool := tg.mustCall(t, 201, "demo", "POST", "/v2.0/subnetpools",
+		`{"subnetpool": {"name": "p4", "prefixes": ["10.84.0.0/22"], "default_prefixlen": 24, "max_prefixlen": 28, "address_scope_id": "`+scopeID+`"}}`, "subnetpool")
+	poolID := pool["id"].(string)
+	t.Cleanup(func() { tg.call(t, "admin", "DELETE", "/v2.0/subnetpools/"+poolID, "") })
+	for k, want := range map[string]any{"ip_version": float64(4), "min_prefixlen": float64(8), "max_prefixlen": float64(28), "default_prefixlen": float64(24), "address_scope_id": scopeID} {
+		if fmt.Sprint(pool[k]) != fmt.Sprint(want) {
+			t.Errorf("subnet pool %s = %v, want %v", k, pool[k], want)
+		}
+	}
+	if diff := cmp.Diff([]any{"10.84.0.0/22"}, pool["prefixes"]); diff != "" {
+		t.Fatalf("prefixes (-want +got):\n%s", diff)
+	}
+	netID, _ := tg.network(t, "demo", "", "10.85.0.0/24", "")
+	subnet := func(extra string) (int, map[string]any) {
+		return tg.call(t, "demo", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "subnetpool_id": %q%s}}`, netID, poolID, extra))
+	}
+	code, body := subnet(`, "prefixlen": 26`)
+	if code != 201 {
+		t.Fatalf("subnet of /26 from the pool: %d %v", code, body)
+	}
+	first := body["subnet"].(map[string]any)
+	if first["subnetpool_id"] != poolID || first["gateway_ip"] != "10.84.0.1" || first["cidr"] != "10.84.0.0/26" {
+		t.Fatalf("subnet from pool = %v", first)
+	}
+	code, body = subnet("")
+	if second := body["subnet"].(map[string]any); code != 201 || !strings.HasSuffix(second["cidr"].(string), "/24") || second["cidr"] == "10.84.0.0/24" {
+		t.Fatalf("subnet of the default length: %d %v", code, body)
+	}
+	if code, body := subnet(`, "prefixlen": 30`); code != 400 || errType(body) != "MaxPrefixSubnetAllocationError" {
+		t.Fatalf("prefixlen above max: %d %v", code, body)
+	}
+	if code, body := subnet(`, "cidr": "10.84.0.0/28"`); code/100 == 2 {
+		t.Fatalf("a taken cidr from the pool: %d %v", code, body)
+	}
+	if code, body := subnet(`, "prefixlen": 22`); code/100 == 2 {
+		t.Fatalf("a /22 from a pool with a /26 and a /24 taken: %d %v", code, body)
+	}
+	if code, body := tg.call(t, "demo", "DELETE", "/v2.0/subnetpools/"+poolID, ""); code != 409 {
+		t.Fatalf("delete a pool in use: %d %v", code, body)
+	}
+	if code, body := tg.call(t, "demo", "DELETE", "/v2.0/address-scopes/"+scopeID, ""); code != 409 {
+		t.Fatalf("delete a scope in use: %d %v", code, body)
+	}
+	// The freed prefix is allocated again.
+	tg.mustCall(t, 204, "demo", "DELETE", "/v2.0/subnets/"+first["id"].(string), "", "")
+	code, body = subnet(`, "prefixlen": 26`)
+	if code != 201 || body["subnet"].(map[string]any)["cidr"] != "10.84.0.0/26" {
+		t.Fatalf("subnet after freeing the /26: %d %v", code, body)
+	}
+	list := tg.osc(t, "demo", "subnet", "pool", "list", "-f", "json").([]any)
+	if !slices.ContainsFunc(list, func(p any) bool { return field(p, "ID") == poolID }) {
+		t.Fatalf("openstack subnet pool list = %v", list)
 	}
 }

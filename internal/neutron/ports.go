@@ -271,11 +271,17 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	// A new MAC is allowed while the port is unbound (the store checks).
+	// A new MAC: admin only (Neutron's update_port:mac_address policy
+	// applies whenever the attribute is sent), and only while the port is
+	// unbound (the store checks).
 	if mac, err := a.str("mac_address"); err != nil {
 		s.fail(w, r, err)
 		return
 	} else if mac != nil {
+		if !c.Admin {
+			s.fail(w, r, &forbidden{msg: "(rule:update_port:mac_address) is disallowed by policy"})
+			return
+		}
 		spec.MAC = *mac
 	}
 	if spec.FixedIPs != nil {

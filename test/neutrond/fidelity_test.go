@@ -103,7 +103,11 @@ func testMACChange(t *testing.T, tg *target) {
 		t.Fatalf("new port's binding:vif_type = %v, want unbound", p["binding:vif_type"])
 	}
 	const mac = "fa:16:3e:71:00:01"
-	got := tg.mustCall(t, 200, "demo", "PUT", "/v2.0/ports/"+id, `{"port": {"mac_address": "`+mac+`"}}`, "port")
+	// Changing a MAC is for admins (Neutron's default policy).
+	if code, body := tg.call(t, "demo", "PUT", "/v2.0/ports/"+id, `{"port": {"mac_address": "`+mac+`"}}`); code != 403 {
+		t.Fatalf("member changes a MAC: %d %v, want 403", code, body)
+	}
+	got := tg.mustCall(t, 200, "admin", "PUT", "/v2.0/ports/"+id, `{"port": {"mac_address": "`+mac+`"}}`, "port")
 	if got["mac_address"] != mac {
 		t.Fatalf("mac_address after update = %v", got["mac_address"])
 	}
@@ -119,7 +123,7 @@ func testMACChange(t *testing.T, tg *target) {
 	}
 	// Bound to a host (as Nova binds, with admin rights): no more change.
 	tg.mustCall(t, 200, "admin", "PUT", "/v2.0/ports/"+id, `{"port": {"binding:host_id": "hv1"}}`, "port")
-	code, body := tg.call(t, "demo", "PUT", "/v2.0/ports/"+id, `{"port": {"mac_address": "fa:16:3e:71:00:02"}}`)
+	code, body := tg.call(t, "admin", "PUT", "/v2.0/ports/"+id, `{"port": {"mac_address": "fa:16:3e:71:00:02"}}`)
 	if code != 409 || errType(body) != "PortBound" {
 		t.Fatalf("MAC change of a bound port: %d %v, want 409 PortBound", code, body)
 	}

@@ -218,6 +218,12 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 		if err != nil {
 			return err
 		}
+		// Subnets taken from pools give their prefixes back.
+		release, err := s.poolRelease(ctx, subnets...)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, release...)
 		for _, sn := range subnets {
 			del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: sn.uuid}).Delete()
 			if err != nil {

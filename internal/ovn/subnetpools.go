@@ -496,23 +496,34 @@ func (s *Store) poolAllocation(ctx context.Context, sc Scope, poolID, subnetID s
 	return got, ops, err
 }
 
-// poolRelease returns the guarded update that forgets subnetID's prefix
-// (nil when the subnet came from no pool).
-func (s *Store) poolRelease(ctx context.Context, poolID, subnetID string) ([]ovsdb.Operation, error) {
-	if poolID == "" {
-		return nil, nil
-	}
-	p, err := s.GetSubnetPool(ctx, Scope{Admin: true}, poolID)
-	if err != nil {
-		return nil, nil // the pool is gone; nothing to release
-	}
-	allocs := map[string]string{}
-	for k, v := range p.Allocations {
-		if k != subnetID {
-			allocs[k] = v
+// poolRelease returns the guarded updates that forget the prefixes of
+// the given subnets in the pools they came from.
+func (s *Store) poolRelease(ctx context.Context, subnets ...*Subnet) ([]ovsdb.Operation, error) {
+	byPool := map[string][]string{}
+	for _, sn := range subnets {
+		if sn.SubnetPoolID != "" {
+			byPool[sn.SubnetPoolID] = append(byPool[sn.SubnetPoolID], sn.ID)
 		}
 	}
-	return s.poolAllocationsOps(p, allocs)
+	var ops []ovsdb.Operation
+	for poolID, ids := range byPool {
+		p, err := s.GetSubnetPool(ctx, Scope{Admin: true}, poolID)
+		if err != nil {
+			continue // the pool is gone; nothing to release
+		}
+		allocs := map[string]string{}
+		for k, v := range p.Allocations {
+			if !slices.Contains(ids, k) {
+				allocs[k] = v
+			}
+		}
+		more, err := s.poolAllocationsOps(p, allocs)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, more...)
+	}
+	return ops, nil
 }
 
 func (s *Store) poolAllocationsOps(p *SubnetPool, allocs map[string]string) ([]ovsdb.Operation, error) {

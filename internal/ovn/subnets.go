@@ -393,7 +393,7 @@ func (s *Store) DeleteSubnet(ctx context.Context, sc Scope, id string) error {
 				return err
 			}
 		}
-		release, err := s.poolRelease(ctx, sn.ext[keyPoolID], id)
+		release, err := s.poolRelease(ctx, sn)
 		if err != nil {
 			return err
 		}

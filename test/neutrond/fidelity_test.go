@@ -57,12 +57,17 @@ func (tg *target) network(t *testing.T, user, netExtra, cidr, subnetExtra string
 	n := tg.mustCall(t, 201, user, "POST", "/v2.0/networks", `{"network": {"name": "fidelity-`+t.Name()+`"`+netExtra+`}}`, "network")
 	netID = n["id"].(string)
 	t.Cleanup(func() {
-		_, body := tg.call(t, "admin", "GET", "/v2.0/ports?network_id="+netID, "")
-		ports, _ := body["ports"].([]any)
-		for _, p := range ports {
-			tg.call(t, "admin", "DELETE", "/v2.0/ports/"+p.(map[string]any)["id"].(string), "")
+		// Parents go only after their children: a few rounds.
+		for round := 0; round < 3; round++ {
+			_, body := tg.call(t, "admin", "GET", "/v2.0/ports?network_id="+netID, "")
+			ports, _ := body["ports"].([]any)
+			for _, p := range ports {
+				tg.call(t, "admin", "DELETE", "/v2.0/ports/"+p.(map[string]any)["id"].(string), "")
+			}
 		}
-		tg.call(t, "admin", "DELETE", "/v2.0/networks/"+netID, "")
+		if code, body := tg.call(t, "admin", "DELETE", "/v2.0/networks/"+netID, ""); code != 204 {
+			t.Errorf("cleanup: delete network %s on %s: %d %v", netID, tg.name(), code, body)
+		}
 	})
 	sn := tg.mustCall(t, 201, user, "POST", "/v2.0/subnets",
 		fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": %q%s}}`, netID, cidr, subnetExtra), "subnet")
@@ -435,7 +440,11 @@ func testSubnetPools(t *testing.T, tg *target) {
 	pool := tg.mustCall(t, 201, "demo", "POST", "/v2.0/subnetpools",
 		`{"subnetpool": {"name": "p4", "prefixes": ["10.84.0.0/22"], "default_prefixlen": 24, "max_prefixlen": 28, "address_scope_id": "`+scopeID+`"}}`, "subnetpool")
 	poolID := pool["id"].(string)
-	t.Cleanup(func() { tg.call(t, "admin", "DELETE", "/v2.0/subnetpools/"+poolID, "") })
+	t.Cleanup(func() {
+		if code, body := tg.call(t, "admin", "DELETE", "/v2.0/subnetpools/"+poolID, ""); code != 204 {
+			t.Errorf("cleanup: delete subnet pool on %s: %d %v", tg.name(), code, body)
+		}
+	})
 	for k, want := range map[string]any{"ip_version": float64(4), "min_prefixlen": float64(8), "max_prefixlen": float64(28), "default_prefixlen": float64(24), "address_scope_id": scopeID} {
 		if fmt.Sprint(pool[k]) != fmt.Sprint(want) {
 			t.Errorf("subnet pool %s = %v, want %v", k, pool[k], want)
@@ -444,6 +453,7 @@ func testSubnetPools(t *testing.T, tg *target) {
 	if diff := cmp.Diff([]any{"10.84.0.0/22"}, pool["prefixes"]); diff != "" {
 		t.Fatalf("prefixes (-want +got):\n%s", diff)
 	}
+	// Created after the pool, so deleted (with its subnets) before it.
 	netID, _ := tg.network(t, "demo", "", "10.85.0.0/24", "")
 	subnet := func(extra string) (int, map[string]any) {
 		return tg.call(t, "demo", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "subnetpool_id": %q%s}}`, netID, poolID, extra))

@@ -68,6 +68,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status = http.StatusConflict
 		case errors.Is(oe.Kind, ovn.ErrInvalid):
 			status = http.StatusBadRequest
+		case errors.Is(oe.Kind, ovn.ErrPrecondition):
+			status = http.StatusPreconditionFailed
 		}
 		writeError(w, status, oe.Type, oe.Message)
 	case errors.Is(err, ovn.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):

@@ -30,13 +30,13 @@ func networkJSON(n *ovn.Network) obj {
 		"shared":                  n.Shared,
 		"mtu":                     n.MTU,
 		"router:external":         false,
-		"port_security_enabled":   true,
+		"port_security_enabled":   n.PortSecurity,
 		"availability_zone_hints": []string{},
 		"availability_zones":      []string{},
 		"ipv4_address_scope":      nil,
 		"ipv6_address_scope":      nil,
 		"l2_adjacency":            true,
-		"tags":                    []string{},
+		"tags":                    nonNilTags(n.Tags),
 		"revision_number":         n.Revision,
 		"created_at":              timeJSON(n.CreatedAt),
 		"updated_at":              timeJSON(n.UpdatedAt),
@@ -80,10 +80,8 @@ func networkSpec(a attrs, c Caller) (ovn.NetworkSpec, error) {
 	if spec.Shared != nil && *spec.Shared && !c.Admin {
 		return spec, &forbidden{msg: "(rule:create_network:shared) is disallowed by policy: only an admin may share a network."}
 	}
-	if ps, err := a.boolean("port_security_enabled"); err != nil {
+	if spec.PortSecurity, err = a.boolean("port_security_enabled"); err != nil {
 		return spec, err
-	} else if ps != nil && !*ps {
-		return spec, invalid("port_security_enabled=false on networks is not supported; set it per port.")
 	}
 	if a.has("mtu") {
 		// 68 is the IPv4 minimum; 9216 the largest jumbo frame OVS takes.

@@ -14,13 +14,13 @@ var portCreateAttrs = []string{
 	"name", "description", "network_id", "mac_address", "fixed_ips", "device_id",
 	"device_owner", "admin_state_up", "port_security_enabled", "binding:profile",
 	"binding:host_id", "binding:vnic_type", "project_id", "tenant_id",
-	"security_groups", "allowed_address_pairs",
+	"security_groups", "allowed_address_pairs", "extra_dhcp_opts", "tags",
 }
 
 var portUpdateAttrs = []string{
 	"name", "description", "fixed_ips", "mac_address", "device_id", "device_owner",
 	"admin_state_up", "port_security_enabled", "binding:profile", "binding:host_id",
-	"binding:vnic_type", "security_groups", "allowed_address_pairs",
+	"binding:vnic_type", "security_groups", "allowed_address_pairs", "extra_dhcp_opts",
 }
 
 type fixedIPJSON struct {
@@ -57,9 +57,9 @@ func portJSON(p *ovn.Port) obj {
 		"binding:vif_type":      p.VIFType,
 		"binding:vif_details":   obj{},
 		"security_groups":       []string{},
-		"allowed_address_pairs": []any{},
-		"extra_dhcp_opts":       []any{},
-		"tags":                  []string{},
+		"allowed_address_pairs": pairsJSON(p.AllowedAddressPairs),
+		"extra_dhcp_opts":       dhcpOptsJSON(p.ExtraDHCPOpts),
+		"tags":                  nonNilTags(p.Tags),
 		"revision_number":       p.Revision,
 		"created_at":            timeJSON(p.CreatedAt),
 		"updated_at":            timeJSON(p.UpdatedAt),
@@ -193,9 +193,19 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 			return spec, err
 		}
 	}
-	// Security groups and address pairs are not implemented; accept only
-	// "none" so that a client relying on them learns it at once.
-	for _, k := range []string{"security_groups", "allowed_address_pairs"} {
+	if a.has("allowed_address_pairs") {
+		if spec.AllowedAddressPairs, err = addressPairs(a["allowed_address_pairs"]); err != nil {
+			return spec, err
+		}
+	}
+	if a.has("extra_dhcp_opts") {
+		if spec.ExtraDHCPOpts, err = extraDHCPOpts(a["extra_dhcp_opts"]); err != nil {
+			return spec, err
+		}
+	}
+	// Security groups are not implemented; accept only "none" so that a
+	// client relying on them learns it at once.
+	for _, k := range []string{"security_groups"} {
 		if a.has(k) && !a.isNull(k) {
 			var list []any
 			if err := json.Unmarshal(a[k], &list); err != nil || len(list) > 0 {
@@ -251,6 +261,12 @@ func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
+	if a.has("tags") {
+		if spec.Tags, err = tagList(a["tags"]); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	p, err := s.store.CreatePort(r.Context(), scope(c), spec)
 	if err != nil {
 		s.fail(w, r, err)
@@ -273,15 +289,24 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	if spec.FixedIPs != nil || a.has("mac_address") {
+	// A new MAC: admin only (Neutron's update_port:mac_address policy
+	// applies whenever the attribute is sent), and only while the port is
+	// unbound (the store checks).
+	if mac, err := a.str("mac_address"); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if mac != nil {
+		if !c.Admin {
+			s.fail(w, r, &forbidden{msg: "(rule:update_port:mac_address) is disallowed by policy"})
+			return
+		}
+		spec.MAC = *mac
+	}
+	if spec.FixedIPs != nil {
 		// Only refuse a real change: clients often echo the current values.
 		cur, err := s.store.GetPort(r.Context(), scope(c), r.PathValue("id"))
 		if err != nil {
 			s.fail(w, r, err)
-			return
-		}
-		if mac, _ := a.str("mac_address"); mac != nil && *mac != cur.MAC {
-			s.fail(w, r, invalid("mac_address of a port cannot be changed; create a new port."))
 			return
 		}
 		if spec.FixedIPs != nil && !sameIPs(*spec.FixedIPs, cur.FixedIPs) {

@@ -27,6 +27,12 @@ func matches(o obj, q url.Values) bool {
 		if listControls[k] {
 			continue
 		}
+		if tagFilters[k] {
+			if !matchTags(o, k, want) {
+				return false
+			}
+			continue
+		}
 		if k == "fixed_ips" {
 			if !matchFixedIPs(o["fixed_ips"], want) {
 				return false

@@ -60,6 +60,8 @@ type Config struct {
 type server struct {
 	timeout    time.Duration
 	store      Store
+	tags       TagStore  // nil: the store keeps no tags
+	pools      PoolStore // nil: no subnet pools
 	callerFrom func(*http.Request) (Caller, error)
 	log        *slog.Logger
 }
@@ -77,7 +79,11 @@ func Handler(cfg Config) http.Handler {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.tags, _ = cfg.Store.(TagStore)
+	s.pools, _ = cfg.Store.(PoolStore)
 	mux := http.NewServeMux()
+	s.tagRoutes(mux)
+	s.poolRoutes(mux)
 	mux.HandleFunc("GET /{$}", s.versions)
 	mux.HandleFunc("GET /v2.0", s.authed(s.resources))
 	mux.HandleFunc("GET /v2.0/{$}", s.authed(s.resources))
@@ -128,6 +134,11 @@ func (s *server) authed(h handlerFunc) http.HandlerFunc {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()
+		ctx, err = ifMatch(ctx, r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		h(w, r.WithContext(ctx), c)
 	}
 }

@@ -11,10 +11,11 @@ import (
 var subnetCreateAttrs = []string{
 	"name", "description", "network_id", "ip_version", "cidr", "gateway_ip",
 	"allocation_pools", "enable_dhcp", "dns_nameservers", "host_routes",
-	"project_id", "tenant_id", "ipv6_ra_mode", "ipv6_address_mode",
+	"project_id", "tenant_id", "ipv6_ra_mode", "ipv6_address_mode", "service_types",
+	"subnetpool_id", "prefixlen",
 }
 
-var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes"}
+var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip", "service_types"}
 
 func subnetJSON(sn *ovn.Subnet) obj {
 	var gw any
@@ -41,9 +42,9 @@ func subnetJSON(sn *ovn.Subnet) obj {
 		"host_routes":       []any{},
 		"ipv6_ra_mode":      nil,
 		"ipv6_address_mode": nil,
-		"subnetpool_id":     nil,
-		"service_types":     []string{},
-		"tags":              []string{},
+		"subnetpool_id":     nullable(sn.SubnetPoolID),
+		"service_types":     nonNilTags(sn.ServiceTypes),
+		"tags":              nonNilTags(sn.Tags),
 		"revision_number":   sn.Revision,
 		"created_at":        timeJSON(sn.CreatedAt),
 		"updated_at":        timeJSON(sn.UpdatedAt),
@@ -104,6 +105,9 @@ func noHostRoutes(a attrs) error {
 // defaults: gateway = first address, pools = the rest of the subnet.
 func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	var spec ovn.SubnetSpec
+	if a.has("subnetpool_id") && !a.isNull("subnetpool_id") && !a.has("cidr") {
+		return poolSubnetSpec(a, c)
+	}
 	for _, k := range []string{"network_id", "ip_version", "cidr"} {
 		if !a.has(k) || a.isNull(k) {
 			return spec, badReq("Invalid input for operation: '%s' is required to create a subnet.", k)
@@ -204,6 +208,14 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 			}
 		}
 	}
+	if spec.ServiceTypes, err = serviceTypes(a); err != nil {
+		return spec, err
+	}
+	if pool, err := a.str("subnetpool_id"); err != nil {
+		return spec, err
+	} else if pool != nil {
+		spec.SubnetPoolID = *pool
+	}
 	return spec, noHostRoutes(a)
 }
 
@@ -237,7 +249,9 @@ func (s *server) updateSubnet(w http.ResponseWriter, r *http.Request, c Caller) 
 		if upd.Description, err = a.str("description"); err == nil {
 			if upd.EnableDHCP, err = a.boolean("enable_dhcp"); err == nil {
 				if upd.DNS, err = dnsList(a); err == nil {
-					err = noHostRoutes(a)
+					if err = noHostRoutes(a); err == nil {
+						err = subnetUpdateExtras(a, &upd)
+					}
 				}
 			}
 		}

@@ -118,6 +118,9 @@ type planned struct {
 	port   *Port
 	res    []reservation
 	parent *Port
+	// dhcpRows: the IP versions for which the port gets its own
+	// DHCP_Options row
+	dhcpRows map[int]bool
 }
 
 // tryBatch makes one attempt. Requests refused on their own merits are
@@ -202,6 +205,13 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 		lsp.UUID = fmt.Sprintf("lsp%d", i)
 		lsp.ExternalIDs[keyIPAMGeneration] = lsExt[keyIPAMGeneration]
 		lsp.ExternalIDs[keyIPAMBatch] = strconv.Itoa(len(plans))
+		dhcpOps, dhcpRows, err := s.portDHCPOps(p.port, lsp, p.res, nil, fmt.Sprintf("pdhcp%d", i))
+		if err != nil {
+			release()
+			return pending, err
+		}
+		ops = append(ops, dhcpOps...)
+		plans[i].dhcpRows = dhcpRows
 		create, err := s.nb.Create(lsp)
 		if err != nil {
 			release()
@@ -225,7 +235,7 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 			return false
 		}
 		for _, p := range plans {
-			if v.ports[p.port.ID] == nil {
+			if v.ports[p.port.ID] == nil || !v.portDHCPHas(p.port.ID, p.dhcpRows) {
 				return false
 			}
 		}
@@ -277,7 +287,7 @@ func (s *Store) plan(r *createReq, tags map[string]map[int]bool, macs map[string
 	if err != nil {
 		return planned{}, err
 	}
-	res, err := v.allocate(n, spec.FixedIPs)
+	res, err := v.allocate(n, spec.FixedIPs, deref(spec.DeviceOwner, ""))
 	if err != nil {
 		return planned{}, err
 	}
@@ -286,8 +296,21 @@ func (s *Store) plan(r *createReq, tags map[string]map[int]bool, macs map[string
 		ID: r.id, NetworkID: n.ID, ProjectID: spec.ProjectID, MAC: mac,
 		Name: deref(spec.Name, ""), Description: deref(spec.Description, ""),
 		DeviceID: deref(spec.DeviceID, ""), DeviceOwner: deref(spec.DeviceOwner, ""), HostID: deref(spec.HostID, ""),
-		AdminStateUp: deref(spec.AdminStateUp, true), PortSecurity: deref(spec.PortSecurity, true),
+		AdminStateUp: deref(spec.AdminStateUp, true), PortSecurity: deref(spec.PortSecurity, n.PortSecurity),
+		Tags:     spec.Tags,
 		Revision: 1,
+	}
+	if spec.AllowedAddressPairs != nil {
+		p.AllowedAddressPairs = resolvePairs(*spec.AllowedAddressPairs, mac)
+	}
+	if spec.ExtraDHCPOpts != nil {
+		p.ExtraDHCPOpts = mergeDHCPOpts(nil, *spec.ExtraDHCPOpts)
+	}
+	if err := checkPairs(p); err != nil {
+		for _, r := range res {
+			v.ipam[r.subnet.ID].alloc.Release(r.addr)
+		}
+		return planned{}, err
 	}
 	for _, rs := range res {
 		p.FixedIPs = append(p.FixedIPs, FixedIP{SubnetID: rs.subnet.ID, IPAddress: rs.addr})

@@ -4,10 +4,17 @@
 //   - network → Logical_Switch "neutron-<id>", attributes in external_ids
 //   - subnet  → DHCP_Options, the subnet record in external_ids and the
 //     options OVN's native DHCP needs in options
-//   - port    → Logical_Switch_Port named by the port id
+//   - port    → Logical_Switch_Port named by the port id; its extra DHCP
+//     options get a DHCP_Options row of its own (external_ids:port_id)
 //   - trunk   → neutron:trunk_* keys on its parent port's
 //     Logical_Switch_Port; subports are the parent's children
 //     (parent_name, tag = VLAN), see trunks.go
+//   - subnet pool, address scope → Address_Set "neutron_subnetpool_…",
+//     "neutron_address_scope_…" (a pool records its allocations)
+//
+// Tags and the attributes ML2/OVN keeps only in Neutron's database
+// (allowed address pairs, extra DHCP options, service types) are
+// external_ids of the resource's row.
 //
 // Reads are served from an in-memory view that is fed by the libovsdb
 // monitor (and rebuilt from the libovsdb cache after every (re)connect),

@@ -21,6 +21,7 @@ type NetworkSpec struct {
 	AdminStateUp *bool
 	Shared       *bool
 	MTU          *int
+	PortSecurity *bool
 }
 
 // withSubnets returns a copy of n listing its subnets. Caller holds the
@@ -100,6 +101,7 @@ func (s *Store) CreateNetwork(ctx context.Context, spec NetworkSpec) (*Network, 
 		keyAdminStateUp:   strconv.FormatBool(deref(spec.AdminStateUp, true)),
 		keyShared:         strconv.FormatBool(deref(spec.Shared, false)),
 		keyMTU:            strconv.Itoa(deref(spec.MTU, s.cfg.DefaultMTU)),
+		keyPortSecurity:   strconv.FormatBool(deref(spec.PortSecurity, true)),
 		keyRevision:       "1",
 		keyCreatedAt:      now,
 		keyUpdatedAt:      now,
@@ -136,6 +138,9 @@ func (s *Store) UpdateNetwork(ctx context.Context, sc Scope, id string, spec Net
 		if err != nil {
 			return err
 		}
+		if err := checkRevision(ctx, n.Revision); err != nil {
+			return err
+		}
 		ext := copyMap(n.ext)
 		setIf(ext, keyNetworkName, spec.Name)
 		setIf(ext, keyDescription, spec.Description)
@@ -147,6 +152,9 @@ func (s *Store) UpdateNetwork(ctx context.Context, sc Scope, id string, spec Net
 		}
 		if spec.MTU != nil {
 			ext[keyMTU] = strconv.Itoa(*spec.MTU)
+		}
+		if spec.PortSecurity != nil {
+			ext[keyPortSecurity] = strconv.FormatBool(*spec.PortSecurity)
 		}
 		rev := n.Revision + 1
 		ext[keyRevision] = strconv.FormatInt(rev, 10)
@@ -197,6 +205,9 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 		if err != nil {
 			return err
 		}
+		if err := checkRevision(ctx, n.Revision); err != nil {
+			return err
+		}
 		if nports > 0 {
 			return newErr(ErrConflict, "NetworkInUse",
 				"Unable to complete operation on network %s. There are one or more ports still in use on the network (%d).", id, nports)
@@ -207,6 +218,12 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 		if err != nil {
 			return err
 		}
+		// Subnets taken from pools give their prefixes back.
+		release, err := s.poolRelease(ctx, subnets...)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, release...)
 		for _, sn := range subnets {
 			del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: sn.uuid}).Delete()
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -34,11 +35,13 @@ type IPRequest struct {
 // PortSpec is what a client may set on a port. On update, nil pointers
 // leave the attribute as is.
 type PortSpec struct {
-	Name         *string
-	Description  *string
-	ProjectID    string // create only
-	NetworkID    string // create only
-	MAC          string // create only; "" generates one
+	Name        *string
+	Description *string
+	ProjectID   string // create only
+	NetworkID   string // create only
+	// MAC: on create "" generates one; on update "" leaves it, another
+	// value changes it (only while the port is unbound).
+	MAC          string
 	FixedIPs     *[]IPRequest
 	DeviceID     *string
 	DeviceOwner  *string
@@ -46,6 +49,11 @@ type PortSpec struct {
 	AdminStateUp *bool
 	PortSecurity *bool
 	Profile      *Profile
+	// AllowedAddressPairs replaces the port's pairs (MACs resolved).
+	AllowedAddressPairs *[]AddressPair
+	// ExtraDHCPOpts replaces the port's extra DHCP options.
+	ExtraDHCPOpts *[]DHCPOpt
+	Tags          []string // create only
 }
 
 func (v *view) visiblePort(sc Scope, id string) (*Port, error) {
@@ -125,7 +133,7 @@ type reservation struct {
 
 // allocate picks addresses for a new port on n. Caller holds the view's
 // write lock; on error nothing stays reserved.
-func (v *view) allocate(n *Network, reqs *[]IPRequest) (res []reservation, err error) {
+func (v *view) allocate(n *Network, reqs *[]IPRequest, deviceOwner string) (res []reservation, err error) {
 	defer func() {
 		if err != nil {
 			for _, r := range res {
@@ -141,6 +149,9 @@ func (v *view) allocate(n *Network, reqs *[]IPRequest) (res []reservation, err e
 	slices.SortFunc(subnets, func(a, b *Subnet) int { return cmpCreated(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
 
 	if reqs == nil {
+		if subnets, err = serviceSubnets(n.ID, subnets, deviceOwner); err != nil {
+			return nil, err
+		}
 		// Neutron's default: one address of each IP version, from the
 		// first subnet of that version that still has one.
 		for _, version := range []int{4, 6} {
@@ -259,11 +270,11 @@ func (s *Store) pickMAC(networkID, requested string) (string, error) {
 // lspRow renders a port as its Logical_Switch_Port. res carries the
 // subnets of the fixed IPs (for cidrs and DHCP options).
 func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbdb.LogicalSwitchPort {
-	addrs := []string{p.MAC}
+	var ips []string
 	var cidrs []string
 	var v4, v6 *string
 	for _, r := range res {
-		addrs = append(addrs, r.addr.String())
+		ips = append(ips, r.addr.String())
 		cidrs = append(cidrs, netip.PrefixFrom(r.addr, r.subnet.CIDR.Bits()).String())
 		if r.subnet.EnableDHCP {
 			u := r.subnet.uuid
@@ -304,17 +315,25 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 	if p.SubportOf != "" {
 		ext[keySubportOf] = p.SubportOf
 	}
+	if len(p.AllowedAddressPairs) > 0 {
+		ext[keyAllowedAddressPairs] = jsonString(p.AllowedAddressPairs)
+	}
+	if len(p.ExtraDHCPOpts) > 0 {
+		ext[keyExtraDHCPOpts] = jsonString(p.ExtraDHCPOpts)
+	}
+	if len(p.Tags) > 0 {
+		ext[keyTags] = jsonString(p.Tags)
+	}
 	enabled := p.AdminStateUp
+	addresses, portSecurity := lspAddresses(p, ips)
 	lsp := &nbdb.LogicalSwitchPort{
 		Name:          p.ID,
-		Addresses:     []string{strings.Join(addrs, " ")},
+		Addresses:     addresses,
+		PortSecurity:  portSecurity,
 		Enabled:       &enabled,
 		ExternalIDs:   ext,
 		Dhcpv4Options: v4,
 		Dhcpv6Options: v6,
-	}
-	if p.PortSecurity {
-		lsp.PortSecurity = []string{strings.Join(addrs, " ")}
 	}
 	if p.ParentName != "" {
 		parent, tag := p.ParentName, p.Tag
@@ -355,8 +374,8 @@ func (v *view) portHas(id string, ext map[string]string) bool {
 	return p != nil && genAtLeast(p.ext[keyChildrenGeneration], ext[keyChildrenGeneration])
 }
 
-// UpdatePort changes the mutable attributes of a port the caller owns.
-// fixed_ips and mac_address cannot change (400).
+// UpdatePort changes the mutable attributes of a port the caller owns
+// (fixed_ips cannot change; the HTTP layer refuses that).
 func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSpec) (*Port, error) {
 	p, err := s.GetPort(ctx, sc, id)
 	if err != nil {
@@ -369,6 +388,10 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		v.mu.RLock()
 		p, err := v.visiblePort(sc, id)
 		if err != nil {
+			v.mu.RUnlock()
+			return err
+		}
+		if err := checkRevision(ctx, p.Revision); err != nil {
 			v.mu.RUnlock()
 			return err
 		}
@@ -393,7 +416,16 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			}
 		}
 		res := v.heldAddrs(p)
+		n := v.networks[p.NetworkID]
+		var mac string
+		if spec.MAC != "" && spec.MAC != p.MAC {
+			mac, err = s.newMAC(p, spec.MAC)
+		}
+		haveDHCP := maps.Clone(v.portDHCP[id])
 		v.mu.RUnlock()
+		if err != nil {
+			return err
+		}
 
 		np := *p
 		if spec.Name != nil {
@@ -420,9 +452,21 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		if spec.Profile != nil {
 			np.Profile, np.ParentName, np.Tag = spec.Profile.Raw, spec.Profile.ParentName, spec.Profile.Tag
 		}
+		if mac != "" {
+			np.MAC = mac
+		}
+		if spec.AllowedAddressPairs != nil {
+			np.AllowedAddressPairs = resolvePairs(*spec.AllowedAddressPairs, np.MAC)
+		}
+		if spec.ExtraDHCPOpts != nil {
+			np.ExtraDHCPOpts = mergeDHCPOpts(p.ExtraDHCPOpts, *spec.ExtraDHCPOpts)
+		}
+		if err := checkPairs(&np); err != nil {
+			return err
+		}
 		np.Revision = p.Revision + 1
 
-		ops, err := s.rewritePort(p, &np, res, fmtTime(time.Now()))
+		ops, err := s.guard(nbdb.LogicalSwitchPortTable, p.uuid, p.ext)
 		if err != nil {
 			return err
 		}
@@ -434,16 +478,38 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			}
 			ops, parentExt = append(ops, more...), ext
 		}
-		if err := s.transact(ctx, ops); err != nil {
+		row := s.replacementRow(p, &np, res, fmtTime(time.Now()))
+		// A new MAC is an allocation on the network: the switch's guard
+		// and generation keep two processes from giving out one MAC.
+		var lsExt map[string]string
+		if mac != "" && n != nil {
+			more, ext, err := s.bumpIPAM(n)
+			if err != nil {
+				return err
+			}
+			ops, lsExt = append(ops, more...), ext
+			row.ExternalIDs[keyIPAMGeneration] = ext[keyIPAMGeneration]
+			row.ExternalIDs[keyIPAMBatch] = "1"
+		}
+		dhcpOps, dhcpRows, err := s.portDHCPOps(&np, row, res, haveDHCP, "pdhcp")
+		if err != nil {
+			return err
+		}
+		ops = append(ops, dhcpOps...)
+		upd, err := s.updateRow(row, &row.Dhcpv4Options, &row.Dhcpv6Options)
+		if err != nil {
+			return err
+		}
+		if err := s.transact(ctx, append(ops, upd...)); err != nil {
 			return err
 		}
 		return s.settle(ctx, func() bool {
 			q := v.ports[id]
-			if q == nil || q.Revision < np.Revision {
+			if q == nil || q.Revision < np.Revision || !v.portDHCPHas(id, dhcpRows) {
 				return false
 			}
 			out = v.present(q)
-			return parent == nil || v.portHas(parent.ID, parentExt)
+			return (parent == nil || v.portHas(parent.ID, parentExt)) && (lsExt == nil || v.networkHas(n.ID, lsExt))
 		})
 	})
 	return out, err
@@ -457,6 +523,16 @@ func (s *Store) rewritePort(p, np *Port, res []reservation, updated string) ([]o
 	if err != nil {
 		return nil, err
 	}
+	upd, err := s.updateRow(s.replacementRow(p, np, res, updated))
+	if err != nil {
+		return nil, err
+	}
+	return append(ops, upd...), nil
+}
+
+// replacementRow is np's row in place of p's: same row, created_at and
+// generation keys.
+func (s *Store) replacementRow(p, np *Port, res []reservation, updated string) *nbdb.LogicalSwitchPort {
 	row := s.lspRow(np, res, p.ext[keyCreatedAt], updated)
 	row.UUID = p.uuid
 	row.ExternalIDs[keyChildrenGeneration] = p.ext[keyChildrenGeneration]
@@ -464,12 +540,14 @@ func (s *Store) rewritePort(p, np *Port, res []reservation, updated string) ([]o
 	if b, ok := p.ext[keyIPAMBatch]; ok {
 		row.ExternalIDs[keyIPAMBatch] = b
 	}
-	fields := []any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag}
-	upd, err := s.nb.Where(row).Update(row, fields...)
-	if err != nil {
-		return nil, err
-	}
-	return append(ops, upd...), nil
+	return row
+}
+
+// updateRow writes the columns a port update may change, and extra ones
+// (e.g. its DHCP options when the caller computed them).
+func (s *Store) updateRow(row *nbdb.LogicalSwitchPort, extra ...any) ([]ovsdb.Operation, error) {
+	fields := append([]any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag}, extra...)
+	return s.nb.Where(row).Update(row, fields...)
 }
 
 // DeletePort removes a port that is no container's parent.
@@ -485,8 +563,15 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 		p, err := v.visiblePort(sc, id)
 		nchildren := len(v.children[id])
 		n := v.networks[p.networkIDOrEmpty()]
+		var dhcpRows []string
+		for _, r := range v.portDHCP[id] {
+			dhcpRows = append(dhcpRows, r.uuid)
+		}
 		v.mu.RUnlock()
 		if err != nil {
+			return err
+		}
+		if err := checkRevision(ctx, p.Revision); err != nil {
 			return err
 		}
 		if p.SubportOf != "" {
@@ -512,6 +597,13 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 				return err
 			}
 			ops = append(ops, detach...)
+		}
+		for _, u := range dhcpRows {
+			del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: u}).Delete()
+			if err != nil {
+				return err
+			}
+			ops = append(ops, del...)
 		}
 		del, err := s.nb.Where(&nbdb.LogicalSwitchPort{UUID: p.uuid}).Delete()
 		if err != nil {

@@ -20,6 +20,9 @@ type Network struct {
 	AdminStateUp bool
 	Shared       bool
 	MTU          int
+	// PortSecurity is the default of the network's new ports.
+	PortSecurity bool
+	Tags         []string
 	Revision     int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
@@ -43,12 +46,19 @@ type Subnet struct {
 	Pools       []ipam.Pool
 	EnableDHCP  bool
 	DNS         []string
-	Revision    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// ServiceTypes are the device_owner values the subnet serves (empty:
+	// any).
+	ServiceTypes []string
+	SubnetPoolID string
+	Tags         []string
+	Revision     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 
 	uuid string
 	ext  map[string]string
+	// options are the row's DHCP options (a port's own row starts from them)
+	options map[string]string
 }
 
 // FixedIP is one address of a port.
@@ -75,9 +85,12 @@ type Port struct {
 	PortSecurity bool
 	// Profile is binding:profile exactly as the client set it (JSON
 	// object), so GET returns what was written.
-	Profile    json.RawMessage
-	ParentName string
-	Tag        int
+	Profile             json.RawMessage
+	ParentName          string
+	Tag                 int
+	AllowedAddressPairs []AddressPair
+	ExtraDHCPOpts       []DHCPOpt
+	Tags                []string
 	// Trunk is set when the port is a trunk's parent; SubportOf names
 	// the trunk the port is a subport of.
 	Trunk     *TrunkRecord
@@ -122,6 +135,8 @@ func networkFromRow(ls *nbdb.LogicalSwitch) (*Network, bool) {
 		AdminStateUp: e[keyAdminStateUp] != "false",
 		Shared:       e[keyShared] == "true",
 		MTU:          mtu,
+		PortSecurity: e[keyPortSecurity] != "false",
+		Tags:         jsonList[string](e[keyTags]),
 		Revision:     atoi64(e[keyRevision]),
 		CreatedAt:    parseTime(e[keyCreatedAt]),
 		UpdatedAt:    parseTime(e[keyUpdatedAt]),
@@ -133,7 +148,7 @@ func networkFromRow(ls *nbdb.LogicalSwitch) (*Network, bool) {
 func subnetFromRow(d *nbdb.DHCPOptions) (*Subnet, bool) {
 	e := d.ExternalIDs
 	id := e[keySubnetID]
-	if id == "" {
+	if id == "" || e[keyDHCPPortID] != "" {
 		return nil, false
 	}
 	cidr, err := netip.ParsePrefix(d.Cidr)
@@ -153,6 +168,7 @@ func subnetFromRow(d *nbdb.DHCPOptions) (*Subnet, bool) {
 		UpdatedAt:   parseTime(e[keyUpdatedAt]),
 		uuid:        d.UUID,
 		ext:         e,
+		options:     d.Options,
 	}
 	s.IPVersion, _ = strconv.Atoi(e[keyIPVersion])
 	if gw, err := netip.ParseAddr(e[keyGateway]); err == nil {
@@ -163,6 +179,9 @@ func subnetFromRow(d *nbdb.DHCPOptions) (*Subnet, bool) {
 	if s.DNS == nil {
 		s.DNS = []string{}
 	}
+	s.ServiceTypes = jsonList[string](e[keyServiceTypes])
+	s.SubnetPoolID = e[keyPoolID]
+	s.Tags = jsonList[string](e[keyTags])
 	return s, true
 }
 
@@ -194,6 +213,9 @@ func portFromRow(lsp *nbdb.LogicalSwitchPort) (*Port, bool) {
 	if p.FixedIPs == nil {
 		p.FixedIPs = []FixedIP{}
 	}
+	p.AllowedAddressPairs = jsonList[AddressPair](e[keyAllowedAddressPairs])
+	p.ExtraDHCPOpts = jsonList[DHCPOpt](e[keyExtraDHCPOpts])
+	p.Tags = jsonList[string](e[keyTags])
 	if raw := e[keyBindingProfile]; raw != "" {
 		p.Profile = json.RawMessage(raw)
 	}

@@ -150,6 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		client.WithTable(lsp, &lsp.Name, &lsp.ExternalIDs, &lsp.Enabled, &lsp.Up, &lsp.ParentName, &lsp.TagRequest),
 		client.WithTable(&nbdb.DHCPOptions{}),
 		client.WithTable(global, &global.ExternalIDs),
+		client.WithTable(&nbdb.AddressSet{}), // subnet pools and address scopes
 	)
 	if _, err := nb.Monitor(cctx, mon); err != nil {
 		nb.Close()
@@ -280,6 +281,8 @@ func (s *Store) resync(ctx context.Context) error {
 	for i := range dhcps {
 		if sn, ok := subnetFromRow(&dhcps[i]); ok {
 			v.putSubnet(sn)
+		} else {
+			v.onPortDHCPEvent(nil, &dhcps[i])
 		}
 	}
 	// Switches were listed before ports and subnets, so every row their
@@ -321,11 +324,16 @@ func (s *Store) onEvent(table string, old, cur model.Model) {
 			v.delPort(old.(*nbdb.LogicalSwitchPort).Name)
 		}
 	case nbdb.DHCPOptionsTable:
+		old, _ := old.(*nbdb.DHCPOptions)
+		cur, _ := cur.(*nbdb.DHCPOptions)
+		if v.onPortDHCPEvent(old, cur) {
+			return
+		}
 		if cur != nil {
-			if sn, ok := subnetFromRow(cur.(*nbdb.DHCPOptions)); ok {
+			if sn, ok := subnetFromRow(cur); ok {
 				v.putSubnet(sn)
 			}
-		} else if sn, ok := subnetFromRow(old.(*nbdb.DHCPOptions)); ok {
+		} else if sn, ok := subnetFromRow(old); ok {
 			v.delSubnet(sn.ID)
 		}
 	}
@@ -534,6 +542,9 @@ func (s *Store) guard(table string, uuid string, ext map[string]string) ([]ovsdb
 		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
 	case nbdb.LogicalSwitchPortTable:
 		m := &nbdb.LogicalSwitchPort{UUID: uuid, ExternalIDs: ext}
+		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
+	case nbdb.AddressSetTable:
+		m := &nbdb.AddressSet{UUID: uuid, ExternalIDs: ext}
 		return s.nb.Where(m).Wait(ovsdb.WaitConditionEqual, &timeout0, m, &m.ExternalIDs)
 	default:
 		m := &nbdb.DHCPOptions{UUID: uuid, ExternalIDs: ext}

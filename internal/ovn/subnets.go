@@ -29,6 +29,13 @@ type SubnetSpec struct {
 	Pools       []ipam.Pool
 	EnableDHCP  bool
 	DNS         []string
+	// ServiceTypes: the device owners whose ports get addresses here.
+	ServiceTypes []string
+	// SubnetPoolID: allocate the CIDR from this pool (PrefixLen long, 0:
+	// the pool's default) unless CIDR is set, which must then be free in
+	// the pool. Gateway and pools default as for a given CIDR.
+	SubnetPoolID string
+	PrefixLen    int
 }
 
 // SubnetUpdate lists the attributes that may change; nil leaves as is.
@@ -37,6 +44,9 @@ type SubnetUpdate struct {
 	Description *string
 	EnableDHCP  *bool
 	DNS         *[]string
+	// Gateway, when set, is the new gateway_ip (the zero Addr removes it).
+	Gateway      *netip.Addr
+	ServiceTypes *[]string
 }
 
 // dhcpLeaseTime is OVN's and Neutron's default lease (12 h).
@@ -86,13 +96,16 @@ func (s *Store) getSubnet(sc Scope, id string) (*Subnet, error) {
 }
 
 // dhcpOptions computes the options OVN's native DHCP serves for a subnet.
+// Like ML2/OVN without a metadata port, an IPv4 subnet without a gateway
+// has no DHCP server address, hence no options.
 func (s *Store) dhcpOptions(sn *SubnetSpec, serverMAC string, mtu int) map[string]string {
 	o := map[string]string{}
 	if sn.IPVersion == 4 {
-		if sn.Gateway.IsValid() {
-			o["server_id"] = sn.Gateway.String()
-			o["router"] = sn.Gateway.String()
+		if !sn.Gateway.IsValid() {
+			return o
 		}
+		o["server_id"] = sn.Gateway.String()
+		o["router"] = sn.Gateway.String()
 		o["server_mac"] = serverMAC
 		o["lease_time"] = dhcpLeaseTime
 		o["mtu"] = strconv.Itoa(mtu)
@@ -110,7 +123,22 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 	defer s.lockNetwork(spec.NetworkID)()
 	id := uuid.NewString()
 	serverMAC := s.macs.Next().String()
+	given := spec
 	err := s.retry(ctx, "create subnet", func() error {
+		spec := given
+		var poolOps []ovsdb.Operation
+		if spec.SubnetPoolID != "" {
+			cidr, ops, err := s.poolAllocation(ctx, sc, spec.SubnetPoolID, id, spec.IPVersion, spec.CIDR, spec.PrefixLen)
+			if err != nil {
+				return err
+			}
+			if !spec.CIDR.IsValid() {
+				spec.CIDR = cidr
+				spec.Gateway = ipam.DefaultGateway(cidr)
+				spec.Pools = ipam.DefaultPools(cidr, spec.Gateway)
+			}
+			poolOps = ops
+		}
 		s.view.mu.RLock()
 		n, err := s.view.ownedNetwork(sc, spec.NetworkID)
 		var overlap *Subnet
@@ -161,6 +189,8 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 				keyPools:          string(pools),
 				keyEnableDHCP:     strconv.FormatBool(spec.EnableDHCP),
 				keyDNS:            string(dns),
+				keyServiceTypes:   jsonString(nonNil(spec.ServiceTypes)),
+				keyPoolID:         spec.SubnetPoolID,
 				keyIPVersion:      strconv.Itoa(spec.IPVersion),
 				keyServerMAC:      serverMAC,
 				keyIPAMGeneration: lsExt[keyIPAMGeneration],
@@ -174,6 +204,7 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 		if err != nil {
 			return err
 		}
+		ops = append(ops, poolOps...)
 		if err := s.transact(ctx, append(ops, create...)); err != nil {
 			return err
 		}
@@ -213,6 +244,9 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 		if sn == nil || n == nil {
 			return subnetNotFound(id)
 		}
+		if err := checkRevision(ctx, sn.Revision); err != nil {
+			return err
+		}
 		spec := SubnetSpec{IPVersion: sn.IPVersion, Gateway: sn.Gateway, DNS: sn.DNS, EnableDHCP: sn.EnableDHCP}
 		ext := copyMap(sn.ext)
 		setIf(ext, keySubnetName, upd.Name)
@@ -225,6 +259,19 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 		if upd.EnableDHCP != nil {
 			spec.EnableDHCP = *upd.EnableDHCP
 			ext[keyEnableDHCP] = strconv.FormatBool(spec.EnableDHCP)
+		}
+		if upd.ServiceTypes != nil {
+			ext[keyServiceTypes] = jsonString(nonNil(*upd.ServiceTypes))
+		}
+		if upd.Gateway != nil {
+			if err := checkGateway(sn, *upd.Gateway); err != nil {
+				return err
+			}
+			spec.Gateway = *upd.Gateway
+			ext[keyGateway] = ""
+			if spec.Gateway.IsValid() {
+				ext[keyGateway] = spec.Gateway.String()
+			}
 		}
 		rev := sn.Revision + 1
 		ext[keyRevision] = strconv.FormatInt(rev, 10)
@@ -239,6 +286,20 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 			return err
 		}
 		ops = append(ops, u...)
+		// Ports with their own DHCP options start from the subnet's.
+		s.view.mu.RLock()
+		more, err := s.subnetPortDHCPOps(id, row.Options)
+		own := map[string]string{}
+		for pid, rows := range s.view.portDHCP {
+			if r := rows[sn.IPVersion]; r != nil && r.subnetID == id {
+				own[pid] = r.uuid
+			}
+		}
+		s.view.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		ops = append(ops, more...)
 		// Turning DHCP on or off re-points the ports' DHCP options.
 		if upd.EnableDHCP != nil && *upd.EnableDHCP != sn.EnableDHCP {
 			for _, p := range ports {
@@ -248,6 +309,9 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 				var ref []string
 				if spec.EnableDHCP {
 					ref = []string{sn.uuid}
+					if u, ok := own[p.ID]; ok {
+						ref = []string{u}
+					}
 				}
 				more, err := s.setPortDHCP(p, sn.IPVersion, ref)
 				if err != nil {
@@ -312,6 +376,9 @@ func (s *Store) DeleteSubnet(ctx context.Context, sc Scope, id string) error {
 		if sn == nil {
 			return subnetNotFound(id)
 		}
+		if err := checkRevision(ctx, sn.Revision); err != nil {
+			return err
+		}
 		if used > 0 {
 			return newErr(ErrConflict, "SubnetInUse",
 				"Unable to complete operation on subnet %s: One or more ports have an IP allocation from this subnet (%d).", id, used)
@@ -326,6 +393,11 @@ func (s *Store) DeleteSubnet(ctx context.Context, sc Scope, id string) error {
 				return err
 			}
 		}
+		release, err := s.poolRelease(ctx, sn)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, release...)
 		del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: sn.uuid}).Delete()
 		if err != nil {
 			return err
@@ -360,4 +432,30 @@ func (s *Store) subnetMTUOps(networkID string, mtu int) ([]ovsdb.Operation, erro
 		ops = append(ops, op...)
 	}
 	return ops, nil
+}
+
+// checkGateway validates a new gateway_ip of sn (the zero Addr: none) as
+// Neutron does on update: inside the subnet, not its network or
+// broadcast address (400), not inside an allocation pool (409).
+func checkGateway(sn *Subnet, gw netip.Addr) error {
+	if !gw.IsValid() {
+		return nil
+	}
+	if err := ipam.ValidateGateway(sn.CIDR, gw); err != nil {
+		return newErr(ErrInvalid, "InvalidInput", "Invalid input for operation: Gateway is not valid on subnet: %v", err)
+	}
+	for _, p := range sn.Pools {
+		if p.Start.Compare(gw) <= 0 && gw.Compare(p.End) <= 0 {
+			return newErr(ErrConflict, "GatewayConflictWithAllocationPools",
+				"Gateway ip %s conflicts with allocation pool %s-%s.", gw, p.Start, p.End)
+		}
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

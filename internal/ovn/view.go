@@ -39,6 +39,8 @@ type view struct {
 	// committed allocation, and allocating then could hand out a taken
 	// address under a guard that would pass (see ready).
 	carrier map[string]uint64
+	// portDHCP: port id → IP version → the port's own DHCP_Options row
+	portDHCP map[string]map[int]*portDHCPRow
 	// partial: network id → generation → rows seen so far, for
 	// generations above carrier.
 	partial map[string]map[uint64]*partialGen
@@ -74,6 +76,7 @@ func (v *view) reset() {
 	v.macs = map[string]map[string]string{}
 	v.ipam = map[string]*subnetIPAM{}
 	v.carrier = map[string]uint64{}
+	v.portDHCP = map[string]map[int]*portDHCPRow{}
 	v.partial = map[string]map[uint64]*partialGen{}
 }
 

@@ -70,6 +70,18 @@ api_token() {
 		awk 'tolower($1) == "x-subject-token:" { sub(/\r$/, "", $2); print $2 }'
 }
 
+# TOKENS: tokens already issued in this run, by tenant (see cache_token).
+declare -A TOKENS=()
+
+# cache_token TENANT: sets TOKENS[TENANT] unless this run already has one
+# (a real Keystone takes seconds per token on a busy machine). Call it in
+# the script's own shell, not in $(...).
+cache_token() {
+	[[ -n ${TOKENS[$1]:-} ]] && return 0
+	TOKENS[$1]=$(api_token "$1")
+	[[ -n ${TOKENS[$1]} ]] || die "could not get a token of $1 from $AUTH_URL (see the cloud's log in $S)"
+}
+
 # api TOKEN METHOD PATH [JSON]: a Neutron call; prints the body, fails on HTTP errors.
 api() {
 	local token=$1 method=$2 path=$3 data=${4:-}
@@ -82,8 +94,8 @@ api() {
 # tenant; LS becomes its Logical_Switch in NB.
 ensure_vm_network() {
 	local token net sub
-	token=$(api_token "${VM_TENANT[vm1]}")
-	[[ -n $token ]] || die "could not get a token of ${VM_TENANT[vm1]} from $AUTH_URL (see $NEUTROND_DIR/ovn-neutrond.log)"
+	cache_token "${VM_TENANT[vm1]}"
+	token=${TOKENS[${VM_TENANT[vm1]}]}
 	net=$(api "$token" GET "networks?name=$VM_NET_NAME" | jq -r '.networks[0].id // empty')
 	if [[ -z $net ]]; then
 		net=$(api "$token" POST networks "$(jq -n --arg n "$VM_NET_NAME" --argjson mtu "$LS_MTU" \
@@ -105,7 +117,8 @@ ensure_vm_network() {
 create_vm_port() {
 	local vm=$1 token net f=$S/$1/vif-id id
 	mkdir -p "$S/$vm"
-	token=$(api_token "${VM_TENANT[$vm]}")
+	cache_token "${VM_TENANT[$vm]}"
+	token=${TOKENS[${VM_TENANT[$vm]}]}
 	if [[ -s $f ]] && api "$token" GET "ports/$(<"$f")" >/dev/null 2>&1; then
 		return 0
 	fi
@@ -113,10 +126,37 @@ create_vm_port() {
 	id=$(api "$token" POST ports "$(jq -n --arg n "$net" --arg vm "$vm" --arg mac "$(vm_mac "$vm")" --arg ip "$(vm_ip "$vm")" \
 		'{port: {network_id: $n, name: $vm, mac_address: $mac, fixed_ips: [{ip_address: $ip}],
 		         device_owner: "compute:nova", device_id: $vm}}')" | jq -er .port.id) ||
-		die "creating the port of $vm failed (see $NEUTROND_DIR/ovn-neutrond.log)"
-	# Bound to its hypervisor's chassis by the admin, as Nova does: only a
-	# bound port (and the subports of its trunk) becomes ACTIVE.
-	api "$(api_token admin)" PUT "ports/$id" "$(jq -n --arg h "${VM_HV[$vm]}" '{port: {"binding:host_id": $h}}')" >/dev/null ||
-		die "binding the port of $vm to ${VM_HV[$vm]} failed (see $NEUTROND_DIR/ovn-neutrond.log)"
+		die "creating the port of $vm failed (see the cloud's log in $S)"
 	echo "$id" >"$f"
+}
+
+# bind_vm_port VM: what Nova does once the VM is scheduled: an admin binds
+# the port to the hypervisor (binding:host_id = the chassis's hostname);
+# ML2/OVN then reports it ACTIVE once ovn-controller has claimed it. A
+# binding that failed (no such chassis yet) is made again.
+bind_vm_port() {
+	local vm=$1 id hv port
+	id=$(vif_id "$vm")
+	hv=${VM_HV[$vm]}
+	cache_token admin
+	wait_for 30 "chassis $hv in the Southbound DB" sbctl get Chassis "$hv" name
+	port=$(api "${TOKENS[admin]}" GET "ports/$id") || die "reading the port of $vm failed"
+	if [[ $(jq -r '.port["binding:host_id"]' <<<"$port") == "$hv" ]]; then
+		[[ $(jq -r '.port["binding:vif_type"]' <<<"$port") != binding_failed ]] && return 0
+		api "${TOKENS[admin]}" PUT "ports/$id" '{"port": {"binding:host_id": ""}}' >/dev/null ||
+			die "unbinding the port of $vm failed"
+	fi
+	port=$(api "${TOKENS[admin]}" PUT "ports/$id" "$(jq -n --arg h "$hv" --arg vm "$vm" \
+		'{port: {"binding:host_id": $h, device_owner: "compute:nova", device_id: $vm}}')") ||
+		die "binding the port of $vm to $hv failed (see the cloud's log in $S)"
+	[[ $(jq -r '.port["binding:vif_type"]' <<<"$port") != binding_failed ]] ||
+		die "Neutron could not bind the port of $vm to chassis $hv (see the cloud's log in $S)"
+}
+
+# vm_port_active VM: Neutron says ACTIVE (with the admin token of this run,
+# or a new one).
+vm_port_active() {
+	local token=${TOKENS[admin]:-}
+	[[ -n $token ]] || token=$(api_token admin)
+	[[ $(api "$token" GET "ports/$(vif_id "$1")" | jq -r .port.status) == ACTIVE ]]
 }

@@ -224,8 +224,8 @@ func wrap(err error, what string) error {
 
 // rawContainer is the part of GET /containers/{id}/json the plugin reads.
 type rawContainer struct {
-	ID    string `json:"Id"`
-	Name  string
+	ID      string `json:"Id"`
+	Name    string
 	Created string // RFC 3339
 	State   struct {
 		Pid        int

@@ -37,7 +37,7 @@ unit:
 # On failure the sandbox's state and logs are printed before it goes.
 e2e:
 	@trap '$(SANDBOX) down' EXIT; \
-	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 10m ./test/e2e/... || { \
+	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 10m ./test/e2e/... && $(GO) run ./test/killcampaign -n 60 || { \
 		rc=$$?; $(SANDBOX) status; $(SANDBOX) logs 30; exit $$rc; }
 
 # The main job: bring the local cloud up and run the documented workflow in

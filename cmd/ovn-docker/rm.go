@@ -58,7 +58,7 @@ func (a *app) rm(ctx context.Context, dk *docker.Client, at *attach.Attacher, re
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("%w: no container %q, and no network of ovn-docker's recorded for it (see `ovn-docker ps`)", docker.ErrNoSuchContainer, ref)
+			return fmt.Errorf("%w %q, and no network of ovn-docker's is recorded for it (see `ovn-docker ps`)", docker.ErrNoSuchContainer, ref)
 		}
 		return nil
 	}
@@ -92,7 +92,7 @@ func (a *app) rm(ctx context.Context, dk *docker.Client, at *attach.Attacher, re
 			ours = ours || x.ContainerID == ct.ID
 		}
 		if !ours {
-			return fmt.Errorf("container %s (%.12s) is %w: it has no network from ovn-docker; remove it with `docker rm`", ct.Name, ct.ID, errNotOurs)
+			return fmt.Errorf("container %s (%.12s) was %w: it has no network from ovn-docker; remove it with `docker rm`", ct.Name, ct.ID, errNotOurs)
 		}
 	}
 	users := []string{}

@@ -281,6 +281,7 @@ func (c *campaign) audit() report {
 		tags := map[string]string{}
 		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 			name, tag, ok := strings.Cut(l, ",")
+			name = strings.Trim(name, `"`)
 			if !ok {
 				continue
 			}

@@ -140,7 +140,8 @@ func TestHardeningCreatedNeverStarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	marker := "kcreated=" + r.s.uniqueName(t, "c")
-	cmd := execPlugin(r, vm1, "--docker="+fake, "--network="+ls, "run", "-d", "--label", marker, r.s.Image, "sleep", "3600")
+	// Foreground: `docker create` has no -d.
+	cmd := execPlugin(r, vm1, "--docker="+fake, "--network="+ls, "run", "--label", marker, r.s.Image, "sleep", "3600")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

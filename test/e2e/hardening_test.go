@@ -5,7 +5,9 @@ package e2e
 // run, a dockerd restart, a broken veth, and rm of what is not ours.
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -198,8 +200,18 @@ func (r *pluginRig) restartDockerd(t *testing.T) {
 			t.Fatal("dockerd did not stop")
 		}
 	}
-	if out, code := r.s.Script(t, "up"); code != 0 {
-		t.Fatalf("sandbox up after stopping dockerd: exit %d: %s", code, out)
+	// `up` starts what is down (here dockerd) and checks the rest; it
+	// takes longer than Script's bound.
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "sandbox", "sandbox"), "up")
+	cmd.Env = append(os.Environ(), "SANDBOX_NAME="+r.s.Name, "SANDBOX_DIR="+r.s.Dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sandbox up after stopping dockerd: %v: %s", err, out)
 	}
 }
 

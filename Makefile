@@ -21,6 +21,8 @@ TEST_SANDBOX_DIR := $(or $(SANDBOX_DIR),$(CURDIR)/.sandbox-test)
 # The clouds the e2e suite runs against, one after the other (2 cores).
 CLOUDS := neutrond openstack
 CLOUD ?= neutrond
+# Random operations the kill campaign kills at random moments, per cloud.
+KILL_CAMPAIGN_N ?= 60
 
 # Packages first (the sandbox's installer, a no-op when nothing is missing),
 # then static checks, unit tests (e2e tests skip without a sandbox), and the
@@ -30,6 +32,7 @@ CLOUD ?= neutrond
 test: deps vet
 	@rc=0; \
 	$(MAKE) --no-print-directory unit || rc=$$?; \
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s || rc=$$?; \
 	for c in $(CLOUDS); do $(MAKE) --no-print-directory e2e CLOUD=$$c || rc=$$?; done; \
 	exit $$rc
 
@@ -52,7 +55,8 @@ e2e:
 	echo "== e2e against cloud $(CLOUD) (sandbox $$SANDBOX_NAME in $$SANDBOX_DIR)"; \
 	$(SANDBOX) down; \
 	trap '$(SANDBOX) down' EXIT; \
-	$(SANDBOX) up --cloud $(CLOUD) && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 15m ./test/e2e/... || { \
+	$(SANDBOX) up --cloud $(CLOUD) && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 40m ./test/e2e/... && \
+		$(GO) run ./test/killcampaign -n $(KILL_CAMPAIGN_N) || { \
 		rc=$$?; $(SANDBOX) status; $(SANDBOX) logs 30; echo "== e2e against cloud $(CLOUD) FAILED"; exit $$rc; }
 
 # The main job: bring the local cloud up and run the documented workflow in
@@ -63,12 +67,13 @@ demo:
 clean:
 	rm -rf bin
 
-# Fuzz every request decoder of ovn-neutrond for FUZZTIME each (seed
+# Fuzz every request decoder of ovn-neutrond and the docker run line parser
+# for FUZZTIME each (seed
 # corpora in internal/*/testdata/fuzz; new findings land there too).
 FUZZTIME ?= 5s
 .PHONY: fuzz
 fuzz:
-	@set -e; for pkg in ./internal/neutron ./internal/keystone; do \
+	@set -e; for pkg in ./internal/neutron ./internal/keystone ./internal/docker; do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
 			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \

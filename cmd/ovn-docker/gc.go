@@ -20,8 +20,13 @@ func newGCCmd(a *app) *cobra.Command {
 		Use:   "gc",
 		Short: "Remove what belongs to nothing: holders, OVS ports/VLANs, veths and Neutron child ports",
 		Long: `Reconcile Docker, the VM's OVSDB and Neutron:
+  - containers created by a run that was interrupted before it started
+    them are removed;
   - network-holding containers no container uses any more (and whose run is
     over) are removed with their ports;
+  - a running network-holding container whose veth is gone (restarted, e.g.
+    with dockerd, in a new namespace) gets its network back: the same
+    Neutron port, VLAN, MAC and addresses, plugged into its new namespace;
   - OVS access ports whose container or namespace is gone, whose attach
     never finished, or whose Neutron port is gone are removed (veth, VLAN);
   - pool ports left half-made by a crash are finished or removed, and so
@@ -36,7 +41,7 @@ func newGCCmd(a *app) *cobra.Command {
 				return err
 			}
 			var errs []error
-			holders, err := a.gcHolders(ctx, dk, at)
+			holders, err := a.gcHolders(ctx, dk, at, grace)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -47,15 +52,21 @@ func newGCCmd(a *app) *cobra.Command {
 			images := a.gcPauseImages(ctx, dk)
 			if a.output == "json" {
 				if perr := a.printJSON(struct {
-					Holders []string `json:"removed_holders"`
-					Images  []string `json:"removed_images"`
+					holderReport
+					Images []string `json:"removed_images"`
 					attach.GCReport
 				}{holders, images, rep}); perr != nil {
 					errs = append(errs, perr)
 				}
 			} else {
-				for _, h := range holders {
+				for _, c := range holders.Containers {
+					fmt.Fprintf(a.stdout, "removed container %s (its run was interrupted before it started)\n", c)
+				}
+				for _, h := range holders.Holders {
 					fmt.Fprintf(a.stdout, "removed holder container %s\n", h)
+				}
+				for _, h := range holders.Replugged {
+					fmt.Fprintf(a.stdout, "re-plugged the network of holder %s\n", h)
 				}
 				for _, p := range rep.Detached {
 					fmt.Fprintf(a.stdout, "removed OVS port %s (with its veth and Neutron port)\n", p)
@@ -76,46 +87,135 @@ func newGCCmd(a *app) *cobra.Command {
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "leave Neutron child ports younger than this alone")
+	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "leave Neutron child ports, holders and never-started containers younger than this alone")
 	return cmd
 }
 
-// gcHolders removes holders that no container references and whose run
-// process is over (a run in progress has a holder but no container yet).
-func (a *app) gcHolders(ctx context.Context, dk *docker.Client, at *attach.Attacher) ([]string, error) {
+// holderReport is what gcHolders did.
+type holderReport struct {
+	Holders    []string `json:"removed_holders"`
+	Containers []string `json:"removed_never_started,omitempty"`
+	Replugged  []string `json:"replugged,omitempty"`
+}
+
+// gcHolders reconciles the network-holding containers of this VM:
+//   - a user container that was created but never started, by a run that
+//     is over (killed inside docker run), is removed;
+//   - a holder no container uses any more, whose run is over, is removed
+//     with its network;
+//   - a running holder whose veth is gone (it was restarted, e.g. with the
+//     engine, in a new namespace) gets its network back (re-plugged with
+//     the same port, VLAN and addresses).
+//
+// A run is in progress while the process recorded on its holder lives;
+// anything younger than grace is left alone too.
+func (a *app) gcHolders(ctx context.Context, dk *docker.Client, at *attach.Attacher, grace time.Duration) (holderReport, error) {
+	var rep holderReport
 	holders, err := dk.List(ctx, docker.LabelRole+"="+docker.RoleHolder)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	users, err := dk.List(ctx, docker.LabelHolder)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
+	now := time.Now()
+	runOver := func(h docker.Summary) bool {
+		if pid, err := strconv.Atoi(h.Labels[docker.LabelPID]); err == nil && processExists(pid) {
+			return false
+		}
+		return now.Sub(h.Created) >= grace
+	}
+	byID := map[string]docker.Summary{}
+	for _, h := range holders {
+		byID[h.ID] = h
+	}
+	var errs []error
 	used := map[string]bool{}
 	for _, u := range users {
-		used[u.Labels[docker.LabelHolder]] = true
+		hid := u.Labels[docker.LabelHolder]
+		h, ok := byID[hid]
+		if u.Status == "created" && (!ok || runOver(h)) && now.Sub(u.Created) >= grace {
+			if ok && h.Labels[docker.LabelVIF] != at.VM.VIFID {
+				used[hid] = true
+				continue // another VM's run
+			}
+			a.log.Info("gc: removing a container its run never started", "container", u.ID, "name", u.Name)
+			if err := dk.Remove(ctx, u.ID); err != nil {
+				errs = append(errs, err)
+				used[hid] = true
+				continue
+			}
+			rep.Containers = append(rep.Containers, u.Name)
+			continue
+		}
+		used[hid] = true
 	}
-	var removed []string
-	var errs []error
+	atts, err := at.List(ctx, false)
+	if err != nil {
+		return rep, errors.Join(append(errs, err)...)
+	}
 	for _, h := range holders {
 		// Another VM's holder (an engine shared by VMs) is not ours.
-		if used[h.ID] || h.Labels[docker.LabelVIF] != at.VM.VIFID {
+		if h.Labels[docker.LabelVIF] != at.VM.VIFID {
 			continue
 		}
-		if pid, err := strconv.Atoi(h.Labels[docker.LabelPID]); err == nil && processExists(pid) {
+		if used[h.ID] {
+			if h.Status == "running" {
+				rp, err := a.replugHolder(ctx, dk, at, h, atts)
+				rep.Replugged = append(rep.Replugged, rp...)
+				if err != nil {
+					errs = append(errs, err)
+				}
+			}
 			continue
 		}
-		if _, err := at.Detach(ctx, attach.Selector{ContainerID: h.ID}); err != nil {
-			errs = append(errs, err)
+		if !runOver(h) {
 			continue
 		}
 		if err := dk.Remove(ctx, h.ID); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		removed = append(removed, h.Name)
+		if _, err := at.Detach(ctx, attach.Selector{ContainerID: h.ID}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep.Holders = append(rep.Holders, h.Name)
 	}
-	return removed, errors.Join(errs...)
+	return rep, errors.Join(errs...)
+}
+
+// replugHolder re-plugs the attachments of a running holder that lost
+// their veth.
+func (a *app) replugHolder(ctx context.Context, dk *docker.Client, at *attach.Attacher, h docker.Summary, atts []attach.Attachment) ([]string, error) {
+	var done []string
+	var errs []error
+	for _, x := range atts {
+		if x.ContainerID != h.ID {
+			continue
+		}
+		c, err := dk.Inspect(ctx, h.ID)
+		if err != nil || !c.Running || c.Pid <= 0 {
+			return done, err
+		}
+		netns := fmt.Sprintf("/proc/%d/ns/net", c.Pid)
+		need, err := at.NeedsReplug(ctx, x, netns)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !need {
+			continue
+		}
+		a.log.Info("gc: re-plugging", "holder", h.Name, "ovs_port", x.PortName)
+		if _, err := at.Replug(ctx, x.PortName, netns); err != nil {
+			errs = append(errs, fmt.Errorf("re-plugging %s of %s: %w", x.PortName, h.Name, err))
+			continue
+		}
+		done = append(done, h.Name+" ("+x.PortName+")")
+	}
+	return done, errors.Join(errs...)
 }
 
 // gcPauseImages removes pause images of other builds of the plugin; an
@@ -148,7 +248,10 @@ func (a *app) gcPauseImages(ctx context.Context, dk *docker.Client) []string {
 }
 
 // containerAlive: a container's attachment lives while the container runs;
-// one without a container while its namespace exists.
+// a holder's also while it is stopped but a container still uses it (they
+// may be started again, e.g. by the engine's restart policy: the port
+// stays theirs and gc re-plugs it); one without a container while its
+// namespace exists.
 func containerAlive(dk *docker.Client) attach.Alive {
 	return func(ctx context.Context, at attach.Attachment) (bool, error) {
 		if at.ContainerID == "" {
@@ -161,7 +264,11 @@ func containerAlive(dk *docker.Client) attach.Alive {
 		if err != nil {
 			return false, err
 		}
-		return ct.Running, nil
+		if ct.Running || ct.Labels[docker.LabelRole] != docker.RoleHolder {
+			return ct.Running, nil
+		}
+		users, err := dk.List(ctx, docker.LabelHolder+"="+ct.ID)
+		return len(users) > 0, err
 	}
 }
 

@@ -16,8 +16,12 @@ func newRmCmd(a *app) *cobra.Command {
 		Use:   "rm CONTAINER...",
 		Short: "Remove containers and everything ovn-docker made for them",
 		Long: `Remove containers (running or not) with their network-holding container,
-Neutron ports, OVS ports (VLANs) and veths. A container that is already gone
-is not an error.`,
+Neutron ports, OVS ports (VLANs) and veths.
+
+The containers go first, then their network-holding container, then the
+network: wherever rm is interrupted, no container is left running without
+its network, and ` + "`ovn-docker gc`" + ` finishes the rest. A container that
+does not exist, or that has no network from ovn-docker, is an error.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -38,64 +42,101 @@ is not an error.`,
 	}
 }
 
-// rm detaches first and removes the containers last, so a failure (Neutron
-// unreachable) leaves the container in place and `rm` can be retried.
+// errNotOurs: rm was given a container that ovn-docker did not connect.
+var errNotOurs = errors.New("not connected by ovn-docker")
+
+// rm removes the user containers first, then the holder, then detaches:
+// a container never runs without its network, and whatever an interrupted
+// rm leaves (a holder nobody uses, an access port whose owner is gone) is
+// what gc removes.
 func (a *app) rm(ctx context.Context, dk *docker.Client, at *attach.Attacher, ref string) error {
 	ct, err := dk.Inspect(ctx, ref)
 	if errors.Is(err, docker.ErrNoSuchContainer) {
-		// Gone already; clean up what may be left under its id.
-		_, err := at.Detach(ctx, attach.Selector{ContainerID: ref})
-		return err
+		// Gone already: clean up what may be left under its id.
+		n, err := at.Detach(ctx, attach.Selector{ContainerID: ref})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w %q, and no network of ovn-docker's is recorded for it (see `ovn-docker ps`)", docker.ErrNoSuchContainer, ref)
+		}
+		return nil
 	}
 	if err != nil {
 		return err
 	}
 	holderID := ct.Labels[docker.LabelHolder]
-	if holderID != "" && ct.Labels[docker.LabelRole] != docker.RoleHolder {
+	isHolder := ct.Labels[docker.LabelRole] == docker.RoleHolder
+	if isHolder {
+		holderID = ct.ID
+	}
+	vif := ct.Labels[docker.LabelVIF]
+	if holderID != "" && !isHolder {
 		h, err := dk.Inspect(ctx, holderID)
 		if err != nil && !errors.Is(err, docker.ErrNoSuchContainer) {
 			return err
 		}
-		if v := h.Labels[docker.LabelVIF]; v != "" && v != at.VM.VIFID {
-			return fmt.Errorf("its network hangs off VM port %s, not this VM's (%s): run `ovn-docker rm` in that VM", v, at.VM.VIFID)
-		}
-	} else if v := ct.Labels[docker.LabelVIF]; v != "" && v != at.VM.VIFID {
-		return fmt.Errorf("its network hangs off VM port %s, not this VM's (%s): run `ovn-docker rm` in that VM", v, at.VM.VIFID)
+		vif = h.Labels[docker.LabelVIF]
 	}
-	victims := []string{ct.ID}
-	if ct.Labels[docker.LabelRole] == docker.RoleHolder {
-		// Removing a holder takes its containers' network: remove them too.
-		holderID = ct.ID
-		users, err := dk.List(ctx, docker.LabelHolder+"="+ct.ID)
+	if vif != "" && vif != at.VM.VIFID {
+		return fmt.Errorf("its network hangs off VM port %s, not this VM's (%s): run `ovn-docker rm` in that VM", vif, at.VM.VIFID)
+	}
+	if holderID == "" {
+		// Attached with `ovn-docker attach`, or not ours at all.
+		atts, err := at.List(ctx, false)
 		if err != nil {
 			return err
 		}
-		for _, u := range users {
-			victims = append(victims, u.ID)
+		ours := false
+		for _, x := range atts {
+			ours = ours || x.ContainerID == ct.ID
 		}
-	} else if holderID != "" {
-		// Keep a holder another container still shares.
-		users, err := dk.List(ctx, docker.LabelHolder+"="+holderID)
+		if !ours {
+			return fmt.Errorf("container %s (%.12s) was %w: it has no network from ovn-docker; remove it with `docker rm`", ct.Name, ct.ID, errNotOurs)
+		}
+	}
+	users := []string{}
+	if !isHolder {
+		users = append(users, ct.ID)
+	}
+	if holderID != "" {
+		us, err := dk.List(ctx, docker.LabelHolder+"="+holderID)
 		if err != nil {
 			return err
 		}
-		for _, u := range users {
-			if u.ID != ct.ID {
-				holderID = ""
-				break
+		shared := false
+		for _, u := range us {
+			if isHolder {
+				// Removing a holder takes its containers' network:
+				// remove them too.
+				users = append(users, u.ID)
+			} else if u.ID != ct.ID {
+				shared = true
 			}
 		}
+		if shared {
+			holderID = "" // another container still shares it
+		}
 	}
-	for _, id := range append(victims, holderID) {
+	if err := dk.Remove(ctx, users...); err != nil {
+		return err
+	}
+	if holderID != "" {
+		if err := dk.Remove(ctx, holderID); err != nil {
+			return fmt.Errorf("the container is removed, its network-holding container %.12s is not (run `ovn-docker gc`): %w", holderID, err)
+		}
+	}
+	var errs []error
+	for _, id := range append(users, holderID) {
 		if id == "" {
 			continue
 		}
 		if _, err := at.Detach(ctx, attach.Selector{ContainerID: id}); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	if holderID != "" && holderID != ct.ID {
-		victims = append(victims, holderID)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("the container is removed, its network is not (run `ovn-docker gc` once the cause is fixed): %w", err)
 	}
-	return dk.Remove(ctx, victims...)
+	return nil
 }

@@ -224,26 +224,36 @@ func wrap(err error, what string) error {
 
 // rawContainer is the part of GET /containers/{id}/json the plugin reads.
 type rawContainer struct {
-	ID    string `json:"Id"`
-	Name  string
-	State struct {
-		Pid     int
-		Running bool
-		Status  string
+	ID      string `json:"Id"`
+	Name    string
+	Created string // RFC 3339
+	State   struct {
+		Pid        int
+		Running    bool
+		Status     string
+		StartedAt  string // RFC 3339; the zero time if never started
+		FinishedAt string
 	}
 	Config struct {
 		Labels map[string]string
 	}
 	HostConfig struct {
-		NetworkMode string
+		NetworkMode   string
+		RestartPolicy struct {
+			Name string
+		}
 	}
 }
 
 func (r rawContainer) container() Container {
-	return Container{
+	c := Container{
 		ID: r.ID, Name: strings.TrimPrefix(r.Name, "/"), Pid: r.State.Pid, Running: r.State.Running,
 		Status: r.State.Status, Labels: r.Config.Labels, NetMode: r.HostConfig.NetworkMode,
+		RestartPolicy: r.HostConfig.RestartPolicy.Name,
 	}
+	c.Created, _ = time.Parse(time.RFC3339Nano, r.Created)
+	c.StartedAt, _ = time.Parse(time.RFC3339Nano, r.State.StartedAt)
+	return c
 }
 
 func (e *engine) inspect(ctx context.Context, idOrName string) (Container, error) {
@@ -285,10 +295,11 @@ func (e *engine) list(ctx context.Context, label string) ([]Summary, error) {
 		return nil, err
 	}
 	var raw []struct {
-		ID     string `json:"Id"`
-		Names  []string
-		State  string
-		Labels map[string]string
+		ID      string `json:"Id"`
+		Names   []string
+		State   string
+		Created int64 // Unix seconds
+		Labels  map[string]string
 	}
 	if err := e.do(ctx, http.MethodGet, "/containers/json", url.Values{"all": {"1"}, "filters": {string(f)}}, nil, &raw); err != nil {
 		return nil, wrap(err, "ps")
@@ -299,7 +310,7 @@ func (e *engine) list(ctx context.Context, label string) ([]Summary, error) {
 		if len(r.Names) > 0 {
 			name = strings.TrimPrefix(r.Names[0], "/")
 		}
-		res = append(res, Summary{ID: r.ID, Name: name, Status: r.State, Labels: r.Labels})
+		res = append(res, Summary{ID: r.ID, Name: name, Status: r.State, Created: time.Unix(r.Created, 0), Labels: r.Labels})
 	}
 	return res, nil
 }
@@ -319,15 +330,20 @@ func (e *engine) imageExists(ctx context.Context, ref string) (bool, error) {
 	return false, err
 }
 
-// runHolder creates and starts the container h describes and returns its id.
-func (e *engine) runHolder(ctx context.Context, h HolderSpec) (string, error) {
+// createHolder creates (without starting) the container h describes and
+// returns its id. A name in use is ErrNameInUse: nothing was created.
+func (e *engine) createHolder(ctx context.Context, h HolderSpec) (string, error) {
+	type restartPolicy struct {
+		Name string
+	}
 	type hostConfig struct {
-		NetworkMode string
-		DNS         []string `json:"Dns,omitempty"`
-		DNSOptions  []string `json:"DnsOptions,omitempty"`
-		DNSSearch   []string `json:"DnsSearch,omitempty"`
-		ExtraHosts  []string `json:",omitempty"`
-		AutoRemove  bool     `json:",omitempty"`
+		NetworkMode   string
+		DNS           []string       `json:"Dns,omitempty"`
+		DNSOptions    []string       `json:"DnsOptions,omitempty"`
+		DNSSearch     []string       `json:"DnsSearch,omitempty"`
+		ExtraHosts    []string       `json:",omitempty"`
+		AutoRemove    bool           `json:",omitempty"`
+		RestartPolicy *restartPolicy `json:",omitempty"`
 	}
 	body := struct {
 		Image      string
@@ -339,19 +355,30 @@ func (e *engine) runHolder(ctx context.Context, h HolderSpec) (string, error) {
 		Image: h.Image, Hostname: h.Hostname, Domainname: h.Domainname, Labels: h.Labels,
 		HostConfig: hostConfig{NetworkMode: "none", AutoRemove: h.AutoRemove, DNS: h.DNS, DNSOptions: h.DNSOptions, DNSSearch: h.DNSSearch, ExtraHosts: h.ExtraHosts},
 	}
+	if h.RestartPolicy != "" {
+		body.HostConfig.RestartPolicy = &restartPolicy{Name: h.RestartPolicy}
+	}
 	var created struct {
 		ID string `json:"Id"`
 	}
 	if err := e.do(ctx, http.MethodPost, "/containers/create", url.Values{"name": {h.Name}}, body, &created); err != nil {
-		if notFound(err) {
+		var ae *apiError
+		switch {
+		case notFound(err):
 			return "", fmt.Errorf("%w: %v", errNoSuchImage, err)
+		case errors.As(err, &ae) && ae.status == http.StatusConflict:
+			return "", fmt.Errorf("%w: %s", ErrNameInUse, ae.msg)
 		}
 		return "", wrap(err, "create")
 	}
-	if err := e.do(ctx, http.MethodPost, "/containers/"+created.ID+"/start", nil, nil, nil); err != nil {
-		return "", wrap(err, "start")
-	}
 	return created.ID, nil
+}
+
+func (e *engine) start(ctx context.Context, id string) error {
+	if err := e.do(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/start", nil, nil, nil); err != nil {
+		return wrap(err, "start "+id)
+	}
+	return nil
 }
 
 // errNoSuchImage: creating a container found no image (the CLI pulls it).

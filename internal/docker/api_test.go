@@ -81,6 +81,11 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id := "id-" + r.URL.Query().Get("name")
+		if _, ok := f.created[id]; ok {
+			w.WriteHeader(http.StatusConflict)
+			_ = json.NewEncoder(w).Encode(map[string]string{"message": `Conflict. The container name "/` + r.URL.Query().Get("name") + `" is already in use by container "` + id + `".`})
+			return
+		}
 		f.created[id] = body
 		_ = json.NewEncoder(w).Encode(map[string]string{"Id": id})
 	case r.Method == http.MethodPost && strings.HasSuffix(path, "/kill"):
@@ -162,7 +167,7 @@ func TestEngineAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]Summary{{ID: "u1", Name: "web", Status: "running", Labels: map[string]string{LabelHolder: "h1"}}}, list); d != "" {
+	if d := cmp.Diff([]Summary{{ID: "u1", Name: "web", Status: "running", Created: time.Unix(0, 0), Labels: map[string]string{LabelHolder: "h1"}}}, list); d != "" {
 		t.Errorf("List (-want +got):\n%s", d)
 	}
 	for ref, want := range map[string]bool{"pause:1": true, "pause:2": false} {
@@ -170,19 +175,35 @@ func TestEngineAPI(t *testing.T) {
 			t.Errorf("ImageExists(%s) = %v, %v; want %v", ref, ok, err, want)
 		}
 	}
-	id, err := c.RunHolder(ctx, HolderSpec{Name: "h", Image: "pause:1", Labels: map[string]string{LabelRole: RoleHolder}, Hostname: "web", DNS: []string{"10.0.0.2"}, AutoRemove: true})
+	id, err := c.CreateHolder(ctx, HolderSpec{Name: "h", Image: "pause:1", Labels: map[string]string{LabelRole: RoleHolder}, Hostname: "web", DNS: []string{"10.0.0.2"}, AutoRemove: true})
 	if err != nil || id != "id-h" {
-		t.Fatalf("RunHolder = %q, %v", id, err)
+		t.Fatalf("CreateHolder = %q, %v", id, err)
+	}
+	if err := c.Start(ctx, id); err != nil {
+		t.Fatalf("Start: %v", err)
 	}
 	b, _ := json.Marshal(f.created["id-h"])
 	wantBody := `{"HostConfig":{"AutoRemove":true,"Dns":["10.0.0.2"],"NetworkMode":"none"},"Hostname":"web","Image":"pause:1","Labels":{"ovn-docker.role":"holder"}}`
 	if d := cmp.Diff(wantBody, string(b)); d != "" {
 		t.Errorf("create body (-want +got):\n%s", d)
 	}
+	// A name in use: ErrNameInUse, so that the caller removes nothing.
+	if _, err := c.CreateHolder(ctx, HolderSpec{Name: "h", Image: "pause:1"}); !errors.Is(err, ErrNameInUse) {
+		t.Errorf("CreateHolder of a name in use: want ErrNameInUse, got %v", err)
+	}
+	// The holder gets the restart policy asked for.
+	if _, err := c.CreateHolder(ctx, HolderSpec{Name: "h3", Image: "pause:1", RestartPolicy: "unless-stopped"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(f.created["id-h3"])
+	wantBody = `{"HostConfig":{"NetworkMode":"none","RestartPolicy":{"Name":"unless-stopped"}},"Image":"pause:1","Labels":null}`
+	if d := cmp.Diff(wantBody, string(b)); d != "" {
+		t.Errorf("create body with a restart policy (-want +got):\n%s", d)
+	}
 	// An image the engine lacks goes to the CLI (which pulls); here there
 	// is none.
-	if _, err := c.RunHolder(ctx, HolderSpec{Name: "h2", Image: "other:1"}); !errors.Is(err, ErrNoDockerCLI) {
-		t.Errorf("RunHolder of a missing image: want the CLI to be tried, got %v", err)
+	if _, err := c.CreateHolder(ctx, HolderSpec{Name: "h2", Image: "other:1"}); !errors.Is(err, ErrNoDockerCLI) {
+		t.Errorf("CreateHolder of a missing image: want the CLI to be tried, got %v", err)
 	}
 	if d := cmp.Diff("GET /_ping", f.reqs[0]); d != "" {
 		t.Errorf("first request (-want +got):\n%s", d)

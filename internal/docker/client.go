@@ -24,6 +24,9 @@ var (
 	ErrNoSuchContainer = errors.New("no such container")
 	// ErrNoDockerCLI: the docker CLI is not installed.
 	ErrNoDockerCLI = errors.New("docker CLI not found")
+	// ErrNameInUse: a container of that name exists already; nothing was
+	// created.
+	ErrNameInUse = errors.New("container name in use")
 )
 
 // Labels the plugin puts on containers.
@@ -147,6 +150,23 @@ type Container struct {
 	Status  string
 	Labels  map[string]string
 	NetMode string
+	// RestartPolicy is the engine's restart policy name ("" or "no":
+	// none).
+	RestartPolicy string
+	Created       time.Time
+	// StartedAt is the zero time if the container was never started.
+	StartedAt time.Time
+}
+
+// EverStarted reports whether the container was started at least once.
+func (c Container) EverStarted() bool {
+	return !c.StartedAt.IsZero() && c.StartedAt.Year() > 1
+}
+
+// Restarts reports whether the engine restarts the container by itself
+// (after it exits or after an engine restart).
+func (c Container) Restarts() bool {
+	return c.RestartPolicy != "" && c.RestartPolicy != "no"
 }
 
 // Inspect returns a container by id or name (ErrNoSuchContainer if none).
@@ -190,10 +210,11 @@ func (c *Client) Remove(ctx context.Context, ids ...string) error {
 
 // Summary is one line of `docker ps`.
 type Summary struct {
-	ID     string
-	Name   string
-	Status string
-	Labels map[string]string
+	ID      string
+	Name    string
+	Status  string // created, running, exited, …
+	Created time.Time
+	Labels  map[string]string
 }
 
 // List lists all containers (running or not) carrying label (key or key=value).
@@ -214,7 +235,7 @@ func (c *Client) List(ctx context.Context, label string) ([]Summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		res = append(res, Summary{ID: ct.ID, Name: ct.Name, Status: ct.Status, Labels: ct.Labels})
+		res = append(res, Summary{ID: ct.ID, Name: ct.Name, Status: ct.Status, Created: ct.Created, Labels: ct.Labels})
 	}
 	return res, nil
 }
@@ -228,14 +249,18 @@ type HolderSpec struct {
 	DNS, DNSOptions      []string
 	DNSSearch            []string
 	ExtraHosts           []string
-	AutoRemove           bool // removed by the engine once stopped (--rm)
+	AutoRemove           bool   // removed by the engine once stopped (--rm)
+	RestartPolicy        string // the engine's restart policy; "": none
 }
 
-// args are h as `docker run -d` arguments.
+// args are h as `docker create` arguments.
 func (h HolderSpec) args() []string {
 	a := []string{"--net=none", "--name", h.Name}
 	if h.AutoRemove {
 		a = append(a, "--rm")
+	}
+	if h.RestartPolicy != "" {
+		a = append(a, "--restart", h.RestartPolicy)
 	}
 	keys := make([]string, 0, len(h.Labels))
 	for k := range h.Labels {
@@ -262,20 +287,35 @@ func (h HolderSpec) args() []string {
 	return append(a, h.Image)
 }
 
-// RunHolder creates and starts the holder container h and returns its id.
-// Through the API, an image the engine does not have is left to the CLI,
-// which pulls it.
-func (c *Client) RunHolder(ctx context.Context, h HolderSpec) (string, error) {
+// CreateHolder creates (without starting) the holder container h and
+// returns its id. A name in use is an error wrapping ErrNameInUse, and
+// then nothing was created: the caller must not remove anything by that
+// name. Through the API, an image the engine does not have is left to the
+// CLI, which pulls it.
+func (c *Client) CreateHolder(ctx context.Context, h HolderSpec) (string, error) {
 	if e := c.api(); e != nil {
-		id, err := e.runHolder(ctx, h)
+		id, err := e.createHolder(ctx, h)
 		if !errors.Is(err, errNoSuchImage) {
 			return id, err
 		}
-		if err := e.remove(ctx, h.Name); err != nil {
-			return "", err
-		}
 	}
-	return c.RunDetached(ctx, h.args()...)
+	out, err := c.output(ctx, nil, append([]string{"create"}, h.args()...)...)
+	if err != nil {
+		if strings.Contains(err.Error(), "is already in use") {
+			return "", fmt.Errorf("%w: %w", ErrNameInUse, err)
+		}
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Start starts a created container.
+func (c *Client) Start(ctx context.Context, id string) error {
+	if e := c.api(); e != nil {
+		return e.start(ctx, id)
+	}
+	_, err := c.output(ctx, nil, "start", id)
+	return err
 }
 
 // Stop sends the container SIGTERM and returns without waiting for it to
@@ -301,15 +341,6 @@ func (c *Client) OnDie(ctx context.Context, label string) (<-chan struct{}, erro
 		return nil, nil
 	}
 	return e.events(ctx, map[string][]string{"type": {"container"}, "event": {"die"}, "label": {label}})
-}
-
-// RunDetached runs `docker run -d ARGS…` and returns the new container's id.
-func (c *Client) RunDetached(ctx context.Context, args ...string) (string, error) {
-	out, err := c.output(ctx, nil, append([]string{"run", "-d"}, args...)...)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // RunAttached runs `docker run ARGS…` with the given stdio, as the user

@@ -1,0 +1,170 @@
+package attach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+// ErrNotReplugable: Replug was asked for an access port that is not a
+// ready attachment with its port's data recorded.
+var ErrNotReplugable = errors.New("attachment cannot be re-plugged")
+
+// LinkInspector may be implemented by Links: Check and Replug need it to
+// see an attachment's veth.
+type LinkInspector interface {
+	// LinkExists: a link of that name is in the VM.
+	LinkExists(ctx context.Context, name string) (bool, error)
+	// LinkInNetns: the namespace at netnsPath has a link of that name.
+	LinkInNetns(ctx context.Context, netnsPath, name string) (bool, error)
+}
+
+// Check says what keeps the attachment at from working when its owner's
+// namespace is now netnsPath: the veth (both ends), the OVS port (opened,
+// with the VLAN Neutron knows the port by) and the Neutron port. No
+// problem: nil.
+func (a *Attacher) Check(ctx context.Context, at Attachment, netnsPath string) ([]string, error) {
+	var problems []string
+	if at.State != stateReady {
+		problems = append(problems, "attach did not finish ("+at.State+")")
+	}
+	if li, ok := a.Links.(LinkInspector); ok {
+		vmEnd, err := li.LinkExists(ctx, at.PortName)
+		if err != nil {
+			return nil, err
+		}
+		if !vmEnd {
+			problems = append(problems, "veth "+at.PortName+" gone")
+		}
+		inNetns, err := li.LinkInNetns(ctx, netnsPath, at.IfName)
+		if err != nil {
+			return nil, err
+		}
+		if !inNetns {
+			problems = append(problems, "no "+at.IfName+" in the container's namespace")
+		}
+	}
+	if netnsPath != at.NetnsPath && at.NetnsPath != "" {
+		problems = append(problems, "the namespace was replaced (its container restarted)")
+	}
+	aps, err := a.ours(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ap AccessPort
+	for _, x := range aps {
+		if x.Name == at.PortName {
+			ap = x
+		}
+	}
+	switch {
+	case ap.Name == "":
+		problems = append(problems, "OVS port "+at.PortName+" gone")
+	case ap.Error != "":
+		problems = append(problems, "OVS cannot use "+ap.Name+": "+ap.Error)
+	case ap.OFPort <= 0:
+		problems = append(problems, "OVS has not opened "+ap.Name)
+	}
+	if at.PortID == "" {
+		return append(problems, "no Neutron port recorded"), nil
+	}
+	p, err := a.Cloud.GetPort(ctx, at.PortID)
+	if errors.Is(err, cloud.ErrNotFound) {
+		return append(problems, "Neutron port "+at.PortID+" gone"), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ap.Name != "" && p.Tag != ap.VLAN {
+		problems = append(problems, fmt.Sprintf("Neutron port has VLAN %d, OVS port %s has %d", p.Tag, ap.Name, ap.VLAN))
+	}
+	if p.ParentName != "" && a.VM.VIFID != "" && p.ParentName != a.VM.VIFID {
+		problems = append(problems, "Neutron port is a child of "+p.ParentName+", not of this VM's port")
+	}
+	return problems, nil
+}
+
+// Replug gives the ready attachment on OVS port portName its veth again,
+// in netnsPath: its owner's new namespace after a restart (the old one
+// went, and the veth with it). The Neutron port, VLAN, MAC and addresses
+// stay those recorded at attach time; the data path is proven as for an
+// attach. On failure no veth is left and the attachment stays as it was
+// (a later Replug can try again, or Detach release it).
+func (a *Attacher) Replug(ctx context.Context, portName, netnsPath string) (Attachment, error) {
+	aps, err := a.ours(ctx)
+	if err != nil {
+		return Attachment{}, err
+	}
+	var ap AccessPort
+	for _, x := range aps {
+		if x.Name == portName {
+			ap = x
+		}
+	}
+	ids := ap.ExternalIDs
+	if ap.Name == "" || ids[KeyState] != stateReady {
+		return Attachment{}, fmt.Errorf("%w: %s is not a ready attachment", ErrNotReplugable, portName)
+	}
+	d, err := parsePortData(ids)
+	if err != nil {
+		return Attachment{}, fmt.Errorf("%w: %s: %w", ErrNotReplugable, portName, err)
+	}
+	req := Request{NetnsPath: netnsPath, IfName: ids[KeyIfName], Network: ids[KeyNetwork], ContainerID: ids[KeyContainer]}
+	d.cfg.Name = req.IfName
+	d.cfg.DisableTxChecksum = a.VM.DatapathType == "netdev"
+	// A VM end left over from a half-done replug goes first.
+	if err := a.Links.DeleteLink(ctx, portName); err != nil {
+		return Attachment{}, err
+	}
+	if a.Pool != nil {
+		// So that waiting for the new veth to come up means something.
+		rctx, cancel := context.WithTimeout(ctx, renewTimeout)
+		err := a.Pool.RenewInterface(rctx, portName)
+		cancel()
+		if err != nil {
+			return Attachment{}, fmt.Errorf("re-plugging %s: %w", portName, err)
+		}
+	}
+	if err := a.Switch.SetExternalIDs(ctx, portName, map[string]string{KeyNetns: netnsPath}); err != nil {
+		return Attachment{}, fmt.Errorf("re-plugging %s: %w", portName, err)
+	}
+	cfg, err := a.plug(ctx, req, ap, d.cfg)
+	if err == nil {
+		if err = a.probeDataPath(ctx, req, portName, ids[KeyPort], cfg.MAC, d.probe); err != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renewTimeout)
+			if derr := a.Links.DeleteLink(rctx, portName); derr != nil {
+				a.log().Warn("rollback: deleting veth failed", "veth", portName, "err", derr)
+			}
+			cancel()
+		}
+	}
+	if err != nil {
+		return Attachment{}, err
+	}
+	a.announce(ctx, req, portName, cfg)
+	a.log().Info("re-plugged", "ovs_port", portName, "port", ids[KeyPort], "netns", netnsPath)
+	return Attachment{
+		PortName: portName, Bridge: a.VM.Bridge, VLAN: ap.VLAN,
+		ContainerID: req.ContainerID, NetnsPath: netnsPath, IfName: req.IfName,
+		NetworkID: ids[KeyNetwork], NetworkName: d.networkName, PortID: ids[KeyPort], MAC: cfg.MAC.String(),
+		Addresses: cfg.Addresses, Gateways: cfg.Gateways, MTU: cfg.MTU, State: stateReady,
+	}, nil
+}
+
+// NeedsReplug reports whether the ready attachment at has lost its veth,
+// or its namespace (now netnsPath) has no end of it: its owner restarted
+// in a new namespace. Without a LinkInspector it reports false.
+func (a *Attacher) NeedsReplug(ctx context.Context, at Attachment, netnsPath string) (bool, error) {
+	li, ok := a.Links.(LinkInspector)
+	if !ok || at.State != stateReady {
+		return false, nil
+	}
+	vmEnd, err := li.LinkExists(ctx, at.PortName)
+	if err != nil || !vmEnd {
+		return !vmEnd, err
+	}
+	inNetns, err := li.LinkInNetns(ctx, netnsPath, at.IfName)
+	return !inNetns, err
+}

@@ -23,6 +23,11 @@ type ThrottleConfig struct {
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
 	Window    time.Duration
+	// Parallel bounds the attempts in flight for a name that has no
+	// failure yet: a client logging in from many processes at once (64
+	// concurrent commands of the plugin) is not refused, while an attacker
+	// gets at most Parallel guesses before the failures count.
+	Parallel int
 	// MaxTracked bounds the names remembered; past it the name failed
 	// least recently is forgotten, so an attacker cycling through names
 	// cannot grow memory without limit.
@@ -38,6 +43,7 @@ const (
 	DefaultThrottleMaxDelay   = time.Minute
 	DefaultThrottleWindow     = 15 * time.Minute
 	DefaultThrottleMaxTracked = 10000
+	DefaultThrottleParallel   = 64
 )
 
 // withDefaults fills in the zero fields.
@@ -53,6 +59,9 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 	}
 	if c.Window <= 0 {
 		c.Window = DefaultThrottleWindow
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = DefaultThrottleParallel
 	}
 	if c.MaxTracked <= 0 {
 		c.MaxTracked = DefaultThrottleMaxTracked
@@ -93,9 +102,10 @@ func newLoginThrottle(cfg ThrottleConfig) *loginThrottle {
 }
 
 // begin lets an attempt for key through, or says how long to wait. An
-// attempt let through must be settled with done. Attempts made in
-// parallel count as failures until they are settled, so that concurrency
-// does not multiply the budget.
+// attempt let through must be settled with done. Once a name has failed,
+// attempts made in parallel count as failures until they are settled, so
+// that concurrency does not multiply the budget; before that, up to
+// Parallel may be in flight.
 func (t *loginThrottle) begin(key string, now time.Time) error {
 	if t.cfg.Disabled {
 		return nil
@@ -106,7 +116,11 @@ func (t *loginThrottle) begin(key string, now time.Time) error {
 	if wait := f.until.Sub(now); wait > 0 {
 		return &throttledError{retryAfter: wait}
 	}
-	if f.pending > 0 && f.count+f.pending >= t.cfg.Free {
+	budget := t.cfg.Free
+	if f.count == 0 {
+		budget = t.cfg.Parallel
+	}
+	if f.pending > 0 && f.count+f.pending >= budget {
 		return &throttledError{retryAfter: time.Second}
 	}
 	f.pending++

@@ -93,15 +93,32 @@ func TestLoginThrottleBoundedMemory(t *testing.T) {
 }
 
 func TestLoginThrottleConcurrentAttemptsCount(t *testing.T) {
-	th := newLoginThrottle(ThrottleConfig{Free: 3})
+	th := newLoginThrottle(ThrottleConfig{Free: 3, Parallel: 8})
 	now := time.Now()
 	let := 0
-	for range 10 {
+	for range 20 {
 		if th.begin("k", now) == nil {
 			let++
 		}
 	}
-	if let != 3 {
-		t.Fatalf("%d parallel attempts let through, want 3 (Free)", let)
+	if let != 8 {
+		t.Fatalf("%d parallel attempts of a name without failures let through, want 8 (Parallel)", let)
+	}
+	for range let {
+		th.done("k", false, now)
+	}
+	// The name has failed: from now on attempts in flight count as
+	// failures, so none is let through until the delay has passed.
+	later := now.Add(time.Hour)
+	th2 := newLoginThrottle(ThrottleConfig{Free: 3, Parallel: 8})
+	th2.done("k", false, later) // one failure on record
+	let = 0
+	for range 20 {
+		if th2.begin("k", later) == nil {
+			let++
+		}
+	}
+	if let != 2 {
+		t.Fatalf("%d parallel attempts after a failure let through, want 2 (Free minus failures)", let)
 	}
 }

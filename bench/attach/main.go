@@ -82,7 +82,7 @@ func run(n, conc, warm, pool int, network string, poll time.Duration, cpuprofile
 	defer vs.Close()
 	sw := adapters.Switch{C: vs}
 	links := adapters.NewLinks(log)
-	vm, err := attach.DiscoverVM(ctx, sw, links, cl, os.Getenv("OVN_DOCKER_BRIDGE"), os.Getenv("OS_VIF_ID"), strings.TrimSuffix(vswitch.PortName(0), "0"))
+	vm, err := attach.DiscoverVM(ctx, sw, links, cl, os.Getenv("OVN_DOCKER_BRIDGE"), os.Getenv("OS_VIF_ID"), vswitch.AccessPortPrefix)
 	if err != nil {
 		return err
 	}

@@ -57,9 +57,9 @@ func record(ctx context.Context, name string, t0 time.Time) {
 
 type timedSwitch struct{ attach.Switch }
 
-func (s timedSwitch) ClaimVLAN(ctx context.Context, bridge string, ids map[string]string) (attach.AccessPort, error) {
+func (s timedSwitch) ClaimVLAN(ctx context.Context, bridge string, ids map[string]string, avoid map[int]bool) (attach.AccessPort, error) {
 	defer record(ctx, "ovs: claim VLAN", time.Now())
-	return s.Switch.ClaimVLAN(ctx, bridge, ids)
+	return s.Switch.ClaimVLAN(ctx, bridge, ids, avoid)
 }
 
 func (s timedSwitch) SetExternalIDs(ctx context.Context, port string, ids map[string]string) error {

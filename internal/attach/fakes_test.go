@@ -231,7 +231,9 @@ type fakeCloud struct {
 	trunkMade int      // trunks created
 }
 
-func (f *fakeCloud) log(s string, args ...any) { f.requests = append(f.requests, fmt.Sprintf(s, args...)) }
+func (f *fakeCloud) log(s string, args ...any) {
+	f.requests = append(f.requests, fmt.Sprintf(s, args...))
+}
 
 func (f *fakeCloud) CreatePort(_ context.Context, o cloud.PortOpts) (cloud.Port, error) {
 	p, err := f.CreateChildPort(context.Background(), cloud.ChildPortOpts{NetworkID: o.NetworkID, Name: o.Name})

@@ -2,7 +2,7 @@ package cloud
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"maps"
 )
 
@@ -20,7 +20,10 @@ func (c *Client) HasExtension(ctx context.Context, alias string) (bool, error) {
 			} `json:"extensions"`
 		}
 		if _, err := c.net.Get(ctx, c.net.ServiceURL("extensions"), &body, nil); err != nil {
-			return false, c.apiError("listing Neutron's extensions", err)
+			// A server without the extensions resource has none.
+			if err = c.apiError("listing Neutron's extensions", err); !errors.Is(err, ErrNotFound) {
+				return false, err
+			}
 		}
 		ext = map[string]bool{}
 		for _, e := range body.Extensions {
@@ -32,7 +35,7 @@ func (c *Client) HasExtension(ctx context.Context, alias string) (bool, error) {
 		e.Extensions = maps.Clone(ext)
 		c.mu.Unlock()
 		if err := c.cache.store(e); err != nil {
-			c.log.Warn("caching Neutron's extensions failed", "err", fmt.Errorf("%w", err))
+			c.log.Warn("caching Neutron's extensions failed", "err", err)
 		}
 	}
 	return ext[alias], nil

@@ -126,6 +126,16 @@ func (c timedCloud) CreateChildPort(ctx context.Context, o cloud.ChildPortOpts) 
 	return c.Cloud.CreateChildPort(ctx, o)
 }
 
+func (c timedCloud) CreatePort(ctx context.Context, o cloud.PortOpts) (cloud.Port, error) {
+	defer record(ctx, "neutron: create port", time.Now())
+	return c.Cloud.CreatePort(ctx, o)
+}
+
+func (c timedCloud) AddSubport(ctx context.Context, trunkID, portID string, vlan int) error {
+	defer record(ctx, "neutron: add subport", time.Now())
+	return c.Cloud.AddSubport(ctx, trunkID, portID, vlan)
+}
+
 func (c timedCloud) GetPort(ctx context.Context, id string) (cloud.Port, error) {
 	defer record(ctx, "neutron: get port (status)", time.Now())
 	return c.Cloud.GetPort(ctx, id)

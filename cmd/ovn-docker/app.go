@@ -21,6 +21,7 @@ import (
 type app struct {
 	cred, credFile, osCloud string
 	vifID, network          string
+	portMode                string
 	ovsdb, bridge           string
 	dockerBin, pauseImage   string
 	wait                    time.Duration
@@ -77,7 +78,7 @@ func (a *app) cloud(ctx context.Context) (*cloud.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cloud.Connect(ctx, cloud.Options{Token: tok, Cloud: a.osCloud, Getenv: a.getenv}, a.log)
+	return cloud.Connect(ctx, cloud.Options{Token: tok, Cloud: a.osCloud, Getenv: a.getenv, CacheDir: cloud.DefaultCacheDir(a.getenv)}, a.log)
 }
 
 func (a *app) docker() *docker.Client {
@@ -143,12 +144,36 @@ func (a *app) attacherWith(ctx context.Context, cl *cloud.Client) (*attach.Attac
 	}
 	sw := adapters.Switch{C: vs}
 	links := adapters.NewLinks(a.log)
-	vm, err := attach.DiscoverVM(ctx, sw, links, cl, a.bridge, a.vifID, strings.TrimSuffix(vswitch.PortName(0), "0"))
+	vm, err := attach.DiscoverVM(ctx, sw, links, cl, a.bridge, a.vifID, vswitch.AccessPortPrefix)
 	if err != nil {
 		return nil, err
 	}
-	a.log.Debug("VM", "vif_id", vm.VIFID, "bridge", vm.Bridge, "datapath", vm.DatapathType, "uplink", vm.Uplink, "uplink_mtu", vm.UplinkMTU)
-	return &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait, Pool: sw}, nil
+	mode, err := a.resolvePortMode(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	a.log.Debug("VM", "vif_id", vm.VIFID, "bridge", vm.Bridge, "datapath", vm.DatapathType, "uplink", vm.Uplink, "uplink_mtu", vm.UplinkMTU, "port_mode", mode)
+	return &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait, Pool: sw, Mode: mode}, nil
+}
+
+// resolvePortMode: --port-mode, where "auto" is trunk mode if Neutron has
+// the trunk extension (asked once, then cached with the token).
+func (a *app) resolvePortMode(ctx context.Context, cl *cloud.Client) (attach.PortMode, error) {
+	mode, auto, err := attach.ParsePortMode(a.portMode)
+	if err != nil {
+		return "", fmt.Errorf("--port-mode (or OVN_DOCKER_PORT_MODE): %w", err)
+	}
+	if !auto {
+		return mode, nil
+	}
+	ok, err := cl.HasExtension(ctx, cloud.ExtTrunk)
+	if err != nil {
+		return "", fmt.Errorf("choosing the port mode (pass --port-mode to skip asking): %w", err)
+	}
+	if ok {
+		return attach.ModeTrunk, nil
+	}
+	return attach.ModeBindingProfile, nil
 }
 
 // needNetwork: commands that attach need --network.

@@ -83,6 +83,9 @@ func newGCCmd(a *app) *cobra.Command {
 				for _, i := range images {
 					fmt.Fprintf(a.stdout, "removed image %s\n", i)
 				}
+				for _, p := range rep.ForeignChildren {
+					fmt.Fprintf(a.stdout, "left alone: child of the VM's port not made by ovn-docker: %s\n", p)
+				}
 			}
 			return errors.Join(errs...)
 		},

@@ -85,6 +85,8 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 	pf.StringVar(&a.credFile, "cred-file", "", "file holding the Keystone token")
 	pf.StringVar(&a.osCloud, "os-cloud", "", "clouds.yaml entry (default $OS_CLOUD)")
 	pf.StringVar(&a.vifID, "vif-id", a.envDefault("OS_VIF_ID", ""), "the VM's Neutron port id (default $OS_VIF_ID; else found by the VM NIC's MAC)")
+	pf.StringVar(&a.portMode, "port-mode", a.envDefault("OVN_DOCKER_PORT_MODE", "auto"),
+		"how container ports become children of the VM's port: trunk (subports of the VM port's trunk), binding-profile (binding:profile parent_name/tag; real Neutron forbids it to members and does not check the parent's owner), or auto (trunk where Neutron has the trunk extension)")
 	pf.StringVar(&a.network, "network", a.envDefault("OVN_DOCKER_NETWORK", ""), "network (name or id) for run and attach")
 	pf.StringVar(&a.ovsdb, "ovsdb", a.envDefault("OVN_DOCKER_OVSDB", "unix:/var/run/openvswitch/db.sock"), "the VM's OVSDB")
 	pf.StringVar(&a.bridge, "bridge", a.envDefault("OVN_DOCKER_BRIDGE", ""), "the VM's OVS bridge (default: the only one)")

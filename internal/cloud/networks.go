@@ -2,8 +2,10 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/mtu"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
@@ -114,28 +116,55 @@ func (c *Client) GetNetwork(ctx context.Context, id string) (Network, error) {
 }
 
 // FindNetwork resolves a network by id or by name (names must be unique
-// among what the caller sees).
+// among what the caller sees): a GET of the id when it looks like one,
+// else a list filtered by name, then the network's subnets. Two requests
+// whatever the cloud holds.
 func (c *Client) FindNetwork(ctx context.Context, nameOrID string) (Network, error) {
-	all, err := c.ListNetworks(ctx)
+	if looksLikeID(nameOrID) {
+		n, err := c.GetNetwork(ctx, nameOrID)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return n, err
+		}
+	}
+	pages, err := networks.List(c.net, networks.ListOpts{Name: nameOrID}).AllPages(ctx)
 	if err != nil {
-		return Network{}, err
+		return Network{}, c.apiError(fmt.Sprintf("looking for network %q", nameOrID), err)
 	}
-	var found []Network
-	for _, n := range all {
-		if n.ID == nameOrID {
-			return n, nil
-		}
-		if n.Name == nameOrID {
-			found = append(found, n)
-		}
+	var ns []networkWithMTU
+	if err := networks.ExtractNetworksInto(pages, &ns); err != nil {
+		return Network{}, fmt.Errorf("looking for network %q: %w", nameOrID, err)
 	}
-	switch len(found) {
+	ns = slices.DeleteFunc(ns, func(n networkWithMTU) bool { return n.Name != nameOrID })
+	switch len(ns) {
 	case 0:
 		return Network{}, fmt.Errorf("network %q: %w (see `ovn-docker list networks`, or create it with `ovn-docker create network %s`)", nameOrID, ErrNotFound, nameOrID)
 	case 1:
-		return found[0], nil
+	default:
+		return Network{}, fmt.Errorf("network %q: %w: %d networks have that name, use the id", nameOrID, ErrAmbiguous, len(ns))
 	}
-	return Network{}, fmt.Errorf("network %q: %w: %d networks have that name, use the id", nameOrID, ErrAmbiguous, len(found))
+	subs, err := c.listSubnets(ctx, ns[0].ID)
+	if err != nil {
+		return Network{}, err
+	}
+	return toNetwork(ns[0], subs), nil
+}
+
+// looksLikeID: Neutron ids are UUIDs (36 characters with dashes).
+func looksLikeID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F'):
+			return false
+		}
+	}
+	return true
 }
 
 // DeleteNetwork deletes a network (Neutron deletes its subnets).

@@ -3,6 +3,7 @@ package neutron
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
@@ -27,10 +28,6 @@ type fixedIPJSON struct {
 }
 
 func portJSON(p *ovn.Port) obj {
-	status := "DOWN"
-	if p.Up {
-		status = "ACTIVE"
-	}
 	fixed := make([]fixedIPJSON, len(p.FixedIPs))
 	for i, f := range p.FixedIPs {
 		fixed[i] = fixedIPJSON{SubnetID: f.SubnetID, IPAddress: f.IPAddress.String()}
@@ -39,7 +36,7 @@ func portJSON(p *ovn.Port) obj {
 	if len(p.Profile) > 0 {
 		profile = p.Profile
 	}
-	return obj{
+	o := obj{
 		"id":                    p.ID,
 		"name":                  p.Name,
 		"description":           p.Description,
@@ -51,12 +48,12 @@ func portJSON(p *ovn.Port) obj {
 		"device_id":             p.DeviceID,
 		"device_owner":          p.DeviceOwner,
 		"admin_state_up":        p.AdminStateUp,
-		"status":                status,
+		"status":                p.Status,
 		"port_security_enabled": p.PortSecurity,
 		"binding:profile":       profile,
 		"binding:host_id":       p.HostID,
 		"binding:vnic_type":     "normal",
-		"binding:vif_type":      "ovs",
+		"binding:vif_type":      p.VIFType,
 		"binding:vif_details":   obj{},
 		"security_groups":       []string{},
 		"allowed_address_pairs": []any{},
@@ -66,6 +63,11 @@ func portJSON(p *ovn.Port) obj {
 		"created_at":            timeJSON(p.CreatedAt),
 		"updated_at":            timeJSON(p.UpdatedAt),
 	}
+	// Like Neutron, only a trunk's parent has trunk_details.
+	if d := trunkDetailsJSON(p.TrunkDetails); d != nil {
+		o["trunk_details"] = d
+	}
+	return o
 }
 
 func (s *server) listPorts(w http.ResponseWriter, r *http.Request, c Caller) {
@@ -200,6 +202,17 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 	return spec, nil
 }
 
+// hostIDPolicy is Neutron's default policy on binding:host_id: only an
+// admin binds a port to a host (as Nova does for a VM's port). On create
+// the attribute counts only when set to something other than its
+// default (""); on update whenever it is present.
+func hostIDPolicy(action string, spec ovn.PortSpec, c Caller) error {
+	if c.Admin || spec.HostID == nil || (action == "create" && *spec.HostID == "") {
+		return nil
+	}
+	return &forbidden{msg: fmt.Sprintf("(rule:%[1]s_port and rule:%[1]s_port:binding:host_id) is disallowed by policy", action)}
+}
+
 func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 	a, err := readBody(r, "port", portCreateAttrs)
 	if err != nil {
@@ -207,6 +220,9 @@ func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	spec, err := portSpec(a)
+	if err == nil {
+		err = hostIDPolicy("create", spec, c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -246,6 +262,9 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	spec, err := portSpec(a)
+	if err == nil {
+		err = hostIDPolicy("update", spec, c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -39,6 +39,8 @@ type Store interface {
 	CreatePort(ctx context.Context, sc ovn.Scope, spec ovn.PortSpec) (*ovn.Port, error)
 	UpdatePort(ctx context.Context, sc ovn.Scope, id string, spec ovn.PortSpec) (*ovn.Port, error)
 	DeletePort(ctx context.Context, sc ovn.Scope, id string) error
+
+	trunkStore
 }
 
 // Config configures the API handler.
@@ -97,6 +99,8 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /v2.0/ports/{id}", s.authed(s.showPort))
 	mux.HandleFunc("PUT /v2.0/ports/{id}", s.authed(s.updatePort))
 	mux.HandleFunc("DELETE /v2.0/ports/{id}", s.authed(s.deletePort))
+
+	s.routeTrunks(mux)
 
 	// Anything else under /v2.0 is a resource this server does not have.
 	mux.HandleFunc("/v2.0/", s.authed(func(w http.ResponseWriter, r *http.Request, _ Caller) {

@@ -37,6 +37,8 @@ var extensionList = []obj{
 	ext("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes."),
 	ext("sorting", "Sorting support", "Enables sorting support for resources."),
 	ext("pagination", "Pagination support", "Enables pagination support for resources."),
+	ext("trunk", "Trunk Extension", "Provides support for trunk ports"),
+	ext("trunk-details", "Trunk port details", "Expose trunk port details"),
 }
 
 func ext(alias, name, desc string) obj {

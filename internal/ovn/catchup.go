@@ -42,6 +42,8 @@ func (s *Store) catchUp(ctx context.Context, err error) bool {
 			return v.networks[e.id] != nil
 		case nbdb.DHCPOptionsTable:
 			return v.subnets[e.id] != nil
+		case trunkTable:
+			return v.trunks[e.id] != ""
 		default:
 			return v.ports[e.id] != nil
 		}
@@ -57,6 +59,10 @@ func (s *Store) inCache(ctx context.Context, table, id string) bool {
 	case nbdb.DHCPOptionsTable:
 		var rows []nbdb.DHCPOptions
 		err := s.nb.WhereCache(func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[keySubnetID] == id }).List(ctx, &rows)
+		return err == nil && len(rows) > 0
+	case trunkTable:
+		var rows []nbdb.LogicalSwitchPort
+		err := s.nb.WhereCache(func(p *nbdb.LogicalSwitchPort) bool { return p.ExternalIDs[keyTrunkID] == id }).List(ctx, &rows)
 		return err == nil && len(rows) > 0
 	default:
 		return s.nb.Get(ctx, &nbdb.LogicalSwitchPort{Name: id}) == nil

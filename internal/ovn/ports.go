@@ -68,7 +68,7 @@ func (s *Store) ListPorts(sc Scope, networkID string) []*Port {
 	out := make([]*Port, 0, len(src))
 	for _, p := range src {
 		if sc.owns(p.ProjectID) {
-			out = append(out, p)
+			out = append(out, s.view.present(p))
 		}
 	}
 	slices.SortFunc(out, func(a, b *Port) int { return cmpCreated(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
@@ -87,7 +87,11 @@ func (s *Store) GetPort(ctx context.Context, sc Scope, id string) (*Port, error)
 func (s *Store) getPort(sc Scope, id string) (*Port, error) {
 	s.view.mu.RLock()
 	defer s.view.mu.RUnlock()
-	return s.view.visiblePort(sc, id)
+	p, err := s.view.visiblePort(sc, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.view.present(p), nil
 }
 
 // parentFor checks a requested parent and tag. A parent the caller may
@@ -296,6 +300,10 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 	if p.HostID != "" {
 		ext[keyHostID] = p.HostID
 	}
+	putTrunkExt(ext, p.Trunk)
+	if p.SubportOf != "" {
+		ext[keySubportOf] = p.SubportOf
+	}
 	enabled := p.AdminStateUp
 	lsp := &nbdb.LogicalSwitchPort{
 		Name:          p.ID,
@@ -366,6 +374,10 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		}
 		var parent *Port
 		if spec.Profile != nil && (spec.Profile.ParentName != p.ParentName || spec.Profile.Tag != p.Tag) {
+			if err := trunkKeepsProfile(p, spec.Profile); err != nil {
+				v.mu.RUnlock()
+				return err
+			}
 			if spec.Profile.ParentName == id {
 				v.mu.RUnlock()
 				return newErr(ErrInvalid, "InvalidInput", "Invalid input for operation: a port cannot be its own parent_name.")
@@ -380,12 +392,7 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 				return err
 			}
 		}
-		var res []reservation
-		for _, f := range p.FixedIPs {
-			if sn := v.subnets[f.SubnetID]; sn != nil {
-				res = append(res, reservation{sn, f.IPAddress})
-			}
-		}
+		res := v.heldAddrs(p)
 		v.mu.RUnlock()
 
 		np := *p
@@ -415,7 +422,7 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		}
 		np.Revision = p.Revision + 1
 
-		ops, err := s.guard(nbdb.LogicalSwitchPortTable, p.uuid, p.ext)
+		ops, err := s.rewritePort(p, &np, res, fmtTime(time.Now()))
 		if err != nil {
 			return err
 		}
@@ -427,19 +434,7 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			}
 			ops, parentExt = append(ops, more...), ext
 		}
-		row := s.lspRow(&np, res, p.ext[keyCreatedAt], fmtTime(time.Now()))
-		row.UUID = p.uuid
-		row.ExternalIDs[keyChildrenGeneration] = p.ext[keyChildrenGeneration]
-		row.ExternalIDs[keyIPAMGeneration] = p.ext[keyIPAMGeneration]
-		if b, ok := p.ext[keyIPAMBatch]; ok {
-			row.ExternalIDs[keyIPAMBatch] = b
-		}
-		fields := []any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag}
-		upd, err := s.nb.Where(row).Update(row, fields...)
-		if err != nil {
-			return err
-		}
-		if err := s.transact(ctx, append(ops, upd...)); err != nil {
+		if err := s.transact(ctx, ops); err != nil {
 			return err
 		}
 		return s.settle(ctx, func() bool {
@@ -447,11 +442,34 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			if q == nil || q.Revision < np.Revision {
 				return false
 			}
-			out = q
+			out = v.present(q)
 			return parent == nil || v.portHas(parent.ID, parentExt)
 		})
 	})
 	return out, err
+}
+
+// rewritePort returns the operations that replace port p's row with np,
+// guarded by p's external_ids (generation keys are kept). res holds np's
+// addresses with their subnets.
+func (s *Store) rewritePort(p, np *Port, res []reservation, updated string) ([]ovsdb.Operation, error) {
+	ops, err := s.guard(nbdb.LogicalSwitchPortTable, p.uuid, p.ext)
+	if err != nil {
+		return nil, err
+	}
+	row := s.lspRow(np, res, p.ext[keyCreatedAt], updated)
+	row.UUID = p.uuid
+	row.ExternalIDs[keyChildrenGeneration] = p.ext[keyChildrenGeneration]
+	row.ExternalIDs[keyIPAMGeneration] = p.ext[keyIPAMGeneration]
+	if b, ok := p.ext[keyIPAMBatch]; ok {
+		row.ExternalIDs[keyIPAMBatch] = b
+	}
+	fields := []any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag}
+	upd, err := s.nb.Where(row).Update(row, fields...)
+	if err != nil {
+		return nil, err
+	}
+	return append(ops, upd...), nil
 }
 
 // DeletePort removes a port that is no container's parent.
@@ -470,6 +488,12 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 		v.mu.RUnlock()
 		if err != nil {
 			return err
+		}
+		if p.SubportOf != "" {
+			return newErr(ErrConflict, "PortInUseAsSubPort", "Port %s is currently a subport for trunk %s.", id, p.SubportOf)
+		}
+		if p.Trunk != nil {
+			return newErr(ErrConflict, "PortInUseAsTrunkParent", "Port %s is currently a parent port for trunk %s.", id, p.Trunk.ID)
 		}
 		if nchildren > 0 {
 			return newErr(ErrConflict, "PortInUse",

@@ -78,10 +78,18 @@ type Port struct {
 	Profile    json.RawMessage
 	ParentName string
 	Tag        int
-	Up         bool
-	Revision   int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Trunk is set when the port is a trunk's parent; SubportOf names
+	// the trunk the port is a subport of.
+	Trunk     *TrunkRecord
+	SubportOf string
+	Up        bool
+	// Derived when the port is read (see view.present), not stored.
+	Status       string // ACTIVE or DOWN
+	VIFType      string // binding:vif_type
+	TrunkDetails *TrunkDetails
+	Revision     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 
 	uuid string
 	ext  map[string]string
@@ -192,6 +200,8 @@ func portFromRow(lsp *nbdb.LogicalSwitchPort) (*Port, bool) {
 	if lsp.ParentName != nil {
 		p.ParentName = *lsp.ParentName
 	}
+	p.Trunk = trunkFromExt(e)
+	p.SubportOf = e[keySubportOf]
 	if lsp.TagRequest != nil {
 		p.Tag = *lsp.TagRequest
 	}

@@ -25,6 +25,8 @@ type view struct {
 	portsByNet   map[string]map[string]*Port
 	// children: parent port id → tag → child port id
 	children map[string]map[int]string
+	// trunks: trunk id → parent port id
+	trunks map[string]string
 	// macs: network id → MAC → port id (Neutron: MACs are unique per network)
 	macs map[string]map[string]string
 	ipam map[string]*subnetIPAM
@@ -68,6 +70,7 @@ func (v *view) reset() {
 	v.subnetsByNet = map[string]map[string]*Subnet{}
 	v.portsByNet = map[string]map[string]*Port{}
 	v.children = map[string]map[int]string{}
+	v.trunks = map[string]string{}
 	v.macs = map[string]map[string]string{}
 	v.ipam = map[string]*subnetIPAM{}
 	v.carrier = map[string]uint64{}
@@ -271,6 +274,9 @@ func (v *view) putPort(p *Port) {
 		}
 		c[p.Tag] = p.ID
 	}
+	if p.Trunk != nil {
+		v.trunks[p.Trunk.ID] = p.ID
+	}
 	v.notify()
 }
 
@@ -299,6 +305,9 @@ func (v *view) unindexPort(id string, next *Port) {
 	if mm := v.macs[old.NetworkID]; mm != nil && mm[old.MAC] == id {
 		delete(mm, old.MAC)
 	}
+	if old.Trunk != nil && v.trunks[old.Trunk.ID] == id {
+		delete(v.trunks, old.Trunk.ID)
+	}
 	if c := v.children[old.ParentName]; c != nil && c[old.Tag] == id {
 		delete(c, old.Tag)
 		if len(c) == 0 {
@@ -325,4 +334,18 @@ func (v *view) release(subnetID string, addr netip.Addr) {
 	if _, taken := st.owners[addr]; !taken {
 		st.alloc.Release(addr)
 	}
+}
+
+// present returns a copy of p with what a client sees derived from the
+// rest of the view: status, binding:vif_type and trunk_details. Caller
+// holds the view's read lock.
+func (v *view) present(p *Port) *Port {
+	c := *p
+	c.VIFType = "ovs"
+	c.Status = "DOWN"
+	if p.Up {
+		c.Status = "ACTIVE"
+	}
+	c.TrunkDetails = v.trunkDetails(p)
+	return &c
 }

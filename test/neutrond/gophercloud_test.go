@@ -72,17 +72,23 @@ func TestGophercloudContainerPortLifecycle(t *testing.T) {
 	if vm.Status != "DOWN" || len(vm.FixedIPs) != 1 || vm.FixedIPs[0].IPAddress != "10.10.0.2" || !strings.HasPrefix(vm.MACAddress, "fa:16:3e:") {
 		t.Fatalf("vm port = %+v", vm)
 	}
+	// binding:host_id is the admin's (Neutron's default policy).
+	err = ports.Create(ctx, nc, portsbinding.CreateOptsExt{
+		CreateOptsBuilder: ports.CreateOpts{NetworkID: net1.ID, Name: "c0"}, HostID: "hv1",
+	}).Err
+	if statusOf(err) != http.StatusForbidden || !strings.Contains(err.Error(), "(rule:create_port and rule:create_port:binding:host_id) is disallowed by policy") {
+		t.Fatalf("member sets binding:host_id: %v", err)
+	}
 	var child boundPort
 	err = ports.Create(ctx, nc, portsbinding.CreateOptsExt{
 		CreateOptsBuilder: ports.CreateOpts{NetworkID: net1.ID, Name: "c1",
 			FixedIPs: []ports.IP{{SubnetID: sub.ID, IPAddress: "10.10.0.77"}}},
-		HostID:  "hv1",
 		Profile: map[string]any{"parent_name": vm.ID, "tag": 42},
 	}).ExtractInto(&child)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if child.HostID != "hv1" {
+	if child.HostID != "" {
 		t.Fatalf("binding:host_id = %q", child.HostID)
 	}
 	if diff := cmp.Diff(map[string]any{"parent_name": vm.ID, "tag": float64(42)}, child.Profile); diff != "" {
@@ -101,7 +107,11 @@ func TestGophercloudContainerPortLifecycle(t *testing.T) {
 		t.Fatalf("neutron:project_id = %s", got)
 	}
 
-	// Status follows the LSP's up column.
+	// Status follows the LSP's up column once an admin bound the port.
+	if _, err := ports.Update(ctx, login(t, srv, "admin"), vm.ID, portsbinding.UpdateOptsExt{
+		UpdateOptsBuilder: ports.UpdateOpts{}, HostID: ptr("hv1")}).Extract(); err != nil {
+		t.Fatal(err)
+	}
 	nbctl(t, nb, "set", "Logical_Switch_Port", vm.ID, "up=true")
 	if err := waitFor(func() bool {
 		p, err := ports.Get(ctx, nc, vm.ID).Extract()

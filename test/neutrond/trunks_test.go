@@ -1,0 +1,411 @@
+package neutrond
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/trunk_details"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/trunks"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+)
+
+// trunkCloud is a server with one network of demo's and helpers to make
+// ports on it.
+type trunkCloud struct {
+	t    *testing.T
+	nb   string
+	srv  *server
+	demo *gophercloud.ServiceClient
+	net  string
+}
+
+func newTrunkCloud(t *testing.T) *trunkCloud {
+	nb := ovsdbtest.StartNB(t)
+	srv := newCloud(t).start(t, nb)
+	tc := &trunkCloud{t: t, nb: nb, srv: srv, demo: login(t, srv, "demo")}
+	tc.net = tc.network(tc.demo, "10.20.0.0/24")
+	return tc
+}
+
+func (tc *trunkCloud) network(nc *gophercloud.ServiceClient, cidr string) string {
+	tc.t.Helper()
+	ctx := context.Background()
+	n, err := networks.Create(ctx, nc, networks.CreateOpts{Name: "net-" + cidr}).Extract()
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	if _, err := subnets.Create(ctx, nc, subnets.CreateOpts{NetworkID: n.ID, CIDR: cidr, IPVersion: gophercloud.IPv4}).Extract(); err != nil {
+		tc.t.Fatal(err)
+	}
+	return n.ID
+}
+
+func (tc *trunkCloud) port(nc *gophercloud.ServiceClient, netID, name string) string {
+	tc.t.Helper()
+	p, err := ports.Create(context.Background(), nc, ports.CreateOpts{NetworkID: netID, Name: name}).Extract()
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	return p.ID
+}
+
+// lsp returns a column of a Logical_Switch_Port as ovn-nbctl prints it.
+func (tc *trunkCloud) lsp(id, column string) string {
+	tc.t.Helper()
+	return nbctl(tc.t, tc.nb, "get", "Logical_Switch_Port", id, column)
+}
+
+type portWithTrunk struct {
+	ports.Port
+	trunk_details.TrunkDetailsExt
+}
+
+func TestTrunkLifecycle(t *testing.T) {
+	tc := newTrunkCloud(t)
+	ctx := context.Background()
+	nc := tc.demo
+	parent := tc.port(nc, tc.net, "vm")
+	sub1 := tc.port(nc, tc.net, "c1")
+	sub2 := tc.port(nc, tc.net, "c2")
+
+	tr, err := trunks.Create(ctx, nc, trunks.CreateOpts{PortID: parent, Name: "t1", Description: "d",
+		Subports: []trunks.Subport{{PortID: sub1, SegmentationType: "vlan", SegmentationID: 10}}}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Status != "ACTIVE" || !tr.AdminStateUp || tr.ProjectID != projDemo || tr.TenantID != projDemo || tr.PortID != parent || tr.Name != "t1" || tr.RevisionNumber != 1 {
+		t.Fatalf("created trunk = %+v", tr)
+	}
+	if diff := cmp.Diff([]trunks.Subport{{PortID: sub1, SegmentationType: "vlan", SegmentationID: 10}}, tr.Subports); diff != "" {
+		t.Fatalf("sub_ports (-want +got):\n%s", diff)
+	}
+	// NB: the subport is a child of the parent with the VLAN as tag.
+	if got := tc.lsp(sub1, "parent_name"); got != `"`+parent+`"` {
+		t.Fatalf("subport parent_name = %s", got)
+	}
+	if got := tc.lsp(sub1, "tag_request"); got != "10" {
+		t.Fatalf("subport tag_request = %s", got)
+	}
+	if got := tc.lsp(sub1, "external_ids:neutron\\:device_owner"); got != `"trunk:subport"` {
+		t.Fatalf("subport device_owner in NB = %s", got)
+	}
+	sp, err := ports.Get(ctx, nc, sub1).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.DeviceOwner != "trunk:subport" || sp.DeviceID != tr.ID {
+		t.Fatalf("subport device_owner/device_id = %q/%q", sp.DeviceOwner, sp.DeviceID)
+	}
+
+	// add_subports, get_subports, trunk_details.
+	tr, err = trunks.AddSubports(ctx, nc, tr.ID, trunks.AddSubportsOpts{Subports: []trunks.Subport{{PortID: sub2, SegmentationType: "vlan", SegmentationID: 4094}}}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Subports) != 2 || tr.RevisionNumber != 2 {
+		t.Fatalf("after add_subports: %+v", tr)
+	}
+	subs, err := trunks.GetSubports(ctx, nc, tr.ID).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []trunks.Subport{{PortID: sub1, SegmentationType: "vlan", SegmentationID: 10}, {PortID: sub2, SegmentationType: "vlan", SegmentationID: 4094}}
+	if diff := cmp.Diff(want, subs); diff != "" {
+		t.Fatalf("get_subports (-want +got):\n%s", diff)
+	}
+	var pp portWithTrunk
+	if err := ports.Get(ctx, nc, parent).ExtractInto(&pp); err != nil {
+		t.Fatal(err)
+	}
+	if pp.TrunkDetails.TrunkID != tr.ID || len(pp.TrunkDetails.SubPorts) != 2 || pp.TrunkDetails.SubPorts[1].MACAddress == "" {
+		t.Fatalf("trunk_details = %+v", pp.TrunkDetails)
+	}
+	if got := tc.lsp(sub2, "tag_request"); got != "4094" {
+		t.Fatalf("sub2 tag_request = %s", got)
+	}
+
+	// List with filters and fields, show, update.
+	pages, err := trunks.List(nc, trunks.ListOpts{PortID: parent}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, err := trunks.ExtractTrunks(pages); err != nil || len(list) != 1 || list[0].ID != tr.ID {
+		t.Fatalf("list by port_id = %v, %v", list, err)
+	}
+	pages, err = trunks.List(nc, trunks.ListOpts{Name: "nope"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := trunks.ExtractTrunks(pages); len(list) != 0 {
+		t.Fatalf("list by other name = %v", list)
+	}
+	code, body := call(t, tc.srv, nc.TokenID, "GET", "/v2.0/trunks/"+tr.ID+"?fields=id&fields=port_id", "")
+	if diff := cmp.Diff(map[string]any{"trunk": map[string]any{"id": tr.ID, "port_id": parent}}, body); code != 200 || diff != "" {
+		t.Fatalf("show with fields: %d (-want +got):\n%s", code, diff)
+	}
+	tr, err = trunks.Update(ctx, nc, tr.ID, trunks.UpdateOpts{Name: ptr("t2"), Description: ptr("")}).Extract()
+	if err != nil || tr.Name != "t2" || tr.Description != "" || tr.RevisionNumber != 3 {
+		t.Fatalf("update: %+v, %v", tr, err)
+	}
+
+	// Ports in a trunk cannot be deleted.
+	for _, id := range []string{parent, sub1} {
+		if err := ports.Delete(ctx, nc, id).ExtractErr(); statusOf(err) != http.StatusConflict {
+			t.Fatalf("delete port %s of a trunk: %v", id, err)
+		}
+	}
+
+	// remove_subports clears the child's parent and tag.
+	tr, err = trunks.RemoveSubports(ctx, nc, tr.ID, trunks.RemoveSubportsOpts{Subports: []trunks.RemoveSubport{{PortID: sub1}}}).Extract()
+	if err != nil || len(tr.Subports) != 1 || tr.Subports[0].PortID != sub2 {
+		t.Fatalf("remove_subports: %+v, %v", tr, err)
+	}
+	if got := tc.lsp(sub1, "parent_name") + tc.lsp(sub1, "tag_request"); got != "[][]" {
+		t.Fatalf("removed subport keeps parent_name/tag_request: %s", got)
+	}
+	sp, err = ports.Get(ctx, nc, sub1).Extract()
+	if err != nil || sp.DeviceOwner != "" || sp.DeviceID != "" {
+		t.Fatalf("removed subport = %+v, %v", sp, err)
+	}
+
+	// Deleting the trunk releases the remaining subport.
+	if err := trunks.Delete(ctx, nc, tr.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := tc.lsp(sub2, "parent_name"); got != "[]" {
+		t.Fatalf("subport of a deleted trunk keeps parent_name %s", got)
+	}
+	if _, err := trunks.Get(ctx, nc, tr.ID).Extract(); statusOf(err) != http.StatusNotFound {
+		t.Fatalf("get deleted trunk: %v", err)
+	}
+	var after portWithTrunk
+	if err := ports.Get(ctx, nc, parent).ExtractInto(&after); err != nil || after.TrunkDetails.TrunkID != "" {
+		t.Fatalf("trunk_details after delete = %+v, %v", after.TrunkDetails, err)
+	}
+	for _, id := range []string{sub1, sub2, parent} {
+		if err := ports.Delete(ctx, nc, id).ExtractErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := nbctl(t, tc.nb, "--bare", "--columns=name", "list", "Logical_Switch_Port"); got != "" {
+		t.Fatalf("ports left in NB: %s", got)
+	}
+}
+
+// neutronType returns the NeutronError type of a raw response.
+func neutronType(body map[string]any) string {
+	e, _ := body["NeutronError"].(map[string]any)
+	return fmt.Sprint(e["type"])
+}
+
+func TestTrunkRefusals(t *testing.T) {
+	tc := newTrunkCloud(t)
+	ctx := context.Background()
+	nc := tc.demo
+	alt := login(t, tc.srv, "alt")
+	altNet := tc.network(alt, "10.30.0.0/24")
+	parent := tc.port(nc, tc.net, "vm")
+	sub := tc.port(nc, tc.net, "c1")
+	other := tc.port(nc, tc.net, "c2")
+	altPort := tc.port(alt, altNet, "alt-vm")
+	altSub := tc.port(alt, altNet, "alt-c")
+	tok := nc.TokenID
+
+	tr, err := trunks.Create(ctx, nc, trunks.CreateOpts{PortID: parent,
+		Subports: []trunks.Subport{{PortID: sub, SegmentationType: "vlan", SegmentationID: 7}}}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	altTrunk, err := trunks.Create(ctx, alt, trunks.CreateOpts{PortID: altPort}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := nbDump(t, tc.nb)
+
+	sub7 := func(port string, seg any, typ string) string {
+		return fmt.Sprintf(`{"sub_ports": [{"port_id": %q, "segmentation_type": %q, "segmentation_id": %v}]}`, port, typ, seg)
+	}
+	tests := []struct {
+		name, method, path, body string
+		code                     int
+		typ                      string
+	}{
+		{"trunk on another project's port", "POST", "/v2.0/trunks", `{"trunk": {"port_id": "` + altPort + `"}}`, 404, "PortNotFound"},
+		{"second trunk on a parent", "POST", "/v2.0/trunks", `{"trunk": {"port_id": "` + parent + `"}}`, 409, "ParentPortInUse"},
+		{"trunk on a subport", "POST", "/v2.0/trunks", `{"trunk": {"port_id": "` + sub + `"}}`, 409, "TrunkPortInUse"},
+		{"trunk without port_id", "POST", "/v2.0/trunks", `{"trunk": {"name": "x"}}`, 400, "BadRequest"},
+		{"trunk on a bad uuid", "POST", "/v2.0/trunks", `{"trunk": {"port_id": "nope"}}`, 400, "InvalidInput"},
+		{"name too long", "POST", "/v2.0/trunks", `{"trunk": {"port_id": "` + other + `", "name": "` + strings.Repeat("n", 256) + `"}}`, 400, "InvalidInput"},
+		{"subport is the parent", "POST", "/v2.0/trunks", `{"trunk": {"port_id": "` + other + `", "sub_ports": [{"port_id": "` + other + `", "segmentation_type": "vlan", "segmentation_id": 3}]}}`, 409, "ParentPortInUse"},
+		{"add to another project's trunk", "PUT", "/v2.0/trunks/" + altTrunk.ID + "/add_subports", sub7(other, 8, "vlan"), 404, "TrunkNotFound"},
+		{"remove from another project's trunk", "PUT", "/v2.0/trunks/" + altTrunk.ID + "/remove_subports", `{"sub_ports": [{"port_id": "` + altSub + `"}]}`, 404, "TrunkNotFound"},
+		{"show another project's trunk", "GET", "/v2.0/trunks/" + altTrunk.ID, "", 404, "TrunkNotFound"},
+		{"update another project's trunk", "PUT", "/v2.0/trunks/" + altTrunk.ID, `{"trunk": {"name": "x"}}`, 404, "TrunkNotFound"},
+		{"delete another project's trunk", "DELETE", "/v2.0/trunks/" + altTrunk.ID, "", 404, "TrunkNotFound"},
+		{"subport of another project", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", sub7(altSub, 8, "vlan"), 404, "PortNotFound"},
+		{"VLAN used on the trunk", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", sub7(other, 7, "vlan"), 409, "DuplicateSubPort"},
+		{"port already a subport", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", sub7(sub, 9, "vlan"), 409, "TrunkPortInUse"},
+		{"VLAN 0", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", sub7(other, 0, "vlan"), 400, "InvalidInput"},
+		{"VLAN 4095", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", sub7(other, 4095, "vlan"), 400, "InvalidInput"},
+		{"VLAN not an integer", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", sub7(other, `"x"`, "vlan"), 400, "InvalidInput"},
+		{"segmentation type vxlan", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", sub7(other, 8, "vxlan"), 400, "InvalidInput"},
+		{"segmentation type inherit", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", sub7(other, 8, "inherit"), 400, "InvalidInput"},
+		{"segmentation missing", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports", `{"sub_ports": [{"port_id": "` + other + `"}]}`, 400, "InvalidInput"},
+		{"duplicate VLAN in one request", "PUT", "/v2.0/trunks/" + tr.ID + "/add_subports",
+			`{"sub_ports": [{"port_id": "` + other + `", "segmentation_type": "vlan", "segmentation_id": 5}, {"port_id": "` + parent + `", "segmentation_type": "vlan", "segmentation_id": 5}]}`, 400, "InvalidInput"},
+		{"remove a port that is no subport", "PUT", "/v2.0/trunks/" + tr.ID + "/remove_subports", `{"sub_ports": [{"port_id": "` + other + `"}]}`, 404, "SubPortNotFound"},
+		{"update port_id", "PUT", "/v2.0/trunks/" + tr.ID, `{"trunk": {"port_id": "` + other + `"}}`, 400, "BadRequest"},
+		{"unknown trunk", "GET", "/v2.0/trunks/00000000-0000-0000-0000-000000000000", "", 404, "TrunkNotFound"},
+		{"no token", "GET", "/v2.0/trunks", "", 401, ""},
+	}
+	for _, c := range tests {
+		t.Run(c.name, func(t *testing.T) {
+			token := tok
+			if c.code == 401 {
+				token = ""
+			}
+			code, body := call(t, tc.srv, token, c.method, c.path, c.body)
+			if code != c.code || (c.typ != "" && neutronType(body) != c.typ) {
+				t.Fatalf("%s %s = %d %v; want %d %s", c.method, c.path, code, body, c.code, c.typ)
+			}
+		})
+	}
+	if after := nbDump(t, tc.nb); after != before {
+		t.Fatalf("refused requests changed NB:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	// alt sees only its own trunk.
+	pages, err := trunks.List(alt, nil).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := trunks.ExtractTrunks(pages); len(list) != 1 || list[0].ID != altTrunk.ID {
+		t.Fatalf("alt's trunk list = %+v", list)
+	}
+
+	// A disabled trunk refuses changes until enabled again.
+	if _, err := trunks.Update(ctx, nc, tr.ID, trunks.UpdateOpts{AdminStateUp: ptr(false)}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+	code, body := call(t, tc.srv, tok, "PUT", "/v2.0/trunks/"+tr.ID+"/add_subports", sub7(other, 8, "vlan"))
+	if code != 409 || neutronType(body) != "TrunkDisabled" {
+		t.Fatalf("add to disabled trunk = %d %v", code, body)
+	}
+	if err := trunks.Delete(ctx, nc, tr.ID).ExtractErr(); statusOf(err) != http.StatusConflict {
+		t.Fatalf("delete disabled trunk: %v", err)
+	}
+}
+
+// Two concurrent add_subports with the same VLAN on one trunk, through two
+// servers on one NB: exactly one wins.
+func TestTrunkConcurrentSameVLAN(t *testing.T) {
+	nb := ovsdbtest.StartNB(t)
+	cl := newCloud(t)
+	srvs := []*server{cl.start(t, nb), cl.start(t, nb)}
+	tc := &trunkCloud{t: t, nb: nb, srv: srvs[0], demo: login(t, srvs[0], "demo")}
+	tc.net = tc.network(tc.demo, "10.40.0.0/24")
+	ctx := context.Background()
+	parent := tc.port(tc.demo, tc.net, "vm")
+	tr, err := trunks.Create(ctx, tc.demo, trunks.CreateOpts{PortID: parent}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 10; round++ {
+		vlan := 100 + round
+		var subs [4]string
+		for i := range subs {
+			subs[i] = tc.port(tc.demo, tc.net, fmt.Sprintf("c%d-%d", round, i))
+		}
+		codes := make([]int, len(subs))
+		var wg sync.WaitGroup
+		for i := range subs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], _ = call(t, srvs[i%2], tc.demo.TokenID, "PUT", "/v2.0/trunks/"+tr.ID+"/add_subports",
+					fmt.Sprintf(`{"sub_ports": [{"port_id": %q, "segmentation_type": "vlan", "segmentation_id": %d}]}`, subs[i], vlan))
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, c := range codes {
+			switch c {
+			case 200:
+				won++
+			case 409:
+			default:
+				t.Fatalf("round %d: codes %v", round, codes)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d requests got VLAN %d (codes %v)", round, won, vlan, codes)
+		}
+		out := nbctl(t, nb, "--bare", "--columns=name", "find", "Logical_Switch_Port", fmt.Sprintf("tag_request=%d", vlan))
+		if n := len(strings.Fields(out)); n != 1 {
+			t.Fatalf("round %d: %d LSPs with tag %d in NB: %s", round, n, vlan, out)
+		}
+	}
+}
+
+// python-openstackclient drives trunks unchanged: create with a subport,
+// set --subport, unset --subport, show, delete.
+func TestTrunkOpenstackCLI(t *testing.T) {
+	if _, err := exec.LookPath("openstack"); err != nil {
+		t.Skip("openstack CLI not installed (apt-get install python3-openstackclient)")
+	}
+	nb := ovsdbtest.StartNB(t)
+	srv := newCloud(t).start(t, nb)
+	osc(t, srv, "demo", "network", "create", "LS1", "-f", "json")
+	osc(t, srv, "demo", "subnet", "create", "--network", "LS1", "--subnet-range", "10.0.0.0/24", "sub1", "-f", "json")
+	vmID := field(osc(t, srv, "demo", "port", "create", "--network", "LS1", "vm1", "-f", "json"), "id")
+	c1ID := field(osc(t, srv, "demo", "port", "create", "--network", "LS1", "c1", "-f", "json"), "id")
+	c2ID := field(osc(t, srv, "demo", "port", "create", "--network", "LS1", "c2", "-f", "json"), "id")
+
+	tr := osc(t, srv, "demo", "network", "trunk", "create", "--parent-port", "vm1",
+		"--subport", "port=c1,segmentation-type=vlan,segmentation-id=10", "trunk1", "-f", "json")
+	trID := field(tr, "id")
+	if field(tr, "status") != "ACTIVE" || field(tr, "port_id") != vmID {
+		t.Fatalf("trunk create = %v", tr)
+	}
+	osc(t, srv, "demo", "network", "trunk", "set", "--subport", "port=c2,segmentation-type=vlan,segmentation-id=20", "trunk1")
+	for id, tag := range map[string]string{c1ID: "10", c2ID: "20"} {
+		if got := nbctl(t, nb, "get", "Logical_Switch_Port", id, "parent_name"); got != `"`+vmID+`"` {
+			t.Fatalf("parent_name of %s = %s", id, got)
+		}
+		if got := nbctl(t, nb, "get", "Logical_Switch_Port", id, "tag_request"); got != tag {
+			t.Fatalf("tag_request of %s = %s, want %s", id, got, tag)
+		}
+	}
+	subs := osc(t, srv, "demo", "network", "subport", "list", "--trunk", "trunk1", "-f", "json").([]any)
+	if len(subs) != 2 {
+		t.Fatalf("subport list = %v", subs)
+	}
+	osc(t, srv, "demo", "network", "trunk", "unset", "--subport", "c1", "trunk1")
+	if got := nbctl(t, nb, "get", "Logical_Switch_Port", c1ID, "parent_name"); got != "[]" {
+		t.Fatalf("c1 parent_name after unset = %s", got)
+	}
+	show := osc(t, srv, "demo", "network", "trunk", "show", trID, "-f", "json").(map[string]any)
+	if sp := show["sub_ports"].([]any); len(sp) != 1 || sp[0].(map[string]any)["port_id"] != c2ID {
+		t.Fatalf("trunk show sub_ports = %v", show["sub_ports"])
+	}
+	if got := osc(t, srv, "demo", "network", "trunk", "list", "-f", "json").([]any); len(got) != 1 {
+		t.Fatalf("trunk list = %v", got)
+	}
+	osc(t, srv, "demo", "network", "trunk", "delete", "trunk1")
+	if got := nbctl(t, nb, "get", "Logical_Switch_Port", c2ID, "parent_name"); got != "[]" {
+		t.Fatalf("c2 parent_name after trunk delete = %s", got)
+	}
+	for _, id := range []string{c1ID, c2ID, vmID} {
+		osc(t, srv, "demo", "port", "delete", id)
+	}
+}

@@ -21,6 +21,7 @@ import (
 type app struct {
 	cred, credFile, osCloud string
 	vifID, network          string
+	networkFromEnv          bool // network is OVN_DOCKER_NETWORK's (or unset), not --network's
 	portMode                string
 	ovsdb, bridge           string
 	dockerBin, pauseImage   string
@@ -34,6 +35,14 @@ type app struct {
 	log            *slog.Logger
 	runArgs        []string // the docker run arguments, split off before cobra
 	closers        []func()
+}
+
+// ensureLog gives commands run without the root's pre-run (shell
+// completion) a logger.
+func (a *app) ensureLog() {
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
 }
 
 func (a *app) close() {

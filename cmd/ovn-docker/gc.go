@@ -50,8 +50,8 @@ func newGCCmd(a *app) *cobra.Command {
 				errs = append(errs, err)
 			}
 			images := a.gcPauseImages(ctx, dk)
-			if a.output == "json" {
-				if perr := a.printJSON(struct {
+			if a.structured() {
+				if perr := a.printDoc(struct {
 					holderReport
 					Images []string `json:"removed_images"`
 					attach.GCReport

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ovn-docker/ovn-docker/internal/version"
 )
 
 // Main runs the command line args and returns the exit code.
@@ -69,6 +71,12 @@ Credentials: --cred TOKEN (a Keystone token from "openstack token issue"; also
 OVN_DOCKER_CRED or --cred-file, which keep it out of ps) with OS_AUTH_URL or
 --os-cloud for the identity endpoint; or the usual OS_* password variables or
 a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
+		Example: `  TOKEN=$(openstack token issue -f value -c id)
+  ovn-docker --cred=$TOKEN create network LS1
+  ovn-docker --cred=$TOKEN --network=LS1 run -d busybox:local sleep 1d
+  ovn-docker --cred=$TOKEN ps
+  ovn-docker --cred=$TOKEN rm CONTAINER`,
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -77,9 +85,10 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 				level = slog.LevelDebug
 			}
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			return nil
+			return checkOutput(a.output)
 		},
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cred, "cred", "", "Keystone token (prefer OVN_DOCKER_CRED or --cred-file: arguments are visible in ps)")
 	pf.StringVar(&a.credFile, "cred-file", "", "file holding the Keystone token")
@@ -94,7 +103,10 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 	pf.StringVar(&a.pauseImage, "pause-image", a.envDefault("OVN_DOCKER_PAUSE_IMAGE", ""), "image for the network-holding containers (default: made from this executable)")
 	pf.DurationVar(&a.wait, "wait", 60*time.Second, "how long to wait for a port to become ACTIVE")
 	pf.BoolVar(&a.debug, "debug", false, "log what is done")
-	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+	pf.StringVarP(&a.output, "output", "o", outTable, "output format: "+strings.Join(outputFormats, ", ")+" (wide: every column of ps)")
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("network", a.completeNetworks)
+	_ = root.RegisterFlagCompletionFunc("port-mode", cobra.FixedCompletions([]string{"auto", "trunk", "binding-profile"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(newCreateCmd(a), newListCmd(a), newDeleteCmd(a), newRunCmd(a), newRmCmd(a),
 		newAttachCmd(a), newDetachCmd(a), newPsCmd(a), newGCCmd(a), newPoolCmd(a), newPauseCmd())

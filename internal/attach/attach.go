@@ -65,6 +65,9 @@ type Request struct {
 	IfName      string // default eth0
 	Network     string // name or id
 	ContainerID string // the namespace's owner, if a container
+	// Name is the container's name, for the Neutron port's name, so that
+	// `openstack port list` tells whose port it is; "": the owner's id.
+	Name string
 }
 
 // Attachment is one interface of a namespace on a network.
@@ -433,6 +436,9 @@ func dhcpProbeAddr(nw cloud.Network, p cloud.Port) netip.Addr {
 
 // portName names the Neutron port after its owner, for humans.
 func portName(req Request) string {
+	if req.Name != "" {
+		return "ovn-docker-" + req.Name + "-" + req.IfName
+	}
 	owner := req.ContainerID
 	if len(owner) > 12 {
 		owner = owner[:12]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/mtu"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
@@ -137,16 +138,48 @@ func (c *Client) FindNetwork(ctx context.Context, nameOrID string) (Network, err
 	ns = slices.DeleteFunc(ns, func(n networkWithMTU) bool { return n.Name != nameOrID })
 	switch len(ns) {
 	case 0:
-		return Network{}, fmt.Errorf("network %q: %w (see `ovn-docker list networks`, or create it with `ovn-docker create network %s`)", nameOrID, ErrNotFound, nameOrID)
-	case 1:
-	default:
-		return Network{}, fmt.Errorf("network %q: %w: %d networks have that name, use the id", nameOrID, ErrAmbiguous, len(ns))
+		// An id prefix, as docker takes one, if exactly one network's id
+		// starts with it.
+		if ns, err = c.networksByIDPrefix(ctx, nameOrID); err != nil {
+			return Network{}, err
+		}
+		if len(ns) == 0 {
+			return Network{}, fmt.Errorf("network %q: %w (see `ovn-docker list networks`, or create it with `ovn-docker create network %s`)", nameOrID, ErrNotFound, nameOrID)
+		}
+	}
+	if len(ns) > 1 {
+		var ids []string
+		for _, n := range ns {
+			ids = append(ids, n.ID)
+		}
+		return Network{}, fmt.Errorf("network %q: %w: %d networks match (%s): use the id", nameOrID, ErrAmbiguous, len(ns), strings.Join(ids, ", "))
 	}
 	subs, err := c.listSubnets(ctx, ns[0].ID)
 	if err != nil {
 		return Network{}, err
 	}
 	return toNetwork(ns[0], subs), nil
+}
+
+// minIDPrefix is the shortest id prefix taken for a network (shorter
+// ones match too much to be meant).
+const minIDPrefix = 4
+
+// networksByIDPrefix: the networks the caller sees whose id starts with
+// prefix.
+func (c *Client) networksByIDPrefix(ctx context.Context, prefix string) ([]networkWithMTU, error) {
+	if len(prefix) < minIDPrefix || strings.Trim(strings.ToLower(prefix), "0123456789abcdef-") != "" {
+		return nil, nil
+	}
+	pages, err := networks.List(c.net, networks.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		return nil, c.apiError(fmt.Sprintf("looking for network %q", prefix), err)
+	}
+	var ns []networkWithMTU
+	if err := networks.ExtractNetworksInto(pages, &ns); err != nil {
+		return nil, fmt.Errorf("looking for network %q: %w", prefix, err)
+	}
+	return slices.DeleteFunc(ns, func(n networkWithMTU) bool { return !strings.HasPrefix(n.ID, strings.ToLower(prefix)) }), nil
 }
 
 // looksLikeID: Neutron ids are UUIDs (36 characters with dashes).

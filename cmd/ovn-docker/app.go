@@ -131,20 +131,6 @@ func (a *app) attacher(ctx context.Context) (*attach.Attacher, *cloud.Client, er
 	return at, cl, err
 }
 
-// dockerAndAttacher is the start of the commands that reconcile Docker with
-// the VM (rm, gc): Docker must answer before anything else is touched.
-func (a *app) dockerAndAttacher(ctx context.Context) (*docker.Client, *attach.Attacher, error) {
-	dk := a.docker()
-	if err := dk.Ping(ctx); err != nil {
-		return nil, nil, err
-	}
-	at, _, err := a.attacher(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return dk, at, nil
-}
-
 // attacherWith is attacher with a cloud connection made already.
 func (a *app) attacherWith(ctx context.Context, cl *cloud.Client) (*attach.Attacher, error) {
 	vs, err := a.vswitch(ctx)

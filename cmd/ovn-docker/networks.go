@@ -124,7 +124,7 @@ func newListCmd(a *app) *cobra.Command {
   ovn-docker list networks -q
   ovn-docker list networks --format '{{.Name}} {{.ID}}'
   ovn-docker -o yaml list networks`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := a.cloud(cmd.Context())
 			if err != nil {

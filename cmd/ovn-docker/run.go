@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -60,22 +61,18 @@ If any step fails, everything done before is undone.`,
 	}
 }
 
-// wantsHelp: the run line asks for help (--help among the options before
-// the image, or a lone -h, which docker reads as --hostname's short form
-// otherwise).
+// wantsHelp: the run line asks for help: --help among the options before
+// the image (after it, it is the container command's), or a lone -h
+// (otherwise docker's short --hostname).
 func wantsHelp(args []string) bool {
 	if len(args) == 1 && args[0] == "-h" {
 		return true
 	}
-	for _, s := range args {
-		if s == "--help" || s == "--help=true" {
-			return true
-		}
-		if s == "--" {
-			return false
-		}
+	if rl, err := docker.ParseRun(args); err == nil {
+		return rl.Bool("help")
 	}
-	return false
+	// No image: any --help.
+	return slices.Contains(args, "--help")
 }
 
 // forwardedSignals are the signals a foreground run forwards to its

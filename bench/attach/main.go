@@ -52,14 +52,15 @@ func main() {
 	pool := flag.Int("pool", 0, "measure attaches from a pool of this many ready ports (0: cold)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured attaches here")
 	verbose := flag.Bool("v", false, "log attach's debug messages")
+	portMode := flag.String("port-mode", "auto", "trunk, binding-profile or auto (as the CLI's --port-mode)")
 	flag.Parse()
-	if err := run(*n, *conc, *warm, *pool, *network, *poll, *cpuprofile, *verbose); err != nil {
+	if err := run(*n, *conc, *warm, *pool, *network, *portMode, *poll, *cpuprofile, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "attach-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, conc, warm, pool int, network string, poll time.Duration, cpuprofile string, verbose bool) error {
+func run(n, conc, warm, pool int, network, portMode string, poll time.Duration, cpuprofile string, verbose bool) error {
 	ctx := context.Background()
 	level := slog.LevelWarn
 	if verbose {
@@ -82,7 +83,7 @@ func run(n, conc, warm, pool int, network string, poll time.Duration, cpuprofile
 	defer vs.Close()
 	sw := adapters.Switch{C: vs}
 	links := adapters.NewLinks(log)
-	vm, err := attach.DiscoverVM(ctx, sw, links, cl, os.Getenv("OVN_DOCKER_BRIDGE"), os.Getenv("OS_VIF_ID"), strings.TrimSuffix(vswitch.PortName(0), "0"))
+	vm, err := attach.DiscoverVM(ctx, sw, links, cl, os.Getenv("OVN_DOCKER_BRIDGE"), os.Getenv("OS_VIF_ID"), vswitch.AccessPortPrefix)
 	if err != nil {
 		return err
 	}
@@ -99,10 +100,23 @@ func run(n, conc, warm, pool int, network string, poll time.Duration, cpuprofile
 		}()
 		network = nw.ID
 	}
+	pmode, auto, err := attach.ParsePortMode(portMode)
+	if err != nil {
+		return err
+	}
+	if auto {
+		pmode = attach.ModeBindingProfile
+		if ok, err := cl.HasExtension(ctx, cloud.ExtTrunk); err != nil {
+			return err
+		} else if ok {
+			pmode = attach.ModeTrunk
+		}
+	}
+	fmt.Fprintf(os.Stderr, "port mode: %s\n", pmode)
 	// As the CLI builds it (cmd/ovn-docker app.attacherWith), Pool set.
 	at := &attach.Attacher{
 		Switch: timedSwitch{sw}, Links: timedLinks{links}, Cloud: timedCloud{cl},
-		VM: vm, Log: log, Poll: poll, Pool: timedPool{sw},
+		VM: vm, Log: log, Poll: poll, Pool: timedPool{sw}, Mode: pmode,
 	}
 	b := &bench{at: at, cl: cl, network: network, pooled: pool > 0, prefix: fmt.Sprintf("bna%d-", os.Getpid())}
 

@@ -57,9 +57,9 @@ func record(ctx context.Context, name string, t0 time.Time) {
 
 type timedSwitch struct{ attach.Switch }
 
-func (s timedSwitch) ClaimVLAN(ctx context.Context, bridge string, ids map[string]string) (attach.AccessPort, error) {
+func (s timedSwitch) ClaimVLAN(ctx context.Context, bridge string, ids map[string]string, avoid map[int]bool) (attach.AccessPort, error) {
 	defer record(ctx, "ovs: claim VLAN", time.Now())
-	return s.Switch.ClaimVLAN(ctx, bridge, ids)
+	return s.Switch.ClaimVLAN(ctx, bridge, ids, avoid)
 }
 
 func (s timedSwitch) SetExternalIDs(ctx context.Context, port string, ids map[string]string) error {
@@ -124,6 +124,16 @@ func (c timedCloud) FindNetwork(ctx context.Context, n string) (cloud.Network, e
 func (c timedCloud) CreateChildPort(ctx context.Context, o cloud.ChildPortOpts) (cloud.Port, error) {
 	defer record(ctx, "neutron: create port", time.Now())
 	return c.Cloud.CreateChildPort(ctx, o)
+}
+
+func (c timedCloud) CreatePort(ctx context.Context, o cloud.PortOpts) (cloud.Port, error) {
+	defer record(ctx, "neutron: create port", time.Now())
+	return c.Cloud.CreatePort(ctx, o)
+}
+
+func (c timedCloud) AddSubport(ctx context.Context, trunkID, portID string, vlan int) error {
+	defer record(ctx, "neutron: add subport", time.Now())
+	return c.Cloud.AddSubport(ctx, trunkID, portID, vlan)
 }
 
 func (c timedCloud) GetPort(ctx context.Context, id string) (cloud.Port, error) {

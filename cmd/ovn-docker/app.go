@@ -21,6 +21,8 @@ import (
 type app struct {
 	cred, credFile, osCloud string
 	vifID, network          string
+	networkFromEnv          bool // network is OVN_DOCKER_NETWORK's (or unset), not --network's
+	portMode                string
 	ovsdb, bridge           string
 	dockerBin, pauseImage   string
 	wait                    time.Duration
@@ -33,6 +35,14 @@ type app struct {
 	log            *slog.Logger
 	runArgs        []string // the docker run arguments, split off before cobra
 	closers        []func()
+}
+
+// ensureLog gives commands run without the root's pre-run (shell
+// completion) a logger.
+func (a *app) ensureLog() {
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
 }
 
 func (a *app) close() {
@@ -77,7 +87,7 @@ func (a *app) cloud(ctx context.Context) (*cloud.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cloud.Connect(ctx, cloud.Options{Token: tok, Cloud: a.osCloud, Getenv: a.getenv}, a.log)
+	return cloud.Connect(ctx, cloud.Options{Token: tok, Cloud: a.osCloud, Getenv: a.getenv, CacheDir: cloud.DefaultCacheDir(a.getenv)}, a.log)
 }
 
 func (a *app) docker() *docker.Client {
@@ -121,20 +131,6 @@ func (a *app) attacher(ctx context.Context) (*attach.Attacher, *cloud.Client, er
 	return at, cl, err
 }
 
-// dockerAndAttacher is the start of the commands that reconcile Docker with
-// the VM (rm, gc): Docker must answer before anything else is touched.
-func (a *app) dockerAndAttacher(ctx context.Context) (*docker.Client, *attach.Attacher, error) {
-	dk := a.docker()
-	if err := dk.Ping(ctx); err != nil {
-		return nil, nil, err
-	}
-	at, _, err := a.attacher(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return dk, at, nil
-}
-
 // attacherWith is attacher with a cloud connection made already.
 func (a *app) attacherWith(ctx context.Context, cl *cloud.Client) (*attach.Attacher, error) {
 	vs, err := a.vswitch(ctx)
@@ -143,12 +139,36 @@ func (a *app) attacherWith(ctx context.Context, cl *cloud.Client) (*attach.Attac
 	}
 	sw := adapters.Switch{C: vs}
 	links := adapters.NewLinks(a.log)
-	vm, err := attach.DiscoverVM(ctx, sw, links, cl, a.bridge, a.vifID, strings.TrimSuffix(vswitch.PortName(0), "0"))
+	vm, err := attach.DiscoverVM(ctx, sw, links, cl, a.bridge, a.vifID, vswitch.AccessPortPrefix)
 	if err != nil {
 		return nil, err
 	}
-	a.log.Debug("VM", "vif_id", vm.VIFID, "bridge", vm.Bridge, "datapath", vm.DatapathType, "uplink", vm.Uplink, "uplink_mtu", vm.UplinkMTU)
-	return &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait, Pool: sw}, nil
+	mode, err := a.resolvePortMode(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	a.log.Debug("VM", "vif_id", vm.VIFID, "bridge", vm.Bridge, "datapath", vm.DatapathType, "uplink", vm.Uplink, "uplink_mtu", vm.UplinkMTU, "port_mode", mode)
+	return &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait, Pool: sw, Mode: mode}, nil
+}
+
+// resolvePortMode: --port-mode, where "auto" is trunk mode if Neutron has
+// the trunk extension (asked once, then cached with the token).
+func (a *app) resolvePortMode(ctx context.Context, cl *cloud.Client) (attach.PortMode, error) {
+	mode, auto, err := attach.ParsePortMode(a.portMode)
+	if err != nil {
+		return "", fmt.Errorf("--port-mode (or OVN_DOCKER_PORT_MODE): %w", err)
+	}
+	if !auto {
+		return mode, nil
+	}
+	ok, err := cl.HasExtension(ctx, cloud.ExtTrunk)
+	if err != nil {
+		return "", fmt.Errorf("choosing the port mode (pass --port-mode to skip asking): %w", err)
+	}
+	if ok {
+		return attach.ModeTrunk, nil
+	}
+	return attach.ModeBindingProfile, nil
 }
 
 // needNetwork: commands that attach need --network.

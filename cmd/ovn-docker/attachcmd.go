@@ -18,6 +18,11 @@ import (
 type target struct {
 	netns       string
 	containerID string
+	// user is the container named on the command line (containerID is
+	// then the namespace's owner, e.g. its network-holding container).
+	user docker.Summary
+	// unknown: Docker has no such container.
+	unknown bool
 }
 
 type targetFlags struct {
@@ -57,6 +62,7 @@ func (a *app) resolveTarget(ctx context.Context, f targetFlags, args []string) (
 	if err != nil {
 		return target{}, err
 	}
+	user := docker.Summary{ID: ct.ID, Name: ct.Name, Status: ct.Status}
 	// A container sharing another's namespace (ours: the holder) is
 	// attached through the namespace's owner.
 	if owner, ok := strings.CutPrefix(ct.NetMode, "container:"); ok {
@@ -67,7 +73,7 @@ func (a *app) resolveTarget(ctx context.Context, f targetFlags, args []string) (
 	if !ct.Running || ct.Pid <= 0 {
 		return target{}, fmt.Errorf("container %s is not running (%s): start it first", args[0], ct.Status)
 	}
-	return target{netns: fmt.Sprintf("/proc/%d/ns/net", ct.Pid), containerID: ct.ID}, nil
+	return target{netns: fmt.Sprintf("/proc/%d/ns/net", ct.Pid), containerID: ct.ID, user: user}, nil
 }
 
 func newAttachCmd(a *app) *cobra.Command {
@@ -75,7 +81,11 @@ func newAttachCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "attach --network NET (CONTAINER | --netns PATH | --pid PID) [--ifname NAME]",
 		Short: "Give a container or any network namespace an interface on a network",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  ovn-docker --network=LS2 attach web
+  ovn-docker --network=LS2 attach web --ifname eth1
+  ovn-docker --network=LS1 attach --netns /var/run/netns/blue`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: a.completeContainers,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if err := needNetwork(a); err != nil {
@@ -95,11 +105,17 @@ func newAttachCmd(a *app) *cobra.Command {
 					return err
 				}
 			}
-			att, err := at.Attach(ctx, attach.Request{NetnsPath: t.netns, IfName: ifname, Network: a.network, ContainerID: t.containerID})
+			att, err := at.Attach(ctx, attach.Request{NetnsPath: t.netns, IfName: ifname, Network: a.network, ContainerID: t.containerID, Name: t.user.Name})
 			if err != nil {
 				return err
 			}
-			return a.printAttachments([]attach.Attachment{att}, nil)
+			users := map[string][]docker.Summary{}
+			states := map[string]string{}
+			if t.user.ID != "" {
+				users[t.containerID] = []docker.Summary{t.user}
+				states[t.containerID] = t.user.Status
+			}
+			return a.printAttachments([]attach.Attachment{att}, users, states, listFlags{})
 		},
 	}
 	f.add(cmd)
@@ -130,7 +146,15 @@ func newDetachCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "detach [--network NET] (CONTAINER | --netns PATH | --pid PID) [--ifname NAME]",
 		Short: "Remove a namespace's interfaces (all, or those on --network / named --ifname)",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Remove a namespace's interfaces (all, or those on --network / named
+--ifname) with their Neutron ports and VLANs. Detaching what has no
+interface left is not an error (detach is idempotent); a CONTAINER that
+neither exists nor has an interface recorded is: "No such container".`,
+		Example: `  ovn-docker detach web
+  ovn-docker --network=LS2 detach web
+  ovn-docker detach --netns /var/run/netns/blue --ifname eth1`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: a.completeContainers,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			t, err := a.resolveTargetForDetach(ctx, f, args)
@@ -156,6 +180,14 @@ func newDetachCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if n == 0 && t.unknown {
+				return &exitError{code: 1, err: fmt.Errorf("No such container: %s", args[0])}
+			}
+			if a.structured() {
+				return a.printDoc(struct {
+					Detached int `json:"detached"`
+				}{n})
+			}
 			fmt.Fprintf(a.stdout, "detached %d interface(s)\n", n)
 			return nil
 		},
@@ -170,7 +202,8 @@ func (a *app) resolveTargetForDetach(ctx context.Context, f targetFlags, args []
 		dk := a.docker()
 		ct, err := dk.Inspect(ctx, args[0])
 		if errors.Is(err, docker.ErrNoSuchContainer) {
-			return target{containerID: args[0]}, nil
+			// Gone: what may be left under its id is detached.
+			return target{containerID: args[0], unknown: true}, nil
 		}
 		if err != nil {
 			return target{}, err

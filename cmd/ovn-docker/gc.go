@@ -32,15 +32,29 @@ func newGCCmd(a *app) *cobra.Command {
   - pool ports left half-made by a crash are finished or removed, and so
     are pool ports whose Neutron port is gone;
   - Neutron child ports of this VM's port that no access port claims are
-    deleted.`,
+    deleted.
+
+Without the cloud (no or invalid credentials, Neutron unreachable) gc does
+the local part (containers and holders, veths) and says what it left for a
+later gc with the cloud.`,
+		Example: `  ovn-docker gc
+  ovn-docker gc --grace=0s
+  ovn-docker -o json gc`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dk, at, err := a.dockerAndAttacher(ctx)
+			dk := a.docker()
+			if err := dk.Ping(ctx); err != nil {
+				return err
+			}
+			at, noCloud, err := a.attacherOrLocal(ctx)
 			if err != nil {
 				return err
 			}
 			var errs []error
+			if noCloud != nil {
+				defer fmt.Fprintf(a.stderr, "ovn-docker: Neutron could not be reached (%v): only local clean-up was done; the Neutron ports (and their VLANs, kept as their record) are left for a later `ovn-docker gc` with the cloud\n", noCloud)
+			}
 			holders, err := a.gcHolders(ctx, dk, at, grace)
 			if err != nil {
 				errs = append(errs, err)
@@ -50,8 +64,8 @@ func newGCCmd(a *app) *cobra.Command {
 				errs = append(errs, err)
 			}
 			images := a.gcPauseImages(ctx, dk)
-			if a.output == "json" {
-				if perr := a.printJSON(struct {
+			if a.structured() {
+				if perr := a.printDoc(struct {
 					holderReport
 					Images []string `json:"removed_images"`
 					attach.GCReport
@@ -82,6 +96,9 @@ func newGCCmd(a *app) *cobra.Command {
 				}
 				for _, i := range images {
 					fmt.Fprintf(a.stdout, "removed image %s\n", i)
+				}
+				for _, p := range rep.ForeignChildren {
+					fmt.Fprintf(a.stdout, "left alone: child of the VM's port not made by ovn-docker: %s\n", p)
 				}
 			}
 			return errors.Join(errs...)

@@ -87,7 +87,7 @@ func TestMainErrors(t *testing.T) {
 	}{
 		{"no credentials", []string{"list", "networks"}, "no credentials"},
 		{"run without network", []string{"--cred=x", "run", "-d", "img"}, "--network is required"},
-		{"run with host network", []string{"--cred=x", "--network=n", "run", "--net=host", "img"}, "use --net=none"},
+		{"run with host network", []string{"--cred=x", "--network=n", "run", "--net=host", "img"}, "give an OVN network"},
 		{"run without image", []string{"--cred=x", "--network=n", "run", "-d"}, "no image given"},
 		{"bad subnet", []string{"--cred=x", "create", "network", "n", "--subnet", "fd00::/64"}, "not an IPv4 CIDR"},
 	} {

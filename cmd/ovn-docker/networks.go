@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -15,20 +15,30 @@ import (
 )
 
 func newCreateCmd(a *app) *cobra.Command {
-	c := &cobra.Command{Use: "create", Short: "Create a resource (network)"}
+	c := groupCmd(&cobra.Command{Use: "create", Short: "Create a resource (network)"})
 	var subnet, subnet6 string
+	var allowOverlap bool
 	nc := &cobra.Command{
 		Use:   "network NAME",
 		Short: "Create a network with an IPv4 (and optionally IPv6) subnet",
 		Long: `Create a Neutron network with one IPv4 subnet and, with --ipv6-subnet, one IPv6
 subnet. Without --subnet the first 10.x.y.0/24 (from 10.1.0.0/24 on) that
 overlaps none of the networks your project can see is used, so a default
-network never collides with another one of yours. Names must be unique among
+network never collides with another one of yours. A --subnet that overlaps a
+subnet your project can see is refused (naming it), since containers on the
+two networks could not reach each other's same addresses through a router;
+--allow-overlap creates it anyway. Names must be non-empty and unique among
 your networks, since commands take names.`,
+		Example: `  ovn-docker create network LS1
+  ovn-docker create network LS2 --subnet 10.2.0.0/24 --ipv6-subnet fd00:2::/64
+  ovn-docker -o json create network LS3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			name := args[0]
+			if strings.TrimSpace(name) == "" {
+				return fmt.Errorf("%w: network name %q is empty: give a name (commands take it)", errUsage, name)
+			}
 			var o cloud.CreateNetworkOpts
 			o.Name = name
 			if subnet != "" {
@@ -62,6 +72,11 @@ your networks, since commands take names.`,
 					used = append(used, s.CIDR)
 				}
 			}
+			if !allowOverlap {
+				if err := checkOverlap(all, o.IPv4CIDR, o.IPv6CIDR); err != nil {
+					return err
+				}
+			}
 			if !o.IPv4CIDR.IsValid() {
 				if o.IPv4CIDR, err = cloud.FreeV4Subnet(used); err != nil {
 					return fmt.Errorf("%w: pass --subnet", err)
@@ -76,17 +91,40 @@ your networks, since commands take names.`,
 	}
 	nc.Flags().StringVar(&subnet, "subnet", "", "IPv4 subnet CIDR (default: a free 10.x.y.0/24)")
 	nc.Flags().StringVar(&subnet6, "ipv6-subnet", "", "IPv6 subnet CIDR (default: none)")
+	nc.Flags().BoolVar(&allowOverlap, "allow-overlap", false, "create the network even if --subnet/--ipv6-subnet overlaps a subnet your project can see")
 	c.AddCommand(nc)
 	return c
 }
 
+// checkOverlap refuses new subnets that overlap one of the networks'.
+func checkOverlap(all []cloud.Network, v4, v6 netip.Prefix) error {
+	for _, p := range []netip.Prefix{v4, v6} {
+		if !p.IsValid() {
+			continue
+		}
+		for _, n := range all {
+			for _, s := range n.Subnets {
+				if s.CIDR.Overlaps(p) {
+					return fmt.Errorf("%w: subnet %s overlaps %s of network %s (%s): choose another subnet, or pass --allow-overlap", errUsage, p, s.CIDR, n.Name, n.ID)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func newListCmd(a *app) *cobra.Command {
-	c := &cobra.Command{Use: "list", Short: "List resources (networks)"}
-	c.AddCommand(&cobra.Command{
+	c := groupCmd(&cobra.Command{Use: "list", Short: "List resources (networks)"})
+	var lf listFlags
+	lc := &cobra.Command{
 		Use:     "networks",
 		Aliases: []string{"network"},
 		Short:   "List the networks your project can see",
-		Args:    cobra.NoArgs,
+		Example: `  ovn-docker list networks
+  ovn-docker list networks -q
+  ovn-docker list networks --format '{{.Name}} {{.ID}}'
+  ovn-docker -o yaml list networks`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := a.cloud(cmd.Context())
 			if err != nil {
@@ -96,18 +134,26 @@ func newListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printNetworks(ns)
+			return a.printList(networkListing(ns), lf)
 		},
-	})
+	}
+	lf.add(lc, "the networks' ids")
+	c.AddCommand(lc)
 	return c
 }
 
 func newDeleteCmd(a *app) *cobra.Command {
-	c := &cobra.Command{Use: "delete", Short: "Delete resources (networks)"}
+	c := groupCmd(&cobra.Command{Use: "delete", Short: "Delete resources (networks)"})
 	c.AddCommand(&cobra.Command{
 		Use:   "network NAME|ID...",
 		Short: "Delete networks (they must have no ports left)",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Delete networks, by name, id or unique id prefix. This VM's pool ports on
+them are drained first. Prints each deleted network (-o json/yaml: a list
+of {name, id}).`,
+		Example: `  ovn-docker delete network LS1 LS2
+  ovn-docker -o json delete network 3f2a`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeNetworks,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			cl, err := a.cloud(ctx)
@@ -115,6 +161,14 @@ func newDeleteCmd(a *app) *cobra.Command {
 				return err
 			}
 			var errs []error
+			deleted := []deletedNetwork{}
+			defer func() {
+				if a.structured() {
+					if err := a.printDoc(deleted); err != nil {
+						a.log.Warn("printing", "err", err)
+					}
+				}
+			}()
 			for _, arg := range args {
 				n, err := cl.FindNetwork(ctx, arg)
 				if err != nil {
@@ -133,7 +187,10 @@ func newDeleteCmd(a *app) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				fmt.Fprintln(a.stdout, arg)
+				deleted = append(deleted, deletedNetwork{Name: n.Name, ID: n.ID})
+				if !a.structured() {
+					fmt.Fprintln(a.stdout, arg)
+				}
 			}
 			return errors.Join(errs...)
 		},
@@ -157,23 +214,39 @@ func (a *app) drainLocalPool(ctx context.Context, cl *cloud.Client, networkID st
 	return n
 }
 
-func (a *app) printNetworks(ns []cloud.Network) error {
-	if a.output == "json" {
-		if ns == nil {
-			ns = []cloud.Network{}
-		}
-		return a.printJSON(ns)
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tID\tSUBNETS\tMTU\tSTATUS")
+// deletedNetwork is one line of `delete network -o json`.
+type deletedNetwork struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}
+
+func networkListing(ns []cloud.Network) listing {
+	rows := make([]any, 0, len(ns))
 	for _, n := range ns {
-		var subs []string
-		for _, s := range n.Subnets {
-			subs = append(subs, s.CIDR.String())
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", n.Name, n.ID, strings.Join(subs, ","), n.MTU, n.Status)
+		rows = append(rows, n)
 	}
-	return tw.Flush()
+	nw := func(r any) cloud.Network { return r.(cloud.Network) }
+	return listing{
+		rows: rows,
+		id:   func(r any) string { return nw(r).ID },
+		cols: []column{
+			{header: "NAME", value: func(r any) string { return nw(r).Name }},
+			{header: "ID", value: func(r any) string { return nw(r).ID }},
+			{header: "SUBNETS", value: func(r any) string {
+				var subs []string
+				for _, s := range nw(r).Subnets {
+					subs = append(subs, s.CIDR.String())
+				}
+				return strings.Join(subs, ",")
+			}},
+			{header: "MTU", value: func(r any) string { return strconv.Itoa(nw(r).MTU) }},
+			{header: "STATUS", value: func(r any) string { return nw(r).Status }},
+		},
+	}
+}
+
+func (a *app) printNetworks(ns []cloud.Network) error {
+	return a.printList(networkListing(ns), listFlags{})
 }
 
 func (a *app) printJSON(v any) error {

@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"text/tabwriter"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +11,7 @@ import (
 )
 
 func newPoolCmd(a *app) *cobra.Command {
-	c := &cobra.Command{
+	c := groupCmd(&cobra.Command{
 		Use:   "pool",
 		Short: "Keep Neutron ports ready for containers (run/attach then make no Neutron call)",
 		Long: `The port pool: Neutron ports created ahead of need, already children of this
@@ -20,7 +20,10 @@ and attach take one and make no Neutron call at all. rm and detach give a
 pool port back while its network's pool is below its target, else delete it.
 The pool lives in Neutron and the VM's OVSDB (not in memory or a file), so it
 survives restarts; gc finishes or removes pool ports a crash left half made.`,
-	}
+		Example: `  ovn-docker --network=LS1 pool fill --size 8
+  ovn-docker pool status
+  ovn-docker pool drain --network LS1`,
+	})
 	var size int
 	fill := &cobra.Command{
 		Use:   "fill --network NET --size N",
@@ -46,10 +49,13 @@ survives restarts; gc finishes or removes pool ports a crash left half made.`,
 		},
 	}
 	fill.Flags().IntVar(&size, "size", 0, fmt.Sprintf("ready ports to keep (0 to %d; 0 empties the pool)", attach.MaxPoolSize))
+	var lf listFlags
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Per network: ready, in use and pending pool ports, and the target",
-		Args:  cobra.NoArgs,
+		Example: `  ovn-docker pool status
+  ovn-docker pool status --format '{{.Network}}: {{.Ready}}/{{.Target}}'`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			at, _, err := a.attacher(cmd.Context())
 			if err != nil {
@@ -59,9 +65,10 @@ survives restarts; gc finishes or removes pool ports a crash left half made.`,
 			if err != nil {
 				return err
 			}
-			return a.printPool(st)
+			return a.printList(poolListing(st), lf)
 		},
 	}
+	lf.add(status, "the networks' ids")
 	drain := &cobra.Command{
 		Use:   "drain [--network NET]",
 		Short: "Delete the ready pool ports (of one network or all) and clear the target",
@@ -75,8 +82,8 @@ deleted, not given back, when their containers are removed.`,
 				return err
 			}
 			n, err := at.DrainPool(cmd.Context(), a.network)
-			if a.output == "json" {
-				if perr := a.printJSON(struct {
+			if a.structured() {
+				if perr := a.printDoc(struct {
 					Deleted int `json:"deleted"`
 				}{n}); perr != nil && err == nil {
 					err = perr
@@ -91,17 +98,29 @@ deleted, not given back, when their containers are removed.`,
 	return c
 }
 
-func (a *app) printPool(st []attach.PoolStatus) error {
-	if a.output == "json" {
-		if st == nil {
-			st = []attach.PoolStatus{}
-		}
-		return a.printJSON(st)
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NETWORK\tID\tREADY\tIN USE\tPENDING\tTARGET")
+func poolListing(st []attach.PoolStatus) listing {
+	rows := make([]any, 0, len(st))
 	for _, s := range st {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", dash(s.Network), s.NetworkID, s.Ready, s.InUse, s.Pending, s.Target)
+		rows = append(rows, s)
 	}
-	return tw.Flush()
+	ps := func(r any) attach.PoolStatus { return r.(attach.PoolStatus) }
+	num := func(f func(attach.PoolStatus) int) func(any) string {
+		return func(r any) string { return strconv.Itoa(f(ps(r))) }
+	}
+	return listing{
+		rows: rows,
+		id:   func(r any) string { return ps(r).NetworkID },
+		cols: []column{
+			{header: "NETWORK", value: func(r any) string { return ps(r).Network }},
+			{header: "ID", value: func(r any) string { return ps(r).NetworkID }},
+			{header: "READY", value: num(func(s attach.PoolStatus) int { return s.Ready })},
+			{header: "IN USE", value: num(func(s attach.PoolStatus) int { return s.InUse })},
+			{header: "PENDING", value: num(func(s attach.PoolStatus) int { return s.Pending })},
+			{header: "TARGET", value: num(func(s attach.PoolStatus) int { return s.Target })},
+		},
+	}
+}
+
+func (a *app) printPool(st []attach.PoolStatus) error {
+	return a.printList(poolListing(st), listFlags{})
 }

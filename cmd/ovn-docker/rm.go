@@ -12,35 +12,89 @@ import (
 )
 
 func newRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm CONTAINER...",
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rm [-f] CONTAINER...",
 		Short: "Remove containers and everything ovn-docker made for them",
-		Long: `Remove containers (running or not) with their network-holding container,
-Neutron ports, OVS ports (VLANs) and veths.
+		Long: `Remove containers (running or not: -f/--force is accepted as docker users
+write it, and a running container is always stopped and removed) with their
+network-holding container, Neutron ports, OVS ports (VLANs) and veths.
 
 The containers go first, then their network-holding container, then the
 network: wherever rm is interrupted, no container is left running without
 its network, and ` + "`ovn-docker gc`" + ` finishes the rest. A container that
-does not exist, or that has no network from ovn-docker, is an error.`,
-		Args: cobra.MinimumNArgs(1),
+does not exist ("No such container: X", exit 1), or that has no network from
+ovn-docker, is an error.
+
+Without the cloud (no or invalid credentials, Neutron unreachable) rm still
+removes the containers and the veths, keeps the VM's OVS port (the record of
+the Neutron port and its VLAN), and says so: a later ` + "`ovn-docker gc`" + `
+with the cloud deletes the Neutron port and frees the VLAN.
+
+Prints each container removed; -o json/yaml: a list of {container, removed,
+error}.`,
+		Example: `  ovn-docker rm web
+  ovn-docker rm -f web db
+  ovn-docker -o json rm web`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeContainers,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			dk, at, err := a.dockerAndAttacher(ctx)
+			dk := a.docker()
+			if err := dk.Ping(ctx); err != nil {
+				return err
+			}
+			at, noCloud, err := a.attacherOrLocal(ctx)
 			if err != nil {
 				return err
 			}
 			var errs []error
+			results := []rmResult{}
+			unknown := 0
 			for _, arg := range args {
-				if err := a.rm(ctx, dk, at, arg); err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", arg, err))
-					continue
+				err := a.rm(ctx, dk, at, arg)
+				res := rmResult{Container: arg, Removed: err == nil || errors.Is(err, errNetworkLeft)}
+				if err != nil {
+					res.Error = err.Error()
 				}
-				fmt.Fprintln(a.stdout, arg)
+				results = append(results, res)
+				switch {
+				case errors.Is(err, docker.ErrNoSuchContainer):
+					unknown++
+					errs = append(errs, fmt.Errorf("No such container: %s", arg))
+					continue
+				case err != nil:
+					errs = append(errs, fmt.Errorf("%s: %w", arg, err))
+				}
+				if res.Removed && !a.structured() {
+					fmt.Fprintln(a.stdout, arg)
+				}
+			}
+			if a.structured() {
+				if err := a.printDoc(results); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			if noCloud != nil && len(errs) > 0 {
+				errs = append(errs, fmt.Errorf("Neutron could not be reached (%v): the Neutron ports and VLANs stay recorded in the VM's OVS; run `ovn-docker gc` with the cloud to finish", noCloud))
 			}
 			return errors.Join(errs...)
 		},
 	}
+	// Accepted as docker's: a running container is removed anyway.
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "accepted for docker compatibility: running containers are always stopped and removed")
+	return cmd
 }
+
+// rmResult is one line of `rm -o json`.
+type rmResult struct {
+	Container string `json:"container"`
+	Removed   bool   `json:"removed"`
+	Error     string `json:"error,omitempty"`
+}
+
+// errNetworkLeft: the container is removed, (part of) its network is not.
+var errNetworkLeft = errors.New("the container is removed, its network is not")
 
 // errNotOurs: rm was given a container that ovn-docker did not connect.
 var errNotOurs = errors.New("not connected by ovn-docker")
@@ -58,7 +112,7 @@ func (a *app) rm(ctx context.Context, dk *docker.Client, at *attach.Attacher, re
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("%w %q, and no network of ovn-docker's is recorded for it (see `ovn-docker ps`)", docker.ErrNoSuchContainer, ref)
+			return fmt.Errorf("%w: %s", docker.ErrNoSuchContainer, ref)
 		}
 		return nil
 	}
@@ -123,7 +177,7 @@ func (a *app) rm(ctx context.Context, dk *docker.Client, at *attach.Attacher, re
 	}
 	if holderID != "" {
 		if err := dk.Remove(ctx, holderID); err != nil {
-			return fmt.Errorf("the container is removed, its network-holding container %.12s is not (run `ovn-docker gc`): %w", holderID, err)
+			return fmt.Errorf("%w: its network-holding container %.12s is not removed (run `ovn-docker gc`): %w", errNetworkLeft, holderID, err)
 		}
 	}
 	var errs []error
@@ -136,7 +190,7 @@ func (a *app) rm(ctx context.Context, dk *docker.Client, at *attach.Attacher, re
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("the container is removed, its network is not (run `ovn-docker gc` once the cause is fixed): %w", err)
+		return fmt.Errorf("%w (run `ovn-docker gc` once the cause is fixed): %w", errNetworkLeft, err)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ovn-docker/ovn-docker/internal/version"
 )
 
 // Main runs the command line args and returns the exit code.
@@ -69,6 +71,12 @@ Credentials: --cred TOKEN (a Keystone token from "openstack token issue"; also
 OVN_DOCKER_CRED or --cred-file, which keep it out of ps) with OS_AUTH_URL or
 --os-cloud for the identity endpoint; or the usual OS_* password variables or
 a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
+		Example: `  TOKEN=$(openstack token issue -f value -c id)
+  ovn-docker --cred=$TOKEN create network LS1
+  ovn-docker --cred=$TOKEN --network=LS1 run -d busybox:local sleep 1d
+  ovn-docker --cred=$TOKEN ps
+  ovn-docker --cred=$TOKEN rm CONTAINER`,
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -77,14 +85,17 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 				level = slog.LevelDebug
 			}
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			return nil
+			return checkOutput(a.output)
 		},
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cred, "cred", "", "Keystone token (prefer OVN_DOCKER_CRED or --cred-file: arguments are visible in ps)")
 	pf.StringVar(&a.credFile, "cred-file", "", "file holding the Keystone token")
 	pf.StringVar(&a.osCloud, "os-cloud", "", "clouds.yaml entry (default $OS_CLOUD)")
 	pf.StringVar(&a.vifID, "vif-id", a.envDefault("OS_VIF_ID", ""), "the VM's Neutron port id (default $OS_VIF_ID; else found by the VM NIC's MAC)")
+	pf.StringVar(&a.portMode, "port-mode", a.envDefault("OVN_DOCKER_PORT_MODE", "auto"),
+		"how container ports become children of the VM's port: trunk (subports of the VM port's trunk), binding-profile (binding:profile parent_name/tag; real Neutron forbids it to members and does not check the parent's owner), or auto (trunk where Neutron has the trunk extension)")
 	pf.StringVar(&a.network, "network", a.envDefault("OVN_DOCKER_NETWORK", ""), "network (name or id) for run and attach")
 	pf.StringVar(&a.ovsdb, "ovsdb", a.envDefault("OVN_DOCKER_OVSDB", "unix:/var/run/openvswitch/db.sock"), "the VM's OVSDB")
 	pf.StringVar(&a.bridge, "bridge", a.envDefault("OVN_DOCKER_BRIDGE", ""), "the VM's OVS bridge (default: the only one)")
@@ -92,7 +103,10 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 	pf.StringVar(&a.pauseImage, "pause-image", a.envDefault("OVN_DOCKER_PAUSE_IMAGE", ""), "image for the network-holding containers (default: made from this executable)")
 	pf.DurationVar(&a.wait, "wait", 60*time.Second, "how long to wait for a port to become ACTIVE")
 	pf.BoolVar(&a.debug, "debug", false, "log what is done")
-	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+	pf.StringVarP(&a.output, "output", "o", outTable, "output format: "+strings.Join(outputFormats, ", ")+" (wide: every column of ps)")
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("network", a.completeNetworks)
+	_ = root.RegisterFlagCompletionFunc("port-mode", cobra.FixedCompletions([]string{"auto", "trunk", "binding-profile"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(newCreateCmd(a), newListCmd(a), newDeleteCmd(a), newRunCmd(a), newRmCmd(a),
 		newAttachCmd(a), newDetachCmd(a), newPsCmd(a), newGCCmd(a), newPoolCmd(a), newPauseCmd())

@@ -3,6 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -21,28 +26,78 @@ network-holding container (made from this executable, "pause") is started
 with no network, its namespace gets eth0 (a Neutron port nested in the VM's
 port, a VLAN access port of the VM bridge), ovn-docker waits until Neutron
 reports the port ACTIVE, and only then is the user's container started with
---net=container:<holder>. --net/--network must be none or absent; --hostname,
---dns*, --add-host go to the holder, whose settings the container shares.
+--net=container:<holder>. The OVN network is --network (or
+OVN_DOCKER_NETWORK) before "run", or --net/--network after it as docker users
+write it (docker's own modes host, bridge and container:X are refused;
+"none" means: the one given before "run"). --hostname, --dns*, --add-host go
+to the holder, whose settings the container shares.
+
+The container's hostname is its --hostname, else its name; /etc/hosts maps
+it to its addresses (hostname -i works). A container run without --name
+gets one (ovd-<10 hex digits>), which also names its network-holding
+container (NAME-net) and its Neutron port (ovn-docker-NAME-eth0).
+
+Signals that ovn-docker receives while a foreground container runs
+(SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are forwarded to it, as
+docker run's --sig-proxy does (--sig-proxy=false turns that off). The exit
+status is the container's, as with docker run.
+
 If any step fails, everything done before is undone.`,
+		Example: `  ovn-docker --network=LS1 run -d busybox:local sleep 1d
+  ovn-docker run --network LS1 --name web -d busybox:local httpd -f -p 80
+  ovn-docker run --rm -it --net=LS1 busybox:local sh
+  OVN_DOCKER_NETWORK=LS1 ovn-docker run --rm busybox:local hostname -i`,
 		// Main splits the docker run arguments off before cobra parses
 		// the global flags, which come before "run".
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if wantsHelp(a.runArgs) {
+				return cmd.Help()
+			}
+			// OVN_DOCKER_NETWORK gives way to a --network after run.
+			a.networkFromEnv = !cmd.Flags().Changed("network")
 			return a.run(cmd.Context(), a.runArgs)
 		},
 	}
 }
 
-func (a *app) run(ctx context.Context, args []string) error {
-	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
-		return errors.New(`usage: ovn-docker --network=NET [--vif-id=ID] run [docker run options] IMAGE [COMMAND [ARG...]]`)
+// wantsHelp: the run line asks for help: --help among the options before
+// the image (after it, it is the container command's), or a lone -h
+// (otherwise docker's short --hostname).
+func wantsHelp(args []string) bool {
+	if len(args) == 1 && args[0] == "-h" {
+		return true
 	}
+	if rl, err := docker.ParseRun(args); err == nil {
+		return rl.Bool("help")
+	}
+	// No image: any --help.
+	return slices.Contains(args, "--help")
+}
+
+// forwardedSignals are the signals a foreground run forwards to its
+// container, as docker run's sig-proxy does.
+var forwardedSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+
+func subscribeSignals() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, forwardedSignals...)
+	return ch, func() { signal.Stop(ch) }
+}
+
+func (a *app) run(ctx context.Context, args []string) error {
 	rl, err := docker.ParseRun(args)
 	if err != nil {
 		return err
 	}
 	if err := rl.CheckNetwork(); err != nil {
 		return err
+	}
+	if n := rl.Network(); n != "" {
+		if a.network != "" && a.network != n && !a.networkFromEnv {
+			return fmt.Errorf("%w: --network %s before run and --network %s after it name different networks: give one (connect more with `ovn-docker --network=NET attach CONTAINER`)", docker.ErrRunLine, a.network, n)
+		}
+		a.network = n
 	}
 	if err := needNetwork(a); err != nil {
 		return err
@@ -68,6 +123,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	r := run.New(run.Options{
 		Line: rl, Network: a.network, VIFID: a.vifID, PauseImage: a.pauseImage,
 		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Log: a.log,
+		Subscribe: subscribeSignals,
 	}, dk, connect)
 	code, err := r.Do(ctx)
 	switch {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ovn-docker/ovn-docker/internal/keystone"
+	"github.com/ovn-docker/ovn-docker/internal/version"
 )
 
 func main() {
@@ -25,9 +26,11 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ovn-neutrond",
 		Short:         "Neutron-compatible networking API backed by the OVN Northbound DB",
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.AddCommand(newServe(), newHashPassword(), newGenKey())
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
@@ -48,6 +49,14 @@ type Attacher struct {
 	// the pool is below its target. Nil: every Attach creates a Neutron
 	// port and every Detach deletes it.
 	Pool PoolSwitch
+	// Mode says how ports are made children of the VM's port (zero:
+	// ModeBindingProfile). Only in trunk mode does Neutron report the
+	// ports ACTIVE, so only then does attach wait for it; the data-path
+	// probe is made in both.
+	Mode PortMode
+
+	mu      sync.Mutex
+	trunkID string // the VM's trunk, once known
 }
 
 // Request says which namespace to attach to which network.
@@ -56,6 +65,9 @@ type Request struct {
 	IfName      string // default eth0
 	Network     string // name or id
 	ContainerID string // the namespace's owner, if a container
+	// Name is the container's name, for the Neutron port's name, so that
+	// `openstack port list` tells whose port it is; "": the owner's id.
+	Name string
 }
 
 // Attachment is one interface of a namespace on a network.
@@ -170,28 +182,34 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 		KeyIfName:    req.IfName,
 		KeyNetwork:   nw.ID,
 		KeyVIF:       a.VM.VIFID,
+		KeyVIFMAC:    a.VM.MAC,
 		KeyState:     stateAttaching,
 		KeyPID:       strconv.Itoa(a.pid()),
-	})
+	}, nil)
 	if err != nil {
+		if ap.Name != "" {
+			_ = a.Switch.Release(nc, ap.Name)
+		}
 		return Attachment{}, fmt.Errorf("claiming a VLAN on bridge %s: %w", a.VM.Bridge, err)
 	}
+	// ap is read when the undo runs: newChild may move to another VLAN.
 	undo = append(undo, func(ctx context.Context) error { return a.Switch.Release(ctx, ap.Name) })
-	log := a.log().With("ovs_port", ap.Name, "vlan", ap.VLAN, "network", nw.ID)
-	log.Debug("claimed VLAN")
+	a.log().Debug("claimed VLAN", "ovs_port", ap.Name, "vlan", ap.VLAN, "network", nw.ID)
 	if err := interrupted(ctx); err != nil {
 		return Attachment{}, err
 	}
-	opts := cloud.ChildPortOpts{NetworkID: nw.ID, Name: portName(req), ParentID: a.VM.VIFID, Tag: ap.VLAN, DeviceID: req.ContainerID}
+	spec := childSpec{networkID: nw.ID, name: portName(req), deviceID: req.ContainerID}
 	if pooled {
-		opts.Name, opts.DeviceID = PoolPortName, ""
+		spec.name, spec.deviceID = PoolPortName, ""
 	}
-	port, err := a.Cloud.CreateChildPort(nc, opts)
+	if a.trunkMode() {
+		spec.deviceID = "" // Neutron refuses a subport with a device_id
+	}
+	port, err := a.newChild(ctx, &ap, spec, &undo)
 	if err != nil {
 		return Attachment{}, err
 	}
-	undo = append(undo, func(ctx context.Context) error { return a.Cloud.DeletePort(ctx, port.ID) })
-	log = log.With("port", port.ID)
+	log := a.log().With("ovs_port", ap.Name, "vlan", ap.VLAN, "network", nw.ID, "port", port.ID)
 	cfg, cerr := ifaceConfig(req.IfName, nw, port, mtu, a.VM.DatapathType == "netdev")
 	ids := map[string]string{KeyPort: port.ID}
 	if cerr == nil {
@@ -210,13 +228,8 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 		return Attachment{}, err
 	}
 	undo = append(undo, func(ctx context.Context) error { return a.Links.DeleteLink(ctx, ap.Name) })
-	wctx, cancel := context.WithTimeout(ctx, a.waitActive())
-	defer cancel()
-	status, err := a.waitActiveStatus(wctx, port.ID)
+	status, err := a.waitActiveIfReported(ctx, port)
 	if err != nil {
-		if ierr := interrupted(ctx); ierr != nil {
-			return Attachment{}, ierr
-		}
 		return Attachment{}, err
 	}
 	if err := a.probeDataPath(ctx, req, ap.Name, port.ID, cfg.MAC, dhcpProbeAddr(nw, port)); err != nil {
@@ -297,6 +310,26 @@ func (a *Attacher) waitActive() time.Duration {
 		return a.WaitActive
 	}
 	return 60 * time.Second
+}
+
+// waitActiveIfReported waits for ACTIVE in trunk mode; in binding-profile
+// mode it returns the port's status as created: real Neutron never makes
+// such a port ACTIVE (nothing binds it), so the data-path probe is the
+// proof there.
+func (a *Attacher) waitActiveIfReported(ctx context.Context, port cloud.Port) (string, error) {
+	if !a.trunkMode() {
+		return port.Status, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, a.waitActive())
+	defer cancel()
+	status, err := a.waitActiveStatus(wctx, port.ID)
+	if err != nil {
+		if ierr := interrupted(ctx); ierr != nil {
+			return "", ierr
+		}
+		return "", err
+	}
+	return status, nil
 }
 
 // waitActiveStatus polls Neutron until the port is ACTIVE, which (with OVN)
@@ -403,6 +436,9 @@ func dhcpProbeAddr(nw cloud.Network, p cloud.Port) netip.Addr {
 
 // portName names the Neutron port after its owner, for humans.
 func portName(req Request) string {
+	if req.Name != "" {
+		return "ovn-docker-" + req.Name + "-" + req.IfName
+	}
 	owner := req.ContainerID
 	if len(owner) > 12 {
 		owner = owner[:12]

@@ -41,7 +41,7 @@ func newRig(t *testing.T) *rig {
 		netns: netns,
 	}
 	r.a = &Attacher{Switch: r.sw, Links: r.links, Cloud: r.cl, PID: 1,
-		VM:         VM{VIFID: "vif-1", Bridge: "br-vm", DatapathType: "netdev", Uplink: "eth1", UplinkMTU: 1500},
+		VM:         VM{VIFID: "vif-1", MAC: "fa:16:3e:00:00:01", Bridge: "br-vm", DatapathType: "netdev", Uplink: "eth1", UplinkMTU: 1500},
 		WaitActive: 200 * time.Millisecond, Poll: 10 * time.Millisecond}
 	return r
 }
@@ -106,23 +106,39 @@ func TestAttachDetach(t *testing.T) {
 }
 
 func TestAttachRollback(t *testing.T) {
-	for _, tc := range []struct {
+	for _, mode := range []PortMode{ModeBindingProfile, ModeTrunk} {
+		t.Run(string(mode), func(t *testing.T) { testAttachRollback(t, mode) })
+	}
+}
+
+func testAttachRollback(t *testing.T, mode PortMode) {
+	type testCase struct {
 		name  string
 		setup func(r *rig)
 		req   func(r *rig) Request
 		want  error
-	}{
+	}
+	var modal []testCase
+	if mode == ModeTrunk {
+		modal = []testCase{
+			// Only subports are reported ACTIVE by real Neutron.
+			{"port never active", func(r *rig) { r.cl.status = "DOWN" }, nil, ErrNotActive},
+			{"subport refused", func(r *rig) { r.cl.addErr = cloud.ErrForbidden }, nil, cloud.ErrForbidden},
+		}
+	}
+	for _, tc := range append(modal, []testCase{
 		{"veth fails", func(r *rig) { r.links.createErr = errors.New("boom") }, nil, nil},
-		{"port never active", func(r *rig) { r.cl.status = "DOWN" }, nil, ErrNotActive},
 		{"neutron refuses", func(r *rig) { r.cl.createErr = cloud.ErrForbidden }, nil, cloud.ErrForbidden},
 		{"interface not up", func(r *rig) { r.sw.upErr = errors.New("timeout") }, nil, nil},
 		{"data path dead", func(r *rig) { r.links.probeErr = errors.New("no DHCP reply") }, nil, ErrNoDataPath},
 		{"mtu too big", func(r *rig) { r.a.VM.UplinkMTU = 1400 }, nil, ErrMTU},
 		{"unknown network", nil, func(r *rig) Request { return Request{NetnsPath: r.netns, Network: "nope"} }, cloud.ErrNotFound},
 		{"no netns", nil, func(r *rig) Request { return Request{NetnsPath: "/nonexistent/ns", Network: "LS1"} }, ErrNoNetns},
-	} {
+	}...) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
+			r.a.Mode = mode
+			r.cl.EnsureTrunk(context.Background(), "vif-1", TrunkName) // kept: not this attach's
 			if tc.setup != nil {
 				tc.setup(r)
 			}
@@ -152,11 +168,11 @@ func TestGC(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A crashed attach: VLAN claimed by a process that is gone, no port.
-	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyNetns: r.netns, KeyVIF: "vif-1", KeyState: stateAttaching, KeyPID: "999999999"}); err != nil {
+	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyNetns: r.netns, KeyVIF: "vif-1", KeyState: stateAttaching, KeyPID: "999999999"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// An attach in progress (this process): left alone.
-	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyNetns: r.netns, KeyVIF: "vif-1", KeyState: stateAttaching, KeyPID: "1"}); err != nil {
+	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyNetns: r.netns, KeyVIF: "vif-1", KeyState: stateAttaching, KeyPID: "1"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// A Neutron child port of this VM with no access port.
@@ -193,7 +209,7 @@ func TestDiscoverVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := VM{VIFID: "vm-port", Bridge: "br-vm", DatapathType: "netdev", Uplink: "eth1", UplinkMTU: 1500}
+	want := VM{VIFID: "vm-port", MAC: "fa:16:3e:00:00:01", Bridge: "br-vm", DatapathType: "netdev", Uplink: "eth1", UplinkMTU: 1500}
 	if d := cmp.Diff(want, vm); d != "" {
 		t.Errorf("vm (-want +got):\n%s", d)
 	}

@@ -54,7 +54,9 @@ type PoolSwitch interface {
 // Switch is what attach needs from the VM's OVS.
 type Switch interface {
 	Bridges(ctx context.Context) ([]Bridge, error)
-	ClaimVLAN(ctx context.Context, bridge string, externalIDs map[string]string) (AccessPort, error)
+	// ClaimVLAN claims a free VLAN other than those in avoid (VLANs
+	// Neutron holds under the VM's port) with an access port.
+	ClaimVLAN(ctx context.Context, bridge string, externalIDs map[string]string, avoid map[int]bool) (AccessPort, error)
 	SetExternalIDs(ctx context.Context, portName string, ids map[string]string) error
 	Release(ctx context.Context, portName string) error
 	AccessPorts(ctx context.Context) ([]AccessPort, error)
@@ -103,7 +105,18 @@ type Announcer interface {
 type Cloud interface {
 	FindNetwork(ctx context.Context, nameOrID string) (cloud.Network, error)
 	GetNetwork(ctx context.Context, id string) (cloud.Network, error)
+	// CreateChildPort makes a binding:profile child (ModeBindingProfile).
 	CreateChildPort(ctx context.Context, o cloud.ChildPortOpts) (cloud.Port, error)
+	// CreatePort makes a plain port, a trunk's subport to be (ModeTrunk).
+	CreatePort(ctx context.Context, o cloud.PortOpts) (cloud.Port, error)
+	// FindTrunk: the trunk whose parent is portID, or ErrNotFound.
+	FindTrunk(ctx context.Context, portID string) (cloud.Trunk, error)
+	// EnsureTrunk: FindTrunk, creating the trunk if there is none.
+	EnsureTrunk(ctx context.Context, portID, name string) (cloud.Trunk, error)
+	GetTrunk(ctx context.Context, id string) (cloud.Trunk, error)
+	AddSubport(ctx context.Context, trunkID, portID string, vlan int) error
+	// RemoveSubport: a subport or trunk already gone is not an error.
+	RemoveSubport(ctx context.Context, trunkID, portID string) error
 	GetPort(ctx context.Context, id string) (cloud.Port, error)
 	DeletePort(ctx context.Context, id string) error
 	ListPorts(ctx context.Context, f cloud.PortFilter) ([]cloud.Port, error)

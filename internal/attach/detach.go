@@ -108,6 +108,11 @@ func (a *Attacher) childPortIDs(ctx context.Context, ap AccessPort) ([]string, e
 	if id := ap.ExternalIDs[KeyPort]; id != "" {
 		return []string{id}, nil
 	}
+	if a.trunkMode() {
+		// The port is recorded before it becomes a subport; one made but
+		// not recorded is found by GC (by its description).
+		return nil, nil
+	}
 	// By parent and tag (unique per parent): pool ports have no device_id.
 	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
 	if err != nil {

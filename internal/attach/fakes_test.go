@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,10 +33,13 @@ func newFakeSwitch() *fakeSwitch {
 
 func (f *fakeSwitch) Bridges(context.Context) ([]Bridge, error) { return f.bridges, nil }
 
-func (f *fakeSwitch) ClaimVLAN(_ context.Context, bridge string, ids map[string]string) (AccessPort, error) {
+func (f *fakeSwitch) ClaimVLAN(_ context.Context, bridge string, ids map[string]string, avoid map[int]bool) (AccessPort, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	used := map[int]bool{}
+	used := maps.Clone(avoid)
+	if used == nil {
+		used = map[int]bool{}
+	}
 	for _, p := range f.ports {
 		used[p.VLAN] = true
 	}
@@ -218,6 +222,119 @@ type fakeCloud struct {
 	status    string // status new ports get
 	createErr error
 	next      int
+	// Trunks by id; a subport's port has ParentName/Tag set as ML2/OVN
+	// does in NB (but Neutron does not show them to members: tests use
+	// the trunk).
+	trunks    map[string]*cloud.Trunk
+	addErr    error    // AddSubport fails with it (after the VLAN check)
+	requests  []string // trunk and port writes, in order
+	trunkMade int      // trunks created
+}
+
+func (f *fakeCloud) log(s string, args ...any) {
+	f.requests = append(f.requests, fmt.Sprintf(s, args...))
+}
+
+func (f *fakeCloud) CreatePort(_ context.Context, o cloud.PortOpts) (cloud.Port, error) {
+	p, err := f.CreateChildPort(context.Background(), cloud.ChildPortOpts{NetworkID: o.NetworkID, Name: o.Name})
+	if err != nil {
+		return p, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p.Description, p.DeviceOwner, p.Status = o.Description, "", "DOWN"
+	f.ports[p.ID] = p
+	f.requests[len(f.requests)-1] = "create port " + p.ID
+	return p, nil
+}
+
+func (f *fakeCloud) trunkOf(portID string) *cloud.Trunk {
+	for _, t := range f.trunks {
+		if t.PortID == portID {
+			return t
+		}
+	}
+	return nil
+}
+
+func (f *fakeCloud) FindTrunk(_ context.Context, portID string) (cloud.Trunk, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if t := f.trunkOf(portID); t != nil {
+		return *t, nil
+	}
+	return cloud.Trunk{}, fmt.Errorf("trunk of %s: %w", portID, cloud.ErrNotFound)
+}
+
+func (f *fakeCloud) EnsureTrunk(ctx context.Context, portID, name string) (cloud.Trunk, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if t := f.trunkOf(portID); t != nil {
+		return *t, nil
+	}
+	if f.trunks == nil {
+		f.trunks = map[string]*cloud.Trunk{}
+	}
+	f.trunkMade++
+	t := &cloud.Trunk{ID: fmt.Sprintf("trunk-%d", f.trunkMade), PortID: portID, ProjectID: "proj-1"}
+	f.trunks[t.ID] = t
+	f.log("create trunk %s", t.ID)
+	return *t, nil
+}
+
+func (f *fakeCloud) GetTrunk(_ context.Context, id string) (cloud.Trunk, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	t, ok := f.trunks[id]
+	if !ok {
+		return cloud.Trunk{}, fmt.Errorf("trunk %s: %w", id, cloud.ErrNotFound)
+	}
+	return *t, nil
+}
+
+func (f *fakeCloud) AddSubport(_ context.Context, trunkID, portID string, vlan int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	t, ok := f.trunks[trunkID]
+	if !ok {
+		return fmt.Errorf("trunk %s: %w", trunkID, cloud.ErrNotFound)
+	}
+	p, ok := f.ports[portID]
+	if !ok {
+		return fmt.Errorf("port %s: %w", portID, cloud.ErrNotFound)
+	}
+	if t.VLANHolder(vlan) != "" {
+		return fmt.Errorf("segmentation id %d in use on trunk %s: %w", vlan, trunkID, cloud.ErrConflict)
+	}
+	if f.addErr != nil {
+		return f.addErr
+	}
+	t.Subports = append(t.Subports, cloud.Subport{PortID: portID, VLAN: vlan})
+	p.DeviceOwner, p.ParentName, p.Tag, p.Status = "trunk:subport", t.PortID, vlan, f.status
+	f.ports[portID] = p
+	f.log("add subport %s vlan %d", portID, vlan)
+	return nil
+}
+
+func (f *fakeCloud) RemoveSubport(_ context.Context, trunkID, portID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	t, ok := f.trunks[trunkID]
+	if !ok {
+		return nil
+	}
+	t.Subports = slices.DeleteFunc(t.Subports, func(s cloud.Subport) bool { return s.PortID == portID })
+	if p, ok := f.ports[portID]; ok {
+		p.DeviceOwner, p.ParentName, p.Tag = "", "", 0
+		f.ports[portID] = p
+	}
+	f.log("remove subport %s", portID)
+	return nil
 }
 
 func (f *fakeCloud) ProjectID() string { return "proj-1" }
@@ -256,6 +373,14 @@ func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (c
 	if f.ports == nil {
 		f.ports = map[string]cloud.Port{}
 	}
+	if o.ParentID != "" {
+		// As ovn-neutrond: a tag is unique under its parent.
+		for _, p := range f.ports {
+			if p.ParentName == o.ParentID && p.Tag == o.Tag {
+				return cloud.Port{}, fmt.Errorf("VLAN tag %d is already used: %w", o.Tag, cloud.ErrConflict)
+			}
+		}
+	}
 	f.next++
 	nw, _ := f.find(o.NetworkID)
 	p := cloud.Port{
@@ -271,6 +396,7 @@ func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (c
 		p.FixedIPs = append(p.FixedIPs, cloud.FixedIP{SubnetID: s.ID, IP: a})
 	}
 	f.ports[p.ID] = p
+	f.log("create child port %s tag %d", p.ID, o.Tag)
 	return p, nil
 }
 
@@ -289,6 +415,14 @@ func (f *fakeCloud) DeletePort(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	for _, t := range f.trunks {
+		if t.VLANHolder(f.ports[id].Tag) == id {
+			return fmt.Errorf("port %s is a subport of trunk %s: %w", id, t.ID, cloud.ErrConflict)
+		}
+	}
+	if _, ok := f.ports[id]; ok {
+		f.log("delete port %s", id)
+	}
 	delete(f.ports, id)
 	return nil
 }
@@ -300,7 +434,7 @@ func (f *fakeCloud) ListPorts(_ context.Context, flt cloud.PortFilter) ([]cloud.
 	var out []cloud.Port
 	for _, p := range f.ports {
 		if (flt.DeviceID == "" || p.DeviceID == flt.DeviceID) && (flt.DeviceOwner == "" || p.DeviceOwner == flt.DeviceOwner) &&
-			(flt.MAC == "" || p.MAC.String() == flt.MAC) {
+			(flt.MAC == "" || p.MAC.String() == flt.MAC) && (flt.Description == "" || p.Description == flt.Description) {
 			out = append(out, p)
 		}
 	}

@@ -34,6 +34,11 @@ type GCReport struct {
 	// Neutron port), interrupted returns finished.
 	PoolRemoved   []string `json:"removed_pool_ports,omitempty"`
 	PoolRecovered []string `json:"recovered_pool_ports,omitempty"`
+	// ForeignChildren: children of the VM's port (binding:profile
+	// children or trunk subports) that this plugin did not make, as
+	// "<port id> (VLAN <n>)". They are never deleted, but their VLANs are
+	// not available to containers of this VM.
+	ForeignChildren []string `json:"foreign_children,omitempty"`
 }
 
 // GC reconciles the VM's OVS with its owners and with Neutron:
@@ -42,8 +47,11 @@ type GCReport struct {
 //   - pool entries left half-made by a crash (of fill, drain or a return
 //     to the pool) are finished (a return) or removed, and so are ready
 //     entries whose Neutron port is gone or whose record is incomplete;
-//   - child ports of this VM's port in Neutron that no access port claims
-//     (by VLAN) are deleted.
+//   - child ports of this VM's port in Neutron that the plugin made and no
+//     access port claims (by port id, or by VLAN for binding:profile
+//     children made before their id was recorded) are deleted, after their
+//     removal from the trunk in trunk mode; children someone else made are
+//     reported, never deleted.
 //
 // Attaches in progress (state "attaching", their process alive) are left
 // alone.
@@ -106,7 +114,10 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 			}
 		}
 	}
-	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
+	// All the project's ports: the plugin's own are told by marks (see
+	// isOurChild), the others are reported when they are children of
+	// this VM's port.
+	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{})
 	if err != nil {
 		return rep, errors.Join(append(errs, err)...)
 	}
@@ -125,25 +136,63 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 			rep.PoolRemoved = append(rep.PoolRemoved, e.Name)
 		}
 	}
-	// VLANs are claimed before their port is created, so access ports read
-	// after the port list cover every port of an attach or fill in
-	// progress.
+	// The trunk is read after the ports, so a subport added since is
+	// not mistaken for one of another project.
+	var trunk cloud.Trunk
+	if a.trunkMode() {
+		trunk, err = a.Cloud.FindTrunk(ctx, a.VM.VIFID)
+		if err != nil && !errors.Is(err, cloud.ErrNotFound) {
+			return rep, errors.Join(append(errs, err)...)
+		}
+	}
+	// VLANs are claimed, and in trunk mode the port recorded, before a
+	// port becomes a child, so access ports read after the port list
+	// cover every port of an attach or fill in progress.
 	all, err := a.vmPorts(ctx)
 	if err != nil {
 		return rep, errors.Join(append(errs, err)...)
 	}
+	recorded := map[string]bool{}
 	for _, ap := range all {
 		keep[ap.VLAN] = true
+		if id := ap.ExternalIDs[KeyPort]; id != "" {
+			recorded[id] = true
+		}
+	}
+	subVLAN := map[string]int{}
+	for _, s := range trunk.Subports {
+		subVLAN[s.PortID] = s.VLAN
+		if !exists[s.PortID] {
+			rep.ForeignChildren = append(rep.ForeignChildren, fmt.Sprintf("%s (VLAN %d, on trunk %s, not a port of this project)", s.PortID, s.VLAN, trunk.ID))
+		}
 	}
 	now := time.Now()
 	for _, p := range ps {
-		if p.ParentName != a.VM.VIFID || keep[p.Tag] {
+		vlan, sub := subVLAN[p.ID]
+		if !sub {
+			vlan = p.Tag
+		}
+		ours := a.isOurChild(p)
+		if !ours {
+			if sub || p.ParentName == a.VM.VIFID {
+				a.log().Warn("gc: a child of the VM's port that ovn-docker did not make; leaving it", "port", p.ID, "name", p.Name, "vlan", vlan)
+				rep.ForeignChildren = append(rep.ForeignChildren, fmt.Sprintf("%s (VLAN %d)", p.ID, vlan))
+			}
+			continue
+		}
+		if recorded[p.ID] || (p.Description != childMarker(a.VM.VIFID) && keep[vlan]) {
 			continue
 		}
 		if !p.CreatedAt.IsZero() && now.Sub(p.CreatedAt) < grace {
 			continue // too young: maybe another VM-local process is just making it
 		}
-		a.log().Info("gc: deleting orphaned Neutron port", "port", p.ID, "tag", p.Tag)
+		a.log().Info("gc: deleting orphaned Neutron port", "port", p.ID, "vlan", vlan)
+		if sub {
+			if err := a.Cloud.RemoveSubport(ctx, trunk.ID, p.ID); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		if err := a.Cloud.DeletePort(ctx, p.ID); err != nil {
 			errs = append(errs, err)
 			continue

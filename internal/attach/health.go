@@ -26,6 +26,21 @@ type LinkInspector interface {
 // with the VLAN Neutron knows the port by) and the Neutron port. No
 // problem: nil.
 func (a *Attacher) Check(ctx context.Context, at Attachment, netnsPath string) ([]string, error) {
+	problems, ap, err := a.checkLocal(ctx, at, netnsPath)
+	if err != nil {
+		return nil, err
+	}
+	return a.checkCloud(ctx, at, ap, problems)
+}
+
+// CheckLocal is Check without asking Neutron: what the VM alone shows
+// (the veth's ends, the OVS port), for when the cloud cannot be reached.
+func (a *Attacher) CheckLocal(ctx context.Context, at Attachment, netnsPath string) ([]string, error) {
+	problems, _, err := a.checkLocal(ctx, at, netnsPath)
+	return problems, err
+}
+
+func (a *Attacher) checkLocal(ctx context.Context, at Attachment, netnsPath string) ([]string, AccessPort, error) {
 	var problems []string
 	if at.State != stateReady {
 		problems = append(problems, "attach did not finish ("+at.State+")")
@@ -33,14 +48,14 @@ func (a *Attacher) Check(ctx context.Context, at Attachment, netnsPath string) (
 	if li, ok := a.Links.(LinkInspector); ok {
 		vmEnd, err := li.LinkExists(ctx, at.PortName)
 		if err != nil {
-			return nil, err
+			return nil, AccessPort{}, err
 		}
 		if !vmEnd {
 			problems = append(problems, "veth "+at.PortName+" gone")
 		}
 		inNetns, err := li.LinkInNetns(ctx, netnsPath, at.IfName)
 		if err != nil {
-			return nil, err
+			return nil, AccessPort{}, err
 		}
 		if !inNetns {
 			problems = append(problems, "no "+at.IfName+" in the container's namespace")
@@ -51,7 +66,7 @@ func (a *Attacher) Check(ctx context.Context, at Attachment, netnsPath string) (
 	}
 	aps, err := a.ours(ctx)
 	if err != nil {
-		return nil, err
+		return nil, AccessPort{}, err
 	}
 	var ap AccessPort
 	for _, x := range aps {
@@ -67,6 +82,11 @@ func (a *Attacher) Check(ctx context.Context, at Attachment, netnsPath string) (
 	case ap.OFPort <= 0:
 		problems = append(problems, "OVS has not opened "+ap.Name)
 	}
+	return problems, ap, nil
+}
+
+// checkCloud adds what Neutron shows to the local problems.
+func (a *Attacher) checkCloud(ctx context.Context, at Attachment, ap AccessPort, problems []string) ([]string, error) {
 	if at.PortID == "" {
 		return append(problems, "no Neutron port recorded"), nil
 	}

@@ -9,6 +9,8 @@ const (
 	KeyNetwork   = "ovn-docker:network"   // Neutron network id
 	KeyPort      = "ovn-docker:port"      // Neutron port id, once created
 	KeyVIF       = "ovn-docker:vif"       // the VM's port (parent)
+	KeyVIFMAC    = "ovn-docker:vif-mac"   // its MAC, found equal to the VM NIC's (see DiscoverVM)
+	KeyTrunk     = "ovn-docker:trunk"     // trunk mode: the trunk the port is a subport of
 	KeyState     = "ovn-docker:state"     // "attaching" until done, then "ready"
 	KeyPID       = "ovn-docker:pid"       // pid of the process attaching (for GC)
 

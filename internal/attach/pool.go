@@ -348,9 +348,9 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 		ContainerID: req.ContainerID, NetnsPath: req.NetnsPath, IfName: req.IfName,
 		NetworkID: ids[KeyNetwork], NetworkName: d.networkName, PortID: ids[KeyPort], MAC: cfg.MAC.String(),
 		Addresses: cfg.Addresses, Gateways: cfg.Gateways, MTU: cfg.MTU,
-		// Only ports Neutron reported ACTIVE enter the pool, and a child
-		// port stays bound while its parent is.
-		Status: "ACTIVE", State: stateReady,
+		// In trunk mode only ports Neutron reported ACTIVE enter the
+		// pool, and a child port stays bound while its parent is.
+		Status: map[bool]string{true: "ACTIVE"}[a.trunkMode()], State: stateReady,
 	}, nil
 }
 
@@ -436,8 +436,8 @@ func (a *Attacher) removeEntry(ctx context.Context, ap AccessPort) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := a.Cloud.DeletePort(ctx, id); err != nil {
-			return fmt.Errorf("deleting Neutron port %s of %s: %w", id, ap.Name, err)
+		if err := a.removeChild(ctx, ap, id); err != nil {
+			return err
 		}
 	}
 	if err := a.Switch.Release(ctx, ap.Name); err != nil {
@@ -517,9 +517,9 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 			break
 		}
 		ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
-			KeyNetwork: nw.ID, KeyNetworkName: nw.Name, KeyVIF: a.VM.VIFID, KeyProject: a.Cloud.ProjectID(),
+			KeyNetwork: nw.ID, KeyNetworkName: nw.Name, KeyVIF: a.VM.VIFID, KeyVIFMAC: a.VM.MAC, KeyProject: a.Cloud.ProjectID(),
 			KeyState: stateFilling, KeyPID: pid, KeyPooled: "true",
-		})
+		}, nil)
 		if err != nil {
 			if ap.Name != "" {
 				_ = a.Switch.Release(nc, ap.Name)
@@ -560,44 +560,33 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 	return out, errors.Join(errs...)
 }
 
-// makeEntry creates the Neutron port of a claimed entry, waits until it is
-// ACTIVE and makes the entry ready; on failure it removes both.
+// makeEntry creates the Neutron port of a claimed entry (a subport in
+// trunk mode), waits until it is ACTIVE (trunk mode) and makes the entry
+// ready; on failure it removes what it made, in reverse order.
 func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, ap AccessPort) (err error) {
 	nc := context.WithoutCancel(ctx)
+	// ap is read when the undo runs: newChild may move to another VLAN.
+	undo := []func(context.Context) error{func(ctx context.Context) error { return a.Switch.Release(ctx, ap.Name) }}
 	defer func() {
 		if err != nil {
-			rctx, cancel := context.WithTimeout(nc, 30*time.Second)
-			defer cancel()
-			if rerr := a.removeEntry(rctx, ap); rerr != nil {
-				a.log().Warn("rollback: removing a half-made pool port failed; `ovn-docker gc` will", "ovs_port", ap.Name, "err", rerr)
-			}
+			a.rollback(ctx, undo)
 		}
 	}()
 	if err := interrupted(ctx); err != nil {
 		return err
 	}
-	port, err := a.Cloud.CreateChildPort(nc, cloud.ChildPortOpts{NetworkID: nw.ID, Name: PoolPortName, ParentID: a.VM.VIFID, Tag: ap.VLAN})
+	port, err := a.newChild(ctx, &ap, childSpec{networkID: nw.ID, name: PoolPortName}, &undo)
 	if err != nil {
 		return err
 	}
-	ap.ExternalIDs = maps.Clone(ap.ExternalIDs)
-	ap.ExternalIDs[KeyPort] = port.ID
-	if err := a.Switch.SetExternalIDs(nc, ap.Name, map[string]string{KeyPort: port.ID}); err != nil {
-		if derr := a.Cloud.DeletePort(nc, port.ID); derr != nil {
-			a.log().Warn("rollback: deleting port failed; `ovn-docker gc` will", "port", port.ID, "err", derr)
-		}
-		return fmt.Errorf("recording port %s on OVS port %s: %w", port.ID, ap.Name, err)
+	if err := a.setIDs(nc, &ap, map[string]string{KeyPort: port.ID}); err != nil {
+		return err
 	}
 	cfg, err := ifaceConfig("", nw, port, mtu, false)
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, a.waitActive())
-	defer cancel()
-	if _, err := a.waitActiveStatus(wctx, port.ID); err != nil {
-		if ierr := interrupted(ctx); ierr != nil {
-			return ierr
-		}
+	if _, err := a.waitActiveIfReported(ctx, port); err != nil {
 		return err
 	}
 	ids := portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg, probe: dhcpProbeAddr(nw, port)}.ids()

@@ -20,6 +20,7 @@ func newPoolRig(t *testing.T) *rig {
 	t.Helper()
 	r := newRig(t)
 	r.a.Pool = r.sw
+	r.a.Mode = ModeTrunk // the pool holds ready subports
 	return r
 }
 
@@ -234,14 +235,17 @@ func TestPoolGC(t *testing.T) {
 	delete(r.cl.ports, r.sw.ports["ovdv2"].ExternalIDs[KeyPort])
 	// ovdv3: a return whose process died.
 	set("ovdv3", map[string]string{KeyState: stateReturning, KeyPID: "999999999"})
-	// ovdv4: a fill that died after the port was made, before it was recorded.
+	// ovdv4: a fill that died after the port was made, before it was
+	// recorded (an earlier version recorded it late): its subport, marked
+	// as this VM's child, is an orphan.
+	orphan := r.sw.ports["ovdv4"].ExternalIDs[KeyPort]
 	set("ovdv4", map[string]string{KeyState: stateFilling, KeyPID: "999999999", KeyPort: "", KeyMAC: ""})
 	// ovdv5: a fill in progress (this process): left alone.
-	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyVIF: "vif-1", KeyNetwork: "net-1", KeyState: stateFilling, KeyPID: "1", KeyPooled: "true"}); err != nil {
+	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyVIF: "vif-1", KeyNetwork: "net-1", KeyState: stateFilling, KeyPID: "1", KeyPooled: "true"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// ovdv6: a pool attach whose process died: goes back to the pool.
-	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyVIF: "vif-1"}); err != nil {
+	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyVIF: "vif-1"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := r.cl.CreateChildPort(ctx, cloud.ChildPortOpts{NetworkID: "net-1", Name: PoolPortName, ParentID: "vif-1", Tag: 6})
@@ -259,7 +263,7 @@ func TestPoolGC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := GCReport{Detached: []string{"ovdv6"}, PoolRemoved: []string{"ovdv4", "ovdv2"}, PoolRecovered: []string{"ovdv3"}}
+	want := GCReport{Detached: []string{"ovdv6"}, PoolRemoved: []string{"ovdv4", "ovdv2"}, PoolRecovered: []string{"ovdv3"}, OrphanedPorts: []string{orphan}}
 	if d := cmp.Diff(want, rep); d != "" {
 		t.Errorf("gc report (-want +got):\n%s", d)
 	}
@@ -290,6 +294,7 @@ func TestPoolFillErrors(t *testing.T) {
 		{"mtu too big", func(r *rig) { r.a.VM.UplinkMTU = 1400 }, "LS1", 1, ErrMTU},
 		{"neutron refuses", func(r *rig) { r.cl.createErr = cloud.ErrForbidden }, "LS1", 2, cloud.ErrForbidden},
 		{"never active", func(r *rig) { r.cl.status = "DOWN" }, "LS1", 2, ErrNotActive},
+		{"subport refused", func(r *rig) { r.cl.addErr = cloud.ErrForbidden }, "LS1", 2, cloud.ErrForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newPoolRig(t)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
+	"net"
 	"slices"
 	"strings"
 
@@ -14,6 +14,7 @@ import (
 // VM is what attach knows about the VM it runs in.
 type VM struct {
 	VIFID        string // the VM's Neutron port
+	MAC          string // its MAC, equal to the VM NIC's (DiscoverVM checks)
 	Bridge       string // the VM's OVS bridge
 	DatapathType string // "netdev": userspace datapath, needs tx checksum off
 	Uplink       string // the VM NIC (the bridge's trunk port)
@@ -22,6 +23,10 @@ type VM struct {
 
 // ErrNoVIF: the VM's own port could not be found in Neutron.
 var ErrNoVIF = errors.New("cannot find the VM's port")
+
+// ErrVIFMismatch: the vif-id given is a port of the caller's project, but
+// not this VM's (its MAC is not the VM NIC's).
+var ErrVIFMismatch = errors.New("the vif-id is not this VM's port")
 
 // DiscoverVM fills in the VM's bridge, uplink and MTU from its OVS and, if
 // vifID is empty, finds the VM's port in Neutron by the MACs of the bridge
@@ -64,11 +69,32 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 			vm.UplinkMTU = mtu
 		}
 	}
+	// The MACs the VM's port may have: the bridge's (a VM NIC in a
+	// bridge often lends it its MAC) and the uplinks'.
+	type nic struct {
+		dev string
+		mac net.HardwareAddr
+	}
+	var nics []nic
+	var tried []string
+	for _, dev := range append([]string{br.Name}, uplinks...) {
+		mac, err := links.LinkMAC(ctx, dev)
+		if err != nil || len(mac) == 0 {
+			continue
+		}
+		nics = append(nics, nic{dev, mac})
+		tried = append(tried, fmt.Sprintf("%s (%s)", dev, mac))
+	}
+	localMAC := func(mac string) bool {
+		return slices.ContainsFunc(nics, func(n nic) bool { return n.mac.String() == mac })
+	}
 	if vm.VIFID != "" {
-		if knownParent(ctx, sw, vm.VIFID, cl.ProjectID()) {
+		if mac, ok := knownParent(ctx, sw, vm.VIFID, cl.ProjectID()); ok && localMAC(mac) {
 			// Neutron accepted it as the parent of a port of this project
-			// already: no need to ask again (an attach from the pool then
-			// makes no Neutron call at all).
+			// already, and its MAC was found to be this VM's: no need to
+			// ask again (an attach from the pool then makes no Neutron
+			// call at all).
+			vm.MAC = mac
 			return vm, nil
 		}
 		// Check it up front: Neutron's answer to a bad parent comes late
@@ -83,22 +109,24 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 		if p.ParentName != "" {
 			return VM{}, fmt.Errorf("%w: --vif-id %s is a container's port (child of %s), not the VM's", ErrNoVIF, vm.VIFID, p.ParentName)
 		}
+		// Another VM's port would be accepted by Neutron, and the
+		// containers' traffic would arrive at that VM, not this one.
+		if len(nics) > 0 && !localMAC(p.MAC.String()) {
+			return VM{}, fmt.Errorf("%w: --vif-id %s has MAC %s, but this VM's NIC is %s: it is another VM's port, whose containers' traffic would never reach this VM. "+
+				"Pass this VM's own port (`openstack port list --mac-address %s`), or leave --vif-id and OS_VIF_ID unset to find it by MAC",
+				ErrVIFMismatch, vm.VIFID, p.MAC, orNone(tried), nics[0].mac)
+		}
+		vm.MAC = p.MAC.String()
 		return vm, nil
 	}
-	var tried []string
-	for _, dev := range append([]string{br.Name}, uplinks...) {
-		mac, err := links.LinkMAC(ctx, dev)
-		if err != nil || len(mac) == 0 {
-			continue
-		}
-		tried = append(tried, fmt.Sprintf("%s (%s)", dev, mac))
-		ps, err := cl.ListPorts(ctx, cloud.PortFilter{MAC: mac.String()})
+	for _, n := range nics {
+		ps, err := cl.ListPorts(ctx, cloud.PortFilter{MAC: n.mac.String()})
 		if err != nil {
 			return VM{}, fmt.Errorf("finding the VM's port by MAC: %w", err)
 		}
 		for _, p := range ps {
-			if p.ParentName == "" && !strings.HasPrefix(p.DeviceOwner, "network:") {
-				vm.VIFID = p.ID
+			if p.ParentName == "" && !strings.HasPrefix(p.DeviceOwner, "network:") && p.DeviceOwner != "trunk:subport" {
+				vm.VIFID, vm.MAC = p.ID, p.MAC.String()
 				return vm, nil
 			}
 		}
@@ -107,21 +135,21 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 }
 
 // knownParent: an access port of this VM records a Neutron port of
-// project made as a child of vifID.
-func knownParent(ctx context.Context, sw Switch, vifID, project string) bool {
+// project made as a child of vifID, and vifID's MAC checked then.
+func knownParent(ctx context.Context, sw Switch, vifID, project string) (mac string, ok bool) {
 	if project == "" {
-		return false
+		return "", false
 	}
 	aps, err := sw.AccessPorts(ctx)
 	if err != nil {
-		return false
+		return "", false
 	}
 	for _, ap := range aps {
-		if ids := ap.ExternalIDs; ids[KeyVIF] == vifID && ids[KeyPort] != "" && ids[KeyProject] == project {
-			return true
+		if ids := ap.ExternalIDs; ids[KeyVIF] == vifID && ids[KeyPort] != "" && ids[KeyProject] == project && ids[KeyVIFMAC] != "" {
+			return ids[KeyVIFMAC], true
 		}
 	}
-	return false
+	return "", false
 }
 
 func names(bs []Bridge) string {

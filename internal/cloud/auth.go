@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -30,6 +31,9 @@ type Options struct {
 	Getenv func(string) string
 	// Timeout bounds each HTTP request; zero means 30s.
 	Timeout time.Duration
+	// CacheDir holds the authentication cache (see DefaultCacheDir); ""
+	// means no cache: every Connect asks Keystone.
+	CacheDir string
 }
 
 // Client talks to Neutron as the authenticated project.
@@ -38,6 +42,14 @@ type Client struct {
 	authURL string
 	project string
 	log     *slog.Logger
+
+	// login authenticates afresh on a throwaway provider and returns it
+	// with the entry to cache.
+	login func(ctx context.Context) (*gophercloud.ProviderClient, cacheEntry, error)
+	cache *authCache // nil: no cache
+
+	mu    sync.Mutex
+	entry cacheEntry // what is cached (the extensions are added lazily)
 }
 
 // AuthURL is the identity endpoint the client authenticated against.
@@ -49,7 +61,11 @@ func (c *Client) NetworkURL() string { return c.net.Endpoint }
 // ProjectID is the project the credentials are scoped to ("" if unknown).
 func (c *Client) ProjectID() string { return c.project }
 
-// Connect authenticates and finds the network endpoint.
+// Connect authenticates and finds the network endpoint. With
+// o.CacheDir, a token and catalog cached by an earlier command for the same
+// identity and secret are used without asking Keystone, until shortly
+// before the token expires; if Neutron refuses the token (401), the client
+// authenticates afresh once and retries.
 func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) {
 	getenv := o.Getenv
 	if getenv == nil {
@@ -69,23 +85,120 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) 
 		return nil, fmt.Errorf("invalid auth URL %q: %w", authURL, err)
 	}
 	provider.HTTPClient = http.Client{Timeout: timeout}
-	if err := openstack.AuthenticateV3(ctx, provider, &ao, gophercloud.EndpointOpts{}); err != nil {
-		return nil, authError(err, authURL, byToken)
+	c := &Client{authURL: authURL, log: log}
+	c.cache, err = newAuthCache(o.CacheDir, first(ao.TokenID, ao.Password, ao.ApplicationCredentialSecret), identityParts(ao, eo)...)
+	if err != nil {
+		log.Warn("not caching the authentication", "err", err)
 	}
-	project := ""
-	if r, ok := provider.GetAuthResult().(interface {
-		ExtractProject() (*tokens.Project, error)
-	}); ok {
-		if p, err := r.ExtractProject(); err == nil && p != nil {
-			project = p.ID
+	// The provider's own re-authentication is replaced by c.reauth.
+	fresh := ao
+	fresh.AllowReauth = false
+	c.login = func(ctx context.Context) (*gophercloud.ProviderClient, cacheEntry, error) {
+		p, err := openstack.NewClient(v3URL(authURL))
+		if err != nil {
+			return nil, cacheEntry{}, err
+		}
+		p.HTTPClient = provider.HTTPClient
+		if err := openstack.AuthenticateV3(ctx, p, &fresh, gophercloud.EndpointOpts{}); err != nil {
+			return nil, cacheEntry{}, authError(err, authURL, byToken)
+		}
+		e, err := authEntry(p, eo)
+		if err != nil {
+			return nil, cacheEntry{}, fmt.Errorf("finding Neutron in the catalog of %s: %w", authURL, err)
+		}
+		if !byToken {
+			e.Token = p.Token()
+		}
+		return p, e, nil
+	}
+	e, cached := c.cache.load(time.Now())
+	if cached {
+		tok := e.Token
+		if byToken {
+			tok = ao.TokenID
+		}
+		provider.SetToken(tok)
+	} else {
+		p, ne, err := c.login(ctx)
+		if err != nil {
+			return nil, err
+		}
+		provider.CopyTokenFrom(p)
+		e = ne
+		if err := c.cache.store(e); err != nil {
+			log.Warn("caching the authentication failed", "err", err)
 		}
 	}
-	netc, err := networkClient(provider, eo)
-	if err != nil {
-		return nil, fmt.Errorf("finding Neutron in the catalog of %s: %w", authURL, err)
+	provider.ReauthFunc = c.reauth(provider)
+	c.entry, c.project = e, e.ProjectID
+	c.net = serviceClient(provider, e.NetworkURL)
+	log.Debug("authenticated", "auth_url", authURL, "network_url", c.net.Endpoint, "by_token", byToken, "cached", cached)
+	return c, nil
+}
+
+// reauth is the provider's ReauthFunc: called on a 401, it authenticates
+// afresh (a cached token may have been revoked) and updates the cache.
+func (c *Client) reauth(provider *gophercloud.ProviderClient) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c.log.Debug("token refused by Neutron; authenticating again", "auth_url", c.authURL)
+		p, e, err := c.login(ctx)
+		if err != nil {
+			c.cache.remove()
+			return err
+		}
+		provider.CopyTokenFrom(p)
+		c.mu.Lock()
+		e.NetworkURL, e.Extensions = c.entry.NetworkURL, c.entry.Extensions
+		c.entry = e
+		c.mu.Unlock()
+		if err := c.cache.store(e); err != nil {
+			c.log.Warn("caching the authentication failed", "err", err)
+		}
+		return nil
 	}
-	log.Debug("authenticated", "auth_url", authURL, "network_url", netc.Endpoint, "by_token", byToken)
-	return &Client{net: netc, authURL: authURL, project: project, log: log}, nil
+}
+
+// identityParts name whom the credentials authenticate, for the cache's
+// file name (never the secret).
+func identityParts(ao gophercloud.AuthOptions, eo gophercloud.EndpointOpts) []string {
+	parts := []string{v3URL(ao.IdentityEndpoint), ao.UserID, ao.Username, ao.DomainID, ao.DomainName,
+		ao.TenantID, ao.TenantName, ao.ApplicationCredentialID, ao.ApplicationCredentialName, eo.Region, string(eo.Availability)}
+	if s := ao.Scope; s != nil {
+		parts = append(parts, s.ProjectID, s.ProjectName, s.DomainID, s.DomainName)
+	}
+	if ao.TokenID != "" {
+		// A bare token is its own identity: the verifier (a hash of the
+		// token) keeps one token's entry from serving another.
+		parts = append(parts, "token")
+	}
+	return parts
+}
+
+// authEntry is what a fresh authentication tells: expiry, project and
+// Neutron's endpoint.
+func authEntry(p *gophercloud.ProviderClient, eo gophercloud.EndpointOpts) (cacheEntry, error) {
+	var e cacheEntry
+	r := p.GetAuthResult()
+	if r, ok := r.(interface {
+		ExtractProject() (*tokens.Project, error)
+	}); ok {
+		if pr, err := r.ExtractProject(); err == nil && pr != nil {
+			e.ProjectID = pr.ID
+		}
+	}
+	if r, ok := r.(interface {
+		ExtractToken() (*tokens.Token, error)
+	}); ok {
+		if t, err := r.ExtractToken(); err == nil && t != nil {
+			e.ExpiresAt = t.ExpiresAt
+		}
+	}
+	u, err := networkURL(p, eo)
+	if err != nil {
+		return e, err
+	}
+	e.NetworkURL = u
+	return e, nil
 }
 
 // authOptions turns Options and the environment into gophercloud options.
@@ -220,20 +333,20 @@ func rootCause(err error) error {
 	}
 }
 
-// networkClient finds the network endpoint in the token's catalog. It does
+// networkURL finds the network endpoint in the token's catalog. It does
 // not ask the endpoint for its versions (gophercloud's locator would), so
 // one round trip less and no dependence on version discovery: Neutron has
 // had only v2.0 for a decade.
-func networkClient(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts) (*gophercloud.ServiceClient, error) {
+func networkURL(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts) (string, error) {
 	r, ok := provider.GetAuthResult().(interface {
 		ExtractServiceCatalog() (*tokens.ServiceCatalog, error)
 	})
 	if !ok {
-		return nil, errors.New("no service catalog")
+		return "", errors.New("no service catalog")
 	}
 	cat, err := r.ExtractServiceCatalog()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	iface := string(eo.Availability)
 	if iface == "" {
@@ -251,8 +364,11 @@ func networkClient(provider *gophercloud.ProviderClient, eo gophercloud.Endpoint
 		}
 	}
 	if len(urls) == 0 {
-		return nil, fmt.Errorf("no %s network endpoint (region %q)", iface, eo.Region)
+		return "", fmt.Errorf("no %s network endpoint (region %q)", iface, eo.Region)
 	}
-	base := gophercloud.NormalizeURL(strings.TrimSuffix(strings.TrimRight(urls[0], "/"), "/v2.0"))
-	return &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: base, ResourceBase: base + "v2.0/", Type: "network"}, nil
+	return gophercloud.NormalizeURL(strings.TrimSuffix(strings.TrimRight(urls[0], "/"), "/v2.0")), nil
+}
+
+func serviceClient(provider *gophercloud.ProviderClient, base string) *gophercloud.ServiceClient {
+	return &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: base, ResourceBase: base + "v2.0/", Type: "network"}
 }

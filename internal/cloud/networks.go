@@ -2,8 +2,11 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/mtu"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
@@ -114,28 +117,87 @@ func (c *Client) GetNetwork(ctx context.Context, id string) (Network, error) {
 }
 
 // FindNetwork resolves a network by id or by name (names must be unique
-// among what the caller sees).
+// among what the caller sees): a GET of the id when it looks like one,
+// else a list filtered by name, then the network's subnets. Two requests
+// whatever the cloud holds.
 func (c *Client) FindNetwork(ctx context.Context, nameOrID string) (Network, error) {
-	all, err := c.ListNetworks(ctx)
+	if looksLikeID(nameOrID) {
+		n, err := c.GetNetwork(ctx, nameOrID)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return n, err
+		}
+	}
+	pages, err := networks.List(c.net, networks.ListOpts{Name: nameOrID}).AllPages(ctx)
+	if err != nil {
+		return Network{}, c.apiError(fmt.Sprintf("looking for network %q", nameOrID), err)
+	}
+	var ns []networkWithMTU
+	if err := networks.ExtractNetworksInto(pages, &ns); err != nil {
+		return Network{}, fmt.Errorf("looking for network %q: %w", nameOrID, err)
+	}
+	ns = slices.DeleteFunc(ns, func(n networkWithMTU) bool { return n.Name != nameOrID })
+	switch len(ns) {
+	case 0:
+		// An id prefix, as docker takes one, if exactly one network's id
+		// starts with it.
+		if ns, err = c.networksByIDPrefix(ctx, nameOrID); err != nil {
+			return Network{}, err
+		}
+		if len(ns) == 0 {
+			return Network{}, fmt.Errorf("network %q: %w (see `ovn-docker list networks`, or create it with `ovn-docker create network %s`)", nameOrID, ErrNotFound, nameOrID)
+		}
+	}
+	if len(ns) > 1 {
+		var ids []string
+		for _, n := range ns {
+			ids = append(ids, n.ID)
+		}
+		return Network{}, fmt.Errorf("network %q: %w: %d networks match (%s): use the id", nameOrID, ErrAmbiguous, len(ns), strings.Join(ids, ", "))
+	}
+	subs, err := c.listSubnets(ctx, ns[0].ID)
 	if err != nil {
 		return Network{}, err
 	}
-	var found []Network
-	for _, n := range all {
-		if n.ID == nameOrID {
-			return n, nil
-		}
-		if n.Name == nameOrID {
-			found = append(found, n)
+	return toNetwork(ns[0], subs), nil
+}
+
+// minIDPrefix is the shortest id prefix taken for a network (shorter
+// ones match too much to be meant).
+const minIDPrefix = 4
+
+// networksByIDPrefix: the networks the caller sees whose id starts with
+// prefix.
+func (c *Client) networksByIDPrefix(ctx context.Context, prefix string) ([]networkWithMTU, error) {
+	if len(prefix) < minIDPrefix || strings.Trim(strings.ToLower(prefix), "0123456789abcdef-") != "" {
+		return nil, nil
+	}
+	pages, err := networks.List(c.net, networks.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		return nil, c.apiError(fmt.Sprintf("looking for network %q", prefix), err)
+	}
+	var ns []networkWithMTU
+	if err := networks.ExtractNetworksInto(pages, &ns); err != nil {
+		return nil, fmt.Errorf("looking for network %q: %w", prefix, err)
+	}
+	return slices.DeleteFunc(ns, func(n networkWithMTU) bool { return !strings.HasPrefix(n.ID, strings.ToLower(prefix)) }), nil
+}
+
+// looksLikeID: Neutron ids are UUIDs (36 characters with dashes).
+func looksLikeID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F'):
+			return false
 		}
 	}
-	switch len(found) {
-	case 0:
-		return Network{}, fmt.Errorf("network %q: %w (see `ovn-docker list networks`, or create it with `ovn-docker create network %s`)", nameOrID, ErrNotFound, nameOrID)
-	case 1:
-		return found[0], nil
-	}
-	return Network{}, fmt.Errorf("network %q: %w: %d networks have that name, use the id", nameOrID, ErrAmbiguous, len(found))
+	return true
 }
 
 // DeleteNetwork deletes a network (Neutron deletes its subnets).

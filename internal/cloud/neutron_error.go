@@ -13,6 +13,16 @@ import (
 // done, where, and Neutron's own explanation, wrapping a sentinel the caller
 // can branch on.
 func (c *Client) apiError(what string, err error) error {
+	// A 401 answered by authenticating again: what that said, or what the
+	// retried request got.
+	var reauth *gophercloud.ErrUnableToReauthenticate
+	if errors.As(err, &reauth) {
+		return fmt.Errorf("%s: %w", what, reauth.ErrReauth)
+	}
+	var after *gophercloud.ErrErrorAfterReauthentication
+	if errors.As(err, &after) && after.ErrOriginal != nil {
+		err = after.ErrOriginal
+	}
 	var code gophercloud.ErrUnexpectedResponseCode
 	if !errors.As(err, &code) {
 		if isUnreachable(err) {

@@ -19,6 +19,7 @@ const DeviceOwner = "compute:container"
 type Port struct {
 	ID          string           `json:"id"`
 	Name        string           `json:"name"`
+	Description string           `json:"description,omitempty"`
 	NetworkID   string           `json:"network_id"`
 	MAC         net.HardwareAddr `json:"-"`
 	FixedIPs    []FixedIP        `json:"fixed_ips"`
@@ -26,7 +27,9 @@ type Port struct {
 	DeviceID    string           `json:"device_id"`
 	DeviceOwner string           `json:"device_owner"`
 	// ParentName and Tag come from binding:profile: the VM port this port
-	// is a child of, and the VLAN that tells it apart inside the VM.
+	// is a child of, and the VLAN that tells it apart inside the VM. Real
+	// Neutron shows binding:profile to admins only: for a member they are
+	// empty, also on trunk subports (see Trunk for those).
 	ParentName string `json:"parent_name,omitempty"`
 	Tag        int    `json:"tag,omitempty"`
 	// CreatedAt is zero if Neutron does not say.
@@ -48,12 +51,21 @@ type ChildPortOpts struct {
 	DeviceID  string
 }
 
+// PortOpts describe a plain port (trunk mode: it becomes a child of the
+// VM's port when added to the VM's trunk).
+type PortOpts struct {
+	NetworkID   string
+	Name        string
+	Description string
+}
+
 // PortFilter selects ports; empty fields do not filter.
 type PortFilter struct {
 	NetworkID   string
 	DeviceOwner string
 	DeviceID    string
 	MAC         string
+	Description string
 }
 
 type portWithBinding struct {
@@ -61,8 +73,12 @@ type portWithBinding struct {
 	portsbinding.PortsBindingExt
 }
 
-// CreateChildPort creates the container's port. Neutron checks that the
-// parent belongs to the caller's project and allocates IP and MAC.
+// CreateChildPort creates the container's port with binding:profile
+// {parent_name, tag} (binding-profile mode). ovn-neutrond checks that the
+// parent belongs to the caller's project; real Neutron does not (it only
+// checks that the parent exists), forbids members to set binding:profile
+// by default, and never makes such a port ACTIVE. Neutron allocates IP and
+// MAC.
 func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, error) {
 	up := true
 	opts := portsbinding.CreateOptsExt{
@@ -77,7 +93,24 @@ func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, er
 	}
 	var p portWithBinding
 	if err := ports.Create(ctx, c.net, opts).ExtractInto(&p); err != nil {
-		return Port{}, c.apiError(fmt.Sprintf("creating a port on network %s as child of VM port %s with VLAN %d", o.NetworkID, o.ParentID, o.Tag), err)
+		err = c.apiError(fmt.Sprintf("creating a port on network %s as child of VM port %s with VLAN %d", o.NetworkID, o.ParentID, o.Tag), err)
+		if errors.Is(err, ErrForbidden) {
+			return Port{}, fmt.Errorf("%w (Neutron's policy forbids members to set binding:profile: rule create_port:binding:profile): "+
+				"use trunk mode (--port-mode=trunk, the default where the cloud has the trunk extension) or ask the operator; "+
+				"relaxing that policy is unsafe on real Neutron, which does not check who owns the parent port", err)
+		}
+		return Port{}, err
+	}
+	return toPort(p)
+}
+
+// CreatePort creates a plain port on a network (no binding, no parent).
+func (c *Client) CreatePort(ctx context.Context, o PortOpts) (Port, error) {
+	up := true
+	var p portWithBinding
+	opts := ports.CreateOpts{NetworkID: o.NetworkID, Name: o.Name, Description: o.Description, AdminStateUp: &up}
+	if err := ports.Create(ctx, c.net, opts).ExtractInto(&p); err != nil {
+		return Port{}, c.apiError(fmt.Sprintf("creating a port on network %s", o.NetworkID), err)
 	}
 	return toPort(p)
 }
@@ -105,7 +138,7 @@ func (c *Client) DeletePort(ctx context.Context, id string) error {
 
 // ListPorts lists the caller's ports matching f.
 func (c *Client) ListPorts(ctx context.Context, f PortFilter) ([]Port, error) {
-	pages, err := ports.List(c.net, ports.ListOpts{NetworkID: f.NetworkID, DeviceOwner: f.DeviceOwner, DeviceID: f.DeviceID, MACAddress: f.MAC}).AllPages(ctx)
+	pages, err := ports.List(c.net, ports.ListOpts{NetworkID: f.NetworkID, DeviceOwner: f.DeviceOwner, DeviceID: f.DeviceID, MACAddress: f.MAC, Description: f.Description}).AllPages(ctx)
 	if err != nil {
 		return nil, c.apiError("listing ports", err)
 	}
@@ -125,7 +158,7 @@ func (c *Client) ListPorts(ctx context.Context, f PortFilter) ([]Port, error) {
 }
 
 func toPort(p portWithBinding) (Port, error) {
-	out := Port{ID: p.ID, Name: p.Name, NetworkID: p.NetworkID, Status: p.Status, DeviceID: p.DeviceID, DeviceOwner: p.DeviceOwner, CreatedAt: p.CreatedAt}
+	out := Port{ID: p.ID, Name: p.Name, Description: p.Description, NetworkID: p.NetworkID, Status: p.Status, DeviceID: p.DeviceID, DeviceOwner: p.DeviceOwner, CreatedAt: p.CreatedAt}
 	if p.MACAddress != "" {
 		mac, err := net.ParseMAC(p.MACAddress)
 		if err != nil {

@@ -13,7 +13,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Sentinel errors.
@@ -343,21 +346,79 @@ func (c *Client) OnDie(ctx context.Context, label string) (<-chan struct{}, erro
 	return e.events(ctx, map[string][]string{"type": {"container"}, "event": {"die"}, "label": {label}})
 }
 
+// Stdio is what a foreground `docker run` is given, as the user's own
+// docker run would be.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+	// Signals received by the plugin are sent on to docker while it runs
+	// (docker's sig-proxy then forwards them to the container); nil: none.
+	Signals <-chan os.Signal
+}
+
+// terminalSignals are sent by a terminal to its whole foreground process
+// group: docker, sharing the terminal, has them already.
+var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT}
+
 // RunAttached runs `docker run ARGS…` with the given stdio, as the user
 // would, and returns docker's exit code (-1 and an error if it could not be
 // started at all).
-func (c *Client) RunAttached(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args ...string) (int, error) {
+//
+// With Signals, docker runs in its own process group unless its stdin is a
+// terminal (it must then stay in the terminal's foreground group to read
+// it), so that every signal reaches it exactly once: from the plugin.
+func (c *Client) RunAttached(ctx context.Context, std Stdio, args ...string) (int, error) {
 	cmd := c.cmd(ctx, append([]string{"run"}, args...)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	err := cmd.Run()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = std.In, std.Out, std.Err
+	tty := isTerminal(std.In)
+	if std.Signals != nil && !tty {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+	if err := cmd.Start(); err != nil {
+		return -1, c.classify([]string{"run"}, err, "")
+	}
+	done := make(chan struct{})
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-std.Signals:
+				if tty && slices.Contains(terminalSignals, sig) {
+					continue
+				}
+				_ = cmd.Process.Signal(sig)
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-forwarded
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			// docker itself was killed (e.g. SIGKILL): report it as a
+			// shell would.
+			return 128 + int(ws.Signal()), nil
+		}
 		return exit.ExitCode(), nil
 	}
 	if err != nil {
 		return -1, c.classify([]string{"run"}, err, "")
 	}
 	return 0, nil
+}
+
+// isTerminal: r is a terminal device.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // ImageExists reports whether the engine has the image.

@@ -3,6 +3,7 @@ package docker
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -165,15 +166,43 @@ func (r RunLine) Bool(name string) bool {
 	return ok && v != "false" && v != "0"
 }
 
+// dockerNetworkModes are the values of --net/--network that name one of
+// Docker's own network modes rather than an OVN network.
+var dockerNetworkModes = map[string]string{
+	"host":    "the container would share the VM's own network",
+	"bridge":  "Docker's bridge is not an OVN network (and the sandboxed engine has none)",
+	"default": "Docker's default network is its bridge, not an OVN network",
+}
+
+// IsDockerNetworkMode reports whether v (a --net/--network value) is one of
+// Docker's own modes (host, bridge, default, container:X), which the
+// plugin cannot honour.
+func IsDockerNetworkMode(v string) bool {
+	return dockerNetworkModes[v] != "" || strings.HasPrefix(v, "container:")
+}
+
 // CheckNetwork refuses options that would give the container a network
-// other than the plugin's: --net/--network other than none, and the options
-// that only make sense with Docker's networks.
+// other than the plugin's: Docker's own network modes (host, bridge,
+// container:X), several different networks, and the options that only make
+// sense with Docker's networks. --net/--network=none and
+// --net/--network=<OVN network> (see Network) are accepted.
 func (r RunLine) CheckNetwork() error {
+	net := ""
 	for _, o := range r.Opts {
 		switch {
 		case o.Name == "net" || o.Name == "network":
-			if o.Value != "none" {
-				return fmt.Errorf("%w: --%s=%s: the container's network comes from --network (the OVN network); use --net=none or leave it out", ErrRunLine, o.Name, o.Value)
+			switch {
+			case o.Value == "":
+				return fmt.Errorf("%w: --%s needs a value: an OVN network's name or id (see `ovn-docker list networks`), or none", ErrRunLine, o.Name)
+			case dockerNetworkModes[o.Value] != "":
+				return fmt.Errorf("%w: --%s=%s: %s; give an OVN network (--%s=NAME, see `ovn-docker list networks`) or none", ErrRunLine, o.Name, o.Value, dockerNetworkModes[o.Value], o.Name)
+			case strings.HasPrefix(o.Value, "container:"):
+				return fmt.Errorf("%w: --%s=%s: ovn-docker gives the container its own OVN port; to share another container's network use `docker run --%s=%s` directly", ErrRunLine, o.Name, o.Value, o.Name, o.Value)
+			case o.Value == "none":
+			case net != "" && net != o.Value:
+				return fmt.Errorf("%w: --%s=%s and --network=%s: run connects one network; connect more with `ovn-docker --network=NET attach CONTAINER`", ErrRunLine, o.Name, o.Value, net)
+			default:
+				net = o.Value
 			}
 		case refused[o.Name] != "":
 			return fmt.Errorf("%w: --%s cannot be used: %s", ErrRunLine, o.Name, refused[o.Name])
@@ -183,6 +212,25 @@ func (r RunLine) CheckNetwork() error {
 		}
 	}
 	return nil
+}
+
+// Network returns the OVN network the run line names with --net/--network
+// (as docker users write it), "" if none does ("none" names none).
+func (r RunLine) Network() string {
+	net := ""
+	for _, o := range r.Opts {
+		if (o.Name == "net" || o.Name == "network") && o.Value != "none" {
+			net = o.Value
+		}
+	}
+	return net
+}
+
+// WithName returns the run line with --name NAME added (for a container
+// the user did not name).
+func (r RunLine) WithName(name string) RunLine {
+	r.Opts = append(slices.Clone(r.Opts), Opt{Name: "name", Value: name, Args: []string{"--name", name}})
+	return r
 }
 
 // Split returns the options for the holder (forwarded ones) and the user's

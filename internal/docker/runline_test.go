@@ -39,6 +39,9 @@ func TestParseRun(t *testing.T) {
 		{name: "unknown flag", args: []string{"--frobnicate", "img"}, wantErr: true},
 		{name: "unknown flag with value", args: []string{"--frobnicate=1", "img"}, image: "img", user: []string{"--frobnicate=1"}},
 		{name: "other network", args: []string{"--network", "host", "img"}, image: "img", networkErr: true},
+		{name: "container network", args: []string{"--net=container:x", "img"}, image: "img", networkErr: true},
+		{name: "two networks", args: []string{"--net=a", "--network", "b", "img"}, image: "img", networkErr: true},
+		{name: "ovn network after run", args: []string{"--network", "LS1", "-d", "img"}, image: "img", user: []string{"-d"}, detach: true},
 		{name: "publish", args: []string{"-p", "80:80", "img"}, image: "img", networkErr: true, user: []string{"-p", "80:80"}},
 		{name: "detach false", args: []string{"--detach=false", "img"}, image: "img", user: []string{"--detach=false"}},
 	} {
@@ -109,4 +112,25 @@ func TestImageFiles(t *testing.T) {
 		}
 	}
 	t.Logf("%d files", len(files))
+}
+
+func TestRunLineNetwork(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"img"}, ""},
+		{[]string{"--net=none", "img"}, ""},
+		{[]string{"--network", "LS1", "img"}, "LS1"},
+		{[]string{"--net=LS1", "-d", "img"}, "LS1"},
+		{[]string{"--net=none", "--network=LS2", "img"}, "LS2"},
+	} {
+		r, err := ParseRun(tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Network(); got != tc.want {
+			t.Errorf("Network(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
 }

@@ -47,7 +47,7 @@ type Docker interface {
 	Remove(ctx context.Context, ids ...string) error
 	Stop(ctx context.Context, id string) error
 	EnsurePauseImage(ctx context.Context, exe string) (string, error)
-	RunAttached(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args ...string) (int, error)
+	RunAttached(ctx context.Context, std docker.Stdio, args ...string) (int, error)
 	OnDie(ctx context.Context, label string) (<-chan struct{}, error)
 }
 
@@ -75,6 +75,13 @@ type Options struct {
 	Stdin      io.Reader
 	Stdout     io.Writer
 	Stderr     io.Writer
+	// Subscribe, if set, starts delivering the signals the plugin
+	// receives (to forward them to a foreground container, as docker
+	// run's sig-proxy does) and returns a stop function.
+	Subscribe func() (<-chan os.Signal, func())
+	// WriteHosts adds the container's own lines to the /etc/hosts of the
+	// holder (process pid); nil: docker.AppendHosts.
+	WriteHosts func(pid int, entries []docker.HostsEntry) error
 	Log        *slog.Logger
 }
 
@@ -89,6 +96,7 @@ type Run struct {
 
 	net    Network
 	vifID  string
+	name   string // the user's container's: its --name, else one made up
 	holder docker.Container
 	// autoRemoved: a foreground --rm container, which docker removes
 	// once it exits, and whose network then goes too.
@@ -111,8 +119,44 @@ func New(opts Options, dk Docker, connect Connect) *Run {
 	if opts.PID == 0 {
 		opts.PID = os.Getpid()
 	}
-	return &Run{opts: opts, docker: dk, connect: connect, log: log,
+	if opts.WriteHosts == nil {
+		opts.WriteHosts = docker.AppendHosts
+	}
+	// The container's name is known before it exists (it names the
+	// holder, the holder's hostname and the Neutron port): a container
+	// without --name gets one, as docker would give it one.
+	name, ok := opts.Line.Last("name")
+	if !ok || name == "" {
+		name = newName()
+		opts.Line = opts.Line.WithName(name)
+	}
+	return &Run{opts: opts, docker: dk, connect: connect, log: log, name: name,
 		autoRemoved: !opts.Line.Bool("detach") && opts.Line.Bool("rm")}
+}
+
+// NamePrefix starts the names ovn-docker gives containers run without
+// --name.
+const NamePrefix = "ovd-"
+
+func newName() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return NamePrefix + hex.EncodeToString(b)
+}
+
+// maxHostname is the longest hostname the kernel takes.
+const maxHostname = 64
+
+// Hostname is the container's hostname: --hostname, else its name (as
+// docker gives a container its id), cut to what the kernel takes.
+func Hostname(line docker.RunLine, name string) string {
+	if h, ok := line.Last("hostname"); ok && h != "" {
+		return h
+	}
+	if len(name) > maxHostname {
+		name = name[:maxHostname]
+	}
+	return name
 }
 
 // Do runs the steps: names, holder (+ connect), attach, user container,
@@ -153,26 +197,15 @@ func (r *Run) rollback(ctx context.Context) {
 	r.undo = nil
 }
 
-// holderName is the holder's name: the user's --name + HolderSuffix, else
-// a random one.
-func (r *Run) holderName() string {
-	if name, ok := r.opts.Line.Last("name"); ok && name != "" {
-		return name + HolderSuffix
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return "ovn-docker-net-" + hex.EncodeToString(b)
-}
+// holderName is the holder's name: the container's + HolderSuffix.
+func (r *Run) holderName() string { return r.name + HolderSuffix }
 
 // checkNames (step "names"): the user's --name and its holder's name must
 // be free. Nothing is made yet, so a collision touches nothing. (A
 // container of that name made after this check makes a later step fail,
 // and the undo then removes only what this run made, by id.)
 func (r *Run) checkNames(ctx context.Context) error {
-	name, ok := r.opts.Line.Last("name")
-	if !ok || name == "" {
-		return nil
-	}
+	name := r.name
 	for _, n := range []string{name, name + HolderSuffix} {
 		c, err := r.docker.Inspect(ctx, n)
 		if errors.Is(err, docker.ErrNoSuchContainer) {
@@ -259,6 +292,9 @@ func (r *Run) startHolder(ctx context.Context, vifID string) error {
 	}
 	h := r.opts.Line.Holder()
 	h.Name = r.holderName()
+	// The holder owns the namespaces the container shares: its hostname
+	// is the container's.
+	h.Hostname = Hostname(r.opts.Line, r.name)
 	h.Image = image
 	h.Labels = map[string]string{
 		docker.LabelRole:    docker.RoleHolder,
@@ -302,7 +338,7 @@ func (r *Run) attach(ctx context.Context) error {
 		return fmt.Errorf("interrupted: %w", err)
 	}
 	netns := fmt.Sprintf("/proc/%d/ns/net", r.holder.Pid)
-	att, err := r.net.Attach(ctx, attach.Request{NetnsPath: netns, IfName: "eth0", Network: r.opts.Network, ContainerID: r.holder.ID})
+	att, err := r.net.Attach(ctx, attach.Request{NetnsPath: netns, IfName: "eth0", Network: r.opts.Network, ContainerID: r.holder.ID, Name: r.name})
 	if err != nil {
 		return err
 	}
@@ -315,6 +351,23 @@ func (r *Run) attach(ctx context.Context) error {
 	r.log.Debug("network ready", "holder", holderID, "ip", att.Addresses, "mac", att.MAC, "vlan", att.VLAN)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted: %w", err)
+	}
+	return r.hosts(att)
+}
+
+// hosts (step "hosts") maps the container's hostname to its addresses in
+// the /etc/hosts it shares with the holder, as Docker does on its own
+// networks (`hostname -i` works). Nothing to undo: the file goes with the
+// holder.
+func (r *Run) hosts(att attach.Attachment) error {
+	domain, _ := r.opts.Line.Last("domainname")
+	names := docker.HostsNames(Hostname(r.opts.Line, r.name), domain)
+	var entries []docker.HostsEntry
+	for _, p := range att.Addresses {
+		entries = append(entries, docker.HostsEntry{Addr: p.Addr(), Names: names})
+	}
+	if err := r.opts.WriteHosts(r.holder.Pid, entries); err != nil {
+		return fmt.Errorf("step hosts: %w", err)
 	}
 	return nil
 }
@@ -345,7 +398,13 @@ func (r *Run) userContainer(ctx context.Context) (int, error) {
 		}
 		waitEarly = r.releaseOnDie(ctx, []func(context.Context) error{r.detachNet, release})
 	}
-	code, err := r.docker.RunAttached(context.WithoutCancel(ctx), r.opts.Stdin, r.opts.Stdout, r.opts.Stderr, args...)
+	std := docker.Stdio{In: r.opts.Stdin, Out: r.opts.Stdout, Err: r.opts.Stderr}
+	if r.opts.Subscribe != nil && !rl.Bool("detach") && sigProxy(rl) {
+		sigs, stop := r.opts.Subscribe()
+		defer stop()
+		std.Signals = sigs
+	}
+	code, err := r.docker.RunAttached(context.WithoutCancel(ctx), std, args...)
 	r.log.Debug("docker run done", "code", code, "err", err)
 	released := false
 	if ran, eerr := waitEarly(); ran && eerr == nil {
@@ -374,6 +433,12 @@ func (r *Run) userContainer(ctx context.Context) (int, error) {
 	}
 	r.undo = nil
 	return code, nil
+}
+
+// sigProxy: docker run's --sig-proxy (default true).
+func sigProxy(rl docker.RunLine) bool {
+	v, ok := rl.Last("sig-proxy")
+	return !ok || (v != "false" && v != "0")
 }
 
 // release (step "release") undoes the network of a foreground --rm

@@ -18,7 +18,7 @@ func BenchmarkClaimRelease(b *testing.B) {
 	var claim, release time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		a, err := c.ClaimVLAN(ctx, "br-vm", ids)
+		a, err := c.ClaimVLAN(ctx, "br-vm", ids, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

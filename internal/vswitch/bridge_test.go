@@ -48,7 +48,8 @@ func TestBridgesListsPorts(t *testing.T) {
 	vsctl(t, ep, "add-br", "br-k") // kernel datapath type: empty
 	vsctl(t, ep, "add-port", "br-vm", "eth1")
 	c := dial(t, ep)
-	if _, err := c.ClaimVLAN(testCtx(t), "br-vm", nil); err != nil {
+	a, err := c.ClaimVLAN(testCtx(t), "br-vm", nil, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.Bridges(testCtx(t))
@@ -57,7 +58,7 @@ func TestBridgesListsPorts(t *testing.T) {
 	}
 	want := []Bridge{
 		{Name: "br-k", Ports: []string{"br-k"}},
-		{Name: "br-vm", DatapathType: "netdev", Ports: []string{"br-vm", "eth1", "ovdv1"}},
+		{Name: "br-vm", DatapathType: "netdev", Ports: []string{"br-vm", "eth1", a.Name}},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("Bridges (-want +got):\n%s", d)

@@ -12,7 +12,7 @@ import (
 )
 
 // AccessPort is a VLAN access port on the VM bridge: an OVS Port and its
-// one Interface, both named PortName(VLAN).
+// one Interface, both named NewPortName(VLAN).
 type AccessPort struct {
 	Name        string
 	Bridge      string
@@ -30,21 +30,25 @@ const maxClaimConflicts = 512
 // errTaken: the guard found the VLAN or its name already used.
 var errTaken = errors.New("VLAN taken meanwhile")
 
-// ClaimVLAN claims the lowest free VLAN on bridge: in one transaction it
-// inserts a Port (name PortName(vlan), tag vlan) and its Interface (the
+// ClaimVLAN claims the lowest free VLAN on bridge that is not in avoid: in
+// one transaction it inserts a Port (a fresh NewPortName(vlan), tag vlan) and its Interface (the
 // veth may be created later; ovs-vswitchd opens it when it appears) and
 // adds the Port to the bridge. "wait" operations make the transaction fail
 // if any Port already has that tag or any Port/Interface that name, so
 // concurrent claimers, in this process or others, never share a VLAN; the
 // loser moves on to the next VLAN. externalIDs go on both rows, plus the
 // ownership marker. It returns once the client's cache shows the new rows.
-func (c *Client) ClaimVLAN(ctx context.Context, bridge string, externalIDs map[string]string) (AccessPort, error) {
+func (c *Client) ClaimVLAN(ctx context.Context, bridge string, externalIDs map[string]string, avoid map[int]bool) (AccessPort, error) {
 	ids := maps.Clone(externalIDs)
 	if ids == nil {
 		ids = map[string]string{}
 	}
 	ids[OwnerKey] = OwnerValue
-	lost := map[int]bool{}
+	lost := maps.Clone(avoid)
+	if lost == nil {
+		lost = map[int]bool{}
+	}
+	avoided := len(lost)
 	for {
 		if c.bridgeUUID(bridge) == "" {
 			return AccessPort{}, c.noBridge(bridge)
@@ -60,7 +64,7 @@ func (c *Client) ClaimVLAN(ctx context.Context, bridge string, externalIDs map[s
 		}
 		lost[vlan] = true
 		c.log.DebugContext(ctx, "VLAN taken by a concurrent claimer, trying the next", "vlan", vlan, "bridge", bridge)
-		if len(lost) >= maxClaimConflicts {
+		if len(lost)-avoided >= maxClaimConflicts {
 			return AccessPort{}, fmt.Errorf("claim a VLAN on bridge %s: lost %d races to concurrent claimers; retry", bridge, len(lost))
 		}
 	}
@@ -125,7 +129,7 @@ const (
 )
 
 func (c *Client) tryClaim(ctx context.Context, bridge string, vlan int, ids map[string]string) (AccessPort, error) {
-	name := PortName(vlan)
+	name := NewPortName(vlan)
 	ops := make([]ovsdb.Operation, numClaimOps)
 	ops[opBridgeExists] = waitPresent(vswitchd.BridgeTable, "name", bridge)
 	ops[opTagFree] = waitAbsent(vswitchd.PortTable, "tag", vlan)

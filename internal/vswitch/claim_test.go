@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,53 +24,71 @@ func TestClaimReleaseSequence(t *testing.T) {
 	ctx := testCtx(t)
 
 	ids := map[string]string{"ovn-docker:container": "c1"}
-	a, err := c.ClaimVLAN(ctx, "br-vm", ids)
+	a, err := c.ClaimVLAN(ctx, "br-vm", ids, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := AccessPort{Name: "ovdv1", Bridge: "br-vm", VLAN: 1,
+	want := AccessPort{Name: a.Name, Bridge: "br-vm", VLAN: 1,
 		ExternalIDs: map[string]string{"ovn-docker:container": "c1", OwnerKey: OwnerValue}}
+	if v, err := VLANFromPortName(a.Name); err != nil || v != 1 || len(a.Name) > 15 {
+		t.Errorf("first claim's name %q: VLAN %d, %v", a.Name, v, err)
+	}
 	if d := cmp.Diff(want, a); d != "" {
 		t.Errorf("first claim (-want +got):\n%s", d)
 	}
 	if ids[OwnerKey] != "" {
 		t.Error("ClaimVLAN modified the caller's map")
 	}
-	b, err := c.ClaimVLAN(ctx, "br-vm", nil)
+	b, err := c.ClaimVLAN(ctx, "br-vm", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.VLAN != 2 || b.Name != "ovdv2" {
-		t.Errorf("second claim = %d %s, want 2 ovdv2", b.VLAN, b.Name)
+	if v, err := VLANFromPortName(b.Name); b.VLAN != 2 || v != 2 || err != nil {
+		t.Errorf("second claim = %d %s, want VLAN 2 in the name", b.VLAN, b.Name)
 	}
 
 	// What ovs-vsctl (another client) sees: tag, both external_ids, membership.
-	if got := strings.TrimSpace(vsctl(t, ep, "get", "port", "ovdv1", "tag")); got != "1" {
-		t.Errorf("port ovdv1 tag = %q", got)
+	if got := strings.TrimSpace(vsctl(t, ep, "get", "port", a.Name, "tag")); got != "1" {
+		t.Errorf("port %s tag = %q", a.Name, got)
 	}
-	if got := strings.TrimSpace(vsctl(t, ep, "get", "interface", "ovdv1", "external_ids:ovn-docker\\:container")); got != `c1` {
-		t.Errorf("interface ovdv1 external_ids container = %q", got)
+	if got := strings.TrimSpace(vsctl(t, ep, "get", "interface", a.Name, "external_ids:ovn-docker\\:container")); got != `c1` {
+		t.Errorf("interface %s external_ids container = %q", a.Name, got)
 	}
-	if got := strings.Fields(vsctl(t, ep, "list-ports", "br-vm")); cmp.Diff([]string{"ovdv1", "ovdv2"}, got) != "" {
+	if got := strings.Fields(vsctl(t, ep, "list-ports", "br-vm")); cmp.Diff(sorted(a.Name, b.Name), got) != "" {
 		t.Errorf("list-ports br-vm = %v", got)
 	}
 
-	if err := c.Release(ctx, "ovdv1"); err != nil {
+	if err := c.Release(ctx, a.Name); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Fields(vsctl(t, ep, "list-ports", "br-vm")); cmp.Diff([]string{"ovdv2"}, got) != "" {
+	if got := strings.Fields(vsctl(t, ep, "list-ports", "br-vm")); cmp.Diff([]string{b.Name}, got) != "" {
 		t.Errorf("after release, list-ports br-vm = %v", got)
 	}
-	if got := vsctl(t, ep, "--columns=name", "find", "interface", "name=ovdv1"); got != "" {
-		t.Errorf("interface ovdv1 still exists: %q", got)
+	if got := vsctl(t, ep, "--columns=name", "find", "interface", "name="+a.Name); got != "" {
+		t.Errorf("interface %s still exists: %q", a.Name, got)
 	}
-	again, err := c.ClaimVLAN(ctx, "br-vm", nil)
+	again, err := c.ClaimVLAN(ctx, "br-vm", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.VLAN != 1 {
 		t.Errorf("claim after release = VLAN %d, want the freed 1", again.VLAN)
 	}
+	// The VLAN is reused, its name is not: ovs-vswitchd may still be
+	// closing the old device of that name.
+	if again.Name == a.Name {
+		t.Errorf("claim after release reused the name %s", a.Name)
+	}
+	// VLANs to avoid (held in Neutron) are skipped.
+	c3, err := c.ClaimVLAN(ctx, "br-vm", nil, map[int]bool{3: true, 4: true})
+	if err != nil || c3.VLAN != 5 {
+		t.Errorf("claim avoiding 3 and 4 = %+v, %v; want VLAN 5", c3, err)
+	}
+}
+
+func sorted(s ...string) []string {
+	slices.Sort(s)
+	return s
 }
 
 func TestReleaseIdempotent(t *testing.T) {
@@ -77,7 +96,7 @@ func TestReleaseIdempotent(t *testing.T) {
 	addBridge(t, ep, "br-vm")
 	c := dial(t, ep)
 	ctx := testCtx(t)
-	a, err := c.ClaimVLAN(ctx, "br-vm", nil)
+	a, err := c.ClaimVLAN(ctx, "br-vm", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +134,7 @@ func TestClaimSkipsForeignTagsAndNames(t *testing.T) {
 	vsctl(t, ep, "add-port", "br-other", "foreign", "tag=1")
 	vsctl(t, ep, "add-port", "br-vm", "ovdv2")
 	c := dial(t, ep)
-	a, err := c.ClaimVLAN(testCtx(t), "br-vm", nil)
+	a, err := c.ClaimVLAN(testCtx(t), "br-vm", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +145,8 @@ func TestClaimSkipsForeignTagsAndNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(aps) != 1 || aps[0].Name != "ovdv3" {
-		t.Errorf("AccessPorts = %+v, want only ovdv3", aps)
+	if len(aps) != 1 || aps[0].VLAN != 3 || aps[0].Name == "ovdv3" {
+		t.Errorf("AccessPorts = %+v, want only the claim of VLAN 3", aps)
 	}
 }
 
@@ -139,9 +158,8 @@ func TestClaimGuardRejectsTakenVLAN(t *testing.T) {
 	c := dial(t, ep)
 	ctx := testCtx(t)
 	vsctl(t, ep, "add-port", "br-vm", "foreign", "tag=5")
-	vsctl(t, ep, "add-port", "br-vm", "ovdv6")
 	vsctl(t, ep, "add-port", "br-vm", "p7", "--", "set", "interface", "p7", "name=p7")
-	for _, vlan := range []int{5, 6} {
+	for _, vlan := range []int{5} {
 		if _, err := c.tryClaim(ctx, "br-vm", vlan, map[string]string{OwnerKey: OwnerValue}); !errors.Is(err, errTaken) {
 			t.Errorf("tryClaim(%d) = %v, want errTaken", vlan, err)
 		}
@@ -158,7 +176,7 @@ func TestClaimNoSuchBridge(t *testing.T) {
 	ep := testDB(t)
 	addBridge(t, ep, "br-vm")
 	c := dial(t, ep)
-	_, err := c.ClaimVLAN(testCtx(t), "br-nope", nil)
+	_, err := c.ClaimVLAN(testCtx(t), "br-nope", nil, nil)
 	if !errors.Is(err, ErrNoBridge) {
 		t.Fatalf("err = %v, want ErrNoBridge", err)
 	}
@@ -198,7 +216,7 @@ func TestConcurrentClaimsDistinct(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			for range perG {
-				a, err := c.ClaimVLAN(ctx, "br-vm", nil)
+				a, err := c.ClaimVLAN(ctx, "br-vm", nil, nil)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
@@ -263,17 +281,19 @@ func TestClaimExhaustion(t *testing.T) {
 	const last = 2345 // left free by the bulk fill; ClaimVLAN must find it
 	ops := []ovsdb.Operation{}
 	var ports []string
+	names := map[int]string{}
 	for v := MinVLAN; v <= MaxVLAN; v++ {
 		if v == last {
 			continue
 		}
 		ids := map[string]string{OwnerKey: OwnerValue}
 		iface, port := fmt.Sprintf("i%d", v), fmt.Sprintf("p%d", v)
+		names[v] = NewPortName(v)
 		ops = append(ops,
 			ovsdb.Operation{Op: ovsdb.OperationInsert, Table: vswitchd.InterfaceTable, UUIDName: iface,
-				Row: ovsdb.Row{"name": PortName(v), "external_ids": ovsMap(ids)}},
+				Row: ovsdb.Row{"name": names[v], "external_ids": ovsMap(ids)}},
 			ovsdb.Operation{Op: ovsdb.OperationInsert, Table: vswitchd.PortTable, UUIDName: port,
-				Row: ovsdb.Row{"name": PortName(v), "tag": v, "interfaces": uuidSet(iface), "external_ids": ovsMap(ids)}})
+				Row: ovsdb.Row{"name": names[v], "tag": v, "interfaces": uuidSet(iface), "external_ids": ovsMap(ids)}})
 		ports = append(ports, port)
 	}
 	ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationMutate, Table: vswitchd.BridgeTable,
@@ -291,11 +311,11 @@ func TestClaimExhaustion(t *testing.T) {
 		t.Fatalf("%v (cache has %d ports, %d interfaces, connected %v)", err, len(c.ports()), len(c.interfaces()), c.ovs.Connected())
 	}
 
-	a, err := c.ClaimVLAN(ctx, "br-vm", nil)
+	a, err := c.ClaimVLAN(ctx, "br-vm", nil, nil)
 	if err != nil || a.VLAN != last {
 		t.Fatalf("claim of the last free VLAN = %+v, %v; want VLAN %d", a, err, last)
 	}
-	_, err = c.ClaimVLAN(ctx, "br-vm", nil)
+	_, err = c.ClaimVLAN(ctx, "br-vm", nil, nil)
 	if !errors.Is(err, ErrNoFreeVLAN) {
 		t.Fatalf("claim #4095 = %v, want ErrNoFreeVLAN", err)
 	}
@@ -304,10 +324,10 @@ func TestClaimExhaustion(t *testing.T) {
 		t.Errorf("error text:\n got %q\nwant %q", err, wantMsg)
 	}
 	// Freeing one makes exactly that one claimable again.
-	if err := c.Release(ctx, PortName(777)); err != nil {
+	if err := c.Release(ctx, names[777]); err != nil {
 		t.Fatal(err)
 	}
-	a, err = c.ClaimVLAN(ctx, "br-vm", nil)
+	a, err = c.ClaimVLAN(ctx, "br-vm", nil, nil)
 	if err != nil || a.VLAN != 777 {
 		t.Fatalf("claim after releasing 777 = %+v, %v", a, err)
 	}

@@ -46,7 +46,7 @@ func TestAttachedContainerTrafficIsTagged(t *testing.T) {
 		t.Helper()
 		run(t, "ip", "netns", "add", netnsName)
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", netnsName).Run() })
-		a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"ovn-docker:netns": netnsName})
+		a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"ovn-docker:netns": netnsName}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

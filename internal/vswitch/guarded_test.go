@@ -19,7 +19,7 @@ func TestUpdateExternalIDsIf(t *testing.T) {
 	addBridge(t, ep, "br-vm")
 	c := dial(t, ep)
 	ctx := testCtx(t)
-	a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"state": "pool", "keep": "1"})
+	a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"state": "pool", "keep": "1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestRenewInterfaceReusesName(t *testing.T) {
 	startVSwitchd(t, ep, vm)
 	ctx := testCtx(t)
 	c := dial(t, ep)
-	a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"k": "v"})
+	a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"k": "v"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package vswitch
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 )
@@ -19,22 +20,47 @@ const (
 	OwnerValue = "ovn-docker"
 )
 
-const portPrefix = "ovdv"
+// AccessPortPrefix starts the name of every access port (and its VM-side
+// veth) this package makes, so that they are never taken for the VM's
+// uplink.
+const AccessPortPrefix = "ovd"
 
-// PortName is the name of the OVS port, its interface and the VM-side veth
-// for a VLAN. The VLAN is unique in the VM, so names never collide, and a
-// leftover after a crash tells what it was.
-func PortName(vlan int) string { return portPrefix + strconv.Itoa(vlan) }
+// legacyPrefix: names of earlier versions, "ovdv<VLAN>", still recognised.
+const legacyPrefix = AccessPortPrefix + "v"
 
-// VLANFromPortName is the inverse of PortName.
+// nameSuffixHex: hex digits of random suffix in a name (36 bits).
+const nameSuffixHex = 9
+
+// NewPortName names the OVS port, its interface and the VM-side veth of an
+// access port for vlan: "ovd", the VLAN in three hex digits, nine random
+// hex digits (15 characters, the kernel's limit). A name is never used
+// twice: reusing the name of a port just deleted let ovs-vswitchd, still
+// closing the old device, miss the new veth of that name (it never opened
+// it). The VLAN in the name tells what a leftover was.
+func NewPortName(vlan int) string {
+	return fmt.Sprintf("%s%03x%0*x", AccessPortPrefix, vlan, nameSuffixHex, rand.Uint64()&(1<<(4*nameSuffixHex)-1))
+}
+
+// VLANFromPortName is the VLAN a name of NewPortName (or of earlier
+// versions, "ovdv<VLAN>") was made for.
 func VLANFromPortName(name string) (int, error) {
-	s, ok := strings.CutPrefix(name, portPrefix)
-	if !ok {
-		return 0, fmt.Errorf("port name %q does not start with %q", name, portPrefix)
+	if s, ok := strings.CutPrefix(name, legacyPrefix); ok {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < MinVLAN || v > MaxVLAN || legacyPrefix+strconv.Itoa(v) != name {
+			return 0, fmt.Errorf("port name %q does not end in a VLAN %d–%d", name, MinVLAN, MaxVLAN)
+		}
+		return v, nil
 	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < MinVLAN || v > MaxVLAN || PortName(v) != name {
-		return 0, fmt.Errorf("port name %q does not end in a VLAN %d–%d", name, MinVLAN, MaxVLAN)
+	s, ok := strings.CutPrefix(name, AccessPortPrefix)
+	if !ok || len(s) != 3+nameSuffixHex {
+		return 0, fmt.Errorf("port name %q is not an access port's (%s + 3 hex digits of VLAN + %d hex digits)", name, AccessPortPrefix, nameSuffixHex)
 	}
-	return v, nil
+	if _, err := strconv.ParseUint(s[3:], 16, 64); err != nil {
+		return 0, fmt.Errorf("port name %q is not an access port's: %w", name, err)
+	}
+	v, err := strconv.ParseUint(s[:3], 16, 16)
+	if err != nil || v < MinVLAN || v > MaxVLAN {
+		return 0, fmt.Errorf("port name %q does not carry a VLAN %d–%d", name, MinVLAN, MaxVLAN)
+	}
+	return int(v), nil
 }

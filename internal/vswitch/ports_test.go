@@ -15,7 +15,7 @@ func TestSetExternalIDsMerges(t *testing.T) {
 	addBridge(t, ep, "br-vm")
 	c := dial(t, ep)
 	ctx := testCtx(t)
-	a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"ovn-docker:container": "c1", "ovn-docker:state": "claimed"})
+	a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"ovn-docker:container": "c1", "ovn-docker:state": "claimed"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,12 +53,15 @@ func TestAccessPortsOnlyOwned(t *testing.T) {
 	vsctl(t, ep, "add-port", "br-vm", "eth1", "tag=3")
 	c := dial(t, ep)
 	ctx := testCtx(t)
+	var names []string
 	for range 3 {
-		if _, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"ovn-docker:container": "x"}); err != nil {
+		a, err := c.ClaimVLAN(ctx, "br-vm", map[string]string{"ovn-docker:container": "x"}, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
+		names = append(names, a.Name)
 	}
-	if err := c.Release(ctx, "ovdv1"); err != nil {
+	if err := c.Release(ctx, names[0]); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.AccessPorts(ctx)
@@ -67,8 +70,8 @@ func TestAccessPortsOnlyOwned(t *testing.T) {
 	}
 	ids := map[string]string{OwnerKey: OwnerValue, "ovn-docker:container": "x"}
 	want := []AccessPort{
-		{Name: "ovdv2", Bridge: "br-vm", VLAN: 2, ExternalIDs: ids},
-		{Name: "ovdv4", Bridge: "br-vm", VLAN: 4, ExternalIDs: ids},
+		{Name: names[1], Bridge: "br-vm", VLAN: 2, ExternalIDs: ids},
+		{Name: names[2], Bridge: "br-vm", VLAN: 4, ExternalIDs: ids},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("AccessPorts (-want +got):\n%s", d)
@@ -107,7 +110,7 @@ func TestWaitInterfaceUpMissing(t *testing.T) {
 	}
 	// Without ovs-vswitchd nothing ever opens the interface: the wait ends
 	// with ctx and says so.
-	a, err := c.ClaimVLAN(testCtx(t), "br-vm", nil)
+	a, err := c.ClaimVLAN(testCtx(t), "br-vm", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestHelperClaimer(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range n / 4 {
-				a, err := c.ClaimVLAN(ctx, "br-vm", nil)
+				a, err := c.ClaimVLAN(ctx, "br-vm", nil, nil)
 				mu.Lock()
 				if err != nil {
 					fmt.Println("ERR", err)
@@ -95,7 +95,7 @@ func TestClaimsFromSeparateProcesses(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range perProcess / 4 {
-				a, err := c.ClaimVLAN(testCtx(t), "br-vm", nil)
+				a, err := c.ClaimVLAN(testCtx(t), "br-vm", nil, nil)
 				if err != nil {
 					mu.Lock()
 					errs = append(errs, err)

@@ -61,7 +61,7 @@ func TestWaitInterfaceUpWithVSwitchd(t *testing.T) {
 	startVSwitchd(t, ep, netns)
 	c := dial(t, ep)
 	ctx := testCtx(t)
-	a, err := c.ClaimVLAN(ctx, "br-vm", nil)
+	a, err := c.ClaimVLAN(ctx, "br-vm", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

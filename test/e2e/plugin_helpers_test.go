@@ -149,7 +149,7 @@ func (r *pluginRig) vmEnv(vm VM) []string {
 }
 
 // plugin runs `ovn-docker ARGS…` inside vm with env added to vmEnv. A
-// literal "$TOKEN" / "$VIF_ID" in an argument is replaced, so tests can be
+// literal "$TOKEN" / "$VIF_ID" / "$OS_VIF_ID" in an argument is replaced, so tests can be
 // written as the user types them.
 func (r *pluginRig) plugin(t *testing.T, vm VM, tenant string, env []string, args ...string) result {
 	t.Helper()
@@ -158,6 +158,7 @@ func (r *pluginRig) plugin(t *testing.T, vm VM, tenant string, env []string, arg
 	args = slices.Clone(args)
 	for i, a := range args {
 		a = strings.ReplaceAll(a, "$TOKEN", r.tokens[tenant])
+		a = strings.ReplaceAll(a, "$OS_VIF_ID", r.vif[vm.Name]) // as `sandbox exec` sets it
 		args[i] = strings.ReplaceAll(a, "$VIF_ID", r.vif[vm.Name])
 	}
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", vm.Netns, r.bin}, args...)...)
@@ -313,12 +314,16 @@ func (r *pluginRig) leftovers(t *testing.T, vm VM, tenant string) leftovers {
 			l.Links = append(l.Links, strings.TrimSuffix(strings.Split(f[1], "@")[0], ":"))
 		}
 	}
-	ps, err := r.clouds[tenant].ListPorts(t.Context(), cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
+	// The plugin's ports: container ports (binding-profile mode) and
+	// ports marked as some VM's children (trunk mode).
+	ps, err := r.clouds[tenant].ListPorts(t.Context(), cloud.PortFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range ps {
-		l.NeutronPort = append(l.NeutronPort, p.ID)
+		if p.DeviceOwner == cloud.DeviceOwner || strings.HasPrefix(p.Description, "ovn-docker child of ") {
+			l.NeutronPort = append(l.NeutronPort, p.ID)
+		}
 	}
 	l.LSPs = strings.Fields(r.s.NBCtl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "parent_name="+r.vif[vm.Name]))
 	for _, s := range [][]string{l.Containers, l.OVSPorts, l.Links, l.NeutronPort, l.LSPs} {

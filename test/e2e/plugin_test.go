@@ -74,10 +74,12 @@ func TestPluginVerbatim(t *testing.T) {
 		t.Errorf("docker logs: %q", logs)
 	}
 
-	// $ ovn-docker rm: nothing left, idempotently.
+	// $ ovn-docker rm: nothing left; a second rm fails as docker's does.
 	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "rm", c1)
 	r.portGone(t, vm1, "demo", row1)
-	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "rm", c1)
+	if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "rm", c1); res.code != 1 || !strings.Contains(res.stderr, "No such container: "+c1) {
+		t.Errorf("second rm of %s:\n%s\nwant exit 1, No such container", c1, res)
+	}
 	if d := cmp.Diff(before1, r.leftovers(t, vm1, "demo")); d != "" && !onlyOtherContainers(before1, r.leftovers(t, vm1, "demo")) {
 		t.Errorf("left behind on vm1 (-before +after):\n%s", d)
 	}
@@ -160,7 +162,7 @@ func TestPluginBadInput(t *testing.T) {
 		{"bad token", nil, []string{"--cred=gAAAA-not-a-token", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "get a new one with `openstack token issue`"},
 		{"vif-id not a port", nil, []string{"--cred=$TOKEN", "--vif-id=00000000-0000-4000-8000-000000000000", "--network=" + ls, "run", "-d", "busybox:local", "true"}, "is not a port of your project"},
 		{"invalid run line", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "--frob", "busybox:local"}, "unknown option --frob"},
-		{"other docker network", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "--net=host", "busybox:local"}, "use --net=none"},
+		{"other docker network", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "--net=host", "busybox:local"}, "give an OVN network"},
 		{"no image", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d"}, "no image given"},
 		{"unknown image", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "--pull=never", "no-such-image:local"}, "docker run failed"},
 		{"bad command", nil, []string{"--cred=$TOKEN", "--vif-id=$VIF_ID", "--network=" + ls, "run", "-d", "busybox:local", "/no/such/cmd"}, "docker run failed"},

@@ -38,8 +38,8 @@ func (s Switch) Bridges(ctx context.Context) ([]attach.Bridge, error) {
 	return out, nil
 }
 
-func (s Switch) ClaimVLAN(ctx context.Context, bridge string, ids map[string]string) (attach.AccessPort, error) {
-	ap, err := s.C.ClaimVLAN(ctx, bridge, ids)
+func (s Switch) ClaimVLAN(ctx context.Context, bridge string, ids map[string]string, avoid map[int]bool) (attach.AccessPort, error) {
+	ap, err := s.C.ClaimVLAN(ctx, bridge, ids, avoid)
 	return accessPort(ap), err
 }
 

@@ -68,13 +68,16 @@ func (r *pluginRig) neutronPorts(t *testing.T, vm VM, network string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := r.clouds["demo"].ListPorts(t.Context(), cloud.PortFilter{DeviceOwner: cloud.DeviceOwner, NetworkID: nw.ID})
+	ps, err := r.clouds["demo"].ListPorts(t.Context(), cloud.PortFilter{NetworkID: nw.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// binding-profile mode: container ports with the VM's port as
+	// parent; trunk mode: ports marked as the VM's children (a member
+	// does not see a subport's binding:profile on real Neutron).
 	var ids []string
 	for _, p := range ps {
-		if p.ParentName == r.vif[vm.Name] {
+		if p.Description == "ovn-docker child of "+r.vif[vm.Name] || (p.DeviceOwner == cloud.DeviceOwner && p.ParentName == r.vif[vm.Name]) {
 			ids = append(ids, p.ID)
 		}
 	}

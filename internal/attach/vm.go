@@ -13,11 +13,11 @@ import (
 
 // VM is what attach knows about the VM it runs in.
 type VM struct {
-	VIFID        string // the VM's Neutron port
-	MAC          string // its MAC, equal to the VM NIC's (DiscoverVM checks)
+	VIFID string // the VM's Neutron port
+	MAC   string // its MAC, equal to the VM NIC's (DiscoverVM checks)
 	// MACChecked: DiscoverVM asked Neutron for the MAC; record it on the
 	// bridge (KeyVIFMACPrefix) so the next commands need not.
-	MACChecked bool
+	MACChecked   bool
 	Bridge       string // the VM's OVS bridge
 	DatapathType string // "netdev": userspace datapath, needs tx checksum off
 	Uplink       string // the VM NIC (the bridge's trunk port)

@@ -12,19 +12,29 @@ build:
 	@mkdir -p bin
 	@if compgen -G 'cmd/*/' >/dev/null; then $(GO) build -o bin/ ./cmd/...; else echo "no ./cmd yet"; fi
 
+# The test sandbox: its own instance, named after this checkout, so that
+# `make test` in one clone never meets `make demo` (the default instance) or
+# `make test` in another. SANDBOX_NAME / SANDBOX_DIR / SANDBOX_INDEX (and the
+# port overrides) win when set.
+TEST_SANDBOX_NAME := $(or $(SANDBOX_NAME),t$(shell printf %s '$(CURDIR)' | sha1sum | cut -c1-7))
+TEST_SANDBOX_DIR := $(or $(SANDBOX_DIR),$(CURDIR)/.sandbox-test)
+# The clouds the e2e suite runs against, one after the other (2 cores).
+CLOUDS := neutrond openstack
+CLOUD ?= neutrond
+
 # Packages first (the sandbox's installer, a no-op when nothing is missing),
 # then static checks, unit tests (e2e tests skip without a sandbox), and the
-# e2e tests against a fresh sandbox that is torn down whatever happens. Unit
-# and e2e tests both run even if the other fails; the exit code is non-zero
-# if either did.
+# e2e tests against a fresh sandbox of each cloud, each torn down whatever
+# happens. Every stage runs even if an earlier one failed; the exit code is
+# non-zero if any did.
 test: deps vet
 	@rc=0; \
 	$(MAKE) --no-print-directory unit || rc=$$?; \
-	$(MAKE) --no-print-directory e2e || rc=$$?; \
+	for c in $(CLOUDS); do $(MAKE) --no-print-directory e2e CLOUD=$$c || rc=$$?; done; \
 	exit $$rc
 
 deps:
-	$(SANDBOX) install
+	$(SANDBOX) install --cloud openstack
 
 vet:
 	$(GO) vet ./...
@@ -34,11 +44,16 @@ vet:
 unit:
 	$(GO) test -race $$($(GO) list ./... | grep -v /test/e2e)
 
-# On failure the sandbox's state and logs are printed before it goes.
+# e2e against a sandbox of CLOUD (neutrond or openstack). A sandbox left in
+# the test dir by a killed run goes first. On failure the sandbox's state
+# and logs are printed before it goes.
 e2e:
-	@trap '$(SANDBOX) down' EXIT; \
-	$(SANDBOX) up && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 10m ./test/e2e/... || { \
-		rc=$$?; $(SANDBOX) status; $(SANDBOX) logs 30; exit $$rc; }
+	@export SANDBOX_NAME=$(TEST_SANDBOX_NAME) SANDBOX_DIR=$(TEST_SANDBOX_DIR); \
+	echo "== e2e against cloud $(CLOUD) (sandbox $$SANDBOX_NAME in $$SANDBOX_DIR)"; \
+	$(SANDBOX) down; \
+	trap '$(SANDBOX) down' EXIT; \
+	$(SANDBOX) up --cloud $(CLOUD) && OVN_DOCKER_E2E=1 $(GO) test -race -count=1 -v -timeout 15m ./test/e2e/... || { \
+		rc=$$?; $(SANDBOX) status; $(SANDBOX) logs 30; echo "== e2e against cloud $(CLOUD) FAILED"; exit $$rc; }
 
 # The main job: bring the local cloud up and run the documented workflow in
 # its VMs (sandbox/demo says each step). The cloud stays up afterwards.

@@ -39,7 +39,35 @@ MGMT_NET=169.254.$IDX
 MGMT_HOST_IP=$MGMT_NET.1
 MGMT_BR=$N-mgmt
 API_URL=http://$MGMT_HOST_IP:$API_PORT
-AUTH_URL=$API_URL/v3
+
+# The cloud behind the API: ovn-neutrond (default) or real Keystone + Neutron
+# (openstack). An instance keeps the cloud it was brought up with ($S/cloud).
+# Keystone, when there is one, listens next to Neutron on its own port.
+if [[ $N == ovd ]]; then
+	KEYSTONE_PORT=${SANDBOX_KEYSTONE_PORT:-5000}
+else
+	KEYSTONE_PORT=${SANDBOX_KEYSTONE_PORT:-$((20000 + IDX))}
+fi
+KEYSTONE_URL=http://$MGMT_HOST_IP:$KEYSTONE_PORT
+CLOUDS=(neutrond openstack)
+
+# set_cloud CLOUD: sets CLOUD and where tokens come from (AUTH_URL).
+set_cloud() {
+	case $1 in
+	neutrond) AUTH_URL=$API_URL/v3 ;;
+	openstack) AUTH_URL=$KEYSTONE_URL/v3 ;;
+	*)
+		echo "sandbox: cloud '$1' is unknown: use one of ${CLOUDS[*]} (--cloud or SANDBOX_CLOUD)" >&2
+		exit 2
+		;;
+	esac
+	CLOUD=$1
+}
+if [[ -s $S/cloud ]]; then
+	set_cloud "$(<"$S/cloud")"
+else
+	set_cloud "${SANDBOX_CLOUD:-neutrond}"
+fi
 
 CENTRAL=$S/central
 NB_SOCK=$CENTRAL/nb.sock

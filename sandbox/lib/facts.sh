@@ -49,12 +49,12 @@ write_facts() {
 			        ovsdb:$db, bridge:$br, nic:$nic, hv_port:$hvport, mgmt_ip:$mip,
 			        mgmt_nic:$mnic, tenant:$tenant, dir:$dir}]' <<<"$vms")
 	done
-	(umask 077 && jq -n --arg name "$N" --arg dir "$S" --arg nb "$NB_DB" --arg nbtcp "$NB_TCP" \
+	(umask 077 && jq -n --arg name "$N" --arg cloud "$CLOUD" --arg dir "$S" --arg nb "$NB_DB" --arg nbtcp "$NB_TCP" \
 		--arg sb "$SB_DB" --arg api "$API_URL" --arg auth "$AUTH_URL" --arg mhost "$MGMT_HOST_IP" \
 		--arg mbr "$MGMT_BR" --argjson port "$API_PORT" --arg docker "$DOCKER_HOST_URL" \
 		--arg image "$IMAGE" --arg ls "$LS" --arg netid "$(cat "$S/vm-network-id")" --arg netname "$VM_NET_NAME" --arg cidr "$LS_CIDR" --argjson mtu "$LS_MTU" \
 		--argjson hvs "$hvs" --argjson vms "$vms" --slurpfile id "$S/identity.json" \
-		'{name:$name, dir:$dir, nb_db:$nb, nb_db_tcp:$nbtcp, sb_db:$sb,
+		'{name:$name, cloud:$cloud, dir:$dir, nb_db:$nb, nb_db_tcp:$nbtcp, sb_db:$sb,
 		  api_url:$api, auth_url:$auth, api_host_ip:$mhost, api_port:$port, mgmt_bridge:$mbr,
 		  docker_host:$docker, image:$image,
 		  network:{name:$ls, id:$netid, neutron_name:$netname, cidr:$cidr, mtu:$mtu},
@@ -78,7 +78,10 @@ daemons() {
 		echo "$x/ovsdb-server $S/$x/ovsdb-server.pid"
 		echo "$x/ovs-vswitchd $S/$x/ovs-vswitchd.pid"
 	done
-	echo "ovn-neutrond $NEUTROND_DIR/ovn-neutrond.pid"
+	case $CLOUD in
+	neutrond) echo "ovn-neutrond $NEUTROND_DIR/ovn-neutrond.pid" ;;
+	openstack) openstack_daemons ;;
+	esac
 	echo "dockerd $DOCKER_DIR/dockerd.pid"
 }
 
@@ -97,13 +100,21 @@ cmd_status() {
 	echo "== chassis (ovn-sbctl show)"
 	sbctl show 2>&1 || bad=1
 	echo
-	printf '%-6s %-38s %-10s %s\n' VM VIF-ID IP UP-IN-OVN
+	local active=
+	printf '%-6s %-38s %-10s %-10s %s\n' VM VIF-ID IP UP-IN-OVN "STATUS($CLOUD)"
 	for vm in "${VMS[@]}"; do
 		if vm_port_up "$vm"; then state=true; else
 			state=false
 			bad=1
 		fi
-		printf '%-6s %-38s %-10s %s\n' "$vm" "$(cat "$S/$vm/vif-id" 2>/dev/null || echo -)" "$(vm_ip "$vm")" "$state"
+		active=-
+		if [[ $CLOUD == openstack ]]; then
+			if vm_port_active "$vm"; then active=ACTIVE; else
+				active=not-ACTIVE
+				bad=1
+			fi
+		fi
+		printf '%-6s %-38s %-10s %-10s %s\n' "$vm" "$(cat "$S/$vm/vif-id" 2>/dev/null || echo -)" "$(vm_ip "$vm")" "$state" "$active"
 	done
 	return $bad
 }

@@ -11,8 +11,11 @@ start_hv() {
 	# address on the namespace's loopback is enough.
 	local encap=192.0.2.1
 	in_ns "$ns" ip addr replace "$encap/32" dev lo
+	# hostname: the chassis's hostname is what Neutron's ML2/OVN matches a
+	# port's binding:host_id against (the machine's own name otherwise).
 	vsctl "$hv" --no-wait set Open_vSwitch . \
 		external_ids:system-id="$hv" \
+		external_ids:hostname="$hv" \
 		external_ids:ovn-remote="$SB_DB" \
 		external_ids:ovn-encap-type=geneve \
 		external_ids:ovn-encap-ip="$encap" \

@@ -70,6 +70,18 @@ api_token() {
 		awk 'tolower($1) == "x-subject-token:" { sub(/\r$/, "", $2); print $2 }'
 }
 
+# TOKENS: tokens already issued in this run, by tenant (see cache_token).
+declare -A TOKENS=()
+
+# cache_token TENANT: sets TOKENS[TENANT] unless this run already has one
+# (a real Keystone takes seconds per token on a busy machine). Call it in
+# the script's own shell, not in $(...).
+cache_token() {
+	[[ -n ${TOKENS[$1]:-} ]] && return 0
+	TOKENS[$1]=$(api_token "$1")
+	[[ -n ${TOKENS[$1]} ]] || die "could not get a token of $1 from $AUTH_URL (see the cloud's log in $S)"
+}
+
 # api TOKEN METHOD PATH [JSON]: a Neutron call; prints the body, fails on HTTP errors.
 api() {
 	local token=$1 method=$2 path=$3 data=${4:-}
@@ -82,8 +94,8 @@ api() {
 # tenant; LS becomes its Logical_Switch in NB.
 ensure_vm_network() {
 	local token net sub
-	token=$(api_token "${VM_TENANT[vm1]}")
-	[[ -n $token ]] || die "could not get a token of ${VM_TENANT[vm1]} from $AUTH_URL (see $NEUTROND_DIR/ovn-neutrond.log)"
+	cache_token "${VM_TENANT[vm1]}"
+	token=${TOKENS[${VM_TENANT[vm1]}]}
 	net=$(api "$token" GET "networks?name=$VM_NET_NAME" | jq -r '.networks[0].id // empty')
 	if [[ -z $net ]]; then
 		net=$(api "$token" POST networks "$(jq -n --arg n "$VM_NET_NAME" --argjson mtu "$LS_MTU" \
@@ -105,7 +117,8 @@ ensure_vm_network() {
 create_vm_port() {
 	local vm=$1 token net f=$S/$1/vif-id id
 	mkdir -p "$S/$vm"
-	token=$(api_token "${VM_TENANT[$vm]}")
+	cache_token "${VM_TENANT[$vm]}"
+	token=${TOKENS[${VM_TENANT[$vm]}]}
 	if [[ -s $f ]] && api "$token" GET "ports/$(<"$f")" >/dev/null 2>&1; then
 		return 0
 	fi
@@ -113,6 +126,6 @@ create_vm_port() {
 	id=$(api "$token" POST ports "$(jq -n --arg n "$net" --arg vm "$vm" --arg mac "$(vm_mac "$vm")" --arg ip "$(vm_ip "$vm")" \
 		'{port: {network_id: $n, name: $vm, mac_address: $mac, fixed_ips: [{ip_address: $ip}],
 		         device_owner: "compute:nova", device_id: $vm}}')" | jq -er .port.id) ||
-		die "creating the port of $vm failed (see $NEUTROND_DIR/ovn-neutrond.log)"
+		die "creating the port of $vm failed (see the cloud's log in $S)"
 	echo "$id" >"$f"
 }

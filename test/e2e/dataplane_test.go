@@ -113,6 +113,13 @@ func echo(vlan int, from, to string) []icmpFrame {
 	return []icmpFrame{{vlan, from, to, "request"}, {vlan, to, from, "reply"}}
 }
 
+// handMadeLSPs is why the tests of hand-made nested ports need ovn-neutrond:
+// their Logical_Switch_Ports are written into NB beside Neutron, and on the
+// openstack cloud the VM ports' default security group (ingress only from
+// its members' addresses) drops traffic from addresses Neutron never gave
+// out; ovn-neutrond has no security groups.
+const handMadeLSPs = "hand-made LSPs outside Neutron; the openstack cloud's default security group drops their traffic at the VM ports"
+
 // VLAN tags of the hand-made nested ports: high, to stay clear of what the
 // plugin's allocator hands out first when its tests share the sandbox.
 const (
@@ -130,6 +137,7 @@ func TestVMPingsVMAcrossLogicalSwitch(t *testing.T) {
 
 func TestNestedContainerReachesVMOverVLAN(t *testing.T) {
 	s := needSandbox(t)
+	requireCloud(t, s, cloudNeutrond, handMadeLSPs)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
 	c := s.newNested(t, vm1, "c", tagA, "10.0.0.101", "fa:16:3e:ee:00:01")
 	s.addNestedLSP(t, c, vm1, tagA)
@@ -149,6 +157,7 @@ func TestNestedContainerReachesVMOverVLAN(t *testing.T) {
 
 func TestPortSecurityDropsSpoofedSource(t *testing.T) {
 	s := needSandbox(t)
+	requireCloud(t, s, cloudNeutrond, handMadeLSPs)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
 	const spoofed = "10.0.0.203"
 	c := s.newNested(t, vm1, "c", tagC, "10.0.0.103", "fa:16:3e:ee:00:03")
@@ -174,6 +183,7 @@ func TestPortSecurityDropsSpoofedSource(t *testing.T) {
 
 func TestNestedPortsOnDifferentVLANsAreDistinct(t *testing.T) {
 	s := needSandbox(t)
+	requireCloud(t, s, cloudNeutrond, handMadeLSPs)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
 	a := s.newNested(t, vm1, "a", tagA, "10.0.0.104", "fa:16:3e:ee:00:04")
 	b := s.newNested(t, vm1, "b", tagB, "10.0.0.105", "fa:16:3e:ee:00:05")
@@ -205,6 +215,7 @@ func TestNestedPortsOnDifferentVLANsAreDistinct(t *testing.T) {
 
 func TestNestedPortWithoutTagGetsNoReply(t *testing.T) {
 	s := needSandbox(t)
+	requireCloud(t, s, cloudNeutrond, handMadeLSPs)
 	vm1, vm2 := s.VM(t, "vm1"), s.VM(t, "vm2")
 	c := s.newNested(t, vm1, "c", tagA, "10.0.0.106", "fa:16:3e:ee:00:06")
 	s.addNestedLSP(t, c, vm1, 0) // parent_name set, no tag_request

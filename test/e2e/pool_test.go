@@ -297,6 +297,7 @@ func TestPoolGCHalfMade(t *testing.T) {
 
 func TestPoolSurvivesNeutrondRestart(t *testing.T) {
 	r := newPluginRig(t)
+	requireCloud(t, r.s, cloudNeutrond, "kills and restarts ovn-neutrond by its pid file; the openstack cloud has no such process")
 	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
 	ls := r.createNetwork(t, "demo", "poolrst")
 	peer := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))

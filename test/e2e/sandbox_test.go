@@ -32,6 +32,7 @@ const e2eEnv = "OVN_DOCKER_E2E"
 // Sandbox is what sandbox.json says about a running sandbox.
 type Sandbox struct {
 	Name        string       `json:"name"`
+	Cloud       string       `json:"cloud"` // cloudNeutrond or cloudOpenStack: what serves the API
 	Dir         string       `json:"dir"`
 	NBDB        string       `json:"nb_db"`     // unix:…, reachable from every netns
 	NBDBTCP     string       `json:"nb_db_tcp"` // tcp:127.0.0.1:…, host netns only
@@ -50,9 +51,26 @@ type Sandbox struct {
 	Users       []User       `json:"users"`
 }
 
+// The clouds a sandbox can run (sandbox/sandbox up --cloud …).
+const (
+	cloudNeutrond  = "neutrond"  // ovn-neutrond: Neutron + Keystone subset over NB
+	cloudOpenStack = "openstack" // Debian's Keystone and Neutron with ML2/OVN
+)
+
+// requireCloud skips the test unless the sandbox runs cloud: for behaviour
+// only that cloud has. why says what the other cloud does instead, so the
+// skip documents the difference.
+func requireCloud(t *testing.T, s *Sandbox, cloud, why string) {
+	t.Helper()
+	if s.Cloud != cloud {
+		t.Skipf("needs cloud %s, sandbox runs %s: %s", cloud, s.Cloud, why)
+	}
+}
+
 // Network is the VMs' logical network.
 type Network struct {
-	Name string `json:"name"`
+	Name string `json:"name"` // the Logical_Switch
+	ID   string `json:"id"`   // the Neutron network
 	CIDR string `json:"cidr"`
 	MTU  int    `json:"mtu"`
 }
@@ -87,10 +105,12 @@ type VM struct {
 
 // User is an identity of the cloud; Project is the tenant it belongs to.
 type User struct {
-	Name     string `json:"name"`
-	Project  string `json:"project"`
-	Password string `json:"password"`
-	Admin    bool   `json:"admin"`
+	Name      string `json:"name"`
+	ID        string `json:"user_id"`
+	Project   string `json:"project"`
+	ProjectID string `json:"project_id"`
+	Password  string `json:"password"`
+	Admin     bool   `json:"admin"`
 }
 
 // repoRoot is the directory holding go.mod above the working directory.
@@ -185,6 +205,9 @@ func needSandbox(t *testing.T) *Sandbox {
 	}
 	if len(s.VMs) == 0 || s.NBDB == "" {
 		t.Fatalf("%s lists no VMs or no NB DB; rerun `sandbox/sandbox up`", path)
+	}
+	if s.Cloud == "" { // written before clouds could be chosen
+		s.Cloud = cloudNeutrond
 	}
 	return &s
 }

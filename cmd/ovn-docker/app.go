@@ -143,6 +143,12 @@ func (a *app) attacherWith(ctx context.Context, cl *cloud.Client) (*attach.Attac
 	if err != nil {
 		return nil, err
 	}
+	if vm.MACChecked {
+		// The next commands need not ask Neutron for the VM port's MAC.
+		if err := sw.SetBridgeExternalIDs(ctx, vm.Bridge, map[string]string{attach.KeyVIFMACPrefix + vm.VIFID: vm.MAC}); err != nil {
+			a.log.Warn("recording the VM port's MAC on the bridge", "err", err)
+		}
+	}
 	mode, err := a.resolvePortMode(ctx, cl)
 	if err != nil {
 		return nil, err

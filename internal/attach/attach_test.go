@@ -209,7 +209,7 @@ func TestDiscoverVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := VM{VIFID: "vm-port", MAC: "fa:16:3e:00:00:01", Bridge: "br-vm", DatapathType: "netdev", Uplink: "eth1", UplinkMTU: 1500}
+	want := VM{VIFID: "vm-port", MAC: "fa:16:3e:00:00:01", MACChecked: true, Bridge: "br-vm", DatapathType: "netdev", Uplink: "eth1", UplinkMTU: 1500}
 	if d := cmp.Diff(want, vm); d != "" {
 		t.Errorf("vm (-want +got):\n%s", d)
 	}

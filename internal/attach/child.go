@@ -248,6 +248,11 @@ func (a *Attacher) vmTrunk(ctx context.Context) (t cloud.Trunk, known bool, err 
 	a.mu.Lock()
 	id := a.trunkID
 	a.mu.Unlock()
+	if id == "" && a.Pool != nil {
+		if ids, err := a.Pool.BridgeExternalIDs(ctx, a.VM.Bridge); err == nil {
+			id = ids[KeyTrunkPrefix+a.VM.VIFID]
+		}
+	}
 	if id == "" {
 		if aps, err := a.Switch.AccessPorts(ctx); err == nil {
 			for _, ap := range aps {
@@ -273,6 +278,11 @@ func (a *Attacher) ensureTrunk(ctx context.Context) (cloud.Trunk, error) {
 	a.mu.Lock()
 	a.trunkID = t.ID
 	a.mu.Unlock()
+	if a.Pool != nil {
+		if err := a.Pool.SetBridgeExternalIDs(ctx, a.VM.Bridge, map[string]string{KeyTrunkPrefix + a.VM.VIFID: t.ID}); err != nil {
+			a.log().Warn("recording the VM's trunk on the bridge", "trunk", t.ID, "err", err)
+		}
+	}
 	return t, nil
 }
 

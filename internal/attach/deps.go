@@ -24,6 +24,7 @@ type Bridge struct {
 	Name         string
 	DatapathType string
 	Ports        []string
+	ExternalIDs  map[string]string
 }
 
 // ErrPortTaken: a guarded transition of an access port found it changed

@@ -37,6 +37,12 @@ const (
 	// KeyPoolTargetPrefix + network id, on the VM bridge: how many ready
 	// pool ports that network should have.
 	KeyPoolTargetPrefix = "ovn-docker:pool-target:"
+	// KeyVIFMACPrefix + vif-id, on the VM bridge: the VM port's MAC,
+	// found equal to the VM NIC's (DiscoverVM need not ask Neutron again).
+	KeyVIFMACPrefix = "ovn-docker:vif-mac:"
+	// KeyTrunkPrefix + vif-id, on the VM bridge: the trunk whose parent is
+	// the VM's port (an attach need not look for it).
+	KeyTrunkPrefix = "ovn-docker:trunk:"
 )
 
 // States (KeyState). An attachment is "attaching", then "ready". A pool

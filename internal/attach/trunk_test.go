@@ -328,3 +328,42 @@ func TestParsePortMode(t *testing.T) {
 		}
 	}
 }
+
+// A VM port MAC recorded on the bridge (by an earlier command that asked
+// Neutron) is trusted without asking again, but only if it is still the
+// VM NIC's.
+func TestDiscoverVMTrustsRecordedMAC(t *testing.T) {
+	r := newRig(t)
+	r.sw.bridges[0].ExternalIDs = map[string]string{KeyVIFMACPrefix + "vm-port": "fa:16:3e:00:00:01", KeyVIFMACPrefix + "stale": "fa:16:3e:00:00:09"}
+	vm, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "", "vm-port", "ovd")
+	if err != nil || vm.MAC != "fa:16:3e:00:00:01" || vm.MACChecked || r.cl.calls != 0 {
+		t.Errorf("recorded MAC: %+v, %v, %d Neutron calls", vm, err, r.cl.calls)
+	}
+	if _, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "", "stale", "ovd"); !errors.Is(err, ErrNoVIF) {
+		t.Errorf("a recorded MAC that is not the NIC's: %v, want Neutron asked (ErrNoVIF here)", err)
+	}
+}
+
+// The trunk found or made is recorded on the bridge: the next process
+// uses it without looking for it.
+func TestTrunkRecordedOnBridge(t *testing.T) {
+	r := newPoolRig(t)
+	ctx := context.Background()
+	if _, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.a.Detach(ctx, Selector{ContainerID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.sw.brIDs[KeyTrunkPrefix+"vif-1"]; got != "trunk-1" {
+		t.Fatalf("bridge records trunk %q", got)
+	}
+	other := newRigShared(r)
+	calls := r.cl.calls
+	if _, err := other.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.cl.calls - calls; got != 4 || r.cl.trunkMade != 1 {
+		t.Errorf("attach made %d Neutron calls (want 4: network, port, subport, status) and %d trunks", got, r.cl.trunkMade)
+	}
+}

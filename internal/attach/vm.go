@@ -13,8 +13,11 @@ import (
 
 // VM is what attach knows about the VM it runs in.
 type VM struct {
-	VIFID        string // the VM's Neutron port
-	MAC          string // its MAC, equal to the VM NIC's (DiscoverVM checks)
+	VIFID string // the VM's Neutron port
+	MAC   string // its MAC, equal to the VM NIC's (DiscoverVM checks)
+	// MACChecked: DiscoverVM asked Neutron for the MAC; record it on the
+	// bridge (KeyVIFMACPrefix) so the next commands need not.
+	MACChecked   bool
 	Bridge       string // the VM's OVS bridge
 	DatapathType string // "netdev": userspace datapath, needs tx checksum off
 	Uplink       string // the VM NIC (the bridge's trunk port)
@@ -89,7 +92,12 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 		return slices.ContainsFunc(nics, func(n nic) bool { return n.mac.String() == mac })
 	}
 	if vm.VIFID != "" {
-		if mac, ok := knownParent(ctx, sw, vm.VIFID, cl.ProjectID()); ok && localMAC(mac) {
+		mac, ok := knownParent(ctx, sw, vm.VIFID, cl.ProjectID())
+		if !ok {
+			mac = br.ExternalIDs[KeyVIFMACPrefix+vm.VIFID]
+			ok = mac != ""
+		}
+		if ok && localMAC(mac) {
 			// Neutron accepted it as the parent of a port of this project
 			// already, and its MAC was found to be this VM's: no need to
 			// ask again (an attach from the pool then makes no Neutron
@@ -116,7 +124,7 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 				"Pass this VM's own port (`openstack port list --mac-address %s`), or leave --vif-id and OS_VIF_ID unset to find it by MAC",
 				ErrVIFMismatch, vm.VIFID, p.MAC, orNone(tried), nics[0].mac)
 		}
-		vm.MAC = p.MAC.String()
+		vm.MAC, vm.MACChecked = p.MAC.String(), true
 		return vm, nil
 	}
 	for _, n := range nics {
@@ -126,7 +134,7 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 		}
 		for _, p := range ps {
 			if p.ParentName == "" && !strings.HasPrefix(p.DeviceOwner, "network:") && p.DeviceOwner != "trunk:subport" {
-				vm.VIFID, vm.MAC = p.ID, p.MAC.String()
+				vm.VIFID, vm.MAC, vm.MACChecked = p.ID, p.MAC.String(), true
 				return vm, nil
 			}
 		}

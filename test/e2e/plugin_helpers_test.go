@@ -354,3 +354,45 @@ func (r *pluginRig) portGone(t *testing.T, vm VM, tenant string, row psRow) {
 func cloudChild(r *pluginRig, vm string, row psRow) cloud.ChildPortOpts {
 	return cloud.ChildPortOpts{NetworkID: row.NetworkID, Name: "orphan", ParentID: r.vif[vm], Tag: 4000}
 }
+
+// makeOrphan makes a child port of vm's port as a crashed plugin would
+// leave it, in the mode the plugin uses on this cloud: a marked subport of
+// the VM's trunk (trunk mode) or a binding:profile child.
+func (r *pluginRig) makeOrphan(t *testing.T, vm string, o cloud.ChildPortOpts) cloud.Port {
+	t.Helper()
+	cl := r.clouds["demo"]
+	if ok, err := cl.HasExtension(t.Context(), cloud.ExtTrunk); err != nil || !ok {
+		p, err := cl.CreateChildPort(t.Context(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p, err := cl.CreatePort(t.Context(), cloud.PortOpts{NetworkID: o.NetworkID, Name: o.Name, Description: "ovn-docker child of " + r.vif[vm]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := cl.EnsureTrunk(t.Context(), r.vif[vm], "ovn-docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.AddSubport(t.Context(), tr.ID, p.ID, o.Tag); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// deleteBehindBack deletes a Neutron port of the plugin's as someone else
+// would: off its trunk first, if it is a subport.
+func (r *pluginRig) deleteBehindBack(t *testing.T, vm, id string) {
+	t.Helper()
+	cl := r.clouds["demo"]
+	if tr, err := cl.FindTrunk(t.Context(), r.vif[vm]); err == nil {
+		if err := cl.RemoveSubport(t.Context(), tr.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.DeletePort(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -305,9 +305,7 @@ func TestPluginGC(t *testing.T) {
 	// Removed behind the plugin's back: the holder, port, VLAN stay...
 	r.mustDocker(t, "rm", "-f", c)
 	// ... and a Neutron child port of this VM with no access port.
-	if _, err := r.clouds["demo"].CreateChildPort(t.Context(), cloudChild(r, "vm1", row)); err != nil {
-		t.Fatal(err)
-	}
+	r.makeOrphan(t, "vm1", cloudChild(r, "vm1", row))
 	out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc", "--grace=0")
 	t.Logf("gc:\n%s", out)
 	r.portGone(t, vm1, "demo", row)

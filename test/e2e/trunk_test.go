@@ -8,6 +8,7 @@ package e2e
 // whatever the plugin does.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -74,7 +75,7 @@ func TestTrunkVerbatim(t *testing.T) {
 	}
 	// A container in vm2 on the same network: the data path between VMs.
 	c2 := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$OS_VIF_ID", "--network="+ls1, "run", "-d", "busybox:local", "sleep", "3600"))
-	r.rmAtEnd(t, vm2, "demo", c2)
+	r.rmAtEnd(t, vm2, "demo", c2) // rm is idempotent
 	ip2 := rowOf(t, r.ps(t, vm2, "demo"), c2).ip(t)
 	if out, err := r.docker(t.Context(), "exec", c1, "ping", "-c", "2", "-W", "2", ip2); err != nil {
 		t.Errorf("container on vm1 cannot ping the one on vm2 (%s): %v\n%s", ip2, err, out)
@@ -95,6 +96,7 @@ func TestTrunkVerbatim(t *testing.T) {
 	}
 	// $ ovn-docker --cred=$TOKEN gc
 	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "gc")
+	r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "rm", c2)
 	if d := cmp.Diff(before, r.leftovers(t, vm1, "demo")); d != "" {
 		t.Errorf("left behind (-before +after):\n%s", d)
 	}
@@ -169,9 +171,9 @@ func TestTrunkForeignSubport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cl.RemoveSubport(t.Context(), tr.ID, stranger.ID)
-		_ = cl.DeletePort(t.Context(), stranger.ID)
+	t.Cleanup(func() { // t.Context() is done by now
+		_ = cl.RemoveSubport(context.Background(), tr.ID, stranger.ID)
+		_ = cl.DeletePort(context.Background(), stranger.ID)
 	})
 	if err := cl.AddSubport(t.Context(), tr.ID, stranger.ID, free); err != nil {
 		t.Fatal(err)
@@ -220,7 +222,7 @@ func TestTrunkSecondTenantAttack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = alt.DeletePort(t.Context(), altPort.ID) })
+	t.Cleanup(func() { _ = alt.DeletePort(context.Background(), altPort.ID) })
 
 	if tr, err := alt.CreateTrunk(t.Context(), r.vif["vm1"], "attack"); err == nil {
 		t.Errorf("alt made trunk %s on demo's VM port", tr.ID)

@@ -33,7 +33,7 @@ func (s Switch) Bridges(ctx context.Context) ([]attach.Bridge, error) {
 	}
 	out := make([]attach.Bridge, 0, len(bs))
 	for _, b := range bs {
-		out = append(out, attach.Bridge{Name: b.Name, DatapathType: b.DatapathType, Ports: b.Ports})
+		out = append(out, attach.Bridge{Name: b.Name, DatapathType: b.DatapathType, Ports: b.Ports, ExternalIDs: b.ExternalIDs})
 	}
 	return out, nil
 }

@@ -62,11 +62,11 @@ var ErrVLANTaken = errors.New("VLAN already used under the VM's port in Neutron"
 // TrunkName is the name of trunks the plugin creates on VM ports.
 const TrunkName = "ovn-docker"
 
-// childMarker is the description of ports made in trunk mode: it says
+// ChildMarker is the description of ports made in trunk mode: it says
 // whose child they are meant to be, so that gc recognises its own ports
 // (a subport's device_owner and binding are Neutron's, and its
 // binding:profile is hidden from members).
-func childMarker(vifID string) string { return "ovn-docker child of " + vifID }
+func ChildMarker(vifID string) string { return "ovn-docker child of " + vifID }
 
 // childSpec is the port to make.
 type childSpec struct {
@@ -130,7 +130,7 @@ func (a *Attacher) profileTags(ctx context.Context) map[int]bool {
 // add_subports on the VM's trunk.
 func (a *Attacher) newSubport(ctx context.Context, ap *AccessPort, spec childSpec, undo *[]func(context.Context) error) (cloud.Port, error) {
 	nc := context.WithoutCancel(ctx)
-	port, err := a.Cloud.CreatePort(nc, cloud.PortOpts{NetworkID: spec.networkID, Name: spec.name, Description: childMarker(a.VM.VIFID)})
+	port, err := a.Cloud.CreatePort(nc, cloud.PortOpts{NetworkID: spec.networkID, Name: spec.name, Description: ChildMarker(a.VM.VIFID)})
 	if err != nil {
 		return cloud.Port{}, err
 	}
@@ -323,7 +323,7 @@ func (a *Attacher) removeChild(ctx context.Context, ap AccessPort, portID string
 // trunk mode (by its description), or a container port (by device_owner)
 // in binding-profile mode.
 func (a *Attacher) isOurChild(p cloud.Port) bool {
-	return p.Description == childMarker(a.VM.VIFID) ||
+	return p.Description == ChildMarker(a.VM.VIFID) ||
 		(p.DeviceOwner == cloud.DeviceOwner && p.ParentName == a.VM.VIFID) ||
 		(p.ParentName == a.VM.VIFID && strings.HasPrefix(p.Name, "ovn-docker-"))
 }

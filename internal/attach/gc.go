@@ -180,7 +180,7 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 			}
 			continue
 		}
-		if recorded[p.ID] || (p.Description != childMarker(a.VM.VIFID) && keep[vlan]) {
+		if recorded[p.ID] || (p.Description != ChildMarker(a.VM.VIFID) && keep[vlan]) {
 			continue
 		}
 		if !p.CreatedAt.IsZero() && now.Sub(p.CreatedAt) < grace {

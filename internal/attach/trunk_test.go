@@ -49,7 +49,7 @@ func TestTrunkAttachCreatesThenReusesTrunk(t *testing.T) {
 		t.Errorf("trunk %+v, attachment %+v", tr, at)
 	}
 	p := r.cl.ports[at.PortID]
-	if p.Description != childMarker("vif-1") || p.DeviceID != "" {
+	if p.Description != ChildMarker("vif-1") || p.DeviceID != "" {
 		t.Errorf("subport %+v: want the child marker and no device_id (Neutron refuses subports with one)", p)
 	}
 	if ids := r.sw.ports[at.PortName].ExternalIDs; ids[KeyTrunk] != "trunk-1" || ids[KeyPort] != at.PortID {

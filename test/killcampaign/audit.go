@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/ovn-docker/ovn-docker/internal/attach"
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
+	"github.com/ovn-docker/ovn-docker/internal/vswitch"
 )
 
 // report is what the audit found.
@@ -233,7 +235,7 @@ func (c *campaign) audit() report {
 			}
 		}
 		for _, l := range vl {
-			if strings.HasPrefix(l, "ovdv") {
+			if _, err := vswitch.VLANFromPortName(l); err == nil { // an access port's VM end
 				if _, ok := findPort(aps, l); !ok {
 					leak("%s: veth %s has no OVS access port", v.Name, l)
 				}
@@ -243,9 +245,21 @@ func (c *campaign) audit() report {
 
 	// Neutron: every container port is claimed by an access port; IPs and
 	// MACs unique.
-	ps, err := c.cloud.ListPorts(context.Background(), cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
+	// Trunk mode's subports have Neutron's device_owner (trunk:subport)
+	// and are the plugin's by their description.
+	all, err := c.cloud.ListPorts(context.Background(), cloud.PortFilter{})
 	if err != nil {
 		leak("audit: Neutron: %v", err)
+	}
+	markers := map[string]bool{}
+	for _, v := range c.f.VMs {
+		markers[attach.ChildMarker(v.VIFID)] = true
+	}
+	var ps []cloud.Port
+	for _, p := range all {
+		if p.DeviceOwner == cloud.DeviceOwner || markers[p.Description] {
+			ps = append(ps, p)
+		}
 	}
 	ips, macs := map[string]string{}, map[string]string{}
 	for _, p := range ps {

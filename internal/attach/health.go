@@ -97,7 +97,19 @@ func (a *Attacher) checkCloud(ctx context.Context, at Attachment, ap AccessPort,
 	if err != nil {
 		return nil, err
 	}
-	if ap.Name != "" && p.Tag != ap.VLAN {
+	if trunkID := ap.ExternalIDs[KeyTrunk]; ap.Name != "" && trunkID != "" {
+		// A subport: real Neutron hides its binding:profile from members,
+		// the trunk says which VLAN it has.
+		t, err := a.Cloud.GetTrunk(ctx, trunkID)
+		switch {
+		case errors.Is(err, cloud.ErrNotFound):
+			problems = append(problems, "trunk "+trunkID+" of the VM's port gone")
+		case err != nil:
+			return nil, err
+		case t.VLANHolder(ap.VLAN) != p.ID:
+			problems = append(problems, fmt.Sprintf("Neutron port is not the subport with VLAN %d of trunk %s (OVS port %s)", ap.VLAN, trunkID, ap.Name))
+		}
+	} else if ap.Name != "" && p.Tag != ap.VLAN {
 		problems = append(problems, fmt.Sprintf("Neutron port has VLAN %d, OVS port %s has %d", p.Tag, ap.Name, ap.VLAN))
 	}
 	if p.ParentName != "" && a.VM.VIFID != "" && p.ParentName != a.VM.VIFID {

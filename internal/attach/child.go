@@ -134,7 +134,10 @@ func (a *Attacher) newSubport(ctx context.Context, ap *AccessPort, spec childSpe
 	if err != nil {
 		return cloud.Port{}, err
 	}
-	*undo = append(*undo, func(ctx context.Context) error { return a.Cloud.DeletePort(ctx, port.ID) })
+	// removeChild, not only DeletePort: an add_subports that failed on
+	// our side (a timeout) may have been done by Neutron all the same,
+	// and Neutron refuses to delete a subport.
+	*undo = append(*undo, func(ctx context.Context) error { return a.removeChild(ctx, AccessPort{VLAN: ap.VLAN}, port.ID) })
 	if err := a.setIDs(nc, ap, map[string]string{KeyPort: port.ID}); err != nil {
 		return cloud.Port{}, err
 	}

@@ -29,7 +29,7 @@ type Options struct {
 	Cloud string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
-	// Timeout bounds each HTTP request; zero means 30s.
+	// Timeout bounds each HTTP request; zero means DefaultTimeout.
 	Timeout time.Duration
 	// CacheDir holds the authentication cache (see DefaultCacheDir); ""
 	// means no cache: every Connect asks Keystone.
@@ -73,7 +73,7 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) 
 	}
 	timeout := o.Timeout
 	if timeout == 0 {
-		timeout = 30 * time.Second
+		timeout = DefaultTimeout
 	}
 	ao, eo, byToken, err := authOptions(o, getenv)
 	if err != nil {
@@ -372,3 +372,9 @@ func networkURL(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpt
 func serviceClient(provider *gophercloud.ProviderClient, base string) *gophercloud.ServiceClient {
 	return &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: base, ResourceBase: base + "v2.0/", Type: "network"}
 }
+
+// DefaultTimeout bounds one Neutron or Keystone request. Real Neutron
+// serialises the updates of one trunk: 16 concurrent add_subports on a VM's
+// trunk took up to 40 s each, and a request given up on still completes
+// there, so a short bound turns slow attaches into failed ones.
+const DefaultTimeout = 2 * time.Minute

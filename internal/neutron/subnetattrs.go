@@ -118,18 +118,8 @@ func poolSubnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	} else if v != nil {
 		spec.Description = *v
 	}
-	dhcp, err := a.boolean("enable_dhcp")
-	if err != nil {
+	if err := dhcpAttrs(a, &spec); err != nil {
 		return spec, err
-	}
-	spec.EnableDHCP = dhcp == nil || *dhcp
-	dns, err := dnsList(a)
-	if err != nil {
-		return spec, err
-	}
-	spec.DNS = []string{}
-	if dns != nil {
-		spec.DNS = *dns
 	}
 	if spec.ServiceTypes, err = serviceTypes(a); err != nil {
 		return spec, err

@@ -182,18 +182,8 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	} else {
 		spec.Pools = ipam.DefaultPools(spec.CIDR, spec.Gateway)
 	}
-	dhcp, err := a.boolean("enable_dhcp")
-	if err != nil {
+	if err := dhcpAttrs(a, &spec); err != nil {
 		return spec, err
-	}
-	spec.EnableDHCP = dhcp == nil || *dhcp
-	dns, err := dnsList(a)
-	if err != nil {
-		return spec, err
-	}
-	spec.DNS = []string{}
-	if dns != nil {
-		spec.DNS = *dns
 	}
 	for _, k := range []string{"ipv6_ra_mode", "ipv6_address_mode"} {
 		if a.has(k) && !a.isNull(k) {
@@ -274,4 +264,23 @@ func (s *server) deleteSubnet(w http.ResponseWriter, r *http.Request, c Caller) 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// dhcpAttrs reads a subnet create's enable_dhcp (default true) and
+// dns_nameservers (default none) into spec.
+func dhcpAttrs(a attrs, spec *ovn.SubnetSpec) error {
+	dhcp, err := a.boolean("enable_dhcp")
+	if err != nil {
+		return err
+	}
+	spec.EnableDHCP = dhcp == nil || *dhcp
+	dns, err := dnsList(a)
+	if err != nil {
+		return err
+	}
+	spec.DNS = []string{}
+	if dns != nil {
+		spec.DNS = *dns
+	}
+	return nil
 }

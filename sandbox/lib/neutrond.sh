@@ -82,13 +82,17 @@ cache_token() {
 	[[ -n ${TOKENS[$1]} ]] || die "could not get a token of $1 from $AUTH_URL (see the cloud's log in $S)"
 }
 
-# api TOKEN METHOD PATH [JSON]: a Neutron call; prints the body, fails on HTTP errors.
-api() {
-	local token=$1 method=$2 path=$3 data=${4:-}
+# rest BASE TOKEN METHOD PATH [JSON]: an OpenStack API call; prints the
+# body, fails on HTTP errors.
+rest() {
+	local base=$1 token=$2 method=$3 path=$4 data=${5:-}
 	local args=(-sS --fail-with-body -X "$method" -H "X-Auth-Token: $token" -H 'Content-Type: application/json')
 	[[ -n $data ]] && args+=(-d "$data")
-	curl "${args[@]}" "$API_URL/v2.0/$path"
+	curl "${args[@]}" "$base/$path"
 }
+
+# api TOKEN METHOD PATH [JSON]: a Neutron call.
+api() { rest "$API_URL/v2.0" "$@"; }
 
 # ensure_vm_network: the VMs' Neutron network and subnet, owned by the VMs'
 # tenant; LS becomes its Logical_Switch in NB.

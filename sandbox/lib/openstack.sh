@@ -124,13 +124,8 @@ start_keystone() {
 		curl -sf -o /dev/null "$KEYSTONE_URL/v3"
 }
 
-# ks TOKEN METHOD PATH [JSON]: a Keystone call; prints the body.
-ks() {
-	local token=$1 method=$2 path=$3 data=${4:-}
-	local args=(-sS --fail-with-body -X "$method" -H "X-Auth-Token: $token" -H 'Content-Type: application/json')
-	[[ -n $data ]] && args+=(-d "$data")
-	curl "${args[@]}" "$KEYSTONE_URL/v3/$path"
-}
+# ks TOKEN METHOD PATH [JSON]: a Keystone call (rest: lib/neutrond.sh).
+ks() { rest "$KEYSTONE_URL/v3" "$@"; }
 
 # ks_ensure TOKEN COLLECTION NAME JSON: the id of the named resource, made
 # from JSON when missing.

@@ -367,3 +367,43 @@ func TestTrunkRecordedOnBridge(t *testing.T) {
 		t.Errorf("attach made %d Neutron calls (want 4: network, port, subport, status) and %d trunks", got, r.cl.trunkMade)
 	}
 }
+
+// Real Neutron hides a subport's binding:profile from its owner: the
+// health check takes the VLAN from the trunk, and notices when the trunk
+// holds the VLAN for another port.
+func TestCheckSubportVLANOnTrunk(t *testing.T) {
+	r := newTrunkRig(t)
+	ctx := context.Background()
+	at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.cl.ports[at.PortID]
+	p.ParentName, p.Tag = "", 0 // as a member sees a subport
+	r.cl.ports[at.PortID] = p
+	ap := r.sw.ports[at.PortName]
+	ap.OFPort = 1 // opened by ovs-vswitchd
+	r.sw.ports[at.PortName] = ap
+	problems, err := r.a.Check(ctx, at, r.netns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 0 {
+		t.Errorf("healthy subport: problems %q", problems)
+	}
+	tr := r.cl.trunks["trunk-1"]
+	for i := range tr.Subports {
+		if tr.Subports[i].PortID == at.PortID {
+			tr.Subports[i].PortID = "someone-else"
+		}
+	}
+	r.cl.trunks["trunk-1"] = tr
+	problems, err = r.a.Check(ctx, at, r.netns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{fmt.Sprintf("Neutron port is not the subport with VLAN %d of trunk trunk-1 (OVS port %s)", at.VLAN, at.PortName)}
+	if d := cmp.Diff(want, problems); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+}

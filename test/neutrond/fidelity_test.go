@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/attributestags"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 )
@@ -143,7 +144,11 @@ func testAllowedAddressPairs(t *testing.T, tg *target) {
 		map[string]any{"ip_address": "10.72.0.200", "mac_address": mac},
 		map[string]any{"ip_address": "10.72.0.208/29", "mac_address": vmac},
 	}
-	if diff := cmp.Diff(want, p["allowed_address_pairs"]); diff != "" {
+	// Neutron keeps the pairs in no particular order.
+	byIP := cmpopts.SortSlices(func(a, b any) bool {
+		return fmt.Sprint(a.(map[string]any)["ip_address"]) < fmt.Sprint(b.(map[string]any)["ip_address"])
+	})
+	if diff := cmp.Diff(want, p["allowed_address_pairs"], byIP); diff != "" {
 		t.Fatalf("allowed_address_pairs (-want +got):\n%s", diff)
 	}
 	// ML2/OVN: the pair with the port's MAC extends its port security

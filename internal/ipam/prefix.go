@@ -51,14 +51,19 @@ func DefaultGateway(p netip.Prefix) netip.Addr {
 	return p.Masked().Addr().Next()
 }
 
-// ValidateGateway checks that gateway lies inside p and is neither the
-// network address nor, for IPv4, the broadcast address.
+// ValidateGateway applies Neutron's rule (check_gateway_invalid_in_subnet):
+// the gateway is of p's IP version and, when inside p, neither the network
+// address nor, for IPv4, the broadcast address. A gateway outside p is
+// allowed, as in Neutron (an upstream router on a provider network).
 func ValidateGateway(p netip.Prefix, gateway netip.Addr) error {
 	if !gateway.IsValid() {
 		return fmt.Errorf("%w: gateway_ip is empty: give an address inside %s", ErrInvalid, p)
 	}
+	if gateway.Is4() != p.Addr().Is4() {
+		return fmt.Errorf("%w: gateway_ip %s is not of the IP version of subnet %s", ErrInvalid, gateway, p)
+	}
 	if !p.Contains(gateway) {
-		return fmt.Errorf("%w: gateway_ip %s is outside subnet %s", ErrInvalid, gateway, p)
+		return nil
 	}
 	if reason := reservedReason(p, gateway); reason != "" {
 		return fmt.Errorf("%w: gateway_ip %s is %s of %s: use an address from %s to %s", ErrInvalid, gateway, reason, p, firstUsable(p), lastUsable(p))

@@ -98,7 +98,7 @@ func TestValidateGateway(t *testing.T) {
 		{prefix: "fd00::/64", gateway: "fd00::ffff:ffff:ffff:ffff"}, // no broadcast in v6
 		{prefix: "10.0.0.0/24", gateway: "10.0.0.0", wantErr: ErrInvalid, names: []string{"10.0.0.0 ", "network address", "10.0.0.1", "10.0.0.254"}},
 		{prefix: "10.0.0.0/24", gateway: "10.0.0.255", wantErr: ErrInvalid, names: []string{"10.0.0.255", "broadcast", "10.0.0.254"}},
-		{prefix: "10.0.0.0/24", gateway: "10.0.1.1", wantErr: ErrInvalid, names: []string{"10.0.1.1", "10.0.0.0/24"}},
+		{prefix: "10.0.0.0/24", gateway: "10.0.1.1"}, // outside: an upstream router, allowed as in Neutron
 		{prefix: "10.0.0.0/24", gateway: "fd00::1", wantErr: ErrInvalid, names: []string{"fd00::1", "10.0.0.0/24"}},
 		{prefix: "fd00::/64", gateway: "fd00::", wantErr: ErrInvalid, names: []string{"fd00:: ", "network address"}},
 		{prefix: "10.0.0.0/24", gateway: "", wantErr: ErrInvalid, names: []string{"10.0.0.0/24"}},

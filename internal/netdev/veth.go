@@ -127,6 +127,11 @@ func configurePeer(cfg IfaceConfig) error {
 		} else {
 			route.Family = unix.AF_INET
 		}
+		if hasFamily(cfg.Addresses, gw) && !onSubnet(cfg.Addresses, gw) {
+			// A gateway outside the subnet (Neutron allows one: an
+			// upstream router) is reached on the link itself.
+			route.Flags = int(netlink.FLAG_ONLINK)
+		}
 		if err := netlink.RouteAdd(route); err != nil {
 			return fmt.Errorf("add default route via %s: %w (is it inside one of the addresses' subnets?)", gw, err)
 		}
@@ -198,4 +203,24 @@ func prefixToIPNet(p netip.Prefix) *net.IPNet {
 func isNotFound(err error) bool {
 	var nf netlink.LinkNotFoundError
 	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
+}
+
+// hasFamily: one of the addresses is of ip's family.
+func hasFamily(addrs []netip.Prefix, ip netip.Addr) bool {
+	for _, a := range addrs {
+		if a.Addr().Is4() == ip.Is4() {
+			return true
+		}
+	}
+	return false
+}
+
+// onSubnet: one of the addresses' prefixes holds ip.
+func onSubnet(addrs []netip.Prefix, ip netip.Addr) bool {
+	for _, a := range addrs {
+		if a.Masked().Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

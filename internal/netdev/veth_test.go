@@ -154,9 +154,6 @@ func TestCreateVethRollsBack(t *testing.T) {
 		{"address added twice", func(c *IfaceConfig) {
 			c.Addresses = append(c.Addresses, c.Addresses[0])
 		}, "add address 10.3.0.5/24"},
-		{"gateway outside every subnet", func(c *IfaceConfig) {
-			c.Gateways = []netip.Addr{netip.MustParseAddr("192.0.2.1")}
-		}, "default route via 192.0.2.1"},
 		{"IPv6 gateway without an IPv6 address", func(c *IfaceConfig) {
 			c.Gateways = []netip.Addr{netip.MustParseAddr("fd00:3::1")}
 		}, "default route via fd00:3::1"},
@@ -333,4 +330,32 @@ func TestCreateVethIPv6WhereDisabled(t *testing.T) {
 	if out := run(t, "ip", "netns", "exec", "vst-c8", "sysctl", "-n", "net.ipv6.conf.default.disable_ipv6"); strings.TrimSpace(out) != "1" {
 		t.Errorf("namespace default disable_ipv6 changed to %q; only eth0's should", out)
 	}
+}
+
+// Neutron allows a gateway outside the subnet (an upstream router): the
+// default route to it is on-link.
+func TestCreateVethGatewayOutsideSubnet(t *testing.T) {
+	needRoot(t)
+	nsPath := newNetns(t, "vst-c4")
+	cleanupLink(t, "vsta4")
+	cfg := IfaceConfig{Name: "eth0", Addresses: []netip.Prefix{netip.MustParsePrefix("10.4.0.5/24")},
+		Gateways: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}
+	n := New(testLogger())
+	if err := n.CreateVeth(testCtx(t), "vsta4", nsPath, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var routes []netlink.Route
+	inNetns(t, nsPath, func() (err error) {
+		routes, err = netlink.RouteList(nil, netlink.FAMILY_V4)
+		return err
+	})
+	for _, r := range routes {
+		if r.Gw.Equal(net.ParseIP("192.0.2.1")) {
+			if r.Flags&int(netlink.FLAG_ONLINK) == 0 {
+				t.Errorf("default route via 192.0.2.1 is not on-link: %+v", r)
+			}
+			return
+		}
+	}
+	t.Errorf("no route via 192.0.2.1 in %+v", routes)
 }

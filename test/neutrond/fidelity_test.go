@@ -232,8 +232,13 @@ func testSubnetGateway(t *testing.T, tg *target) {
 	if code, body := tg.call(t, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"gateway_ip": "10.74.0.50"}}`); code != 409 || errType(body) != "GatewayConflictWithAllocationPools" {
 		t.Fatalf("gateway inside a pool: %d %v", code, body)
 	}
-	if code, body := tg.call(t, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"gateway_ip": "10.75.0.1"}}`); code != 400 {
-		t.Fatalf("gateway outside the subnet: %d %v", code, body)
+	// Neutron allows a gateway outside the subnet (an upstream router).
+	got = tg.mustCall(t, 200, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"gateway_ip": "10.75.0.1"}}`, "subnet")
+	if got["gateway_ip"] != "10.75.0.1" {
+		t.Fatalf("gateway_ip outside the subnet after update = %v", got["gateway_ip"])
+	}
+	if code, body := tg.call(t, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"gateway_ip": "fd00::1"}}`); code != 400 {
+		t.Fatalf("gateway of the other IP version: %d %v", code, body)
 	}
 	got = tg.mustCall(t, 200, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"gateway_ip": null}}`, "subnet")
 	if got["gateway_ip"] != nil {

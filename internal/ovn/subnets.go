@@ -141,13 +141,16 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 		}
 		s.view.mu.RLock()
 		n, err := s.view.ownedNetwork(sc, spec.NetworkID)
-		var overlap *Subnet
+		var overlap, otherPool *Subnet
 		ready := false
 		if err == nil {
 			ready = s.view.ready(n)
 			for _, o := range s.view.subnetsByNet[n.ID] {
 				if o.CIDR.Overlaps(spec.CIDR) {
 					overlap = o
+				}
+				if o.IPVersion == spec.IPVersion && o.SubnetPoolID != spec.SubnetPoolID {
+					otherPool = o
 				}
 			}
 		}
@@ -160,6 +163,12 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 			return errLagging // retry once the view caught up
 		}
 		s.lagging(spec.NetworkID, false)
+		if otherPool != nil {
+			// Neutron's rule: the subnets of one IP version on a network
+			// come from one subnet pool, or none.
+			return newErr(ErrInvalid, "NetworkSubnetPoolAffinityError",
+				"Subnets hosted on the same network must be allocated from the same subnet pool.")
+		}
 		if overlap != nil {
 			return newErr(ErrInvalid, "InvalidInput",
 				"Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet (%s, %s).",

@@ -55,6 +55,16 @@ func quoted(s string) []string {
 // with its ports when the test ends.
 func (tg *target) network(t *testing.T, user, netExtra, cidr, subnetExtra string) (netID, subnetID string) {
 	t.Helper()
+	netID = tg.bareNetwork(t, user, netExtra)
+	sn := tg.mustCall(t, 201, user, "POST", "/v2.0/subnets",
+		fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": %q%s}}`, netID, cidr, subnetExtra), "subnet")
+	return netID, sn["id"].(string)
+}
+
+// bareNetwork is a network without subnets, deleted (its ports first) when
+// the test ends.
+func (tg *target) bareNetwork(t *testing.T, user, netExtra string) (netID string) {
+	t.Helper()
 	n := tg.mustCall(t, 201, user, "POST", "/v2.0/networks", `{"network": {"name": "fidelity-`+t.Name()+`"`+netExtra+`}}`, "network")
 	netID = n["id"].(string)
 	t.Cleanup(func() {
@@ -70,9 +80,7 @@ func (tg *target) network(t *testing.T, user, netExtra, cidr, subnetExtra string
 			t.Errorf("cleanup: delete network %s on %s: %d %v", netID, tg.name(), code, body)
 		}
 	})
-	sn := tg.mustCall(t, 201, user, "POST", "/v2.0/subnets",
-		fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": %q%s}}`, netID, cidr, subnetExtra), "subnet")
-	return netID, sn["id"].(string)
+	return netID
 }
 
 func (tg *target) port(t *testing.T, user, netID, extra string) map[string]any {
@@ -463,8 +471,14 @@ func testSubnetPools(t *testing.T, tg *target) {
 	if diff := cmp.Diff([]any{"10.84.0.0/22"}, pool["prefixes"]); diff != "" {
 		t.Fatalf("prefixes (-want +got):\n%s", diff)
 	}
-	// Created after the pool, so deleted (with its subnets) before it.
-	netID, _ := tg.network(t, "demo", "", "10.85.0.0/24", "")
+	// Networks created after the pool, so deleted (with their subnets)
+	// before it. All subnets of one IP version on a network come from one
+	// pool, or none.
+	mixedID, _ := tg.network(t, "demo", "", "10.85.0.0/24", "")
+	if code, body := tg.call(t, "demo", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "subnetpool_id": %q}}`, mixedID, poolID)); code != 400 || errType(body) != "NetworkSubnetPoolAffinityError" {
+		t.Fatalf("pool subnet beside a subnet of no pool: %d %v", code, body)
+	}
+	netID := tg.bareNetwork(t, "demo", "")
 	subnet := func(extra string) (int, map[string]any) {
 		return tg.call(t, "demo", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "subnetpool_id": %q%s}}`, netID, poolID, extra))
 	}
@@ -500,6 +514,9 @@ func testSubnetPools(t *testing.T, tg *target) {
 	code, body = subnet(`, "prefixlen": 26`)
 	if code != 201 || body["subnet"].(map[string]any)["cidr"] != "10.84.0.0/26" {
 		t.Fatalf("subnet after freeing the /26: %d %v", code, body)
+	}
+	if code, body := tg.call(t, "demo", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "10.86.0.0/24"}}`, netID)); code != 400 || errType(body) != "NetworkSubnetPoolAffinityError" {
+		t.Fatalf("subnet of no pool beside pool subnets: %d %v", code, body)
 	}
 	list := tg.osc(t, "demo", "subnet", "pool", "list", "-f", "json").([]any)
 	if !slices.ContainsFunc(list, func(p any) bool { return field(p, "ID") == poolID }) {

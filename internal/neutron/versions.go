@@ -37,7 +37,6 @@ var extensionList = []obj{
 	ext("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes."),
 	ext("revision-if-match", "If-Match constraints based on revision_number", "Extension indicating that If-Match based on revision_number is supported."),
 	ext("standard-attr-tag", "Tag support for resources with standard attribute: subnet, port, network", "Enables to set tag on resources with standard attribute."),
-	ext("tag-ports-during-bulk-creation", "Tag Ports During Bulk Creation", "Allow to tag ports during bulk creation"),
 	ext("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
 	ext("extra_dhcp_opt", "Neutron Extra DHCP options", "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
 	ext("subnet-service-types", "Subnet service types", "Provides ability to set the subnet service_types field"),

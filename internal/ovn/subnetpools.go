@@ -418,8 +418,9 @@ func (s *Store) DeleteSubnetPool(ctx context.Context, sc Scope, id string) error
 			return err
 		}
 		if len(p.Allocations) > 0 {
-			return newErr(ErrConflict, "SubnetPoolInUse",
-				"Unable to complete operation on subnet pool %s. Subnet pool has existing allocations.", id)
+			// What Neutron 21 answers (400, not SubnetPoolInUse's 409).
+			return newErr(ErrInvalid, "SubnetPoolDeleteError",
+				"Unable to delete subnet pool: Subnet pool has existing allocations.")
 		}
 		ops, err := s.guard(nbdb.AddressSetTable, p.uuid, p.ext)
 		if err != nil {

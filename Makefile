@@ -48,9 +48,9 @@ unit:
 	$(GO) test -race $$($(GO) list ./... | grep -v /test/e2e)
 
 # e2e against a sandbox of CLOUD (neutrond or openstack), then the Neutron
-# API fidelity scenarios against that cloud's API, then the kill campaign. A sandbox left in
-# the test dir by a killed run goes first. On failure the sandbox's state
-# and logs are printed before it goes.
+# API fidelity scenarios against that cloud's API, then the kill campaign.
+# A sandbox left in the test dir by a killed run goes first. On failure the
+# sandbox's state and logs are printed before it goes.
 e2e:
 	@export SANDBOX_NAME=$(TEST_SANDBOX_NAME) SANDBOX_DIR=$(TEST_SANDBOX_DIR); \
 	echo "== e2e against cloud $(CLOUD) (sandbox $$SANDBOX_NAME in $$SANDBOX_DIR)"; \

@@ -58,13 +58,16 @@ func TestPoolFillAttachReturn(t *testing.T) {
 		}
 	}
 	// Filling again to the same size makes nothing.
-	calls := r.cl.calls
+	writes := len(r.cl.requests)
 	if _, err := r.a.FillPool(ctx, "LS1", 2); err != nil || len(r.cl.ports) != 2 {
 		t.Fatalf("refill: %v, %d ports", err, len(r.cl.ports))
 	}
+	if w := r.cl.requests[writes:]; len(w) != 0 {
+		t.Errorf("refill to the same size wrote %v", w)
+	}
 
 	// An attach from the pool asks Neutron nothing.
-	calls = r.cl.calls
+	calls := r.cl.calls
 	at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
 	if err != nil {
 		t.Fatal(err)

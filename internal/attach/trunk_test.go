@@ -58,7 +58,6 @@ func TestTrunkAttachCreatesThenReusesTrunk(t *testing.T) {
 
 	// Another process: finds the trunk in the VM's OVSDB.
 	other := *newRigShared(r)
-	n := len(r.cl.requests)
 	calls := r.cl.calls
 	at2, err := other.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c2"})
 	if err != nil {
@@ -72,7 +71,7 @@ func TestTrunkAttachCreatesThenReusesTrunk(t *testing.T) {
 	if got := r.cl.calls - calls; got != 4 {
 		t.Errorf("second attach made %d Neutron calls, want 4 (network, port, subport, status)", got)
 	}
-	n = len(r.cl.requests)
+	n := len(r.cl.requests)
 	if _, err := r.a.Detach(ctx, Selector{ContainerID: "c1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,9 @@ later gc with the cloud.`,
 				for _, h := range holders.Replugged {
 					fmt.Fprintf(a.stdout, "re-plugged the network of holder %s\n", h)
 				}
+				for _, c := range holders.Restarted {
+					fmt.Fprintf(a.stdout, "started container %s again (restart policy always; the engine started it before its holder)\n", c)
+				}
 				for _, p := range rep.Detached {
 					fmt.Fprintf(a.stdout, "removed OVS port %s (with its veth and Neutron port)\n", p)
 				}
@@ -113,6 +116,7 @@ type holderReport struct {
 	Holders    []string `json:"removed_holders"`
 	Containers []string `json:"removed_never_started,omitempty"`
 	Replugged  []string `json:"replugged,omitempty"`
+	Restarted  []string `json:"restarted,omitempty"`
 }
 
 // gcHolders reconciles the network-holding containers of this VM:
@@ -122,7 +126,10 @@ type holderReport struct {
 //     with its network;
 //   - a running holder whose veth is gone (it was restarted, e.g. with the
 //     engine, in a new namespace) gets its network back (re-plugged with
-//     the same port, VLAN and addresses).
+//     the same port, VLAN and addresses), and its user containers with the
+//     restart policy "always" that are not running are started: the engine
+//     restarting after a crash starts them only if their holder happens to
+//     be up first, and never tries again.
 //
 // A run is in progress while the process recorded on its holder lives;
 // anything younger than grace is left alone too.
@@ -184,6 +191,13 @@ func (a *app) gcHolders(ctx context.Context, dk *docker.Client, at *attach.Attac
 				if err != nil {
 					errs = append(errs, err)
 				}
+				if len(rp) > 0 {
+					started, err := startAlwaysUsers(ctx, dk, h, users)
+					rep.Restarted = append(rep.Restarted, started...)
+					if err != nil {
+						errs = append(errs, err)
+					}
+				}
 			}
 			continue
 		}
@@ -201,6 +215,33 @@ func (a *app) gcHolders(ctx context.Context, dk *docker.Client, at *attach.Attac
 		rep.Holders = append(rep.Holders, h.Name)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// startAlwaysUsers starts the stopped user containers of holder h whose
+// restart policy is "always", as the engine would have at its start had
+// the holder been up.
+func startAlwaysUsers(ctx context.Context, dk *docker.Client, h docker.Summary, users []docker.Summary) ([]string, error) {
+	var started []string
+	var errs []error
+	for _, u := range users {
+		if u.Labels[docker.LabelHolder] != h.ID || u.Status == "running" {
+			continue
+		}
+		c, err := dk.Inspect(ctx, u.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if c.Running || c.RestartPolicy != "always" {
+			continue
+		}
+		if err := dk.Start(ctx, u.ID); err != nil {
+			errs = append(errs, fmt.Errorf("starting %s again: %w", u.Name, err))
+			continue
+		}
+		started = append(started, u.Name)
+	}
+	return started, errors.Join(errs...)
 }
 
 // replugHolder re-plugs the attachments of a running holder that lost

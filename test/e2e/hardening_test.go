@@ -230,25 +230,36 @@ func TestHardeningDockerdRestart(t *testing.T) {
 	if ip == "" {
 		t.Fatal("no address before the restart")
 	}
-	r.restartDockerd(t)
-	// Both, before gc re-plugs what runs: dockerd restarts a container
-	// whose holder is not up yet only after a back-off.
+	holders := map[string]string{}
 	for _, c := range []string{id, peer} {
-		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-			if out, _ := r.docker(t.Context(), "inspect", "-f", "{{.State.Running}}", c); strings.TrimSpace(out) == "true" {
-				break
-			}
+		holders[c] = strings.TrimSpace(r.mustDocker(t, "inspect", "-f", `{{index .Config.Labels "ovn-docker.holder"}}`, c))
+	}
+	r.restartDockerd(t)
+	// The engine restarts the holders (they have restart policies of
+	// their own); a user container only if its holder happened to be up
+	// first, and never again: gc starts those after re-plugging.
+	running := func(c string) bool {
+		out, _ := r.docker(t.Context(), "inspect", "-f", "{{.State.Running}}", c)
+		return strings.TrimSpace(out) == "true"
+	}
+	for _, c := range []string{id, peer} {
+		for deadline := time.Now().Add(60 * time.Second); !running(holders[c]); time.Sleep(500 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("the --restart=always container %.12s was not restarted with dockerd", c)
+				t.Fatalf("the holder %.12s of the --restart=always container %.12s was not restarted with dockerd", holders[c], c)
 			}
 		}
 	}
-	if st := r.statusOf(t, vm1, id); !strings.HasPrefix(st, "NO-NETWORK") {
+	if st := r.statusOf(t, vm1, id); running(id) && !strings.HasPrefix(st, "NO-NETWORK") {
 		t.Errorf("ps after the dockerd restart: status %q, want NO-NETWORK…", st)
 	}
 	out := r.gc(t, vm1)
 	if !strings.Contains(out, "re-plugged") {
 		t.Errorf("gc did not re-plug:\n%s", out)
+	}
+	for _, c := range []string{id, peer} {
+		if !running(c) {
+			t.Fatalf("the --restart=always container %.12s is not running after gc:\n%s", c, out)
+		}
 	}
 	if st := r.statusOf(t, vm1, id); st != "ACTIVE" {
 		t.Errorf("ps after gc: status %q, want ACTIVE", st)

@@ -488,8 +488,15 @@ func (r *Run) releaseOnDie(ctx context.Context, steps []func(context.Context) er
 		select {
 		case <-died:
 		case <-evctx.Done():
-			res <- result{}
-			return
+			// A die event delivered by the time docker run returned
+			// wins over the stop (select picks at random between
+			// ready cases).
+			select {
+			case <-died:
+			default:
+				res <- result{}
+				return
+			}
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 		defer cancel()

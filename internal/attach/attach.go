@@ -185,6 +185,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 		KeyVIFMAC:    a.VM.MAC,
 		KeyState:     stateAttaching,
 		KeyPID:       strconv.Itoa(a.pid()),
+		KeyClaimed:   claimedNow(),
 	}, nil)
 	if err != nil {
 		if ap.Name != "" {

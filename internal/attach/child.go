@@ -68,6 +68,31 @@ const TrunkName = "ovn-docker"
 // binding:profile is hidden from members).
 func ChildMarker(vifID string) string { return "ovn-docker child of " + vifID }
 
+// childDescription is a trunk-mode port's description: the marker and the
+// access port (the VLAN claim) it is made for. A port whose claim is gone
+// is an orphan whatever its age; one whose claim exists belongs to an
+// attach or fill in progress. (Claims precede their ports and outlive
+// them.)
+func childDescription(vifID, accessPort string) string {
+	return ChildMarker(vifID) + " via " + accessPort
+}
+
+// IsChildDescription: desc marks a port made in trunk mode as a child of
+// vifID's port.
+func IsChildDescription(desc, vifID string) bool {
+	return desc == ChildMarker(vifID) || strings.HasPrefix(desc, ChildMarker(vifID)+" via ")
+}
+
+// claimOf is the access port named in the description of a trunk-mode
+// port of this VM; "" for ports made before descriptions named it.
+func (a *Attacher) claimOf(p cloud.Port) string {
+	name, _ := strings.CutPrefix(p.Description, ChildMarker(a.VM.VIFID)+" via ")
+	if name == p.Description {
+		return ""
+	}
+	return name
+}
+
 // childSpec is the port to make.
 type childSpec struct {
 	networkID, name, deviceID string
@@ -130,7 +155,7 @@ func (a *Attacher) profileTags(ctx context.Context) map[int]bool {
 // add_subports on the VM's trunk.
 func (a *Attacher) newSubport(ctx context.Context, ap *AccessPort, spec childSpec, undo *[]func(context.Context) error) (cloud.Port, error) {
 	nc := context.WithoutCancel(ctx)
-	port, err := a.Cloud.CreatePort(nc, cloud.PortOpts{NetworkID: spec.networkID, Name: spec.name, Description: ChildMarker(a.VM.VIFID)})
+	port, err := a.Cloud.CreatePort(nc, cloud.PortOpts{NetworkID: spec.networkID, Name: spec.name, Description: childDescription(a.VM.VIFID, ap.Name)})
 	if err != nil {
 		return cloud.Port{}, err
 	}
@@ -326,7 +351,7 @@ func (a *Attacher) removeChild(ctx context.Context, ap AccessPort, portID string
 // trunk mode (by its description), or a container port (by device_owner)
 // in binding-profile mode.
 func (a *Attacher) isOurChild(p cloud.Port) bool {
-	return p.Description == ChildMarker(a.VM.VIFID) ||
+	return IsChildDescription(p.Description, a.VM.VIFID) ||
 		(p.DeviceOwner == cloud.DeviceOwner && p.ParentName == a.VM.VIFID) ||
 		(p.ParentName == a.VM.VIFID && strings.HasPrefix(p.Name, "ovn-docker-"))
 }

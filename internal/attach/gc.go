@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"strconv"
@@ -11,6 +12,55 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
+
+// createSettle is how long after its VLAN claim a port create sent by a
+// process that was killed since may still complete in the cloud (real
+// Neutron completed one 3 s after the kill, under load). GC waits until
+// then before it looks for orphaned ports, so that one gc after a crash
+// finds them all; a port completing even later is still found by a later
+// gc (its description names its claim, which is gone).
+const createSettle = 10 * time.Second
+
+// inFlightUntil: until when a port create of the dead, unfinished claim ap
+// may still complete (zero if its port is known or it predates
+// KeyClaimed).
+func inFlightUntil(ap AccessPort) time.Time {
+	if ap.ExternalIDs[KeyPort] != "" {
+		return time.Time{}
+	}
+	ms, err := strconv.ParseInt(ap.ExternalIDs[KeyClaimed], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).Add(createSettle)
+}
+
+// claimedNow is KeyClaimed's value for a claim made now.
+func claimedNow() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
+
+// settle is the latest inFlightUntil of the claims a GC removed.
+type settle struct{ until time.Time }
+
+func (s *settle) note(ap AccessPort) {
+	if t := inFlightUntil(ap); t.After(s.until) {
+		s.until = t
+	}
+}
+
+// wait sleeps until every create noted may have completed.
+func (s *settle) wait(ctx context.Context, log *slog.Logger) error {
+	d := time.Until(s.until)
+	if d <= 0 {
+		return nil
+	}
+	log.Info("gc: waiting for port creates a killed command may have left in flight in the cloud", "wait", d.Round(time.Millisecond))
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Alive reports whether the owner of an attachment (its container, or its
 // netns when there is no container) still exists.
@@ -48,16 +98,20 @@ type GCReport struct {
 //     to the pool) are finished (a return) or removed, and so are ready
 //     entries whose Neutron port is gone or whose record is incomplete;
 //   - child ports of this VM's port in Neutron that the plugin made and no
-//     access port claims (by port id, or by VLAN for binding:profile
-//     children made before their id was recorded) are deleted, after their
-//     removal from the trunk in trunk mode; children someone else made are
-//     reported, never deleted.
+//     access port claims (by port id, by the claim their description
+//     names in trunk mode, or by VLAN for binding:profile children made
+//     before their id was recorded) are deleted, after their removal from
+//     the trunk in trunk mode; children someone else made are reported,
+//     never deleted. A claim removed here whose port create may still be
+//     in flight (its process was killed moments ago) makes GC wait for it
+//     first (createSettle).
 //
 // Attaches in progress (state "attaching", their process alive) are left
 // alone.
 //
-// Neutron ports younger than grace are left alone too, as a second guard
-// against racing an attach (Neutron's clock and ours may differ a little).
+// Neutron ports younger than grace are left alone too when their claim is
+// not known (binding:profile children, ports made by older versions), as
+// a second guard against racing an attach.
 func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GCReport, error) {
 	var rep GCReport
 	atts, err := a.List(ctx, false)
@@ -73,6 +127,7 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 		byName[ap.Name] = ap
 	}
 	var errs []error
+	var inFlight settle
 	keep := map[int]bool{} // VLANs still in use after this pass
 	for _, at := range atts {
 		ap := byName[at.PortName]
@@ -87,6 +142,7 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 			continue
 		}
 		a.log().Info("gc: detaching", "ovs_port", at.PortName, "why", why)
+		inFlight.note(ap)
 		if err := a.detachOne(ctx, ap); err != nil {
 			errs = append(errs, err)
 			keep[at.VLAN] = true
@@ -95,10 +151,13 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 		rep.Detached = append(rep.Detached, at.PortName)
 	}
 	if a.Pool != nil {
-		errs = append(errs, a.gcPool(ctx, &rep))
+		errs = append(errs, a.gcPool(ctx, &rep, &inFlight))
 	}
 	if a.VM.VIFID == "" {
 		return rep, errors.Join(errs...)
+	}
+	if err := inFlight.wait(ctx, a.log()); err != nil {
+		return rep, errors.Join(append(errs, err)...)
 	}
 	// Ready pool entries read before the port list: their ports were made
 	// before it, so one missing from it is gone.
@@ -153,7 +212,9 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 		return rep, errors.Join(append(errs, err)...)
 	}
 	recorded := map[string]bool{}
+	claims := map[string]bool{}
 	for _, ap := range all {
+		claims[ap.Name] = true
 		keep[ap.VLAN] = true
 		if id := ap.ExternalIDs[KeyPort]; id != "" {
 			recorded[id] = true
@@ -180,11 +241,16 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 			}
 			continue
 		}
-		if recorded[p.ID] || (p.Description != ChildMarker(a.VM.VIFID) && keep[vlan]) {
+		if recorded[p.ID] {
 			continue
 		}
-		if !p.CreatedAt.IsZero() && now.Sub(p.CreatedAt) < grace {
-			continue // too young: maybe another VM-local process is just making it
+		if via := a.claimOf(p); via != "" {
+			if claims[via] {
+				continue // made by an attach or fill in progress
+			}
+		} else if (p.Description != ChildMarker(a.VM.VIFID) && keep[vlan]) ||
+			(!p.CreatedAt.IsZero() && now.Sub(p.CreatedAt) < grace) {
+			continue // maybe another VM-local process is just making it
 		}
 		a.log().Info("gc: deleting orphaned Neutron port", "port", p.ID, "vlan", vlan)
 		if sub {
@@ -204,7 +270,7 @@ func (a *Attacher) GC(ctx context.Context, alive Alive, grace time.Duration) (GC
 
 // gcPool finishes or removes pool entries whose process died midway, and
 // removes ready entries whose record is incomplete.
-func (a *Attacher) gcPool(ctx context.Context, rep *GCReport) error {
+func (a *Attacher) gcPool(ctx context.Context, rep *GCReport, inFlight *settle) error {
 	es, err := a.poolEntries(ctx)
 	if err != nil {
 		return err
@@ -259,6 +325,7 @@ func (a *Attacher) gcPool(ctx context.Context, rep *GCReport) error {
 			}
 		}
 		a.log().Info("gc: removing pool port", "ovs_port", e.Name, "why", state+" did not finish")
+		inFlight.note(e)
 		if err := a.removeEntry(ctx, e); err != nil {
 			errs = append(errs, err)
 			continue

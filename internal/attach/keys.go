@@ -13,6 +13,10 @@ const (
 	KeyTrunk     = "ovn-docker:trunk"     // trunk mode: the trunk the port is a subport of
 	KeyState     = "ovn-docker:state"     // "attaching" until done, then "ready"
 	KeyPID       = "ovn-docker:pid"       // pid of the process attaching (for GC)
+	// KeyClaimed is when the VLAN was claimed (Unix milliseconds), just
+	// before the Neutron port is created: GC waits for a create that a
+	// killed process may have left in flight (see createSettle).
+	KeyClaimed = "ovn-docker:claimed"
 
 	// What an attach needs besides Neutron's port id, recorded when the
 	// port is made, so that a pooled port is attached without asking

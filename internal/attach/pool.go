@@ -518,7 +518,7 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 		}
 		ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
 			KeyNetwork: nw.ID, KeyNetworkName: nw.Name, KeyVIF: a.VM.VIFID, KeyVIFMAC: a.VM.MAC, KeyProject: a.Cloud.ProjectID(),
-			KeyState: stateFilling, KeyPID: pid, KeyPooled: "true",
+			KeyState: stateFilling, KeyPID: pid, KeyPooled: "true", KeyClaimed: claimedNow(),
 		}, nil)
 		if err != nil {
 			if ap.Name != "" {

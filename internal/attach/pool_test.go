@@ -242,7 +242,8 @@ func TestPoolGC(t *testing.T) {
 	// recorded (an earlier version recorded it late): its subport, marked
 	// as this VM's child, is an orphan.
 	orphan := r.sw.ports["ovdv4"].ExternalIDs[KeyPort]
-	set("ovdv4", map[string]string{KeyState: stateFilling, KeyPID: "999999999", KeyPort: "", KeyMAC: ""})
+	// (Claimed long ago: no create of it can be in flight any more.)
+	set("ovdv4", map[string]string{KeyState: stateFilling, KeyPID: "999999999", KeyPort: "", KeyMAC: "", KeyClaimed: "1"})
 	// ovdv5: a fill in progress (this process): left alone.
 	if _, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyVIF: "vif-1", KeyNetwork: "net-1", KeyState: stateFilling, KeyPID: "1", KeyPooled: "true"}, nil); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +51,8 @@ func TestTrunkAttachCreatesThenReusesTrunk(t *testing.T) {
 		t.Errorf("trunk %+v, attachment %+v", tr, at)
 	}
 	p := r.cl.ports[at.PortID]
-	if p.Description != ChildMarker("vif-1") || p.DeviceID != "" {
-		t.Errorf("subport %+v: want the child marker and no device_id (Neutron refuses subports with one)", p)
+	if p.Description != childDescription("vif-1", at.PortName) || p.DeviceID != "" {
+		t.Errorf("subport %+v: want the child marker naming its claim and no device_id (Neutron refuses subports with one)", p)
 	}
 	if ids := r.sw.ports[at.PortName].ExternalIDs; ids[KeyTrunk] != "trunk-1" || ids[KeyPort] != at.PortID {
 		t.Errorf("access port records %v", ids)
@@ -404,5 +406,56 @@ func TestCheckSubportVLANOnTrunk(t *testing.T) {
 	want := []string{fmt.Sprintf("Neutron port is not the subport with VLAN %d of trunk trunk-1 (OVS port %s)", at.VLAN, at.PortName)}
 	if d := cmp.Diff(want, problems); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)
+	}
+}
+
+// A port create sent by an attach that was killed moments ago completes in
+// Neutron after gc has started: gc waits for it (createSettle from the
+// claim) and deletes it in the same run, even with the default grace; a
+// port of a claim still held (an attach in progress) is left alone.
+func TestGCWaitsForCreateInFlight(t *testing.T) {
+	r := newTrunkRig(t)
+	ctx := context.Background()
+	const wait = 300 * time.Millisecond
+	claimed := strconv.FormatInt(time.Now().Add(wait-createSettle).UnixMilli(), 10)
+	dead, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyVIF: "vif-1", KeyNetwork: "net-1",
+		KeyNetns: "/proc/999999999/ns/net", KeyState: stateAttaching, KeyPID: "999999999", KeyClaimed: claimed}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{KeyVIF: "vif-1", KeyNetwork: "net-1",
+		KeyNetns: r.netns, KeyState: stateAttaching, KeyPID: strconv.Itoa(os.Getpid()), KeyClaimed: claimedNow()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inProgress, err := r.cl.CreatePort(ctx, cloud.PortOpts{NetworkID: "net-1", Name: "c2", Description: childDescription("vif-1", live.Name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := make(chan string, 1)
+	go func() {
+		time.Sleep(wait / 2) // the killed attach's request completes now
+		p, _ := r.cl.CreatePort(ctx, cloud.PortOpts{NetworkID: "net-1", Name: "c1", Description: childDescription("vif-1", dead.Name)})
+		late <- p.ID
+	}()
+	start := time.Now()
+	rep, err := r.a.GC(ctx, NetnsAlive, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < wait/2 {
+		t.Errorf("GC took %v: it did not wait for the create in flight", took)
+	}
+	orphan := <-late
+	if diff := cmp.Diff([]string{orphan}, rep.OrphanedPorts); diff != "" {
+		t.Errorf("deleted Neutron ports (-want +got):\n%s", diff)
+	}
+	r.cl.mu.Lock()
+	defer r.cl.mu.Unlock()
+	if _, ok := r.cl.ports[inProgress.ID]; !ok {
+		t.Errorf("the port of an attach in progress (%s) was deleted", inProgress.ID)
+	}
+	if _, ok := r.sw.ports[dead.Name]; ok {
+		t.Errorf("the dead claim %s is still there", dead.Name)
 	}
 }

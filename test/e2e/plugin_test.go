@@ -387,10 +387,6 @@ func TestPluginCrashThenGC(t *testing.T) {
 			time.Sleep(delay)
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			// The cloud completes a request the killed run had sent (real
-			// Neutron: about a second for a port create); gc --grace=0
-			// cannot see a port that does not exist yet.
-			time.Sleep(requestSettle(r.s))
 			// A user container that did start is the user's: remove it
 			// the way a user would if the run looked failed.
 			for _, row := range r.ps(t, vm1, "demo") {

@@ -549,12 +549,3 @@ func TestVMsReachCloudAPIHost(t *testing.T) {
 		PingEventually(t, vm.Netns, s.APIHostIP)
 	}
 }
-
-// requestSettle is how long a cloud API request sent by a killed command
-// may still take to complete in the sandbox's cloud.
-func requestSettle(s *Sandbox) time.Duration {
-	if s.Cloud == cloudOpenStack {
-		return 3 * time.Second
-	}
-	return 200 * time.Millisecond
-}

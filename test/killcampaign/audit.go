@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
@@ -251,13 +252,11 @@ func (c *campaign) audit() report {
 	if err != nil {
 		leak("audit: Neutron: %v", err)
 	}
-	markers := map[string]bool{}
-	for _, v := range c.f.VMs {
-		markers[attach.ChildMarker(v.VIFID)] = true
-	}
 	var ps []cloud.Port
 	for _, p := range all {
-		if p.DeviceOwner == cloud.DeviceOwner || markers[p.Description] {
+		if p.DeviceOwner == cloud.DeviceOwner || slices.ContainsFunc(c.f.VMs, func(v vm) bool {
+			return attach.IsChildDescription(p.Description, v.VIFID)
+		}) {
 			ps = append(ps, p)
 		}
 	}

@@ -92,10 +92,8 @@ func main() {
 	for i := 0; i < *n; i++ {
 		c.step(i)
 	}
-	// A request the last killed command had sent is still completed by
-	// the cloud (real Neutron takes about a second for a port create or
-	// add_subports); gc with no grace cannot see what does not exist yet.
-	time.Sleep(requestSettle)
+	// Right away: a port create the last killed command had sent may
+	// still complete in the cloud, and gc must wait for it by itself.
 	for _, v := range c.f.VMs {
 		if out, err := c.plugin(v, "gc", "--grace=0s"); err != nil {
 			log.Warn("gc failed", "vm", v.Name, "err", err, "out", out)
@@ -362,7 +360,3 @@ func (c *campaign) cleanup() {
 		_, _ = c.plugin(c.f.VMs[0], "delete", "network", nw)
 	}
 }
-
-// requestSettle is how long a cloud API request sent by a killed command
-// may still take to complete.
-const requestSettle = 3 * time.Second

@@ -2,6 +2,7 @@ package ovn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -227,8 +228,22 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 		return pending, err
 	}
 	if err := s.transact(ctx, append(ops, attach...)); err != nil {
-		release()
-		return pending, err
+		if !errors.Is(err, errOutcomeUnknown) {
+			release()
+			return pending, err
+		}
+		// The connection failed mid-transaction (a cluster leader's
+		// failover): answer by what NB holds, so that a create is never
+		// reported failed while its port exists, nor lost.
+		committed, cerr := s.lspCommitted(ctx, plans[0].port.ID)
+		if cerr != nil || !committed {
+			release()
+			if cerr != nil {
+				return pending, errors.Join(err, cerr)
+			}
+			return pending, fmt.Errorf("%w: %w", errNotCommitted, err)
+		}
+		s.log.Info("a create whose connection failed was committed", "ports", len(plans), "network", networkID)
 	}
 	err = s.settle(ctx, func() bool {
 		if !v.networkHas(n.ID, lsExt) {

@@ -353,6 +353,15 @@ func (s *Store) lockNetwork(id string) func() {
 // errGuard means a wait operation failed: someone else committed first.
 var errGuard = errors.New("optimistic guard failed")
 
+// errOutcomeUnknown means the connection failed while a transaction was
+// in flight (e.g. the cluster leader died): it may or may not be
+// committed.
+var errOutcomeUnknown = errors.New("outcome unknown")
+
+// errNotCommitted means a transaction whose outcome was unknown was found
+// not committed: it may be tried again as it was.
+var errNotCommitted = errors.New("transaction not committed")
+
 // transact commits ops and classifies the failure.
 func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
 	if err := checkStrings(ops); err != nil {
@@ -364,7 +373,7 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
 	defer func() { s.m.transact.WithLabelValues(outcome).Observe(since(start)) }()
 	if err != nil {
 		outcome = "error"
-		return fmt.Errorf("%w: transaction: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w: transaction: %v", ErrUnavailable, errOutcomeUnknown, err)
 	}
 	for i, r := range res {
 		if r.Error == "" {
@@ -383,6 +392,29 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
 		return fmt.Errorf("NB transaction failed: %w", err)
 	}
 	return nil
+}
+
+// lspCommitted resolves an unknown outcome for the transaction that
+// created the Logical_Switch_Port named name: it asks NB (the leader, once
+// the client has reconnected to one) whether that row exists, retrying
+// until ctx ends.
+func (s *Store) lspCommitted(ctx context.Context, name string) (bool, error) {
+	op := ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.LogicalSwitchPortTable, Columns: []string{"name"},
+		Where: []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: name}}}
+	for {
+		res, err := s.nb.Transact(ctx, op)
+		if err == nil && len(res) == 1 && res[0].Error == "" {
+			return len(res[0].Rows) > 0, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("select: %v", res)
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("%w: could not learn whether a create was committed: %v", ErrUnavailable, err)
+		case <-time.After(lagWait):
+		}
+	}
 }
 
 // settle waits (bounded) until the view satisfies cond, so that a client
@@ -436,7 +468,7 @@ func (s *Store) retry(ctx context.Context, what string, attempt func() error) er
 		}
 		switch {
 		case errors.Is(err, errLagging):
-		case errors.Is(err, errGuard):
+		case errors.Is(err, errGuard), errors.Is(err, errNotCommitted):
 			conflicts++
 			if conflicts > s.cfg.Retries {
 				return fmt.Errorf("%w: %s: gave up after %d conflicting transactions", ErrUnavailable, what, conflicts)

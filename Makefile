@@ -4,7 +4,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 SANDBOX := sandbox/sandbox
 
-.PHONY: all build test deps vet unit e2e demo clean
+.PHONY: all build test deps vet unit e2e e2e-nb-cluster demo clean
 
 all: build
 
@@ -34,6 +34,7 @@ test: deps vet
 	$(MAKE) --no-print-directory unit || rc=$$?; \
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s || rc=$$?; \
 	for c in $(CLOUDS); do $(MAKE) --no-print-directory e2e CLOUD=$$c || rc=$$?; done; \
+	$(MAKE) --no-print-directory e2e-nb-cluster || rc=$$?; \
 	exit $$rc
 
 deps:
@@ -60,6 +61,16 @@ e2e:
 		NEUTROND_TEST_TARGET=$$SANDBOX_DIR/sandbox.json $(GO) test -count=1 -v -run TestFidelity ./test/neutrond/ && \
 		$(GO) run ./test/killcampaign -n $(KILL_CAMPAIGN_N) || { \
 		rc=$$?; $(SANDBOX) status; $(SANDBOX) logs 30; echo "== e2e against cloud $(CLOUD) FAILED"; exit $$rc; }
+
+# NB as a 3-member RAFT cluster: the system goes on when its leader dies.
+e2e-nb-cluster:
+	@export SANDBOX_NAME=$(TEST_SANDBOX_NAME) SANDBOX_DIR=$(TEST_SANDBOX_DIR); \
+	echo "== e2e with NB as a RAFT cluster (sandbox $$SANDBOX_NAME in $$SANDBOX_DIR)"; \
+	$(SANDBOX) down; \
+	trap '$(SANDBOX) down' EXIT; \
+	$(SANDBOX) up --cloud neutrond --nb-cluster 3 && \
+		OVN_DOCKER_E2E=1 OVN_DOCKER_E2E_NB_CLUSTER=1 $(GO) test -count=1 -v -timeout 10m -run 'TestNBCluster' ./test/e2e/... || { \
+		rc=$$?; $(SANDBOX) status; $(SANDBOX) logs 30; echo "== e2e with NB as a RAFT cluster FAILED"; exit $$rc; }
 
 # The main job: bring the local cloud up and run the documented workflow in
 # its VMs (sandbox/demo says each step). The cloud stays up afterwards.

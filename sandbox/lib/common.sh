@@ -70,11 +70,42 @@ else
 fi
 
 CENTRAL=$S/central
-NB_SOCK=$CENTRAL/nb.sock
 SB_SOCK=$CENTRAL/sb.sock
-NB_DB=unix:$NB_SOCK
 SB_DB=unix:$SB_SOCK
-NB_TCP=tcp:127.0.0.1:$NB_PORT
+NB_TCP=tcp:127.0.0.1:$NB_PORT # the first NB member's
+
+# NB is one ovsdb-server, or a RAFT cluster of NB_MEMBERS (3 or 5: `up
+# --nb-cluster N` or SANDBOX_NB_CLUSTER) on this instance's own loopback
+# ports (21000 + 5·index + member). An instance keeps its size
+# ($S/nb-members) until `down`. NB_DB lists every member, as clients of a
+# cluster are given it.
+# set_nb_members N: sets NB_MEMBERS and NB_DB.
+set_nb_members() {
+	case $1 in
+	1 | 3 | 5) NB_MEMBERS=$1 ;;
+	*)
+		echo "sandbox: NB cluster size '$1' is invalid: use 1 (no cluster), 3 or 5 (--nb-cluster or SANDBOX_NB_CLUSTER)" >&2
+		exit 2
+		;;
+	esac
+	local i socks=()
+	for ((i = 1; i <= NB_MEMBERS; i++)); do socks+=("unix:$(nb_member_file "$i" sock)"); done
+	NB_DB=$(
+		IFS=,
+		echo "${socks[*]}"
+	)
+}
+# nb_member_file I EXT: member I's file (nb.EXT when NB is not clustered).
+nb_member_file() {
+	if ((NB_MEMBERS == 1)); then echo "$CENTRAL/nb.$2"; else echo "$CENTRAL/nb$1.$2"; fi
+}
+nb_raft_addr() { echo "tcp:127.0.0.1:$((21000 + 5 * IDX + $1))"; }
+NB_MEMBERS=1
+if [[ -s $S/nb-members ]]; then
+	set_nb_members "$(<"$S/nb-members")"
+else
+	set_nb_members "${SANDBOX_NB_CLUSTER:-1}"
+fi
 
 HVS=(hv1)
 VMS=(vm1 vm2)

@@ -33,7 +33,11 @@ env_lines() {
 }
 
 write_facts() {
-	local vms='[]' hvs='[]' vm hv
+	local vms='[]' hvs='[]' nbs='[]' vm hv i
+	for ((i = 1; i <= NB_MEMBERS; i++)); do
+		nbs=$(jq --arg db "unix:$(nb_member_file "$i" sock)" --arg pid "$(nb_member_file "$i" pid)" \
+			--arg ctl "$(nb_member_file "$i" ctl)" '. += [{db:$db, pidfile:$pid, ctl:$ctl}]' <<<"$nbs")
+	done
 	for hv in "${HVS[@]}"; do
 		hvs=$(jq --arg n "$hv" --arg ns "$(ns_of "$hv")" --arg db "$(ovsdb_of "$hv")" \
 			--arg dir "$(dir_of "$hv")" \
@@ -53,8 +57,8 @@ write_facts() {
 		--arg sb "$SB_DB" --arg api "$API_URL" --arg auth "$AUTH_URL" --arg mhost "$MGMT_HOST_IP" \
 		--arg mbr "$MGMT_BR" --argjson port "$API_PORT" --arg docker "$DOCKER_HOST_URL" \
 		--arg image "$IMAGE" --arg ls "$LS" --arg netid "$(cat "$S/vm-network-id")" --arg netname "$VM_NET_NAME" --arg cidr "$LS_CIDR" --argjson mtu "$LS_MTU" \
-		--argjson hvs "$hvs" --argjson vms "$vms" --slurpfile id "$S/identity.json" \
-		'{name:$name, cloud:$cloud, dir:$dir, nb_db:$nb, nb_db_tcp:$nbtcp, sb_db:$sb,
+		--argjson hvs "$hvs" --argjson vms "$vms" --argjson nbs "$nbs" --slurpfile id "$S/identity.json" \
+		'{name:$name, cloud:$cloud, dir:$dir, nb_db:$nb, nb_db_tcp:$nbtcp, nb_members:$nbs, sb_db:$sb,
 		  api_url:$api, auth_url:$auth, api_host_ip:$mhost, api_port:$port, mgmt_bridge:$mbr,
 		  docker_host:$docker, image:$image,
 		  network:{name:$ls, id:$netid, neutron_name:$netname, cidr:$cidr, mtu:$mtu},
@@ -66,7 +70,9 @@ write_facts() {
 # daemons: "label pidfile" lines for every daemon the sandbox runs.
 daemons() {
 	local x
-	echo "nb-ovsdb $CENTRAL/nb.pid"
+	for ((x = 1; x <= NB_MEMBERS; x++)); do
+		echo "nb-ovsdb$( ((NB_MEMBERS == 1)) || echo "-$x") $(nb_member_file "$x" pid)"
+	done
 	echo "sb-ovsdb $CENTRAL/sb.pid"
 	echo "ovn-northd $CENTRAL/northd.pid"
 	for x in "${HVS[@]}"; do
@@ -96,6 +102,15 @@ cmd_status() {
 		fi
 		printf '%-22s %-8s %s\n' "$label" "$pid" "$state"
 	done < <(daemons)
+	if ((NB_MEMBERS > 1)); then
+		local i role
+		echo
+		echo "== NB cluster"
+		for ((i = 1; i <= NB_MEMBERS; i++)); do
+			role=$(ovs-appctl -t "$(nb_member_file "$i" ctl)" cluster/status OVN_Northbound 2>/dev/null | awk -F': ' '/^Role:/ {print $2}' || true)
+			printf 'nb%-3s %-8s %s\n' "$i" "${role:-DOWN}" "$(nb_raft_addr "$i")"
+		done
+	fi
 	echo
 	echo "== chassis (ovn-sbctl show)"
 	sbctl show 2>&1 || bad=1

@@ -36,6 +36,7 @@ type Sandbox struct {
 	Dir         string       `json:"dir"`
 	NBDB        string       `json:"nb_db"`     // unix:…, reachable from every netns
 	NBDBTCP     string       `json:"nb_db_tcp"` // tcp:127.0.0.1:…, host netns only
+	NBMembers   []NBMember   `json:"nb_members"` // one, or the RAFT cluster's
 	SBDB        string       `json:"sb_db"`
 	APIURL      string       `json:"api_url"` // cloud API as seen from the VMs (and host)
 	AuthURL     string       `json:"auth_url"`

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ovn-docker/ovn-docker/internal/attach"
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
 
@@ -77,7 +78,7 @@ func (r *pluginRig) neutronPorts(t *testing.T, vm VM, network string) []string {
 	// does not see a subport's binding:profile on real Neutron).
 	var ids []string
 	for _, p := range ps {
-		if p.Description == "ovn-docker child of "+r.vif[vm.Name] || (p.DeviceOwner == cloud.DeviceOwner && p.ParentName == r.vif[vm.Name]) {
+		if attach.IsChildDescription(p.Description, r.vif[vm.Name]) || (p.DeviceOwner == cloud.DeviceOwner && p.ParentName == r.vif[vm.Name]) {
 			ids = append(ids, p.ID)
 		}
 	}

@@ -34,8 +34,8 @@ type Sandbox struct {
 	Name        string       `json:"name"`
 	Cloud       string       `json:"cloud"` // cloudNeutrond or cloudOpenStack: what serves the API
 	Dir         string       `json:"dir"`
-	NBDB        string       `json:"nb_db"`     // unix:…, reachable from every netns
-	NBDBTCP     string       `json:"nb_db_tcp"` // tcp:127.0.0.1:…, host netns only
+	NBDB        string       `json:"nb_db"`      // unix:…, reachable from every netns
+	NBDBTCP     string       `json:"nb_db_tcp"`  // tcp:127.0.0.1:…, host netns only
 	NBMembers   []NBMember   `json:"nb_members"` // one, or the RAFT cluster's
 	SBDB        string       `json:"sb_db"`
 	APIURL      string       `json:"api_url"` // cloud API as seen from the VMs (and host)

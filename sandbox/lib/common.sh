@@ -76,7 +76,7 @@ NB_TCP=tcp:127.0.0.1:$NB_PORT # the first NB member's
 
 # NB is one ovsdb-server, or a RAFT cluster of NB_MEMBERS (3 or 5: `up
 # --nb-cluster N` or SANDBOX_NB_CLUSTER) on this instance's own loopback
-# ports (21000 + 5·index + member). An instance keeps its size
+# ports (22000 + 5·index + member). An instance keeps its size
 # ($S/nb-members) until `down`. NB_DB lists every member, as clients of a
 # cluster are given it.
 # set_nb_members N: sets NB_MEMBERS and NB_DB.
@@ -99,7 +99,7 @@ set_nb_members() {
 nb_member_file() {
 	if ((NB_MEMBERS == 1)); then echo "$CENTRAL/nb.$2"; else echo "$CENTRAL/nb$1.$2"; fi
 }
-nb_raft_addr() { echo "tcp:127.0.0.1:$((21000 + 5 * IDX + $1))"; }
+nb_raft_addr() { echo "tcp:127.0.0.1:$((22000 + 5 * IDX + $1))"; }
 NB_MEMBERS=1
 if [[ -s $S/nb-members ]]; then
 	set_nb_members "$(<"$S/nb-members")"

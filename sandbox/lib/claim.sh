@@ -43,6 +43,10 @@ claim_instance() {
 		fi
 		log "claim $key of $owner is stale (that instance is gone): taking it"
 	done
+	# An instance that holds no claim (made by an older sandbox script) may
+	# still use the subnet: its address on a host link says so.
+	held=$(ip -4 -o addr show to "$MGMT_NET.0/24" 2>/dev/null | awk '{print $2}' | grep -vxF "$MGMT_BR" | head -n 1 || true)
+	[[ -z $held ]] || die "169.254.$IDX.0/24 is on host link $held (another sandbox's?): set SANDBOX_INDEX to another value (1-254)"
 	mkdir -p "$S"
 	instance_claims >"$S/claims"
 	for key in $(instance_claims); do echo "$S" >"$CLAIM_DIR/$key"; done

@@ -49,6 +49,10 @@ type Sandbox struct {
 	VMs         []VM         `json:"vms"`
 	Domain      string       `json:"domain"`
 	Users       []User       `json:"users"`
+	// The topology under the hypervisors (topology_test.go).
+	Fabric          Fabric           `json:"fabric"`
+	ProviderNetwork *ProviderNetwork `json:"provider_network"` // nil: the cloud has no provider extension
+	PhysicalHosts   []PhysicalHost   `json:"physical_hosts"`
 }
 
 // The clouds a sandbox can run (sandbox/sandbox up --cloud …).
@@ -83,6 +87,10 @@ type Hypervisor struct {
 	Bridge  string `json:"bridge"`
 	Chassis string `json:"chassis"`
 	Dir     string `json:"dir"`
+	EncapIP string `json:"encap_ip"` // Geneve endpoint, on the underlay
+	// The fabric's ends of the hypervisor's underlay and physical links.
+	FabricUnderlayLink string `json:"fabric_underlay_link"`
+	FabricPhysicalLink string `json:"fabric_physical_link"`
 }
 
 // VM is a netns with its own OVS; NIC is the VM bridge's trunk uplink.

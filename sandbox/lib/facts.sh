@@ -114,8 +114,7 @@ cmd_status() {
 		printf '%-22s %-8s %s\n' "$label" "$pid" "$state"
 	done < <(daemons)
 	echo
-	echo "== chassis (ovn-sbctl show)"
-	sbctl show 2>&1 || bad=1
+	status_chassis || bad=1
 	echo
 	local active=
 	printf '%-6s %-4s %-38s %-10s %-10s %s\n' VM HV VIF-ID IP UP-IN-OVN "STATUS($CLOUD)"
@@ -134,6 +133,27 @@ cmd_status() {
 		printf '%-6s %-4s %-38s %-10s %-10s %s\n' "$vm" "${VM_HV[$vm]}" "$(cat "$S/$vm/vif-id" 2>/dev/null || echo -)" "$(vm_ip "$vm")" "$state" "$active"
 	done
 	status_physical || bad=1
+	return $bad
+}
+
+# status_chassis: each hypervisor's chassis in the Southbound DB, its tunnel
+# endpoint, its provider bridge and the Geneve tunnels its br-int has.
+status_chassis() {
+	local bad=0 hv encap maps tunnels
+	printf '%-8s %-18s %-22s %s\n' CHASSIS ENCAP BRIDGE-MAPPINGS TUNNELS-TO
+	for hv in "${HVS[@]}"; do
+		if encap=$(sbctl --bare --columns=type,ip find Encap chassis_name="$hv" 2>/dev/null) && [[ -n $encap ]]; then
+			encap=$(tr '\n' ' ' <<<"$encap")
+			maps=$(sbctl get Chassis "$hv" other_config:ovn-bridge-mappings 2>/dev/null | tr -d '"') || maps=-
+		else
+			encap=MISSING
+			maps=-
+			bad=1
+		fi
+		tunnels=$(vsctl "$hv" --bare --columns=options find Interface type=geneve 2>/dev/null |
+			grep -o 'remote_ip=[0-9.]*' | cut -d= -f2 | tr '\n' ' ')
+		printf '%-8s %-18s %-22s %s\n' "$hv" "$encap" "$maps" "${tunnels:-none}"
+	done
 	return $bad
 }
 

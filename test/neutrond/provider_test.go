@@ -163,7 +163,7 @@ func TestProviderNetworks(t *testing.T) {
 		t.Fatalf("flat network: %d %v", code, body)
 	}
 	flatID := body["network"].(map[string]any)["id"].(string)
-	if got := localnetOf(t, nb, flatID); (!strings.Contains(got, " localnet mcast_flood") || !strings.Contains(got, "network_name=physnet2")) {
+	if got := localnetOf(t, nb, flatID); !strings.Contains(got, " localnet mcast_flood") || !strings.Contains(got, "network_name=physnet2") {
 		t.Fatalf("localnet port of the flat network (no tag): %q", got)
 	}
 	if code, body := call(t, srv, admin, "DELETE", "/v2.0/networks/"+flatID, ""); code != 204 {
@@ -201,7 +201,7 @@ func TestProviderNetworkCLI(t *testing.T) {
 			t.Errorf("openstack network create: %s = %s, want %s (%v)", k, got, want, net)
 		}
 	}
-	if got := localnetOf(t, nb, field(net, "id")); (!strings.Contains(got, " localnet 200 ") || !strings.Contains(got, "network_name=physnet1")) {
+	if got := localnetOf(t, nb, field(net, "id")); !strings.Contains(got, " localnet 200 ") || !strings.Contains(got, "network_name=physnet1") {
 		t.Fatalf("localnet port: %q", got)
 	}
 	shown := osc(t, srv, "demo", "network", "show", field(net, "id"), "-f", "json")

@@ -117,6 +117,7 @@ PROV_CIDR=$PROV_NET.0/24
 PROV_PREFIX=24
 PROV_POOL_START=$PROV_NET.100 # Neutron allocates from here; physical hosts sit below
 PROV_POOL_END=$PROV_NET.199
+PROV_MTU=1442 # = LS_MTU: no subport may have a greater MTU than its VM's trunk
 
 # The VMs' Neutron network; LS is its Logical_Switch, known once it exists.
 VM_NET_NAME=vmnet

@@ -83,6 +83,9 @@ start_phys() {
 	ensure_netns "$ns"
 	quiet_ipv6 "$ns"
 	fabric_link "$ns" "$PHYS_NIC" "$h" "$PHY_BR" "$PROV_VLAN"
+	# The provider network's MTU: larger frames would not fit the VMs'
+	# containers on it.
+	in_ns "$ns" ip link set "$PHYS_NIC" mtu "$PROV_MTU"
 	in_ns "$ns" ip addr replace "$(phys_ip "$h")/$PROV_PREFIX" dev "$PHYS_NIC"
 }
 

@@ -175,7 +175,9 @@ has_extension() {
 # as admin, a shared network on VLAN PROV_VLAN of PHYSNET (Neutron's
 # provider extension; ML2/OVN and ovn-neutrond give it a localnet port) with
 # a subnet that holds the physical hosts' addresses below its allocation
-# pool. Where the cloud has security groups, the VMs' tenant lets the
+# pool. Its MTU is the VMs' network's: a container's port is a subport of
+# its VM's trunk, and Neutron refuses a subport whose MTU is greater than
+# the trunk's. Where the cloud has security groups, the VMs' tenant lets the
 # physical hosts in (its default group admits only its own ports).
 ensure_provider_network() {
 	local token net sub f=$S/provider-network-id
@@ -191,7 +193,8 @@ ensure_provider_network() {
 	net=$(api "$token" GET "networks?name=$PROV_NET_NAME" | jq -r '.networks[0].id // empty')
 	if [[ -z $net ]]; then
 		net=$(api "$token" POST networks "$(jq -n --arg n "$PROV_NET_NAME" --arg p "$PHYSNET" --argjson v "$PROV_VLAN" \
-			'{network: {name: $n, shared: true, "provider:network_type": "vlan",
+			--argjson mtu "$PROV_MTU" \
+			'{network: {name: $n, shared: true, mtu: $mtu, "provider:network_type": "vlan",
 			            "provider:physical_network": $p, "provider:segmentation_id": $v}}')" | jq -er .network.id) ||
 			die "creating the provider network $PROV_NET_NAME (vlan $PROV_VLAN on $PHYSNET) failed (see the cloud's log in $S)"
 	fi

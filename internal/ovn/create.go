@@ -273,7 +273,7 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 func (s *Store) plan(r *createReq, tags map[string]map[int]bool, macs map[string]bool) (planned, error) {
 	v := s.view
 	spec := r.spec
-	n, err := v.visibleNetwork(r.sc, spec.NetworkID)
+	n, err := v.usableNetwork(r.sc, spec.NetworkID)
 	if err != nil {
 		return planned{}, err
 	}

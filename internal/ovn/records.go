@@ -22,10 +22,13 @@ type Network struct {
 	MTU          int
 	// PortSecurity is the default of the network's new ports.
 	PortSecurity bool
-	Tags         []string
-	Revision     int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// External is router:external: routers may have their gateway here.
+	External  bool
+	Segment   Segment
+	Tags      []string
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// SubnetIDs is derived from the subnets whose network is this one.
 	SubnetIDs []string
 
@@ -136,6 +139,8 @@ func networkFromRow(ls *nbdb.LogicalSwitch) (*Network, bool) {
 		Shared:       e[keyShared] == "true",
 		MTU:          mtu,
 		PortSecurity: e[keyPortSecurity] != "false",
+		External:     e[keyRouterExternal] == "true",
+		Segment:      segmentFromExt(e),
 		Tags:         jsonList[string](e[keyTags]),
 		Revision:     atoi64(e[keyRevision]),
 		CreatedAt:    parseTime(e[keyCreatedAt]),

@@ -167,6 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	ls := &nbdb.LogicalSwitch{}
 	lsp := &nbdb.LogicalSwitchPort{}
 	global := &nbdb.NBGlobal{}
+	pg := &nbdb.PortGroup{}
 	// Logical_Switch.ports is not monitored: with many ports, every port
 	// create would otherwise copy the whole set into the cache.
 	mon := nb.NewMonitor(
@@ -175,12 +176,20 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		client.WithTable(&nbdb.DHCPOptions{}),
 		client.WithTable(global, &global.ExternalIDs),
 		client.WithTable(&nbdb.AddressSet{}), // subnet pools and address scopes
+		// security groups; Port_Group.ports (the members) is not
+		// monitored, for the same reason as Logical_Switch.ports
+		client.WithTable(pg, &pg.Name, &pg.ExternalIDs, &pg.ACLs),
+		client.WithTable(&nbdb.ACL{}),
 	)
 	if _, err := nb.Monitor(cctx, mon); err != nil {
 		nb.Close()
 		return nil, fmt.Errorf("%w: monitor NB at %s: %v", ErrUnavailable, nb.CurrentEndpoint(), err)
 	}
 	if err := s.resync(cctx); err != nil {
+		nb.Close()
+		return nil, err
+	}
+	if err := s.ensureDropGroup(cctx); err != nil {
 		nb.Close()
 		return nil, err
 	}

@@ -329,6 +329,12 @@ func sameIPs(req []ovn.IPRequest, cur []ovn.FixedIP) bool {
 }
 
 func (s *server) deletePort(w http.ResponseWriter, r *http.Request, c Caller) {
+	if p, err := s.store.GetPort(r.Context(), scope(c), r.PathValue("id")); err == nil {
+		if err := routerOwned(p); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	if err := s.store.DeletePort(r.Context(), scope(c), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return

@@ -63,6 +63,7 @@ type server struct {
 	tags       TagStore           // nil: the store keeps no tags
 	pools      PoolStore          // nil: no subnet pools
 	groups     SecurityGroupStore // nil: no security groups
+	routers    RouterStore        // nil: no routers
 	callerFrom func(*http.Request) (Caller, error)
 	log        *slog.Logger
 }
@@ -83,6 +84,7 @@ func Handler(cfg Config) http.Handler {
 	s.tags, _ = cfg.Store.(TagStore)
 	s.pools, _ = cfg.Store.(PoolStore)
 	s.groups, _ = cfg.Store.(SecurityGroupStore)
+	s.routers, _ = cfg.Store.(RouterStore)
 	mux := http.NewServeMux()
 	s.tagRoutes(mux)
 	s.poolRoutes(mux)
@@ -112,6 +114,7 @@ func Handler(cfg Config) http.Handler {
 
 	s.routeTrunks(mux)
 	s.sgRoutes(mux)
+	s.routerRoutes(mux)
 
 	// Anything else under /v2.0 is a resource this server does not have.
 	mux.HandleFunc("/v2.0/", s.authed(func(w http.ResponseWriter, r *http.Request, _ Caller) {

@@ -225,7 +225,8 @@ func (v *view) allocate(n *Network, reqs *[]IPRequest, deviceOwner string) (res 
 			return res, newErr(ErrInvalid, "InvalidIpForSubnet",
 				"IP address %s is not a valid IP for the specified subnet %s (%s).", addr, sn.ID, sn.CIDR)
 		}
-		if owner, used := st.owners[addr]; used || addr == sn.Gateway {
+		// The gateway address is for the router interface of the subnet.
+		if owner, used := st.owners[addr]; used || (addr == sn.Gateway && deviceOwner != OwnerRouterInterface) {
 			if !used {
 				owner = "the gateway"
 			}
@@ -340,6 +341,17 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 		ExternalIDs:   ext,
 		Dhcpv4Options: v4,
 		Dhcpv6Options: v6,
+	}
+	// A router's port is the switch side of its Logical_Router_Port, as
+	// ML2/OVN writes it.
+	if (p.DeviceOwner == OwnerRouterInterface || p.DeviceOwner == OwnerRouterGateway) && p.DeviceID != "" {
+		lsp.Type = "router"
+		lsp.Addresses = []string{"router"}
+		lsp.PortSecurity = nil
+		lsp.Options = map[string]string{"router-port": lrpPrefix + p.ID}
+		if p.DeviceOwner == OwnerRouterGateway {
+			lsp.Options["nat-addresses"] = "router"
+		}
 	}
 	if p.ParentName != "" {
 		parent, tag := p.ParentName, p.Tag
@@ -569,7 +581,8 @@ func (s *Store) replacementRow(p, np *Port, res []reservation, updated string) *
 // updateRow writes the columns a port update may change, and extra ones
 // (e.g. its DHCP options when the caller computed them).
 func (s *Store) updateRow(row *nbdb.LogicalSwitchPort, extra ...any) ([]ovsdb.Operation, error) {
-	fields := append([]any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag}, extra...)
+	fields := append([]any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag,
+		&row.Type, &row.Options}, extra...)
 	return s.nb.Where(row).Update(row, fields...)
 }
 

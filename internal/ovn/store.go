@@ -46,6 +46,9 @@ type Config struct {
 	// without provider:segmentation_id (default 1 to 65536, as ML2/OVN's
 	// usual vni_ranges).
 	VNIMin, VNIMax int
+	// GatewayChassis are the chassis (by name, highest priority first)
+	// that routers' gateway ports get as Gateway_Chassis.
+	GatewayChassis []string
 	// ConnectTimeout bounds the first connection (default 10s).
 	ConnectTimeout time.Duration
 	// Metrics, when set, receives the store's Prometheus metrics.
@@ -180,6 +183,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		// monitored, for the same reason as Logical_Switch.ports
 		client.WithTable(pg, &pg.Name, &pg.ExternalIDs, &pg.ACLs),
 		client.WithTable(&nbdb.ACL{}),
+		// routers
+		client.WithTable(&nbdb.LogicalRouter{}),
+		client.WithTable(&nbdb.LogicalRouterPort{}),
+		client.WithTable(&nbdb.LogicalRouterStaticRoute{}),
+		client.WithTable(&nbdb.NAT{}),
 	)
 	if _, err := nb.Monitor(cctx, mon); err != nil {
 		nb.Close()

@@ -64,6 +64,7 @@ type server struct {
 	pools      PoolStore          // nil: no subnet pools
 	groups     SecurityGroupStore // nil: no security groups
 	routers    RouterStore        // nil: no routers
+	fips       FloatingIPStore    // nil: no floating IPs
 	callerFrom func(*http.Request) (Caller, error)
 	log        *slog.Logger
 }
@@ -85,6 +86,7 @@ func Handler(cfg Config) http.Handler {
 	s.pools, _ = cfg.Store.(PoolStore)
 	s.groups, _ = cfg.Store.(SecurityGroupStore)
 	s.routers, _ = cfg.Store.(RouterStore)
+	s.fips, _ = cfg.Store.(FloatingIPStore)
 	mux := http.NewServeMux()
 	s.tagRoutes(mux)
 	s.poolRoutes(mux)
@@ -115,6 +117,7 @@ func Handler(cfg Config) http.Handler {
 	s.routeTrunks(mux)
 	s.sgRoutes(mux)
 	s.routerRoutes(mux)
+	s.fipRoutes(mux)
 
 	// Anything else under /v2.0 is a resource this server does not have.
 	mux.HandleFunc("/v2.0/", s.authed(func(w http.ResponseWriter, r *http.Request, _ Caller) {

@@ -634,6 +634,11 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 			}
 			ops = append(ops, detach...)
 		}
+		fipOps, err := s.releaseFIPsOps(ctx, id)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, fipOps...)
 		for _, u := range dhcpRows {
 			del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: u}).Delete()
 			if err != nil {

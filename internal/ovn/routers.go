@@ -670,6 +670,21 @@ func (s *Store) RemoveRouterInterface(ctx context.Context, sc Scope, routerID, s
 		}
 		return nil, newErr(ErrNotFound, "RouterInterfaceNotFoundForSubnet", "Router %s has no interface on subnet %s", routerID, subnetID)
 	}
+	fips, err := s.floatingIPs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.view.mu.RLock()
+	for _, f := range fips {
+		for _, ip := range port.FixedIPs {
+			if sn := s.view.subnets[ip.SubnetID]; sn != nil && f.RouterID == routerID && sn.CIDR.Contains(f.FixedIP) {
+				s.view.mu.RUnlock()
+				return nil, newErr(ErrConflict, "RouterInterfaceInUseByFloatingIP",
+					"Router interface for subnet %s on router %s cannot be deleted, as it is required by one or more floating IPs.", sn.ID, routerID)
+			}
+		}
+	}
+	s.view.mu.RUnlock()
 	if err := s.DeletePort(ctx, Scope{Admin: true}, port.ID); err != nil {
 		return nil, err
 	}

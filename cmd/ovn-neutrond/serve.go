@@ -32,6 +32,9 @@ type serveFlags struct {
 	publicURL      string
 	macBase        string
 	defaultMTU     int
+	flatNetworks   string
+	vlanNetworks   string
+	vniRange       string
 	tokenTTL       time.Duration
 	connectTimeout time.Duration
 	logLevel       string
@@ -63,6 +66,9 @@ func newServe() *cobra.Command {
 	fl.StringVar(&f.publicURL, "public-url", "", "base URL clients use to reach this server (default: from each request)")
 	fl.StringVar(&f.macBase, "mac-base", "fa:16:3e", "first three octets of generated MAC addresses")
 	fl.IntVar(&f.defaultMTU, "default-mtu", 1442, "MTU of new networks (1500 minus Geneve overhead)")
+	fl.StringVar(&f.flatNetworks, "flat-networks", "*", "physical networks flat provider networks may use, comma-separated (* any, as Neutron's flat_networks)")
+	fl.StringVar(&f.vlanNetworks, "vlan-networks", "*", "physical networks VLAN provider networks may use, comma-separated (* any); provider:segmentation_id is required")
+	fl.StringVar(&f.vniRange, "vni-range", "1:65536", "MIN:MAX geneve VNIs given to networks created without provider:segmentation_id (Neutron's vni_ranges)")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", keystone.DefaultTokenTTL, "lifetime of issued tokens")
 	fl.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for NB at start")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -105,8 +111,13 @@ func serve(ctx context.Context, f *serveFlags) error {
 	log.Info("connecting to NB", "endpoints", endpoints)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var vniMin, vniMax int
+	if _, err := fmt.Sscanf(f.vniRange, "%d:%d", &vniMin, &vniMax); err != nil {
+		return fmt.Errorf("--vni-range %q: want MIN:MAX, e.g. 1:65536", f.vniRange)
+	}
 	store, err := ovn.Open(ctx, ovn.Config{Endpoints: endpoints, Logger: log.With("component", "ovn"),
-		MACBase: f.macBase, DefaultMTU: f.defaultMTU, ConnectTimeout: f.connectTimeout, Metrics: reg})
+		MACBase: f.macBase, DefaultMTU: f.defaultMTU, ConnectTimeout: f.connectTimeout, Metrics: reg,
+		FlatNetworks: physnetList(f.flatNetworks), VLANNetworks: physnetList(f.vlanNetworks), VNIMin: vniMin, VNIMax: vniMax})
 	if err != nil {
 		return err
 	}
@@ -183,4 +194,18 @@ func newHTTPServer(f *serveFlags, h http.Handler, log *slog.Logger) *http.Server
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// physnetList reads a list of physical networks: "*" is any (nil).
+func physnetList(s string) []string {
+	if strings.TrimSpace(s) == "*" {
+		return nil
+	}
+	out := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

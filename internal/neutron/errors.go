@@ -70,6 +70,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status = http.StatusBadRequest
 		case errors.Is(oe.Kind, ovn.ErrPrecondition):
 			status = http.StatusPreconditionFailed
+		case errors.Is(oe.Kind, ovn.ErrUnavailable):
+			// Neutron's ResourceExhausted (NoNetworkAvailable, …)
+			status = http.StatusServiceUnavailable
 		}
 		writeError(w, status, oe.Type, oe.Message)
 	case errors.Is(err, ovn.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):

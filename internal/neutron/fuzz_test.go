@@ -110,7 +110,7 @@ func FuzzNetworkBody(f *testing.F) {
 			if err != nil {
 				return
 			}
-			spec, err := networkSpec(a, c)
+			spec, err := networkSpec(a, c, "create")
 			checkRefusal(t, err)
 			if err != nil {
 				return

@@ -7,9 +7,14 @@ import (
 )
 
 // Attributes a client may send for a network (others are refused).
-var networkAttrs = []string{"name", "description", "admin_state_up", "shared", "mtu", "project_id", "tenant_id", "port_security_enabled"}
+var networkAttrs = []string{"name", "description", "admin_state_up", "shared", "mtu", "project_id", "tenant_id", "port_security_enabled",
+	"router:external", attrNetworkType, attrPhysicalNetwork, attrSegmentationID}
 
-func networkJSON(n *ovn.Network) obj {
+func networkJSON(n *ovn.Network, c Caller) obj {
+	return addProvider(networkFields(n), n, c)
+}
+
+func networkFields(n *ovn.Network) obj {
 	status := "ACTIVE"
 	if !n.AdminStateUp {
 		status = "DOWN"
@@ -29,7 +34,7 @@ func networkJSON(n *ovn.Network) obj {
 		"subnets":                 subnets,
 		"shared":                  n.Shared,
 		"mtu":                     n.MTU,
-		"router:external":         false,
+		"router:external":         n.External,
 		"port_security_enabled":   n.PortSecurity,
 		"availability_zone_hints": []string{},
 		"availability_zones":      []string{},
@@ -47,7 +52,7 @@ func (s *server) listNetworks(w http.ResponseWriter, r *http.Request, c Caller) 
 	ns := s.store.ListNetworks(scope(c))
 	out := make([]obj, len(ns))
 	for i, n := range ns {
-		out[i] = networkJSON(n)
+		out[i] = networkJSON(n, c)
 	}
 	writeList(w, r, "networks", out)
 }
@@ -58,11 +63,12 @@ func (s *server) showNetwork(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	writeOne(w, r, http.StatusOK, "network", networkJSON(n))
+	writeOne(w, r, http.StatusOK, "network", networkJSON(n, c))
 }
 
-// networkSpec reads the settable attributes of a network.
-func networkSpec(a attrs, c Caller) (ovn.NetworkSpec, error) {
+// networkSpec reads the settable attributes of a network; action is
+// "create" or "update" (as in the names of Neutron's policy rules).
+func networkSpec(a attrs, c Caller, action string) (ovn.NetworkSpec, error) {
 	var spec ovn.NetworkSpec
 	var err error
 	if spec.Name, err = a.str("name"); err != nil {
@@ -78,9 +84,18 @@ func networkSpec(a attrs, c Caller) (ovn.NetworkSpec, error) {
 		return spec, err
 	}
 	if spec.Shared != nil && *spec.Shared && !c.Admin {
-		return spec, &forbidden{msg: "(rule:create_network:shared) is disallowed by policy: only an admin may share a network."}
+		return spec, &forbidden{msg: "(rule:" + action + "_network:shared) is disallowed by policy: only an admin may share a network."}
 	}
 	if spec.PortSecurity, err = a.boolean("port_security_enabled"); err != nil {
+		return spec, err
+	}
+	if spec.External, err = a.boolean("router:external"); err != nil {
+		return spec, err
+	}
+	if spec.External != nil && !c.Admin {
+		return spec, &forbidden{msg: "(rule:" + action + "_network:router:external) is disallowed by policy: only an admin may make a network external."}
+	}
+	if spec.Provider, err = providerSpec(a, c, action); err != nil {
 		return spec, err
 	}
 	if a.has("mtu") {
@@ -100,7 +115,7 @@ func (s *server) createNetwork(w http.ResponseWriter, r *http.Request, c Caller)
 		s.fail(w, r, err)
 		return
 	}
-	spec, err := networkSpec(a, c)
+	spec, err := networkSpec(a, c, "create")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -114,7 +129,7 @@ func (s *server) createNetwork(w http.ResponseWriter, r *http.Request, c Caller)
 		s.fail(w, r, err)
 		return
 	}
-	writeOne(w, r, http.StatusCreated, "network", networkJSON(n))
+	writeOne(w, r, http.StatusCreated, "network", networkJSON(n, c))
 }
 
 func (s *server) updateNetwork(w http.ResponseWriter, r *http.Request, c Caller) {
@@ -127,7 +142,7 @@ func (s *server) updateNetwork(w http.ResponseWriter, r *http.Request, c Caller)
 		s.fail(w, r, invalid("Cannot update read-only attribute project_id"))
 		return
 	}
-	spec, err := networkSpec(a, c)
+	spec, err := networkSpec(a, c, "update")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -137,7 +152,7 @@ func (s *server) updateNetwork(w http.ResponseWriter, r *http.Request, c Caller)
 		s.fail(w, r, err)
 		return
 	}
-	writeOne(w, r, http.StatusOK, "network", networkJSON(n))
+	writeOne(w, r, http.StatusOK, "network", networkJSON(n, c))
 }
 
 func (s *server) deleteNetwork(w http.ResponseWriter, r *http.Request, c Caller) {

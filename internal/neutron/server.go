@@ -60,8 +60,9 @@ type Config struct {
 type server struct {
 	timeout    time.Duration
 	store      Store
-	tags       TagStore  // nil: the store keeps no tags
-	pools      PoolStore // nil: no subnet pools
+	tags       TagStore           // nil: the store keeps no tags
+	pools      PoolStore          // nil: no subnet pools
+	groups     SecurityGroupStore // nil: no security groups
 	callerFrom func(*http.Request) (Caller, error)
 	log        *slog.Logger
 }
@@ -81,6 +82,7 @@ func Handler(cfg Config) http.Handler {
 	}
 	s.tags, _ = cfg.Store.(TagStore)
 	s.pools, _ = cfg.Store.(PoolStore)
+	s.groups, _ = cfg.Store.(SecurityGroupStore)
 	mux := http.NewServeMux()
 	s.tagRoutes(mux)
 	s.poolRoutes(mux)
@@ -109,6 +111,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("DELETE /v2.0/ports/{id}", s.authed(s.deletePort))
 
 	s.routeTrunks(mux)
+	s.sgRoutes(mux)
 
 	// Anything else under /v2.0 is a resource this server does not have.
 	mux.HandleFunc("/v2.0/", s.authed(func(w http.ResponseWriter, r *http.Request, _ Caller) {

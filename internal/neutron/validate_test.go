@@ -47,7 +47,7 @@ func TestStringAttributesValidated(t *testing.T) {
 			if err == nil {
 				switch tt.resource {
 				case "network":
-					_, err = networkSpec(a, Caller{ProjectID: "p"})
+					_, err = networkSpec(a, Caller{ProjectID: "p"}, "create")
 				case "port":
 					_, err = portSpec(a)
 					if err == nil {

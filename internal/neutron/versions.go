@@ -44,6 +44,9 @@ var extensionList = []obj{
 	ext("address-scope", "Address scope", "Address scopes extension."),
 	ext("sorting", "Sorting support", "Enables sorting support for resources."),
 	ext("pagination", "Pagination support", "Enables pagination support for resources."),
+	ext("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
+	ext("external-net", "Neutron external network", "Adds external network attribute to network resource."),
+	ext("security-group", "security-group", "The security groups extension."),
 	ext("trunk", "Trunk Extension", "Provides support for trunk ports"),
 	ext("trunk-details", "Trunk port details", "Expose trunk port details"),
 }

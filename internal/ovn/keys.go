@@ -13,6 +13,13 @@ const (
 	keyUpdatedAt      = "neutron:updated_at"
 	keyDescription    = "neutron:description"
 	keyIPAMGeneration = "neutron:ipam_generation"
+	// the network's one segment (provider attributes), with the keys
+	// ML2/OVN reserves for them
+	keySegmentID       = "neutron:segment_id"
+	keyNetworkType     = "neutron:provnet-network-type"
+	keyPhysicalNetwork = "neutron:provnet-physical-network"
+	keySegmentationID  = "neutron:provnet-segmentation-id"
+	keyRouterExternal  = "neutron:router_external"
 	// on rows written by an allocating transaction: how many rows it wrote
 	keyIPAMBatch = "neutron:ipam_batch"
 

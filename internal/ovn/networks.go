@@ -2,6 +2,7 @@ package ovn
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -22,6 +23,11 @@ type NetworkSpec struct {
 	Shared       *bool
 	MTU          *int
 	PortSecurity *bool
+	// External is router:external.
+	External *bool
+	// Provider holds the provider:* attributes (create only; an update
+	// may only repeat them).
+	Provider ProviderSpec
 }
 
 // withSubnets returns a copy of n listing its subnets. Caller holds the
@@ -37,8 +43,19 @@ func (v *view) withSubnets(n *Network) *Network {
 }
 
 // visibleNetwork returns the network if the caller may see it (own,
-// shared, or admin). Caller holds the view's read lock.
+// shared, external, or admin). Caller holds the view's read lock.
 func (v *view) visibleNetwork(sc Scope, id string) (*Network, error) {
+	n := v.networks[id]
+	if n == nil || !(sc.owns(n.ProjectID) || n.Shared || n.External) {
+		return nil, networkNotFound(id)
+	}
+	return n, nil
+}
+
+// usableNetwork returns the network if the caller may put ports on it
+// (own, shared, or admin): an external network is only seen by other
+// projects, which reach it through routers and floating IPs.
+func (v *view) usableNetwork(sc Scope, id string) (*Network, error) {
 	n := v.networks[id]
 	if n == nil || !(sc.owns(n.ProjectID) || n.Shared) {
 		return nil, networkNotFound(id)
@@ -63,7 +80,7 @@ func (s *Store) ListNetworks(sc Scope) []*Network {
 	defer s.view.mu.RUnlock()
 	out := make([]*Network, 0, len(s.view.networks))
 	for _, n := range s.view.networks {
-		if sc.owns(n.ProjectID) || n.Shared {
+		if sc.owns(n.ProjectID) || n.Shared || n.External {
 			out = append(out, s.view.withSubnets(n))
 		}
 	}
@@ -90,39 +107,86 @@ func (s *Store) getNetwork(sc Scope, id string) (*Network, error) {
 	return s.view.withSubnets(n), nil
 }
 
-// CreateNetwork writes a new Logical_Switch.
+// CreateNetwork writes a new Logical_Switch with its segment: a geneve
+// VNI, or a localnet port to a physical network (flat, VLAN), reserved
+// so that no two networks hold the same one.
 func (s *Store) CreateNetwork(ctx context.Context, spec NetworkSpec) (*Network, error) {
-	id := uuid.NewString()
-	now := fmtTime(time.Now())
-	ext := map[string]string{
-		keyNetworkName:    deref(spec.Name, ""),
-		keyDescription:    deref(spec.Description, ""),
-		keyProjectID:      spec.ProjectID,
-		keyAdminStateUp:   strconv.FormatBool(deref(spec.AdminStateUp, true)),
-		keyShared:         strconv.FormatBool(deref(spec.Shared, false)),
-		keyMTU:            strconv.Itoa(deref(spec.MTU, s.cfg.DefaultMTU)),
-		keyPortSecurity:   strconv.FormatBool(deref(spec.PortSecurity, true)),
-		keyRevision:       "1",
-		keyCreatedAt:      now,
-		keyUpdatedAt:      now,
-		keyIPAMGeneration: "0",
-	}
-	ls := &nbdb.LogicalSwitch{UUID: "ls", Name: lsPrefix + id, ExternalIDs: ext,
-		OtherConfig: map[string]string{"mcast_snoop": "false"}}
-	ops, err := s.nb.Create(ls)
+	seg, err := s.segmentFor(spec.Provider)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.transact(ctx, ops); err != nil {
-		return nil, err
+	seg.ID = segmentID(seg)
+	id := uuid.NewString()
+	mtu := s.cfg.DefaultMTU
+	if seg.PhysicalNetwork != "" {
+		mtu = s.cfg.PhysnetMTU
 	}
 	var out *Network
-	err = s.settle(ctx, func() bool {
-		if n := s.view.networks[id]; n != nil {
-			out = s.view.withSubnets(n)
-			return true
+	// VNIs are picked from the view: one create at a time in this
+	// process. Replicas pick at random from a large range; two of them
+	// giving one VNI to two networks at the same instant is possible but
+	// harmless to traffic (OVN assigns datapath tunnel keys itself).
+	s.segmentMu.Lock()
+	defer s.segmentMu.Unlock()
+	err = s.retry(ctx, "create network "+id, func() error {
+		want := seg
+		s.view.mu.RLock()
+		if want.NetworkType == NetworkTypeGeneve && spec.Provider.SegmentationID == nil {
+			vni, ok := s.view.freeVNI(s.cfg.VNIMin, s.cfg.VNIMax)
+			if !ok {
+				s.view.mu.RUnlock()
+				return newErr(ErrUnavailable, "NoNetworkAvailable", "Unable to create the network. No tenant network is available for allocation.")
+			}
+			want.SegmentationID = vni
 		}
-		return false
+		holder := s.view.segmentHolder(want)
+		s.view.mu.RUnlock()
+		if holder != nil {
+			return inUse(want)
+		}
+		now := fmtTime(time.Now())
+		ext := map[string]string{
+			keyNetworkName:    deref(spec.Name, ""),
+			keyDescription:    deref(spec.Description, ""),
+			keyProjectID:      spec.ProjectID,
+			keyAdminStateUp:   strconv.FormatBool(deref(spec.AdminStateUp, true)),
+			keyShared:         strconv.FormatBool(deref(spec.Shared, false)),
+			keyRouterExternal: strconv.FormatBool(deref(spec.External, false)),
+			keyMTU:            strconv.Itoa(deref(spec.MTU, mtu)),
+			keyPortSecurity:   strconv.FormatBool(deref(spec.PortSecurity, true)),
+			keyRevision:       "1",
+			keyCreatedAt:      now,
+			keyUpdatedAt:      now,
+			keyIPAMGeneration: "0",
+			keySegmentID:      want.ID,
+		}
+		maps.Copy(ext, segmentKeys(want))
+		var ops []ovsdb.Operation
+		ls := &nbdb.LogicalSwitch{UUID: "ls", Name: lsPrefix + id, ExternalIDs: ext,
+			OtherConfig: map[string]string{"mcast_snoop": "false"}}
+		if want.PhysicalNetwork != "" {
+			lsp := localnetPort(want)
+			more, err := s.nb.Create(lsp)
+			if err != nil {
+				return err
+			}
+			ops = append(ops, more...)
+			ls.Ports = []string{lsp.UUID}
+		}
+		more, err := s.nb.Create(ls)
+		if err != nil {
+			return err
+		}
+		if err := s.transact(ctx, append(ops, more...)); err != nil {
+			return err
+		}
+		return s.settle(ctx, func() bool {
+			if n := s.view.networks[id]; n != nil {
+				out = s.view.withSubnets(n)
+				return true
+			}
+			return false
+		})
 	})
 	return out, err
 }
@@ -155,6 +219,12 @@ func (s *Store) UpdateNetwork(ctx context.Context, sc Scope, id string, spec Net
 		}
 		if spec.PortSecurity != nil {
 			ext[keyPortSecurity] = strconv.FormatBool(*spec.PortSecurity)
+		}
+		if spec.External != nil {
+			ext[keyRouterExternal] = strconv.FormatBool(*spec.External)
+		}
+		if err := sameSegment(n.Segment, spec.Provider); err != nil {
+			return err
 		}
 		rev := n.Revision + 1
 		ext[keyRevision] = strconv.FormatInt(rev, 10)

@@ -53,7 +53,10 @@ type PortSpec struct {
 	AllowedAddressPairs *[]AddressPair
 	// ExtraDHCPOpts replaces the port's extra DHCP options.
 	ExtraDHCPOpts *[]DHCPOpt
-	Tags          []string // create only
+	// SecurityGroups replaces the port's groups; on create nil means the
+	// project's default group when port security is on.
+	SecurityGroups *[]string
+	Tags           []string // create only
 }
 
 func (v *view) visiblePort(sc Scope, id string) (*Port, error) {
@@ -324,6 +327,9 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 	if len(p.Tags) > 0 {
 		ext[keyTags] = jsonString(p.Tags)
 	}
+	if len(p.SecurityGroups) > 0 {
+		ext[keyPortSecurityGroups] = strings.Join(p.SecurityGroups, " ")
+	}
 	enabled := p.AdminStateUp
 	addresses, portSecurity := lspAddresses(p, ips)
 	lsp := &nbdb.LogicalSwitchPort{
@@ -380,6 +386,11 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 	p, err := s.GetPort(ctx, sc, id)
 	if err != nil {
 		return nil, err
+	}
+	if spec.SecurityGroups != nil {
+		if err := s.checkGroups(ctx, sc, *spec.SecurityGroups, deref(spec.PortSecurity, p.PortSecurity)); err != nil {
+			return nil, err
+		}
 	}
 	defer s.lockNetwork(p.NetworkID)()
 	var out *Port
@@ -464,6 +475,13 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		if err := checkPairs(&np); err != nil {
 			return err
 		}
+		if spec.SecurityGroups != nil {
+			np.SecurityGroups = *spec.SecurityGroups
+		}
+		if !np.PortSecurity && len(np.SecurityGroups) > 0 {
+			return newErr(ErrConflict, "PortSecurityPortHasSecurityGroup",
+				"Port has security group associated. Cannot disable port security or ip address until security group is removed")
+		}
 		np.Revision = p.Revision + 1
 
 		ops, err := s.guard(nbdb.LogicalSwitchPortTable, p.uuid, p.ext)
@@ -496,6 +514,11 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			return err
 		}
 		ops = append(ops, dhcpOps...)
+		groupOps, err := s.groupChangeOps(p, &np)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, groupOps...)
 		upd, err := s.updateRow(row, &row.Dhcpv4Options, &row.Dhcpv6Options)
 		if err != nil {
 			return err

@@ -22,10 +22,13 @@ type Network struct {
 	MTU          int
 	// PortSecurity is the default of the network's new ports.
 	PortSecurity bool
-	Tags         []string
-	Revision     int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// External is router:external: routers may have their gateway here.
+	External  bool
+	Segment   Segment
+	Tags      []string
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// SubnetIDs is derived from the subnets whose network is this one.
 	SubnetIDs []string
 
@@ -90,7 +93,9 @@ type Port struct {
 	Tag                 int
 	AllowedAddressPairs []AddressPair
 	ExtraDHCPOpts       []DHCPOpt
-	Tags                []string
+	// SecurityGroups are the ids of the port's security groups.
+	SecurityGroups []string
+	Tags           []string
 	// Trunk is set when the port is a trunk's parent; SubportOf names
 	// the trunk the port is a subport of.
 	Trunk     *TrunkRecord
@@ -136,6 +141,8 @@ func networkFromRow(ls *nbdb.LogicalSwitch) (*Network, bool) {
 		Shared:       e[keyShared] == "true",
 		MTU:          mtu,
 		PortSecurity: e[keyPortSecurity] != "false",
+		External:     e[keyRouterExternal] == "true",
+		Segment:      segmentFromExt(e),
 		Tags:         jsonList[string](e[keyTags]),
 		Revision:     atoi64(e[keyRevision]),
 		CreatedAt:    parseTime(e[keyCreatedAt]),
@@ -216,6 +223,7 @@ func portFromRow(lsp *nbdb.LogicalSwitchPort) (*Port, bool) {
 	p.AllowedAddressPairs = jsonList[AddressPair](e[keyAllowedAddressPairs])
 	p.ExtraDHCPOpts = jsonList[DHCPOpt](e[keyExtraDHCPOpts])
 	p.Tags = jsonList[string](e[keyTags])
+	p.SecurityGroups = strings.Fields(e[keyPortSecurityGroups])
 	if raw := e[keyBindingProfile]; raw != "" {
 		p.Profile = json.RawMessage(raw)
 	}

@@ -35,6 +35,17 @@ type Config struct {
 	// DefaultMTU of new networks (default 1442: a 1500-byte underlay minus
 	// Geneve's 58 bytes).
 	DefaultMTU int
+	// PhysnetMTU is the MTU of flat and VLAN networks (default 1500, as
+	// Neutron's global_physnet_mtu).
+	PhysnetMTU int
+	// FlatNetworks and VLANNetworks are the physical networks flat and
+	// VLAN provider networks may use (nil: any name).
+	FlatNetworks []string
+	VLANNetworks []string
+	// VNIMin and VNIMax bound the geneve VNIs given to networks created
+	// without provider:segmentation_id (default 1 to 65536, as ML2/OVN's
+	// usual vni_ranges).
+	VNIMin, VNIMax int
 	// ConnectTimeout bounds the first connection (default 10s).
 	ConnectTimeout time.Duration
 	// Metrics, when set, receives the store's Prometheus metrics.
@@ -57,6 +68,8 @@ type Store struct {
 	macs    *ipam.MACGenerator
 	m       *metrics
 	locks   sync.Map // network id → *sync.Mutex
+	// segmentMu serialises network creates, which pick segments.
+	segmentMu sync.Mutex
 	// batchers: network id → *batcher (port creates, see create.go)
 	batchers sync.Map
 	lagSince sync.Map // network id → time.Time the view started lagging
@@ -86,6 +99,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.DefaultMTU == 0 {
 		cfg.DefaultMTU = 1442
+	}
+	if cfg.PhysnetMTU == 0 {
+		cfg.PhysnetMTU = 1500
+	}
+	if cfg.VNIMin == 0 && cfg.VNIMax == 0 {
+		cfg.VNIMin, cfg.VNIMax = 1, 65536
+	}
+	if cfg.VNIMin < 1 || cfg.VNIMax > maxGeneveVNI || cfg.VNIMin > cfg.VNIMax {
+		return nil, fmt.Errorf("%w: VNI range %d:%d (want 1 <= min <= max <= %d)", ErrInvalid, cfg.VNIMin, cfg.VNIMax, maxGeneveVNI)
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
@@ -145,6 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	ls := &nbdb.LogicalSwitch{}
 	lsp := &nbdb.LogicalSwitchPort{}
 	global := &nbdb.NBGlobal{}
+	pg := &nbdb.PortGroup{}
 	// Logical_Switch.ports is not monitored: with many ports, every port
 	// create would otherwise copy the whole set into the cache.
 	mon := nb.NewMonitor(
@@ -153,12 +176,20 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		client.WithTable(&nbdb.DHCPOptions{}),
 		client.WithTable(global, &global.ExternalIDs),
 		client.WithTable(&nbdb.AddressSet{}), // subnet pools and address scopes
+		// security groups; Port_Group.ports (the members) is not
+		// monitored, for the same reason as Logical_Switch.ports
+		client.WithTable(pg, &pg.Name, &pg.ExternalIDs, &pg.ACLs),
+		client.WithTable(&nbdb.ACL{}),
 	)
 	if _, err := nb.Monitor(cctx, mon); err != nil {
 		nb.Close()
 		return nil, fmt.Errorf("%w: monitor NB at %s: %v", ErrUnavailable, nb.CurrentEndpoint(), err)
 	}
 	if err := s.resync(cctx); err != nil {
+		nb.Close()
+		return nil, err
+	}
+	if err := s.ensureDropGroup(cctx); err != nil {
 		nb.Close()
 		return nil, err
 	}
@@ -370,7 +401,11 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
 		if r.Error == "" {
 			continue
 		}
-		if i < len(ops) && ops[i].Op == ovsdb.OperationWait && r.Error == "timed out" {
+		// A failed wait, or a row whose unique index another
+		// transaction took first (a flat or VLAN segment's localnet port):
+		// someone else committed first.
+		if (i < len(ops) && ops[i].Op == ovsdb.OperationWait && r.Error == "timed out") ||
+			(r.Error == "constraint violation" && strings.Contains(r.Details, "identical values")) {
 			outcome = "conflict"
 			s.m.conflicts.Inc()
 			return errGuard

@@ -54,6 +54,7 @@ start_neutrond() {
 		# the state dir, which is how status/down know the pid is ours.
 		setsid "$BIN/ovn-neutrond" serve --nb="$NB_DB" --listen="$MGMT_HOST_IP:$API_PORT" \
 			--public-url="$API_URL" --identity="$d/identity.yaml" --signing-key="$d/signing.key" \
+			--vlan-networks="$PHYSNET" --flat-networks="$PHYSNET" \
 			>>"$d/ovn-neutrond.log" 2>&1 </dev/null &
 		echo $! >"$d/ovn-neutrond.pid"
 	fi
@@ -230,7 +231,7 @@ open_default_group() {
 	sg=$(api "$token" GET "security-groups?name=default&project_id=$(tenant_field "$t" project_id)" | jq -er '.security_groups[0].id') ||
 		die "reading the default security group of $t failed"
 	out=$(api "$token" POST security-group-rules "$(jq -n --arg sg "$sg" --arg c "$PROV_CIDR" \
-		'{security_group_rule: {security_group_id: $sg, direction: "ingress", ethertype: "IPv4", remote_ip_prefix: $c}}')") ||
+		'{security_group_rule: {security_group_id: $sg, direction: "ingress", ethertype: "IPv4", remote_ip_prefix: $c}}')" 2>/dev/null) ||
 		jq -e '.NeutronError.type == "SecurityGroupRuleExists"' <<<"$out" >/dev/null ||
 		die "letting $PROV_CIDR into $t's default security group failed: $out"
 }

@@ -160,7 +160,7 @@ func (s *Sandbox) Script(t *testing.T, args ...string) (string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "sandbox", "sandbox"), args...)
 	cmd.Env = append(os.Environ(), "SANDBOX_NAME="+s.Name, "SANDBOX_DIR="+s.Dir)
@@ -269,6 +269,11 @@ func (s *Sandbox) Env(t *testing.T, vm VM, tenant string) []string {
 // cmdTimeout bounds every command a test runs, so a hung tool fails the
 // test instead of the whole suite's timeout.
 const cmdTimeout = 30 * time.Second
+
+// scriptTimeout bounds a sandbox/sandbox command: `up` on a running
+// sandbox checks and redoes every step for two hypervisors and three VMs,
+// which took up to a minute on a busy 2-core machine.
+const scriptTimeout = 3 * time.Minute
 
 // run runs a command and returns its combined output; the error names the
 // command and carries its output.

@@ -76,12 +76,47 @@ NB_DB=unix:$NB_SOCK
 SB_DB=unix:$SB_SOCK
 NB_TCP=tcp:127.0.0.1:$NB_PORT
 
-HVS=(hv1)
-VMS=(vm1 vm2)
-declare -A VM_HV=([vm1]=hv1 [vm2]=hv1)
-declare -A VM_NUM=([vm1]=1 [vm2]=2)
-declare -A VM_TENANT=([vm1]=demo [vm2]=demo)
+# The topology: two hypervisors over Geneve, VMs on both (vm1 and vm3 share
+# hv1, so both the same-hypervisor and the cross-tunnel cases exist), and a
+# physical host on a provider VLAN that every hypervisor reaches.
+HVS=(hv1 hv2)
+VMS=(vm1 vm2 vm3)
+declare -A VM_HV=([vm1]=hv1 [vm2]=hv2 [vm3]=hv1)
+declare -A VM_NUM=([vm1]=1 [vm2]=2 [vm3]=3)
+declare -A VM_TENANT=([vm1]=demo [vm2]=demo [vm3]=demo)
+declare -A HV_NUM=([hv1]=1 [hv2]=2)
 TENANTS=(demo alt)
+
+# The fabric (lib/fabric.sh): a netns of this instance holding the underlay
+# (a Linux bridge between the hypervisors' tunnel endpoints) and the
+# "physical" L2 segment (a switch: trunks to the provider bridges, access
+# ports for physical hosts). Link names inside the instance's own
+# namespaces need no prefix.
+FAB_NS=$N-fab
+FAB=fab           # the switch's OVS state: $S/fab (ovsdb_of, dir_of, vsctl)
+UL_BR=ul          # underlay bridge in FAB_NS
+PHY_BR=phy        # physical segment switch (OVS bridge) in FAB_NS
+UL_NET=192.0.2    # tunnel endpoints: 192.0.2.<hv number>/24, only inside the hypervisors' netns
+UL_PREFIX=24
+HV_TUN_BR=br-phy  # netdev bridge whose internal port holds the tunnel IP
+HV_UL_NIC=ul0     # the hypervisor's underlay veth, a port of HV_TUN_BR
+HV_PROV_BR=br-phys
+HV_PROV_NIC=phys0 # the hypervisor's veth on the physical segment, a port of HV_PROV_BR
+PHYSNET=physnet1  # ovn-bridge-mappings physnet1:br-phys on every chassis
+
+# Physical hosts (no OVS): on an access port of VLAN PROV_VLAN of the
+# physical segment, in the subnet of the shared provider network
+# PROV_NET_NAME.
+PHYS_HOSTS=(phys1)
+declare -A PHYS_NUM=([phys1]=10)
+PHYS_NIC=eth0
+PROV_NET_NAME=physnet
+PROV_VLAN=100
+PROV_NET=198.51.100
+PROV_CIDR=$PROV_NET.0/24
+PROV_PREFIX=24
+PROV_POOL_START=$PROV_NET.100 # Neutron allocates from here; physical hosts sit below
+PROV_POOL_END=$PROV_NET.199
 
 # The VMs' Neutron network; LS is its Logical_Switch, known once it exists.
 VM_NET_NAME=vmnet
@@ -107,6 +142,9 @@ vm_mgmt_host_link() { echo "$N-$1m"; }         # host end of the VM's mgmt veth
 vm_hv_link() { echo "$1-nic"; }                # hv end of the VM's NIC, on br-int
 dir_of() { echo "$S/$1"; }                     # private run/db/log dir of a hv or vm
 ovsdb_of() { echo "unix:$S/$1/db.sock"; }
+hv_encap_ip() { echo "$UL_NET.${HV_NUM[$1]}"; } # tunnel endpoint of a hypervisor
+hv_fab_link() { echo "$1-$2"; }                 # fabric end of a hv's veth to bridge $2 (ul, phy)
+phys_ip() { echo "$PROV_NET.${PHYS_NUM[$1]}"; }
 
 log() { printf '%s sandbox[%s]: %s\n' "$(date +%T)" "$N" "$*" >&2; }
 die() {

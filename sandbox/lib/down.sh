@@ -58,7 +58,8 @@ cmd_down() {
 	# Namespaces and host links: the recorded ones plus the well-known names.
 	local things=() t kind name
 	[[ -r $S/created ]] && mapfile -t things <"$S/created"
-	for t in "${HVS[@]}" "${VMS[@]}"; do things+=("netns $(ns_of "$t")"); done
+	for t in "${HVS[@]}" "${VMS[@]}" "${PHYS_HOSTS[@]}"; do things+=("netns $(ns_of "$t")"); done
+	things+=("netns $FAB_NS")
 	for t in "${VMS[@]}"; do things+=("link $(vm_mgmt_host_link "$t")"); done
 	things+=("link $MGMT_BR")
 	for t in "${things[@]}"; do

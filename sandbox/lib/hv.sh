@@ -1,16 +1,15 @@
 # shellcheck shell=bash
-# A hypervisor: a netns with its own OVS (br-int, netdev) and ovn-controller.
+# A hypervisor: a netns with its own OVS (netdev bridges) and ovn-controller.
+# br-int holds the VMs' NICs and the Geneve tunnels; br-phy holds the tunnel
+# endpoint (its internal port) and the underlay veth; br-phys is the
+# provider bridge on the physical segment (ovn-bridge-mappings).
 
 start_hv() {
-	local hv=$1 ns d
+	local hv=$1 ns d br
 	ns=$(ns_of "$hv")
 	d=$(dir_of "$hv")
 	ensure_netns "$ns"
 	start_ovsdb "$ns" "$d"
-	# The tunnel endpoint: with one hypervisor no tunnel is ever built, so an
-	# address on the namespace's loopback is enough.
-	local encap=192.0.2.1
-	in_ns "$ns" ip addr replace "$encap/32" dev lo
 	# hostname: the chassis's hostname is what Neutron's ML2/OVN matches a
 	# port's binding:host_id against (the machine's own name otherwise).
 	vsctl "$hv" --no-wait set Open_vSwitch . \
@@ -18,12 +17,18 @@ start_hv() {
 		external_ids:hostname="$hv" \
 		external_ids:ovn-remote="$SB_DB" \
 		external_ids:ovn-encap-type=geneve \
-		external_ids:ovn-encap-ip="$encap" \
+		external_ids:ovn-encap-ip="$(hv_encap_ip "$hv")" \
 		external_ids:ovn-bridge-datapath-type=netdev \
+		external_ids:ovn-bridge-mappings="$PHYSNET:$HV_PROV_BR" \
 		-- --may-exist add-br br-int \
 		-- set Bridge br-int datapath_type=netdev fail_mode=secure \
 		other_config:disable-in-band=true
+	for br in "$HV_TUN_BR" "$HV_PROV_BR"; do
+		vsctl "$hv" --no-wait --may-exist add-br "$br" \
+			-- set Bridge "$br" datapath_type=netdev other_config:disable-in-band=true
+	done
 	start_vswitchd "$ns" "$d"
+	plug_hv_fabric "$hv"
 	if ! pidfile_alive "$d/ovn-controller.pid"; then
 		# ovn-controller 23.03 has no --unixctl: its control socket is
 		# $OVN_RUNDIR/ovn-controller.<pid>.ctl.

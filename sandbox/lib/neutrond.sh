@@ -54,6 +54,7 @@ start_neutrond() {
 		# the state dir, which is how status/down know the pid is ours.
 		setsid "$BIN/ovn-neutrond" serve --nb="$NB_DB" --listen="$MGMT_HOST_IP:$API_PORT" \
 			--public-url="$API_URL" --identity="$d/identity.yaml" --signing-key="$d/signing.key" \
+			--vlan-networks="$PHYSNET" --flat-networks="$PHYSNET" \
 			>>"$d/ovn-neutrond.log" 2>&1 </dev/null &
 		echo $! >"$d/ovn-neutrond.pid"
 	fi
@@ -163,4 +164,74 @@ vm_port_active() {
 	local token=${TOKENS[admin]:-}
 	[[ -n $token ]] || token=$(api_token admin)
 	[[ $(api "$token" GET "ports/$(vif_id "$1")" | jq -r .port.status) == ACTIVE ]]
+}
+
+# has_extension TOKEN ALIAS: the cloud's Neutron lists extension ALIAS.
+has_extension() {
+	api "$1" GET "extensions/$2" >/dev/null 2>&1
+}
+
+# ensure_provider_network: what an operator makes for the physical hosts:
+# as admin, a shared network on VLAN PROV_VLAN of PHYSNET (Neutron's
+# provider extension; ML2/OVN and ovn-neutrond give it a localnet port) with
+# a subnet that holds the physical hosts' addresses below its allocation
+# pool. Where the cloud has security groups, the VMs' tenant lets the
+# physical hosts in (its default group admits only its own ports).
+ensure_provider_network() {
+	local token net sub f=$S/provider-network-id
+	cache_token admin
+	token=${TOKENS[admin]}
+	if ! has_extension "$token" provider; then
+		# The rest of the cloud is still worth having; the tests of the
+		# physical network fail on the missing facts.
+		log "warning: the $CLOUD cloud has no provider extension (provider:network_type…): no network $PROV_NET_NAME for the physical hosts"
+		rm -f "$f"
+		return 0
+	fi
+	net=$(api "$token" GET "networks?name=$PROV_NET_NAME" | jq -r '.networks[0].id // empty')
+	if [[ -z $net ]]; then
+		net=$(api "$token" POST networks "$(jq -n --arg n "$PROV_NET_NAME" --arg p "$PHYSNET" --argjson v "$PROV_VLAN" \
+			'{network: {name: $n, shared: true, "provider:network_type": "vlan",
+			            "provider:physical_network": $p, "provider:segmentation_id": $v}}')" | jq -er .network.id) ||
+			die "creating the provider network $PROV_NET_NAME (vlan $PROV_VLAN on $PHYSNET) failed (see the cloud's log in $S)"
+	fi
+	sub=$(api "$token" GET "subnets?network_id=$net" | jq -r '.subnets[0].id // empty')
+	if [[ -z $sub ]]; then
+		api "$token" POST subnets "$(jq -n --arg n "$net" --arg c "$PROV_CIDR" --arg name "$PROV_NET_NAME-v4" \
+			--arg s "$PROV_POOL_START" --arg e "$PROV_POOL_END" \
+			'{subnet: {network_id: $n, ip_version: 4, cidr: $c, name: $name, enable_dhcp: false,
+			           allocation_pools: [{start: $s, end: $e}]}}')" >/dev/null ||
+			die "creating subnet $PROV_CIDR on $PROV_NET_NAME failed"
+	fi
+	echo "$net" >"$f"
+	wait_for 10 "the localnet port of $PROV_NET_NAME in NB" provider_localnet
+	open_default_group "${VM_TENANT[vm1]}"
+}
+
+# provider_localnet: the provider network's switch has its localnet port
+# on PHYSNET with tag PROV_VLAN. Prints the port's name.
+provider_localnet() {
+	local ls ports u name
+	ls=neutron-$(<"$S/provider-network-id")
+	ports=" $(nbctl --bare --columns=ports list Logical_Switch "$ls" | tr '\n' ' ') "
+	while IFS=, read -r u name; do
+		[[ $ports == *" $u "* ]] && { echo "$name"; return 0; }
+	done < <(nbctl --data=bare --no-headings --format=csv --columns=_uuid,name \
+		find Logical_Switch_Port type=localnet tag="$PROV_VLAN" "options:network_name=$PHYSNET")
+	return 1
+}
+
+# open_default_group TENANT: TENANT's default security group admits the
+# physical hosts' subnet (a no-op on a cloud without security groups).
+open_default_group() {
+	local t=$1 token sg out
+	cache_token "$t"
+	token=${TOKENS[$t]}
+	has_extension "$token" security-group || return 0
+	sg=$(api "$token" GET "security-groups?name=default&project_id=$(tenant_field "$t" project_id)" | jq -er '.security_groups[0].id') ||
+		die "reading the default security group of $t failed"
+	out=$(api "$token" POST security-group-rules "$(jq -n --arg sg "$sg" --arg c "$PROV_CIDR" \
+		'{security_group_rule: {security_group_id: $sg, direction: "ingress", ethertype: "IPv4", remote_ip_prefix: $c}}')" 2>/dev/null) ||
+		jq -e '.NeutronError.type == "SecurityGroupRuleExists"' <<<"$out" >/dev/null ||
+		die "letting $PROV_CIDR into $t's default security group failed: $out"
 }

@@ -227,6 +227,8 @@ write_neutron_conf() {
 		max_header_size = 38
 		[ml2_type_flat]
 		flat_networks = *
+		[ml2_type_vlan]
+		network_vlan_ranges = $PHYSNET:$PROV_VLAN:$PROV_VLAN
 		[securitygroup]
 		enable_security_group = true
 		[ovn]

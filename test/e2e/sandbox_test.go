@@ -49,6 +49,10 @@ type Sandbox struct {
 	VMs         []VM         `json:"vms"`
 	Domain      string       `json:"domain"`
 	Users       []User       `json:"users"`
+	// The topology under the hypervisors (topology_test.go).
+	Fabric          Fabric           `json:"fabric"`
+	ProviderNetwork *ProviderNetwork `json:"provider_network"` // nil: the cloud has no provider extension
+	PhysicalHosts   []PhysicalHost   `json:"physical_hosts"`
 }
 
 // The clouds a sandbox can run (sandbox/sandbox up --cloud …).
@@ -83,6 +87,10 @@ type Hypervisor struct {
 	Bridge  string `json:"bridge"`
 	Chassis string `json:"chassis"`
 	Dir     string `json:"dir"`
+	EncapIP string `json:"encap_ip"` // Geneve endpoint, on the underlay
+	// The fabric's ends of the hypervisor's underlay and physical links.
+	FabricUnderlayLink string `json:"fabric_underlay_link"`
+	FabricPhysicalLink string `json:"fabric_physical_link"`
 }
 
 // VM is a netns with its own OVS; NIC is the VM bridge's trunk uplink.
@@ -152,7 +160,7 @@ func (s *Sandbox) Script(t *testing.T, args ...string) (string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "sandbox", "sandbox"), args...)
 	cmd.Env = append(os.Environ(), "SANDBOX_NAME="+s.Name, "SANDBOX_DIR="+s.Dir)
@@ -261,6 +269,11 @@ func (s *Sandbox) Env(t *testing.T, vm VM, tenant string) []string {
 // cmdTimeout bounds every command a test runs, so a hung tool fails the
 // test instead of the whole suite's timeout.
 const cmdTimeout = 30 * time.Second
+
+// scriptTimeout bounds a sandbox/sandbox command: `up` on a running
+// sandbox checks and redoes every step for two hypervisors and three VMs,
+// which took up to a minute on a busy 2-core machine.
+const scriptTimeout = 3 * time.Minute
 
 // run runs a command and returns its combined output; the error names the
 // command and carries its output.

@@ -39,14 +39,16 @@ func main() {
 	c := flag.Int("c", 8, "concurrent clients in the concurrent phase")
 	fill := flag.Int("fill", 100000, "addresses allocated before the large-fill phase")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the large-fill probe here")
+	portSecurity := flag.Bool("port-security", true, "create ports with port security (and so the project's default security group); false measures ports without groups")
 	flag.Parse()
-	if err := run(*n, *c, *fill, *cpuprofile); err != nil {
+	portExtra := fmt.Sprintf(`, "port_security_enabled": %t`, *portSecurity)
+	if err := run(*n, *c, *fill, *cpuprofile, portExtra); err != nil {
 		fmt.Fprintln(os.Stderr, "neutrond-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, conc, fill int, cpuprofile string) error {
+func run(n, conc, fill int, cpuprofile, portExtra string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "neutrond-bench-")
 	if err != nil {
@@ -70,7 +72,7 @@ func run(n, conc, fill int, cpuprofile string) error {
 		return err
 	}
 	defer stopHTTP()
-	cl := &apiClient{neutronapi.New(base, tok)}
+	cl := &apiClient{neutronapi.New(base, tok), portExtra}
 
 	fmt.Printf("ovn-neutrond port benchmark: NB ovsdb-server (unix socket), %d ports per phase, %d CPUs\n\n", n, runtime.NumCPU())
 	fmt.Printf("%-34s %8s %10s %10s %10s\n", "phase", "ports", "ports/s", "p50 ms", "p99 ms")
@@ -167,7 +169,11 @@ func (s stats) print(name string) {
 }
 
 // apiClient adds the benchmark's operations to the raw client.
-type apiClient struct{ *neutronapi.Client }
+type apiClient struct {
+	*neutronapi.Client
+	// portExtra is added to every port create body (see -port-security).
+	portExtra string
+}
 
 func (c *apiClient) network(name, cidr string) (string, string, error) {
 	out, err := c.Do("POST", "/v2.0/networks", fmt.Sprintf(`{"network": {"name": %q}}`, name), 201)
@@ -184,7 +190,7 @@ func (c *apiClient) network(name, cidr string) (string, string, error) {
 
 // creates makes n ports on netID with conc clients.
 func (c *apiClient) creates(netID string, n, conc int) ([]string, stats, error) {
-	body := fmt.Sprintf(`{"port": {"network_id": %q}}`, netID)
+	body := fmt.Sprintf(`{"port": {"network_id": %q%s}}`, netID, c.portExtra)
 	ids := make([]string, n)
 	lat := make([]time.Duration, n)
 	elapsed, err := parallel(n, conc, func(i int) error {

@@ -35,6 +35,7 @@ type serveFlags struct {
 	flatNetworks   string
 	vlanNetworks   string
 	vniRange       string
+	gatewayChassis string
 	tokenTTL       time.Duration
 	connectTimeout time.Duration
 	logLevel       string
@@ -69,6 +70,7 @@ func newServe() *cobra.Command {
 	fl.StringVar(&f.flatNetworks, "flat-networks", "*", "physical networks flat provider networks may use, comma-separated (* any, as Neutron's flat_networks)")
 	fl.StringVar(&f.vlanNetworks, "vlan-networks", "*", "physical networks VLAN provider networks may use, comma-separated (* any); provider:segmentation_id is required")
 	fl.StringVar(&f.vniRange, "vni-range", "1:65536", "MIN:MAX geneve VNIs given to networks created without provider:segmentation_id (Neutron's vni_ranges)")
+	fl.StringVar(&f.gatewayChassis, "gateway-chassis", "", "chassis names (comma-separated, highest priority first) that host routers' gateway ports (Gateway_Chassis); none: gateways are not scheduled and SNAT and floating IPs do not work")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", keystone.DefaultTokenTTL, "lifetime of issued tokens")
 	fl.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for NB at start")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -117,7 +119,8 @@ func serve(ctx context.Context, f *serveFlags) error {
 	}
 	store, err := ovn.Open(ctx, ovn.Config{Endpoints: endpoints, Logger: log.With("component", "ovn"),
 		MACBase: f.macBase, DefaultMTU: f.defaultMTU, ConnectTimeout: f.connectTimeout, Metrics: reg,
-		FlatNetworks: physnetList(f.flatNetworks), VLANNetworks: physnetList(f.vlanNetworks), VNIMin: vniMin, VNIMax: vniMax})
+		FlatNetworks: physnetList(f.flatNetworks), VLANNetworks: physnetList(f.vlanNetworks), VNIMin: vniMin, VNIMax: vniMax,
+		GatewayChassis: physnetList(f.gatewayChassis)})
 	if err != nil {
 		return err
 	}

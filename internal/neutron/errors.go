@@ -43,6 +43,11 @@ func badReq(format string, args ...any) error {
 	return &badRequest{typ: "BadRequest", msg: fmt.Sprintf(format, args...)}
 }
 
+// conflict is a 409 decided by the API layer.
+type conflict struct{ typ, msg string }
+
+func (e *conflict) Error() string { return e.msg }
+
 // forbidden is a 403 for a policy refusal that does not reveal anything
 // the caller cannot already see.
 type forbidden struct{ msg string }
@@ -53,10 +58,13 @@ func (e *forbidden) Error() string { return e.msg }
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var br *badRequest
 	var fb *forbidden
+	var cf *conflict
 	var oe *ovn.Error
 	switch {
 	case errors.As(err, &br):
 		writeError(w, http.StatusBadRequest, br.typ, br.msg)
+	case errors.As(err, &cf):
+		writeError(w, http.StatusConflict, cf.typ, cf.msg)
 	case errors.As(err, &fb):
 		writeError(w, http.StatusForbidden, "PolicyNotAuthorized", fb.msg)
 	case errors.As(err, &oe):

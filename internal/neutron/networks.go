@@ -100,7 +100,7 @@ func networkSpec(a attrs, c Caller, action string) (ovn.NetworkSpec, error) {
 	}
 	if a.has("mtu") {
 		// 68 is the IPv4 minimum; 9216 the largest jumbo frame OVS takes.
-		mtu, err := integer("mtu", a["mtu"], 68, 9216)
+		mtu, err := convertInt("mtu", a["mtu"], 68, 9216)
 		if err != nil {
 			return spec, err
 		}

@@ -56,7 +56,7 @@ func portJSON(p *ovn.Port) obj {
 		"binding:vnic_type":     "normal",
 		"binding:vif_type":      p.VIFType,
 		"binding:vif_details":   obj{},
-		"security_groups":       []string{},
+		"security_groups":       nonNilTags(p.SecurityGroups),
 		"allowed_address_pairs": pairsJSON(p.AllowedAddressPairs),
 		"extra_dhcp_opts":       dhcpOptsJSON(p.ExtraDHCPOpts),
 		"tags":                  nonNilTags(p.Tags),
@@ -203,15 +203,8 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 			return spec, err
 		}
 	}
-	// Security groups are not implemented; accept only "none" so that a
-	// client relying on them learns it at once.
-	for _, k := range []string{"security_groups"} {
-		if a.has(k) && !a.isNull(k) {
-			var list []any
-			if err := json.Unmarshal(a[k], &list); err != nil || len(list) > 0 {
-				return spec, invalid("%s are not supported by this server; leave them empty.", k)
-			}
-		}
+	if spec.SecurityGroups, err = portGroups(a); err != nil {
+		return spec, err
 	}
 	return spec, nil
 }
@@ -336,6 +329,12 @@ func sameIPs(req []ovn.IPRequest, cur []ovn.FixedIP) bool {
 }
 
 func (s *server) deletePort(w http.ResponseWriter, r *http.Request, c Caller) {
+	if p, err := s.store.GetPort(r.Context(), scope(c), r.PathValue("id")); err == nil {
+		if err := routerOwned(p); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	if err := s.store.DeletePort(r.Context(), scope(c), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return

@@ -60,7 +60,7 @@ func providerSpec(a attrs, c Caller, action string) (ovn.ProviderSpec, error) {
 		}
 	}
 	if a.has(attrSegmentationID) && !a.isNull(attrSegmentationID) {
-		id, err := segmentationInt(a[attrSegmentationID])
+		id, err := convertInt(attrSegmentationID, a[attrSegmentationID], math.MinInt32, math.MaxInt32)
 		if err != nil {
 			return p, err
 		}
@@ -69,15 +69,17 @@ func providerSpec(a attrs, c Caller, action string) (ovn.ProviderSpec, error) {
 	return p, nil
 }
 
-// segmentationInt converts provider:segmentation_id as Neutron's
-// convert_to_int does: a number or a string of digits.
-func segmentationInt(raw json.RawMessage) (int, error) {
+// convertInt reads an integer attribute in [lo, hi] as Neutron's
+// convert_to_int does: a number or a string of digits (the openstack
+// CLI sends "1442" for --mtu 1442).
+func convertInt(field string, raw json.RawMessage, lo, hi int) (int, error) {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
-			return n, nil
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return 0, invalid("Invalid input for %s. Reason: '%s' is not an integer.", field, clip(s))
 		}
-		return 0, invalid("Invalid input for %s. Reason: '%s' is not an integer.", attrSegmentationID, clip(s))
+		raw = json.RawMessage(strconv.Itoa(n))
 	}
-	return integer(attrSegmentationID, raw, math.MinInt32, math.MaxInt32)
+	return integer(field, raw, lo, hi)
 }

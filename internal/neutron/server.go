@@ -60,8 +60,11 @@ type Config struct {
 type server struct {
 	timeout    time.Duration
 	store      Store
-	tags       TagStore  // nil: the store keeps no tags
-	pools      PoolStore // nil: no subnet pools
+	tags       TagStore           // nil: the store keeps no tags
+	pools      PoolStore          // nil: no subnet pools
+	groups     SecurityGroupStore // nil: no security groups
+	routers    RouterStore        // nil: no routers
+	fips       FloatingIPStore    // nil: no floating IPs
 	callerFrom func(*http.Request) (Caller, error)
 	log        *slog.Logger
 }
@@ -81,6 +84,9 @@ func Handler(cfg Config) http.Handler {
 	}
 	s.tags, _ = cfg.Store.(TagStore)
 	s.pools, _ = cfg.Store.(PoolStore)
+	s.groups, _ = cfg.Store.(SecurityGroupStore)
+	s.routers, _ = cfg.Store.(RouterStore)
+	s.fips, _ = cfg.Store.(FloatingIPStore)
 	mux := http.NewServeMux()
 	s.tagRoutes(mux)
 	s.poolRoutes(mux)
@@ -109,6 +115,9 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("DELETE /v2.0/ports/{id}", s.authed(s.deletePort))
 
 	s.routeTrunks(mux)
+	s.sgRoutes(mux)
+	s.routerRoutes(mux)
+	s.fipRoutes(mux)
 
 	// Anything else under /v2.0 is a resource this server does not have.
 	mux.HandleFunc("/v2.0/", s.authed(func(w http.ResponseWriter, r *http.Request, _ Caller) {

@@ -46,6 +46,9 @@ var extensionList = []obj{
 	ext("pagination", "Pagination support", "Enables pagination support for resources."),
 	ext("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
 	ext("external-net", "Neutron external network", "Adds external network attribute to network resource."),
+	ext("security-group", "security-group", "The security groups extension."),
+	ext("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+	ext("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
 	ext("trunk", "Trunk Extension", "Provides support for trunk ports"),
 	ext("trunk-details", "Trunk port details", "Expose trunk port details"),
 }

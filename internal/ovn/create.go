@@ -51,6 +51,9 @@ func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port,
 }
 
 func (s *Store) createPort(ctx context.Context, sc Scope, spec PortSpec) (*Port, error) {
+	if err := s.resolveGroups(ctx, sc, &spec); err != nil {
+		return nil, err
+	}
 	req := &createReq{sc: sc, spec: spec, id: uuid.NewString(), done: make(chan error, 1)}
 	bi, _ := s.batchers.LoadOrStore(spec.NetworkID, &batcher{})
 	b := bi.(*batcher)
@@ -177,6 +180,8 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 	parentExt := map[string]map[string]string{}
 	subnetsSeen := map[string]bool{}
 	var names []string
+	members := map[string][]string{} // security group → new ports
+	var drop []string
 	for i, p := range plans {
 		if p.parent != nil && parentExt[p.parent.ID] == nil {
 			more, ext, err := s.bumpChildren(p.parent)
@@ -220,7 +225,19 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 		}
 		ops = append(ops, create...)
 		names = append(names, lsp.UUID)
+		for _, g := range p.port.SecurityGroups {
+			members[g] = append(members[g], lsp.UUID)
+		}
+		if dropped(p.port) {
+			drop = append(drop, lsp.UUID)
+		}
 	}
+	join, err := s.membershipOps(ovsdb.MutateOperationInsert, members, drop)
+	if err != nil {
+		release()
+		return pending, err
+	}
+	ops = append(ops, join...)
 	ls := &nbdb.LogicalSwitch{UUID: n.uuid}
 	attach, err := s.nb.Where(ls).Mutate(ls, mutation(&ls.Ports, ovsdb.MutateOperationInsert, names))
 	if err != nil {
@@ -332,6 +349,9 @@ func (s *Store) plan(r *createReq, tags map[string]map[int]bool, macs map[string
 	}
 	if spec.Profile != nil {
 		p.Profile, p.ParentName, p.Tag = spec.Profile.Raw, spec.Profile.ParentName, spec.Profile.Tag
+	}
+	if spec.SecurityGroups != nil {
+		p.SecurityGroups = *spec.SecurityGroups
 	}
 	return planned{req: r, port: p, res: res, parent: parent}, nil
 }

@@ -11,12 +11,24 @@
 //     (parent_name, tag = VLAN), see trunks.go
 //   - subnet pool, address scope → Address_Set "neutron_subnetpool_…",
 //     "neutron_address_scope_…" (a pool records its allocations)
+//   - provider segment → neutron:provnet-* keys on the Logical_Switch; a
+//     flat or VLAN network's localnet port "provnet-<segment id>"
+//     (provider.go)
+//   - security group → Port_Group "pg_<id>" with an ACL per rule, every
+//     port with port security in "neutron_pg_drop" (secgroups.go,
+//     sgrules.go, portgroups.go)
+//   - router → Logical_Router "neutron-<id>", its interfaces and gateway
+//     Neutron ports with router-type LSPs and LRPs "lrp-<port id>",
+//     static routes and snat NAT rows (routers.go)
+//   - floating IP → a network:floatingip port holding the address and a
+//     dnat_and_snat NAT row while associated (floatingips.go)
 //
 // Tags and the attributes ML2/OVN keeps only in Neutron's database
 // (allowed address pairs, extra DHCP options, service types) are
 // external_ids of the resource's row.
 //
-// Reads are served from an in-memory view that is fed by the libovsdb
+// Security groups, routers and floating IPs' NAT rows are read from the
+// libovsdb cache itself; everything else is read from an in-memory view that is fed by the libovsdb
 // monitor (and rebuilt from the libovsdb cache after every (re)connect),
 // so a read never goes to the server. Writes are OVSDB transactions that
 // carry optimistic guards ("wait" operations): a transaction that

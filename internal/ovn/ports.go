@@ -53,7 +53,10 @@ type PortSpec struct {
 	AllowedAddressPairs *[]AddressPair
 	// ExtraDHCPOpts replaces the port's extra DHCP options.
 	ExtraDHCPOpts *[]DHCPOpt
-	Tags          []string // create only
+	// SecurityGroups replaces the port's groups; on create nil means the
+	// project's default group when port security is on.
+	SecurityGroups *[]string
+	Tags           []string // create only
 }
 
 func (v *view) visiblePort(sc Scope, id string) (*Port, error) {
@@ -222,7 +225,8 @@ func (v *view) allocate(n *Network, reqs *[]IPRequest, deviceOwner string) (res 
 			return res, newErr(ErrInvalid, "InvalidIpForSubnet",
 				"IP address %s is not a valid IP for the specified subnet %s (%s).", addr, sn.ID, sn.CIDR)
 		}
-		if owner, used := st.owners[addr]; used || addr == sn.Gateway {
+		// The gateway address is for the router interface of the subnet.
+		if owner, used := st.owners[addr]; used || (addr == sn.Gateway && deviceOwner != OwnerRouterInterface) {
 			if !used {
 				owner = "the gateway"
 			}
@@ -324,6 +328,9 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 	if len(p.Tags) > 0 {
 		ext[keyTags] = jsonString(p.Tags)
 	}
+	if len(p.SecurityGroups) > 0 {
+		ext[keyPortSecurityGroups] = strings.Join(p.SecurityGroups, " ")
+	}
 	enabled := p.AdminStateUp
 	addresses, portSecurity := lspAddresses(p, ips)
 	lsp := &nbdb.LogicalSwitchPort{
@@ -334,6 +341,17 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 		ExternalIDs:   ext,
 		Dhcpv4Options: v4,
 		Dhcpv6Options: v6,
+	}
+	// A router's port is the switch side of its Logical_Router_Port, as
+	// ML2/OVN writes it.
+	if (p.DeviceOwner == OwnerRouterInterface || p.DeviceOwner == OwnerRouterGateway) && p.DeviceID != "" {
+		lsp.Type = "router"
+		lsp.Addresses = []string{"router"}
+		lsp.PortSecurity = nil
+		lsp.Options = map[string]string{"router-port": lrpPrefix + p.ID}
+		if p.DeviceOwner == OwnerRouterGateway {
+			lsp.Options["nat-addresses"] = "router"
+		}
 	}
 	if p.ParentName != "" {
 		parent, tag := p.ParentName, p.Tag
@@ -380,6 +398,11 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 	p, err := s.GetPort(ctx, sc, id)
 	if err != nil {
 		return nil, err
+	}
+	if spec.SecurityGroups != nil {
+		if err := s.checkGroups(ctx, sc, *spec.SecurityGroups, deref(spec.PortSecurity, p.PortSecurity)); err != nil {
+			return nil, err
+		}
 	}
 	defer s.lockNetwork(p.NetworkID)()
 	var out *Port
@@ -464,6 +487,13 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		if err := checkPairs(&np); err != nil {
 			return err
 		}
+		if spec.SecurityGroups != nil {
+			np.SecurityGroups = *spec.SecurityGroups
+		}
+		if !np.PortSecurity && len(np.SecurityGroups) > 0 {
+			return newErr(ErrConflict, "PortSecurityPortHasSecurityGroup",
+				"Port has security group associated. Cannot disable port security or ip address until security group is removed")
+		}
 		np.Revision = p.Revision + 1
 
 		ops, err := s.guard(nbdb.LogicalSwitchPortTable, p.uuid, p.ext)
@@ -496,6 +526,11 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			return err
 		}
 		ops = append(ops, dhcpOps...)
+		groupOps, err := s.groupChangeOps(p, &np)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, groupOps...)
 		upd, err := s.updateRow(row, &row.Dhcpv4Options, &row.Dhcpv6Options)
 		if err != nil {
 			return err
@@ -546,7 +581,8 @@ func (s *Store) replacementRow(p, np *Port, res []reservation, updated string) *
 // updateRow writes the columns a port update may change, and extra ones
 // (e.g. its DHCP options when the caller computed them).
 func (s *Store) updateRow(row *nbdb.LogicalSwitchPort, extra ...any) ([]ovsdb.Operation, error) {
-	fields := append([]any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag}, extra...)
+	fields := append([]any{&row.Addresses, &row.Enabled, &row.ExternalIDs, &row.PortSecurity, &row.ParentName, &row.TagRequest, &row.Tag,
+		&row.Type, &row.Options}, extra...)
 	return s.nb.Where(row).Update(row, fields...)
 }
 
@@ -598,6 +634,11 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 			}
 			ops = append(ops, detach...)
 		}
+		fipOps, err := s.releaseFIPsOps(ctx, id)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, fipOps...)
 		for _, u := range dhcpRows {
 			del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: u}).Delete()
 			if err != nil {

@@ -93,7 +93,9 @@ type Port struct {
 	Tag                 int
 	AllowedAddressPairs []AddressPair
 	ExtraDHCPOpts       []DHCPOpt
-	Tags                []string
+	// SecurityGroups are the ids of the port's security groups.
+	SecurityGroups []string
+	Tags           []string
 	// Trunk is set when the port is a trunk's parent; SubportOf names
 	// the trunk the port is a subport of.
 	Trunk     *TrunkRecord
@@ -221,6 +223,7 @@ func portFromRow(lsp *nbdb.LogicalSwitchPort) (*Port, bool) {
 	p.AllowedAddressPairs = jsonList[AddressPair](e[keyAllowedAddressPairs])
 	p.ExtraDHCPOpts = jsonList[DHCPOpt](e[keyExtraDHCPOpts])
 	p.Tags = jsonList[string](e[keyTags])
+	p.SecurityGroups = strings.Fields(e[keyPortSecurityGroups])
 	if raw := e[keyBindingProfile]; raw != "" {
 		p.Profile = json.RawMessage(raw)
 	}

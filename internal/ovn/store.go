@@ -46,6 +46,9 @@ type Config struct {
 	// without provider:segmentation_id (default 1 to 65536, as ML2/OVN's
 	// usual vni_ranges).
 	VNIMin, VNIMax int
+	// GatewayChassis are the chassis (by name, highest priority first)
+	// that routers' gateway ports get as Gateway_Chassis.
+	GatewayChassis []string
 	// ConnectTimeout bounds the first connection (default 10s).
 	ConnectTimeout time.Duration
 	// Metrics, when set, receives the store's Prometheus metrics.
@@ -167,6 +170,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	ls := &nbdb.LogicalSwitch{}
 	lsp := &nbdb.LogicalSwitchPort{}
 	global := &nbdb.NBGlobal{}
+	pg := &nbdb.PortGroup{}
 	// Logical_Switch.ports is not monitored: with many ports, every port
 	// create would otherwise copy the whole set into the cache.
 	mon := nb.NewMonitor(
@@ -175,12 +179,25 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		client.WithTable(&nbdb.DHCPOptions{}),
 		client.WithTable(global, &global.ExternalIDs),
 		client.WithTable(&nbdb.AddressSet{}), // subnet pools and address scopes
+		// security groups; Port_Group.ports (the members) is not
+		// monitored, for the same reason as Logical_Switch.ports
+		client.WithTable(pg, &pg.Name, &pg.ExternalIDs, &pg.ACLs),
+		client.WithTable(&nbdb.ACL{}),
+		// routers
+		client.WithTable(&nbdb.LogicalRouter{}),
+		client.WithTable(&nbdb.LogicalRouterPort{}),
+		client.WithTable(&nbdb.LogicalRouterStaticRoute{}),
+		client.WithTable(&nbdb.NAT{}),
 	)
 	if _, err := nb.Monitor(cctx, mon); err != nil {
 		nb.Close()
 		return nil, fmt.Errorf("%w: monitor NB at %s: %v", ErrUnavailable, nb.CurrentEndpoint(), err)
 	}
 	if err := s.resync(cctx); err != nil {
+		nb.Close()
+		return nil, err
+	}
+	if err := s.ensureDropGroup(cctx); err != nil {
 		nb.Close()
 		return nil, err
 	}

@@ -54,7 +54,7 @@ start_neutrond() {
 		# the state dir, which is how status/down know the pid is ours.
 		setsid "$BIN/ovn-neutrond" serve --nb="$NB_DB" --listen="$MGMT_HOST_IP:$API_PORT" \
 			--public-url="$API_URL" --identity="$d/identity.yaml" --signing-key="$d/signing.key" \
-			--vlan-networks="$PHYSNET" --flat-networks="$PHYSNET" \
+			--vlan-networks="$PHYSNET" --flat-networks="$PHYSNET" --gateway-chassis="$(IFS=,; echo "${HVS[*]}")" \
 			>>"$d/ovn-neutrond.log" 2>&1 </dev/null &
 		echo $! >"$d/ovn-neutrond.pid"
 	fi
@@ -192,6 +192,9 @@ ensure_provider_network() {
 	fi
 	net=$(api "$token" GET "networks?name=$PROV_NET_NAME" | jq -r '.networks[0].id // empty')
 	if [[ -z $net ]]; then
+		# mtu: a VLAN network gets the physical network's 1500, but its
+		# container ports are subports of VM ports on vmnet (MTU 1442), and
+		# Neutron refuses a subport with a larger MTU than its trunk's.
 		net=$(api "$token" POST networks "$(jq -n --arg n "$PROV_NET_NAME" --arg p "$PHYSNET" --argjson v "$PROV_VLAN" \
 			--argjson mtu "$PROV_MTU" \
 			'{network: {name: $n, shared: true, mtu: $mtu, "provider:network_type": "vlan",

@@ -72,6 +72,16 @@ func (s *Sandbox) addNestedLSP(t *testing.T, n nested, parent VM, tag int) {
 	}
 	t.Cleanup(func() { s.NBCtl(t, "--if-exists", "lsp-del", n.LSP) })
 	s.NBCtlWait(t, args...)
+	// The VMs' ports are in their project's default security group (as
+	// Neutron gives them), which lets in only members: the nested port
+	// joins the parent's groups, as a port made through Neutron would.
+	parentLSP := s.NBCtl(t, "--bare", "--columns=_uuid", "find", "Logical_Switch_Port", "name="+parent.VIFID)
+	lsp := s.NBCtl(t, "--bare", "--columns=_uuid", "find", "Logical_Switch_Port", "name="+n.LSP)
+	for _, pg := range strings.Fields(s.NBCtl(t, "--bare", "--columns=name", "find", "Port_Group", "ports{>=}"+parentLSP)) {
+		if pg != "neutron_pg_drop" {
+			s.NBCtlWait(t, "add", "Port_Group", pg, "ports", lsp)
+		}
+	}
 }
 
 // icmpFrame is what tcpdump -e showed of one ICMP echo frame.
@@ -162,6 +172,10 @@ func TestPortSecurityDropsSpoofedSource(t *testing.T) {
 	const spoofed = "10.0.0.203"
 	c := s.newNested(t, vm1, "c", tagC, "10.0.0.103", "fa:16:3e:ee:00:03")
 	s.addNestedLSP(t, c, vm1, tagC)
+	// The spoofed address is among the port's addresses, so that the
+	// security group of vm2 (ingress from its members' addresses) lets it
+	// in and only port_security tells it apart.
+	s.NBCtlWait(t, "lsp-set-addresses", c.LSP, c.MAC+" "+c.IP+" "+spoofed)
 	PingEventually(t, c.Netns, vm2.IP)
 
 	setIP := func(ip string) {

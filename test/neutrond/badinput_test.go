@@ -121,7 +121,7 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 		{"no token on create", "", "POST", "/v2.0/networks", `{"network": {"name": "x"}}`, 401, ""},
 		{"bad token", "not-a-token", "GET", "/v2.0/ports", "", 401, ""},
 		{"tampered token", f.demo[:len(f.demo)-2] + "xx", "DELETE", "/v2.0/ports/" + f.vm, "", 401, ""},
-		{"unknown resource", f.demo, "GET", "/v2.0/routers", "", 404, "HTTPNotFound"},
+		{"unknown resource", f.demo, "GET", "/v2.0/qos/policies", "", 404, "HTTPNotFound"},
 	}
 	// The MAC of the VM's port, for "MAC in use".
 	_, vm := call(t, f.srv, f.demo, "GET", "/v2.0/ports/"+f.vm, "")

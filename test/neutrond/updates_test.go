@@ -38,8 +38,9 @@ func TestUpdatesReachNB(t *testing.T) {
 		t.Fatalf("dns_server = %s", got)
 	}
 
-	// A port: rename, disable, drop port security.
-	code, body = call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+f.vm, `{"port": {"name": "vm-renamed", "admin_state_up": false, "port_security_enabled": false}}`)
+	// A port: rename, disable, drop port security (with its security
+	// groups, as Neutron requires).
+	code, body = call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+f.vm, `{"port": {"name": "vm-renamed", "admin_state_up": false, "port_security_enabled": false, "security_groups": []}}`)
 	if code != 200 {
 		t.Fatalf("update port: %d %v", code, body)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -54,6 +55,8 @@ those in flight.`,
 			}
 			s.Driver = &daemon.Driver{Attach: at, Cloud: cl, Bridge: sw, BridgeName: at.VM.Bridge, Log: a.log}
 			s.Log = a.log
+			dk := a.docker()
+			s.Endpoints = func(ctx context.Context) (map[string]bool, error) { return dk.NetworkEndpoints(ctx, "ovn") }
 			return s.Run(ctx)
 		},
 	}

@@ -28,6 +28,11 @@ type Server struct {
 	// it).
 	Drain time.Duration
 	Log   *slog.Logger
+	// Endpoints, if set, lists the endpoints the engine has (its ovn
+	// networks' endpoints of running containers): at start, entries of
+	// other endpoints are freed (their containers ended while no daemon
+	// could hear of it).
+	Endpoints func(ctx context.Context) (map[string]bool, error)
 }
 
 // Run is the daemon's life, step by step.
@@ -42,14 +47,21 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.serve(ctx, ln)
 }
 
-// reconcile frees what a previous daemon left half-made: reservations
-// being made or plugged by a process that is gone, and addresses Docker
-// was given but never bound to an endpoint. Endpoints plugged and ready
-// are kept: their containers run on.
+// reconcile frees what a previous daemon left: reservations being made
+// or plugged by a process that is gone, addresses Docker was given but
+// never bound to an endpoint, and endpoints the engine no longer has.
+// Endpoints the engine has are kept: their containers run on.
 func (s *Server) reconcile(ctx context.Context) error {
-	freed, err := s.Driver.Attach.FreeIf(ctx, func(e attach.Entry) bool {
-		return e.Endpoint != "" && e.State == "ready"
-	})
+	keep := func(e attach.Entry) bool { return e.Endpoint != "" && e.State == "ready" }
+	if s.Endpoints != nil {
+		eps, err := s.Endpoints(ctx)
+		if err != nil {
+			s.Log.Warn("cannot ask the engine for its endpoints; keeping every plugged one", "err", err)
+		} else {
+			keep = func(e attach.Entry) bool { return eps[e.Endpoint] }
+		}
+	}
+	freed, err := s.Driver.Attach.FreeIf(ctx, keep)
 	if len(freed) > 0 {
 		s.Log.Info("freed what a previous daemon left", "ovs_ports", freed)
 	}

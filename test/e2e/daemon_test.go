@@ -1,0 +1,396 @@
+package e2e
+
+// End-to-end tests of `ovn-docker daemon`, Docker's network and IPAM driver
+// "ovn", against real dockerds: one per VM, in the VM's network namespace
+// and a mount namespace of its own (its own /run/docker/plugins), as the
+// sandbox will run them. Until the sandbox starts them itself, each test
+// starts them (and the daemon, as tenant demo) and stops them by pid.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+)
+
+// vmEngine is a dockerd inside a VM with the ovn plugin next to it.
+type vmEngine struct {
+	vm   VM
+	dir  string
+	sock string // dockerd's API socket
+}
+
+// startVMEngine starts dockerd in vm's netns with /run/docker bound to a
+// private directory, imports the test image, and starts the daemon (as
+// tenant demo, with the password credentials of `sandbox exec`) with its
+// socket in that dockerd's plugin directory.
+func (r *pluginRig) startVMEngine(t *testing.T, vm VM) *vmEngine {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ovd-engine-"+vm.Name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &vmEngine{vm: vm, dir: dir, sock: filepath.Join(dir, "docker.sock")}
+	for _, d := range []string{"run/plugins", "data", "exec"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// nsenter, not `ip netns exec`: that remounts /sys, hiding the
+	// cgroup mounts dockerd needs.
+	dockerd := e.start(t, "dockerd", "sh", "-c", fmt.Sprintf(
+		"mount --bind %[1]s/run /run/docker && exec dockerd --iptables=false --ip6tables=false --ip-masq=false --bridge=none "+
+			"-H unix://%[1]s/docker.sock --data-root %[1]s/data --exec-root %[1]s/exec --pidfile %[1]s/dockerd.pid --config-file %[1]s/daemon.json", dir))
+	t.Cleanup(func() {
+		e.removeAll(t) // again: their shims must go before the engine
+		stop(t, dockerd)
+		_ = os.RemoveAll(dir)
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := e.docker(t.Context(), "version"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
+			t.Fatalf("dockerd in %s did not answer: %s", vm.Name, tail(string(log), 2000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	e.importImage(t)
+	env := append(r.s.Env(t, vm, "demo"), "PATH="+os.Getenv("PATH"), "DOCKER_HOST=unix://"+e.sock)
+	daemon := e.startEnv(t, "daemon", env, r.bin, "daemon", "--socket", filepath.Join(dir, "run/plugins/ovn.sock"))
+	t.Cleanup(func() { stop(t, daemon) })
+	// Before the daemon stops (cleanups run last-in first-out): Docker
+	// tells the driver, which frees the ports.
+	t.Cleanup(func() { e.removeAll(t) })
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if _, err := os.Stat(filepath.Join(dir, "run/plugins/ovn.sock")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "daemon.log"))
+			t.Fatalf("ovn-docker daemon in %s did not start: %s", vm.Name, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return e
+}
+
+// removeAll removes the engine's containers, then its ovn networks.
+func (e *vmEngine) removeAll(t *testing.T) {
+	ctx := context.Background()
+	if out, err := e.docker(ctx, "ps", "-aq"); err == nil && strings.TrimSpace(out) != "" {
+		if _, err := e.docker(ctx, append([]string{"rm", "-f"}, strings.Fields(out)...)...); err != nil {
+			t.Log(err)
+		}
+	}
+	if out, err := e.docker(ctx, "network", "ls", "-q", "--filter", "driver=ovn"); err == nil && strings.TrimSpace(out) != "" {
+		if _, err := e.docker(ctx, append([]string{"network", "rm"}, strings.Fields(out)...)...); err != nil {
+			t.Log(err)
+		}
+	}
+}
+
+func (e *vmEngine) start(t *testing.T, what string, args ...string) *exec.Cmd {
+	return e.startEnv(t, what, nil, "unshare", append([]string{"--mount", "--propagation", "private"}, args...)...)
+}
+
+// startEnv starts a process in the VM's netns, its output in what.log.
+func (e *vmEngine) startEnv(t *testing.T, what string, env []string, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	log, err := os.Create(filepath.Join(e.dir, what+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + e.vm.Netns, name}, args...)...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s in %s: %v", what, e.vm.Name, err)
+	}
+	return cmd
+}
+
+// stop ends a process this test started: SIGTERM, SIGKILL after 30 s.
+func stop(t *testing.T, cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Logf("%s did not stop on SIGTERM; killing it", cmd.Path)
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// importImage makes the test image from the machine's static busybox.
+func (e *vmEngine) importImage(t *testing.T) {
+	t.Helper()
+	root := filepath.Join(e.dir, "rootfs")
+	for _, d := range []string{"bin", "tmp", "etc", "proc", "sys", "dev"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRun(t, "cp", "/bin/busybox", filepath.Join(root, "bin/busybox"))
+	for _, a := range strings.Fields(mustRun(t, "/bin/busybox", "--list")) {
+		if a != "busybox" {
+			_ = os.Symlink("busybox", filepath.Join(root, "bin", a))
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tar := exec.Command("tar", "-C", root, "-c", ".")
+	imp := exec.Command("docker", "-H", "unix://"+e.sock, "import", "-c", `CMD ["/bin/sh"]`, "-", daemonImage)
+	pipe, err := tar.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp.Stdin = pipe
+	if err := tar.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v: %s", err, out)
+	}
+	_ = tar.Wait()
+	_ = os.RemoveAll(root)
+}
+
+const daemonImage = "busybox:local"
+
+// docker runs the docker CLI against this engine.
+func (e *vmEngine) docker(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", "unix://" + e.sock}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+func (e *vmEngine) mustDocker(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := e.docker(t.Context(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// engineLeftovers is what the driver can leave in a VM: access ports with
+// an engine reservation, and veth ends of the plugin.
+func engineLeftovers(t *testing.T, vm VM) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(vm.VSCtl(t, "--columns=name,external_ids", "--format=csv", "--no-headings", "list", "Port"), "\n") {
+		if strings.Contains(line, "ovn-docker:engine-ref") {
+			out = append(out, "OVS port "+line)
+		}
+	}
+	for _, l := range strings.Split(MustInNetns(t, vm.Netns, "ip", "-o", "link"), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && (strings.HasPrefix(f[1], "ovc")) {
+			out = append(out, "link "+f[1])
+		}
+	}
+	return out
+}
+
+func (r *pluginRig) networkPorts(t *testing.T, networkID string) []cloud.Port {
+	t.Helper()
+	ps, err := r.clouds["demo"].ListPorts(t.Context(), cloud.PortFilter{NetworkID: networkID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// createDockerNetwork makes the Docker network name of driver ovn on e,
+// bound to the Neutron network neutron, and returns the Neutron network's id.
+func (r *pluginRig) createDockerNetwork(t *testing.T, e *vmEngine, name, neutron string, extra ...string) string {
+	t.Helper()
+	e.mustDocker(t, append([]string{"network", "create", "-d", "ovn", "--ipam-driver", "ovn", "-o", "network=" + neutron}, append(extra, name)...)...)
+	nw, err := r.clouds["demo"].FindNetwork(t.Context(), neutron)
+	if err != nil {
+		t.Fatalf("Neutron network %s after docker network create: %v", neutron, err)
+	}
+	return nw.ID
+}
+
+func TestDaemonRunPingsAcrossVMs(t *testing.T) {
+	r := newPluginRig(t)
+	e1 := r.startVMEngine(t, r.s.VM(t, "vm1"))
+	e2 := r.startVMEngine(t, r.s.VM(t, "vm2"))
+	neutron := r.s.uniqueName(t, "net")
+	netID := r.createDockerNetwork(t, e1, "LS1", neutron)
+	t.Cleanup(func() { _ = r.clouds["demo"].DeleteNetwork(context.Background(), netID) })
+	subnet := e1.mustDocker(t, "network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "LS1")
+	// The same Neutron network in vm2: found, not created again.
+	if id := r.createDockerNetwork(t, e2, "LS1", neutron, "--subnet", subnet); id != netID {
+		t.Fatalf("vm2's LS1 is Neutron network %s, vm1's %s", id, netID)
+	}
+	e2.mustDocker(t, "run", "-d", "--name", "c2", "--network", "LS1", daemonImage, "sleep", "600")
+	ip2 := e2.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS1.IPAddress}}", "c2")
+	// The network works before the container's first instruction: a
+	// single ping, no retry.
+	for i := range 3 {
+		out, err := e1.docker(t.Context(), "run", "--rm", "--network", "LS1", daemonImage, "ping", "-c1", "-W2", ip2)
+		if err != nil {
+			t.Fatalf("run %d: single ping from vm1 to %s in vm2: %v\n%s", i, ip2, err, out)
+		}
+	}
+	// The container's interface is Neutron's port: MAC, address, MTU.
+	ps := r.networkPorts(t, netID)
+	out := e2.mustDocker(t, "exec", "c2", "ip", "addr", "show", "eth0")
+	found := false
+	for _, p := range ps {
+		for _, ip := range p.FixedIPs {
+			if ip.IP.String() == ip2 {
+				found = true
+				if !strings.Contains(out, p.MAC.String()) {
+					t.Errorf("c2's eth0 does not have its Neutron port's MAC %s:\n%s", p.MAC, out)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no Neutron port on %s has c2's address %s", neutron, ip2)
+	}
+	if !strings.Contains(out, "mtu 1442") {
+		t.Errorf("c2's eth0 does not have the network's MTU 1442:\n%s", out)
+	}
+}
+
+func TestDaemonRunRmLeavesNothing(t *testing.T) {
+	r := newPluginRig(t)
+	vm := r.s.VM(t, "vm1")
+	e := r.startVMEngine(t, vm)
+	neutron := r.s.uniqueName(t, "net")
+	netID := r.createDockerNetwork(t, e, "LS1", neutron)
+	t.Cleanup(func() { _ = r.clouds["demo"].DeleteNetwork(context.Background(), netID) })
+	before := engineLeftovers(t, vm)
+	e.mustDocker(t, "run", "--rm", "--network", "LS1", daemonImage, "true")
+	if got := engineLeftovers(t, vm); len(got) != len(before) {
+		t.Errorf("after docker run --rm: %v (before: %v)", got, before)
+	}
+	if ps := r.networkPorts(t, netID); len(ps) != 0 {
+		t.Errorf("after docker run --rm, Neutron network %s still has ports: %+v", neutron, ps)
+	}
+	// docker network rm deletes the Neutron network this VM created.
+	e.mustDocker(t, "network", "rm", "LS1")
+	if _, err := r.clouds["demo"].GetNetwork(t.Context(), netID); err == nil {
+		t.Errorf("Neutron network %s survived docker network rm of the network vm1 created", netID)
+	}
+}
+
+func TestDaemonConnectDisconnect(t *testing.T) {
+	r := newPluginRig(t)
+	vm := r.s.VM(t, "vm1")
+	e := r.startVMEngine(t, vm)
+	id1 := r.createDockerNetwork(t, e, "LS1", r.s.uniqueName(t, "net1"))
+	id2 := r.createDockerNetwork(t, e, "LS2", r.s.uniqueName(t, "net2"))
+	t.Cleanup(func() {
+		_ = r.clouds["demo"].DeleteNetwork(context.Background(), id1)
+		_ = r.clouds["demo"].DeleteNetwork(context.Background(), id2)
+	})
+	e.mustDocker(t, "run", "-d", "--name", "a1", "--network", "LS1", daemonImage, "sleep", "600")
+	e.mustDocker(t, "network", "connect", "LS2", "a1")
+	ip := e.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS2.IPAddress}}", "a1")
+	if out := e.mustDocker(t, "exec", "a1", "ip", "addr", "show", "eth1"); !strings.Contains(out, ip+"/") {
+		t.Fatalf("after network connect, eth1 lacks LS2's address %s:\n%s", ip, out)
+	}
+	if ps := r.networkPorts(t, id2); len(ps) != 1 {
+		t.Fatalf("LS2 has %d Neutron ports after connect, want 1", len(ps))
+	}
+	e.mustDocker(t, "network", "disconnect", "LS2", "a1")
+	if out, err := e.docker(t.Context(), "exec", "a1", "ip", "addr", "show", "eth1"); err == nil {
+		t.Errorf("eth1 still in a1 after disconnect:\n%s", out)
+	}
+	if ps := r.networkPorts(t, id2); len(ps) != 0 {
+		t.Errorf("LS2 still has Neutron ports after disconnect: %+v", ps)
+	}
+	if out := e.mustDocker(t, "exec", "a1", "ip", "addr", "show", "eth0"); !strings.Contains(out, "inet ") {
+		t.Errorf("a1's eth0 lost its address on disconnect from LS2:\n%s", out)
+	}
+}
+
+func TestDaemonBadInput(t *testing.T) {
+	r := newPluginRig(t)
+	vm := r.s.VM(t, "vm1")
+	e := r.startVMEngine(t, vm)
+	altNet, err := r.clouds["alt"].CreateNetwork(t.Context(), cloud.CreateNetworkOpts{Name: r.s.uniqueName(t, "alt"), IPv4CIDR: mustPrefix(t, "10.250.1.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.clouds["alt"].DeleteNetwork(context.Background(), altNet.ID) })
+	bridgeIDs := func() string { return vm.VSCtl(t, "get", "Bridge", vm.Bridge, "external_ids") }
+	before := bridgeIDs()
+	neutron := r.s.uniqueName(t, "net")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown option", []string{"-d", "ovn", "--ipam-driver", "ovn", "-o", "network=" + neutron, "-o", "colour=blue"}, "-o colour: the ovn driver knows -o network=ID|NAME only"},
+		{"no Neutron network named", []string{"-d", "ovn", "--ipam-driver", "ovn"}, "name the Neutron network with -o network=NAME"},
+		{"another project's network", []string{"-d", "ovn", "--ipam-driver", "ovn", "-o", "network=" + altNet.ID}, "no network of your project has that id"},
+		{"Docker's own IPAM", []string{"-d", "ovn", "-o", "network=" + neutron}, "--ipam-driver ovn"},
+		{"IPAM option", []string{"-d", "ovn", "--ipam-driver", "ovn", "--ipam-opt", "x=y", "-o", "network=" + neutron}, "--ipam-opt x"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := e.docker(t.Context(), append(append([]string{"network", "create"}, c.args...), "BAD")...)
+			if err == nil {
+				_, _ = e.docker(context.Background(), "network", "rm", "BAD")
+				t.Fatalf("docker network create %v succeeded: %s", c.args, out)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error does not say %q:\n%v", c.want, err)
+			}
+		})
+	}
+	if _, err := r.clouds["demo"].FindNetwork(t.Context(), neutron); err == nil {
+		t.Errorf("a refused docker network create left Neutron network %s", neutron)
+	}
+	if after := bridgeIDs(); after != before {
+		t.Errorf("refused creates left records on bridge %s:\nbefore %s\nafter  %s", vm.Bridge, before, after)
+	}
+	if got := engineLeftovers(t, vm); len(got) != 0 {
+		t.Errorf("leftovers: %v", got)
+	}
+}
+
+func mustPrefix(t *testing.T, s string) netip.Prefix {
+	t.Helper()
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

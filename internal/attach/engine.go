@@ -249,6 +249,9 @@ func PeerName(portName string) string { return "ovc" + portName[min(3, len(portN
 // returns, so the container's first packet goes through. On failure the
 // veth is deleted and the entry stays reserved.
 func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err error) {
+	if a.Pool == nil {
+		return Entry{}, fmt.Errorf("%w: plugging an engine's endpoint needs guarded OVSDB updates", ErrNoPool)
+	}
 	ap, err := a.engineEntry(ctx, func(ids map[string]string) bool { return ids[KeyEndpoint] == endpoint })
 	if err != nil {
 		return Entry{}, fmt.Errorf("endpoint %s: %w", endpoint, err)

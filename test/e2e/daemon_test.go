@@ -223,6 +223,42 @@ func engineLeftovers(t *testing.T, vm VM) []string {
 	return out
 }
 
+// neutronNetworks names the test's Neutron networks: any left by a killed
+// run is deleted now, and they are deleted when the test ends, after the
+// engines (registered later, so cleaned up earlier) freed their ports.
+func (r *pluginRig) neutronNetworks(t *testing.T, what ...string) []string {
+	t.Helper()
+	names := make([]string, len(what))
+	del := func() {
+		for _, n := range names {
+			for _, tenant := range []string{"demo", "alt"} {
+				if nw, err := r.clouds[tenant].FindNetwork(context.Background(), n); err == nil {
+					for _, p := range r.networkPortsAs(t, tenant, nw.ID) {
+						_ = r.clouds[tenant].DeletePort(context.Background(), p.ID)
+					}
+					if err := r.clouds[tenant].DeleteNetwork(context.Background(), nw.ID); err != nil {
+						t.Logf("deleting Neutron network %s: %v", n, err)
+					}
+				}
+			}
+		}
+	}
+	for i, w := range what {
+		names[i] = r.s.uniqueName(t, w)
+	}
+	del()
+	t.Cleanup(del)
+	return names
+}
+
+func (r *pluginRig) networkPortsAs(t *testing.T, tenant, networkID string) []cloud.Port {
+	ps, err := r.clouds[tenant].ListPorts(context.Background(), cloud.PortFilter{NetworkID: networkID})
+	if err != nil {
+		t.Log(err)
+	}
+	return ps
+}
+
 func (r *pluginRig) networkPorts(t *testing.T, networkID string) []cloud.Port {
 	t.Helper()
 	ps, err := r.clouds["demo"].ListPorts(t.Context(), cloud.PortFilter{NetworkID: networkID})
@@ -246,11 +282,10 @@ func (r *pluginRig) createDockerNetwork(t *testing.T, e *vmEngine, name, neutron
 
 func TestDaemonRunPingsAcrossVMs(t *testing.T) {
 	r := newPluginRig(t)
+	neutron := r.neutronNetworks(t, "net")[0]
 	e1 := r.startVMEngine(t, r.s.VM(t, "vm1"))
 	e2 := r.startVMEngine(t, r.s.VM(t, "vm2"))
-	neutron := r.s.uniqueName(t, "net")
 	netID := r.createDockerNetwork(t, e1, "LS1", neutron)
-	t.Cleanup(func() { _ = r.clouds["demo"].DeleteNetwork(context.Background(), netID) })
 	subnet := e1.mustDocker(t, "network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "LS1")
 	// The same Neutron network in vm2: found, not created again.
 	if id := r.createDockerNetwork(t, e2, "LS1", neutron, "--subnet", subnet); id != netID {
@@ -291,10 +326,9 @@ func TestDaemonRunPingsAcrossVMs(t *testing.T) {
 func TestDaemonRunRmLeavesNothing(t *testing.T) {
 	r := newPluginRig(t)
 	vm := r.s.VM(t, "vm1")
+	neutron := r.neutronNetworks(t, "net")[0]
 	e := r.startVMEngine(t, vm)
-	neutron := r.s.uniqueName(t, "net")
 	netID := r.createDockerNetwork(t, e, "LS1", neutron)
-	t.Cleanup(func() { _ = r.clouds["demo"].DeleteNetwork(context.Background(), netID) })
 	before := engineLeftovers(t, vm)
 	e.mustDocker(t, "run", "--rm", "--network", "LS1", daemonImage, "true")
 	if got := engineLeftovers(t, vm); len(got) != len(before) {
@@ -313,13 +347,10 @@ func TestDaemonRunRmLeavesNothing(t *testing.T) {
 func TestDaemonConnectDisconnect(t *testing.T) {
 	r := newPluginRig(t)
 	vm := r.s.VM(t, "vm1")
+	names := r.neutronNetworks(t, "net1", "net2")
 	e := r.startVMEngine(t, vm)
-	id1 := r.createDockerNetwork(t, e, "LS1", r.s.uniqueName(t, "net1"))
-	id2 := r.createDockerNetwork(t, e, "LS2", r.s.uniqueName(t, "net2"))
-	t.Cleanup(func() {
-		_ = r.clouds["demo"].DeleteNetwork(context.Background(), id1)
-		_ = r.clouds["demo"].DeleteNetwork(context.Background(), id2)
-	})
+	r.createDockerNetwork(t, e, "LS1", names[0])
+	id2 := r.createDockerNetwork(t, e, "LS2", names[1])
 	e.mustDocker(t, "run", "-d", "--name", "a1", "--network", "LS1", daemonImage, "sleep", "600")
 	e.mustDocker(t, "network", "connect", "LS2", "a1")
 	ip := e.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS2.IPAddress}}", "a1")
@@ -344,15 +375,15 @@ func TestDaemonConnectDisconnect(t *testing.T) {
 func TestDaemonBadInput(t *testing.T) {
 	r := newPluginRig(t)
 	vm := r.s.VM(t, "vm1")
+	names := r.neutronNetworks(t, "alt", "net")
+	neutron := names[1]
 	e := r.startVMEngine(t, vm)
-	altNet, err := r.clouds["alt"].CreateNetwork(t.Context(), cloud.CreateNetworkOpts{Name: r.s.uniqueName(t, "alt"), IPv4CIDR: mustPrefix(t, "10.250.1.0/24")})
+	altNet, err := r.clouds["alt"].CreateNetwork(t.Context(), cloud.CreateNetworkOpts{Name: names[0], IPv4CIDR: mustPrefix(t, "10.250.1.0/24")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = r.clouds["alt"].DeleteNetwork(context.Background(), altNet.ID) })
 	bridgeIDs := func() string { return vm.VSCtl(t, "get", "Bridge", vm.Bridge, "external_ids") }
 	before := bridgeIDs()
-	neutron := r.s.uniqueName(t, "net")
 	for _, c := range []struct {
 		name string
 		args []string

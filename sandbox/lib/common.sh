@@ -95,10 +95,6 @@ VM_NIC=eth0
 VM_MGMT_NIC=mgmt0
 IMAGE=busybox:local
 
-DOCKER_DIR=$S/docker
-DOCKER_SOCK=$DOCKER_DIR/docker.sock
-DOCKER_HOST_URL=unix://$DOCKER_SOCK
-
 ns_of() { echo "$N-$1"; }                      # netns of a hv or vm
 vm_ip() { echo "10.0.0.$((10 + VM_NUM[$1]))"; }
 vm_mac() { printf 'fa:16:3e:%02x:00:%02x\n' "$IDX" "${VM_NUM[$1]}"; }
@@ -137,11 +133,20 @@ run_priv() {
 	fi
 }
 
-# record NAME: remember something made outside the state dir (netns, host
-# link) before making it, so that `down` removes it even after a failed `up`.
+# record "KIND NAME": remember something made outside the state dir (netns,
+# host link, mount) before making it, so that `down` removes it even after a
+# failed `up`, and only it. A netns or link that exists already and is not
+# recorded is someone else's: `up` stops rather than take it over.
 record() {
 	mkdir -p "$S"
-	grep -qxF "$1" "$S/created" 2>/dev/null || echo "$1" >>"$S/created"
+	grep -qxF "$1" "$S/created" 2>/dev/null && return 0
+	local kind name
+	read -r kind name <<<"$1"
+	case $kind in
+	netns) [[ ! -e /run/netns/$name ]] ;;
+	link) ! ip link show "$name" >/dev/null 2>&1 ;;
+	esac || die "$kind $name exists and was not made by this instance ($S): another sandbox (or what one left) has it; 'sandbox/sandbox down' with that instance's SANDBOX_NAME and SANDBOX_DIR removes it"
+	echo "$1" >>"$S/created"
 }
 
 # pid_alive PID: running and not a zombie (the machine's init reaps late).

@@ -24,7 +24,6 @@ env_lines() {
 	"${q[@]}" OS_IDENTITY_API_VERSION 3
 	"${q[@]}" OVN_NB_DB "$NB_DB"
 	"${q[@]}" OVN_SB_DB "$SB_DB"
-	"${q[@]}" DOCKER_HOST "$DOCKER_HOST_URL"
 	if [[ -n $vm ]]; then
 		"${q[@]}" OS_VIF_ID "$(vif_id "$vm")"
 		"${q[@]}" OVN_DOCKER_OVSDB "$(ovsdb_of "$vm")"
@@ -45,18 +44,21 @@ write_facts() {
 			--arg db "$(ovsdb_of "$vm")" --arg br "$VM_BRIDGE" --arg nic "$VM_NIC" \
 			--arg hvport "$(vm_hv_link "$vm")" --arg mip "$(vm_mgmt_ip "$vm")" \
 			--arg mnic "$VM_MGMT_NIC" --arg tenant "${VM_TENANT[$vm]}" --arg dir "$(dir_of "$vm")" \
+			--arg mntns "$(vm_mntns "$vm")" --arg docker "unix://$(vm_docker_sock "$vm")" \
+			--arg dockerpid "$(vm_dockerd_pidfile "$vm")" \
 			'. += [{name:$n, netns:$ns, hypervisor:$hv, vif_id:$vif, ip:$ip, mac:$mac,
 			        ovsdb:$db, bridge:$br, nic:$nic, hv_port:$hvport, mgmt_ip:$mip,
-			        mgmt_nic:$mnic, tenant:$tenant, dir:$dir}]' <<<"$vms")
+			        mgmt_nic:$mnic, tenant:$tenant, dir:$dir,
+			        mntns:$mntns, docker_host:$docker, dockerd_pid_file:$dockerpid}]' <<<"$vms")
 	done
 	(umask 077 && jq -n --arg name "$N" --arg cloud "$CLOUD" --arg dir "$S" --arg nb "$NB_DB" --arg nbtcp "$NB_TCP" \
 		--arg sb "$SB_DB" --arg api "$API_URL" --arg auth "$AUTH_URL" --arg mhost "$MGMT_HOST_IP" \
-		--arg mbr "$MGMT_BR" --argjson port "$API_PORT" --arg docker "$DOCKER_HOST_URL" \
+		--arg mbr "$MGMT_BR" --argjson port "$API_PORT" \
 		--arg image "$IMAGE" --arg ls "$LS" --arg netid "$(cat "$S/vm-network-id")" --arg netname "$VM_NET_NAME" --arg cidr "$LS_CIDR" --argjson mtu "$LS_MTU" \
 		--argjson hvs "$hvs" --argjson vms "$vms" --slurpfile id "$S/identity.json" \
 		'{name:$name, cloud:$cloud, dir:$dir, nb_db:$nb, nb_db_tcp:$nbtcp, sb_db:$sb,
 		  api_url:$api, auth_url:$auth, api_host_ip:$mhost, api_port:$port, mgmt_bridge:$mbr,
-		  docker_host:$docker, image:$image,
+		  image:$image,
 		  network:{name:$ls, id:$netid, neutron_name:$netname, cidr:$cidr, mtu:$mtu},
 		  hypervisors:$hvs, vms:$vms,
 		  domain:$id[0].domain, users:$id[0].users}' >"$S/sandbox.json.tmp")
@@ -82,7 +84,7 @@ daemons() {
 	neutrond) echo "ovn-neutrond $NEUTROND_DIR/ovn-neutrond.pid" ;;
 	openstack) openstack_daemons ;;
 	esac
-	echo "dockerd $DOCKER_DIR/dockerd.pid"
+	engine_daemons
 }
 
 cmd_status() {

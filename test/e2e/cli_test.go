@@ -71,11 +71,11 @@ func TestCLIRunDockerStyle(t *testing.T) {
 	id := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "run", "-d", "--net="+ls, "--name", name, r.s.Image, "sleep", "3600"))
 	// Removed by the test itself; this is for a test that stops early.
 	t.Cleanup(func() { r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "rm", id) })
-	if got := strings.TrimSpace(r.mustDocker(t, "exec", name, "hostname")); got != name {
+	if got := strings.TrimSpace(r.mustDocker(t, vm1, "exec", name, "hostname")); got != name {
 		t.Errorf("hostname %q, want the container's name %q", got, name)
 	}
 	row := rowOf(t, r.ps(t, vm1, "demo"), id)
-	hostsIP := strings.TrimSpace(r.mustDocker(t, "exec", name, "hostname", "-i"))
+	hostsIP := strings.TrimSpace(r.mustDocker(t, vm1, "exec", name, "hostname", "-i"))
 	if want := row.ip(t); hostsIP != want {
 		t.Errorf("hostname -i = %q, want the port's address %q", hostsIP, want)
 	}
@@ -145,9 +145,8 @@ func TestCLISignalForwarding(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
 			script := `trap 'echo got signal; exit 7' TERM HUP; echo ready; while true; do sleep 0.1; done`
-			args := []string{"netns", "exec", vm1.Netns, r.bin, "--cred=" + r.tokens["demo"], "--vif-id=" + r.vif[vm1.Name],
-				"run", "--rm", "--network=" + ls, r.s.Image, "sh", "-c", script}
-			cmd := exec.CommandContext(ctx, "ip", args...)
+			cmd := vm1.Command(ctx, r.bin, "--cred="+r.tokens["demo"], "--vif-id="+r.vif[vm1.Name],
+				"run", "--rm", "--network="+ls, r.s.Image, "sh", "-c", script)
 			cmd.Env = r.vmEnv(vm1)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
@@ -165,7 +164,7 @@ func TestCLISignalForwarding(t *testing.T) {
 				t.Fatalf("container did not start: %q, stderr %s", sc.Text(), stderr.String())
 			}
 			start := time.Now()
-			// `ip netns exec` execs ovn-docker: this is its pid.
+			// nsenter execs ovn-docker: this is its pid.
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}

@@ -17,9 +17,9 @@ import (
 )
 
 // ip4 is the IPv4 address of eth0 in a container ("" if none).
-func (r *pluginRig) ip4(t *testing.T, id string) string {
+func (r *pluginRig) ip4(t *testing.T, vm VM, id string) string {
 	t.Helper()
-	out, err := r.docker(t.Context(), "exec", id, "ip", "-4", "-o", "addr", "show", "eth0")
+	out, err := r.docker(t.Context(), vm, "exec", id, "ip", "-4", "-o", "addr", "show", "eth0")
 	if err != nil {
 		return ""
 	}
@@ -58,23 +58,23 @@ func TestHardeningNameCollision(t *testing.T) {
 	vm1 := r.s.VM(t, "vm1")
 	ls := r.createNetwork(t, "demo", "names")
 	name := r.s.uniqueName(t, "db")
-	other := r.mustDocker(t, "run", "-d", "--net=none", "--name", name+"-net", r.s.Image, "sleep", "3600")
-	t.Cleanup(func() { _, _ = r.docker(t.Context(), "rm", "-f", other) })
+	other := r.mustDocker(t, vm1, "run", "-d", "--net=none", "--name", name+"-net", r.s.Image, "sleep", "3600")
+	t.Cleanup(func() { _, _ = r.docker(t.Context(), vm1, "rm", "-f", other) })
 	res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "--name", name, r.s.Image, "sleep", "3600")
 	if res.code == 0 || !strings.Contains(res.stderr, name+"-net") {
 		t.Fatalf("run with a taken holder name: want an error naming %s-net:\n%s", name, res)
 	}
-	if got := r.mustDocker(t, "inspect", "-f", "{{.State.Running}}", other); got != "true" {
+	if got := r.mustDocker(t, vm1, "inspect", "-f", "{{.State.Running}}", other); got != "true" {
 		t.Fatalf("the unrelated container %s-net: running=%s, want it untouched", name, got)
 	}
-	if _, err := r.docker(t.Context(), "inspect", name); err == nil {
+	if _, err := r.docker(t.Context(), vm1, "inspect", name); err == nil {
 		t.Errorf("a container %s was left behind", name)
 	}
 
 	dup := r.s.uniqueName(t, "dup")
 	id := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "--name", dup, r.s.Image, "sleep", "3600"))
 	r.rmAtEnd(t, vm1, "demo", id)
-	ip := r.ip4(t, id)
+	ip := r.ip4(t, vm1, id)
 	res = r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "--name", dup, r.s.Image, "sleep", "3600")
 	if res.code == 0 || !strings.Contains(res.stderr, dup) {
 		t.Fatalf("second run --name %s: want an error naming it:\n%s", dup, res)
@@ -83,7 +83,7 @@ func TestHardeningNameCollision(t *testing.T) {
 	if st := r.statusOf(t, vm1, id); st != "ACTIVE" {
 		t.Errorf("first %s after the second run and gc: ps status %q, want ACTIVE", dup, st)
 	}
-	if got := r.ip4(t, id); ip == "" || got != ip {
+	if got := r.ip4(t, vm1, id); ip == "" || got != ip {
 		t.Errorf("first %s's eth0 address %q, want %q", dup, got, ip)
 	}
 }
@@ -108,16 +108,16 @@ func TestHardeningRmKilledThenGC(t *testing.T) {
 			_ = cmd.Wait()
 			time.Sleep(500 * time.Millisecond) // a removal the engine was doing ends
 			t.Logf("gc:\n%s", r.gc(t, vm1))
-			running, err := r.docker(t.Context(), "inspect", "-f", "{{.State.Running}}", id)
+			running, err := r.docker(t.Context(), vm1, "inspect", "-f", "{{.State.Running}}", id)
 			if err != nil || strings.TrimSpace(running) != "true" {
 				// Gone (or stopped): nothing of its network is left.
-				_, _ = r.docker(t.Context(), "rm", "-f", id)
+				_, _ = r.docker(t.Context(), vm1, "rm", "-f", id)
 				r.gc(t, vm1)
 				r.portGone(t, vm1, "demo", row)
 				return
 			}
 			r.rmAtEnd(t, vm1, "demo", id)
-			if r.ip4(t, id) == "" {
+			if r.ip4(t, vm1, id) == "" {
 				t.Errorf("container %s runs without eth0 after the killed rm and gc", id)
 			}
 			if st := r.statusOf(t, vm1, id); st != "ACTIVE" {
@@ -150,7 +150,7 @@ func TestHardeningCreatedNeverStarted(t *testing.T) {
 	}
 	var id string
 	for deadline := time.Now().Add(60 * time.Second); id == ""; time.Sleep(100 * time.Millisecond) {
-		id = r.mustDocker(t, "ps", "-aq", "--no-trunc", "--filter", "label="+marker)
+		id = r.mustDocker(t, vm1, "ps", "-aq", "--no-trunc", "--filter", "label="+marker)
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			t.Fatal("the run never created its container")
@@ -158,10 +158,10 @@ func TestHardeningCreatedNeverStarted(t *testing.T) {
 	}
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	_ = cmd.Wait()
-	if st := r.mustDocker(t, "inspect", "-f", "{{.State.Status}}", id); st != "created" {
+	if st := r.mustDocker(t, vm1, "inspect", "-f", "{{.State.Status}}", id); st != "created" {
 		t.Fatalf("container status %q, want created", st)
 	}
-	holder := r.mustDocker(t, "inspect", "-f", `{{index .Config.Labels "ovn-docker.holder"}}`, id)
+	holder := r.mustDocker(t, vm1, "inspect", "-f", `{{index .Config.Labels "ovn-docker.holder"}}`, id)
 	var row psRow
 	for _, x := range r.ps(t, vm1, "demo") {
 		if x.Container == holder {
@@ -173,18 +173,18 @@ func TestHardeningCreatedNeverStarted(t *testing.T) {
 	}
 	t.Logf("gc:\n%s", r.gc(t, vm1))
 	for _, c := range []string{id, holder} {
-		if _, err := r.docker(t.Context(), "inspect", c); err == nil {
+		if _, err := r.docker(t.Context(), vm1, "inspect", c); err == nil {
 			t.Errorf("container %.12s still there after gc", c)
 		}
 	}
 	r.portGone(t, vm1, "demo", row)
 }
 
-// restartDockerd stops the sandbox's own dockerd (by its pid file) and
-// brings it back with `sandbox up`; every container stops with it.
-func (r *pluginRig) restartDockerd(t *testing.T) {
+// restartDockerd stops vm's dockerd (by its pid file) and brings it back
+// with `sandbox up`; every container of the VM stops with it.
+func (r *pluginRig) restartDockerd(t *testing.T, vm VM) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(r.s.Dir, "docker", "dockerd.pid"))
+	b, err := os.ReadFile(vm.DockerdPID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,20 +226,20 @@ func TestHardeningDockerdRestart(t *testing.T) {
 	r.rmAtEnd(t, vm1, "demo", id)
 	peer := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "--restart=always", r.s.Image, "sleep", "3600"))
 	r.rmAtEnd(t, vm1, "demo", peer)
-	ip := r.ip4(t, id)
+	ip := r.ip4(t, vm1, id)
 	if ip == "" {
 		t.Fatal("no address before the restart")
 	}
 	holders := map[string]string{}
 	for _, c := range []string{id, peer} {
-		holders[c] = strings.TrimSpace(r.mustDocker(t, "inspect", "-f", `{{index .Config.Labels "ovn-docker.holder"}}`, c))
+		holders[c] = strings.TrimSpace(r.mustDocker(t, vm1, "inspect", "-f", `{{index .Config.Labels "ovn-docker.holder"}}`, c))
 	}
-	r.restartDockerd(t)
+	r.restartDockerd(t, vm1)
 	// The engine restarts the holders (they have restart policies of
 	// their own); a user container only if its holder happened to be up
 	// first, and never again: gc starts those after re-plugging.
 	running := func(c string) bool {
-		out, _ := r.docker(t.Context(), "inspect", "-f", "{{.State.Running}}", c)
+		out, _ := r.docker(t.Context(), vm1, "inspect", "-f", "{{.State.Running}}", c)
 		return strings.TrimSpace(out) == "true"
 	}
 	for _, c := range []string{id, peer} {
@@ -264,12 +264,12 @@ func TestHardeningDockerdRestart(t *testing.T) {
 	if st := r.statusOf(t, vm1, id); st != "ACTIVE" {
 		t.Errorf("ps after gc: status %q, want ACTIVE", st)
 	}
-	if got := r.ip4(t, id); got != ip {
+	if got := r.ip4(t, vm1, id); got != ip {
 		t.Errorf("address after the re-plug %q, want %q", got, ip)
 	}
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		if _, err = r.docker(t.Context(), "exec", peer, "ping", "-c1", "-W1", ip); err == nil {
+		if _, err = r.docker(t.Context(), vm1, "exec", peer, "ping", "-c1", "-W1", ip); err == nil {
 			break
 		}
 	}
@@ -299,7 +299,7 @@ func TestHardeningPsReportsBrokenNetwork(t *testing.T) {
 	if st := r.statusOf(t, vm1, id); st != "ACTIVE" {
 		t.Errorf("ps after gc: status %q, want ACTIVE", st)
 	}
-	if r.ip4(t, id) == "" {
+	if r.ip4(t, vm1, id) == "" {
 		t.Error("no eth0 after gc")
 	}
 }
@@ -313,13 +313,13 @@ func TestHardeningRmUnknown(t *testing.T) {
 	if res.code == 0 || !strings.Contains(res.stderr, "nosuchcontainer") {
 		t.Errorf("rm nosuchcontainer: want a non-zero exit naming it:\n%s", res)
 	}
-	plain := r.mustDocker(t, "run", "-d", "--net=none", r.s.Image, "sleep", "3600")
-	t.Cleanup(func() { _, _ = r.docker(t.Context(), "rm", "-f", plain) })
+	plain := r.mustDocker(t, vm1, "run", "-d", "--net=none", r.s.Image, "sleep", "3600")
+	t.Cleanup(func() { _, _ = r.docker(t.Context(), vm1, "rm", "-f", plain) })
 	res = r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "rm", plain)
 	if res.code == 0 || !strings.Contains(res.stderr, "no network from ovn-docker") {
 		t.Errorf("rm of a container without our network: want a non-zero exit saying so:\n%s", res)
 	}
-	if got := r.mustDocker(t, "inspect", "-f", "{{.State.Running}}", plain); got != "true" {
+	if got := r.mustDocker(t, vm1, "inspect", "-f", "{{.State.Running}}", plain); got != "true" {
 		t.Errorf("the container was touched: running=%s", got)
 	}
 }

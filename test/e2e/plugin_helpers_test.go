@@ -135,7 +135,7 @@ func (res result) String() string {
 }
 
 // vmEnv is what a user inside vm has: the cloud's auth URL, the VM's OVSDB
-// and bridge, Docker. No password and no OS_VIF_ID: tests pass --cred and
+// and bridge; Docker is the VM's own engine, found by its default socket. No password and no OS_VIF_ID: tests pass --cred and
 // --vif-id like the user does.
 func (r *pluginRig) vmEnv(vm VM) []string {
 	return []string{
@@ -144,7 +144,6 @@ func (r *pluginRig) vmEnv(vm VM) []string {
 		"OS_AUTH_URL=" + r.s.AuthURL,
 		"OVN_DOCKER_OVSDB=" + vm.OVSDB,
 		"OVN_DOCKER_BRIDGE=" + vm.Bridge,
-		"DOCKER_HOST=" + r.s.DockerHost,
 	}
 }
 
@@ -161,7 +160,7 @@ func (r *pluginRig) plugin(t *testing.T, vm VM, tenant string, env []string, arg
 		a = strings.ReplaceAll(a, "$OS_VIF_ID", r.vif[vm.Name]) // as `sandbox exec` sets it
 		args[i] = strings.ReplaceAll(a, "$VIF_ID", r.vif[vm.Name])
 	}
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", vm.Netns, r.bin}, args...)...)
+	cmd := vm.Command(ctx, append([]string{r.bin}, args...)...)
 	cmd.Env = append(r.vmEnv(vm), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -187,12 +186,12 @@ func (r *pluginRig) mustPlugin(t *testing.T, vm VM, tenant string, args ...strin
 	return res.stdout
 }
 
-// docker runs the docker CLI against the sandbox's engine.
-func (r *pluginRig) docker(ctx context.Context, args ...string) (string, error) {
+// docker runs the docker CLI inside vm, against the VM's own engine.
+func (r *pluginRig) docker(ctx context.Context, vm VM, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+r.s.DockerHost)
+	cmd := vm.Command(ctx, append([]string{"docker"}, args...)...)
+	cmd.Env = withoutDockerHost(os.Environ())
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
@@ -201,9 +200,9 @@ func (r *pluginRig) docker(ctx context.Context, args ...string) (string, error) 
 	return out.String(), nil
 }
 
-func (r *pluginRig) mustDocker(t *testing.T, args ...string) string {
+func (r *pluginRig) mustDocker(t *testing.T, vm VM, args ...string) string {
 	t.Helper()
-	out, err := r.docker(context.Background(), args...)
+	out, err := r.docker(context.Background(), vm, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +291,7 @@ func (r *pluginRig) rmAtEnd(t *testing.T, vm VM, tenant, id string) {
 
 // leftovers is everything the plugin can leave behind for one VM/tenant.
 type leftovers struct {
-	Containers  []string // all containers of the engine
+	Containers  []string // all containers of the VM's engine
 	OVSPorts    []string // ports of the VM bridge
 	Links       []string // links in the VM
 	NeutronPort []string // the tenant's container ports
@@ -302,7 +301,7 @@ type leftovers struct {
 func (r *pluginRig) leftovers(t *testing.T, vm VM, tenant string) leftovers {
 	t.Helper()
 	var l leftovers
-	l.Containers = strings.Fields(r.mustDocker(t, "ps", "-aq", "--no-trunc"))
+	l.Containers = strings.Fields(r.mustDocker(t, vm, "ps", "-aq", "--no-trunc"))
 	l.OVSPorts = strings.Fields(vm.VSCtl(t, "list-ports", vm.Bridge))
 	// Stdout only: while a namespace is being destroyed, ip warns on stderr
 	// ("Peer netns reference is invalid.") in the middle of a line.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -40,11 +39,11 @@ func TestPluginVerbatim(t *testing.T) {
 		t.Errorf("ps row %+v", row1)
 	}
 	// The container has the IP and MAC Neutron chose on eth0.
-	addr := r.mustDocker(t, "exec", c1, "ip", "-o", "addr", "show", "eth0")
+	addr := r.mustDocker(t, vm1, "exec", c1, "ip", "-o", "addr", "show", "eth0")
 	if !strings.Contains(addr, row1.Addresses[0]) {
 		t.Errorf("eth0 of the container: %s, want %s", addr, row1.Addresses[0])
 	}
-	if mac := r.mustDocker(t, "exec", c1, "cat", "/sys/class/net/eth0/address"); mac != row1.MAC {
+	if mac := r.mustDocker(t, vm1, "exec", c1, "cat", "/sys/class/net/eth0/address"); mac != row1.MAC {
 		t.Errorf("eth0 MAC %s, Neutron's %s", mac, row1.MAC)
 	}
 	// Its logical port is a child of the VM's port with the VLAN as tag.
@@ -57,7 +56,7 @@ func TestPluginVerbatim(t *testing.T) {
 	c2 := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls1, "run", "-d", "busybox:local", "sleep", "3600"))
 	r.rmAtEnd(t, vm2, "demo", c2)
 	ip2 := rowOf(t, r.ps(t, vm2, "demo"), c2).ip(t)
-	if out, err := r.docker(t.Context(), "exec", c1, "ping", "-c", "2", "-W", "2", ip2); err != nil {
+	if out, err := r.docker(t.Context(), vm1, "exec", c1, "ping", "-c", "2", "-W", "2", ip2); err != nil {
 		t.Errorf("container on vm1 cannot ping the one on vm2: %v\n%s", err, out)
 	}
 	// A container whose only command is one ping: the network is up
@@ -70,7 +69,7 @@ func TestPluginVerbatim(t *testing.T) {
 	if res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--network="+vmnet, "run", "--rm", "busybox:local", "ping", "-c", "1", "-W", "3", vm2.IP); res.code != 0 {
 		t.Errorf("container on the VMs' network cannot ping vm2 (%s):\n%s", vm2.IP, res)
 	}
-	if logs := r.mustDocker(t, "logs", c1); !strings.Contains(logs, "hello world") {
+	if logs := r.mustDocker(t, vm1, "logs", c1); !strings.Contains(logs, "hello world") {
 		t.Errorf("docker logs: %q", logs)
 	}
 
@@ -200,7 +199,7 @@ func TestPluginTCP(t *testing.T) {
 	var want string
 	deadline := time.Now().Add(10 * time.Second)
 	for want == "" && time.Now().Before(deadline) {
-		want, _ = r.docker(t.Context(), "exec", srv, "cat", "/www/sum")
+		want, _ = r.docker(t.Context(), vm2, "exec", srv, "cat", "/www/sum")
 		time.Sleep(200 * time.Millisecond)
 	}
 	res := r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "--rm", "busybox:local",
@@ -270,18 +269,18 @@ func TestPluginAttachNetnsAndSecondNetwork(t *testing.T) {
 	c := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls1, "run", "-d", "busybox:local", "sleep", "3600"))
 	r.rmAtEnd(t, vm1, "demo", c)
 	// Not on ls2 yet: the networks are isolated.
-	if _, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "1", peerIP); err == nil {
+	if _, err := r.docker(t.Context(), vm1, "exec", c, "ping", "-c", "1", "-W", "1", peerIP); err == nil {
 		t.Errorf("container on %s reaches %s on %s", ls1, peerIP, ls2)
 	}
 	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls2, "attach", c)
-	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "3", peerIP); err != nil {
+	if out, err := r.docker(t.Context(), vm1, "exec", c, "ping", "-c", "1", "-W", "3", peerIP); err != nil {
 		t.Errorf("after attach to %s (eth1): %v\n%s", ls2, err, out)
 	}
-	if out := r.mustDocker(t, "exec", c, "ip", "-o", "addr", "show", "eth1"); !strings.Contains(out, "fd00:77::") {
+	if out := r.mustDocker(t, vm1, "exec", c, "ip", "-o", "addr", "show", "eth1"); !strings.Contains(out, "fd00:77::") {
 		t.Errorf("eth1 has no address of the IPv6 subnet: %s", out)
 	}
 	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--network="+ls2, "detach", c)
-	if out, err := r.docker(t.Context(), "exec", c, "ip", "link", "show", "eth1"); err == nil {
+	if out, err := r.docker(t.Context(), vm1, "exec", c, "ip", "link", "show", "eth1"); err == nil {
 		t.Errorf("eth1 still there after detach: %s", out)
 	}
 
@@ -303,7 +302,7 @@ func TestPluginGC(t *testing.T) {
 	c := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "busybox:local", "sleep", "3600"))
 	row := rowOf(t, r.ps(t, vm1, "demo"), c)
 	// Removed behind the plugin's back: the holder, port, VLAN stay...
-	r.mustDocker(t, "rm", "-f", c)
+	r.mustDocker(t, vm1, "rm", "-f", c)
 	// ... and a Neutron child port of this VM with no access port.
 	r.makeOrphan(t, "vm1", cloudChild(r, "vm1", row))
 	out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc", "--grace=0")
@@ -359,12 +358,12 @@ func TestPluginPortSecurity(t *testing.T) {
 	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
 	c := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+ls, "run", "-d", "--cap-add", "NET_ADMIN", "busybox:local", "sleep", "3600"))
 	r.rmAtEnd(t, vm1, "demo", c)
-	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "3", peerIP); err != nil {
+	if out, err := r.docker(t.Context(), vm1, "exec", c, "ping", "-c", "1", "-W", "3", peerIP); err != nil {
 		t.Fatalf("own address: %v\n%s", err, out)
 	}
 	// An address Neutron did not give the port is dropped by OVN.
-	r.mustDocker(t, "exec", c, "ip", "addr", "add", "10.213.0.250/24", "dev", "eth0")
-	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "2", "-W", "1", "-I", "10.213.0.250", peerIP); err == nil {
+	r.mustDocker(t, vm1, "exec", c, "ip", "addr", "add", "10.213.0.250/24", "dev", "eth0")
+	if out, err := r.docker(t.Context(), vm1, "exec", c, "ping", "-c", "2", "-W", "1", "-I", "10.213.0.250", peerIP); err == nil {
 		t.Errorf("spoofed source 10.213.0.250 got through:\n%s", out)
 	}
 }
@@ -378,7 +377,7 @@ func TestPluginCrashThenGC(t *testing.T) {
 	before := r.leftovers(t, vm1, "demo")
 	for _, delay := range []time.Duration{150 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond, 700 * time.Millisecond, 900 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
-			cmd := exec.Command("ip", "netns", "exec", vm1.Netns, r.bin, "--cred="+r.tokens["demo"], "--vif-id="+r.vif["vm1"], "--network="+ls,
+			cmd := vm1.Command(context.Background(), r.bin, "--cred="+r.tokens["demo"], "--vif-id="+r.vif["vm1"], "--network="+ls,
 				"run", "-d", "busybox:local", "sleep", "3600")
 			cmd.Env = r.vmEnv(vm1)
 			if err := cmd.Start(); err != nil {
@@ -395,7 +394,7 @@ func TestPluginCrashThenGC(t *testing.T) {
 			// the way a user would if the run looked failed.
 			for _, row := range r.ps(t, vm1, "demo") {
 				for _, c := range row.Containers {
-					r.mustDocker(t, "rm", "-f", c.ID)
+					r.mustDocker(t, vm1, "rm", "-f", c.ID)
 				}
 			}
 			out := r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "gc", "--grace=0")
@@ -416,7 +415,7 @@ func TestPluginInterruptedRun(t *testing.T) {
 	before := r.leftovers(t, vm1, "demo")
 	for _, delay := range []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 600 * time.Millisecond, 800 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
-			cmd := exec.Command("ip", "netns", "exec", vm1.Netns, r.bin, "--cred="+r.tokens["demo"], "--vif-id="+r.vif["vm1"], "--network="+ls,
+			cmd := vm1.Command(context.Background(), r.bin, "--cred="+r.tokens["demo"], "--vif-id="+r.vif["vm1"], "--network="+ls,
 				"run", "-d", "busybox:local", "sleep", "3600")
 			cmd.Env = r.vmEnv(vm1)
 			var out strings.Builder

@@ -5,6 +5,7 @@ package e2e
 // them back, gc, and the pool surviving a restart of the cloud API.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -147,10 +148,10 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	if st := r.poolStatus(t, vm1, ls); st.Ready != 1 || st.InUse != 1 {
 		t.Errorf("with one container: %+v", st)
 	}
-	if mac := r.mustDocker(t, "exec", c, "cat", "/sys/class/net/eth0/address"); mac != row.MAC {
+	if mac := r.mustDocker(t, vm1, "exec", c, "cat", "/sys/class/net/eth0/address"); mac != row.MAC {
 		t.Errorf("eth0 MAC %s, Neutron's %s", mac, row.MAC)
 	}
-	if out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "2", peerIP); err != nil {
+	if out, err := r.docker(t.Context(), vm1, "exec", c, "ping", "-c", "1", "-W", "2", peerIP); err != nil {
 		t.Errorf("container on a pool port cannot ping the one on vm2: %v\n%s", err, out)
 	}
 	// rm gives it back.
@@ -173,7 +174,7 @@ func TestPoolFillRunRmDrain(t *testing.T) {
 	}
 	// The one beyond the pool reaches the others.
 	other := rowOf(t, r.ps(t, vm1, "demo"), cs[0]).ip(t)
-	if out, err := r.docker(t.Context(), "exec", cs[2], "ping", "-c", "1", "-W", "2", other); err != nil {
+	if out, err := r.docker(t.Context(), vm1, "exec", cs[2], "ping", "-c", "1", "-W", "2", other); err != nil {
 		t.Errorf("container to container on vm1: %v\n%s", err, out)
 	}
 	r.mustPlugin(t, vm1, "demo", append([]string{"--cred=$TOKEN", "rm"}, cs...)...)
@@ -345,7 +346,7 @@ func TestPoolSurvivesNeutrondRestart(t *testing.T) {
 	}
 	start := time.Now()
 	for {
-		out, err := r.docker(t.Context(), "exec", c, "ping", "-c", "1", "-W", "1", peerIP)
+		out, err := r.docker(t.Context(), vm1, "exec", c, "ping", "-c", "1", "-W", "1", peerIP)
 		if err == nil {
 			t.Logf("pool port reaches the peer %v after the run", time.Since(start).Round(time.Millisecond))
 			break
@@ -414,7 +415,7 @@ func TestPoolCrashThenGC(t *testing.T) {
 		_ = cmd.Wait()
 		time.Sleep(requestSettle(r.s)) // what the cloud still completes
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			ids := strings.Fields(r.mustDocker(t, "ps", "-aq", "--no-trunc", "--filter", "label=ovn-docker.holder"))
+			ids := strings.Fields(r.mustDocker(t, vm1, "ps", "-aq", "--no-trunc", "--filter", "label=ovn-docker.holder"))
 			var mine []string
 			for _, id := range ids {
 				if !slices.Contains(before.Containers, id) {
@@ -425,7 +426,7 @@ func TestPoolCrashThenGC(t *testing.T) {
 				return
 			}
 			// A removal the killed rm started may still be in progress.
-			_, _ = r.docker(t.Context(), append([]string{"rm", "-f"}, mine...)...)
+			_, _ = r.docker(t.Context(), vm1, append([]string{"rm", "-f"}, mine...)...)
 			if time.Now().After(deadline) {
 				t.Fatalf("containers %v not removed", mine)
 			}
@@ -448,7 +449,7 @@ func TestPoolCrashThenGC(t *testing.T) {
 
 // execPlugin is the plugin as a process the test may kill.
 func execPlugin(r *pluginRig, vm VM, args ...string) *exec.Cmd {
-	cmd := exec.Command("ip", append([]string{"netns", "exec", vm.Netns, r.bin, "--cred=" + r.tokens["demo"], "--vif-id=" + r.vif[vm.Name]}, args...)...)
+	cmd := vm.Command(context.Background(), append([]string{r.bin, "--cred=" + r.tokens["demo"], "--vif-id=" + r.vif[vm.Name]}, args...)...)
 	cmd.Env = r.vmEnv(vm)
 	return cmd
 }

@@ -42,7 +42,6 @@ type Sandbox struct {
 	APIHostIP   string       `json:"api_host_ip"`
 	APIPort     int          `json:"api_port"`
 	MgmtBridge  string       `json:"mgmt_bridge"`
-	DockerHost  string       `json:"docker_host"`
 	Image       string       `json:"image"`
 	Network     Network      `json:"network"`
 	Hypervisors []Hypervisor `json:"hypervisors"`
@@ -85,7 +84,10 @@ type Hypervisor struct {
 	Dir     string `json:"dir"`
 }
 
-// VM is a netns with its own OVS; NIC is the VM bridge's trunk uplink.
+// VM is a netns with its own OVS; NIC is the VM bridge's trunk uplink. Its
+// Docker engine runs in the netns and in the VM's own mount namespace
+// (MountNS), where the engine's socket, /run/docker/plugins and
+// /etc/docker are the VM's: run docker and the plugin there (Command).
 type VM struct {
 	Name       string `json:"name"`
 	Netns      string `json:"netns"`
@@ -101,6 +103,15 @@ type VM struct {
 	MgmtNIC    string `json:"mgmt_nic"`
 	Tenant     string `json:"tenant"`
 	Dir        string `json:"dir"`
+	MountNS    string `json:"mntns"`
+	DockerHost string `json:"docker_host"` // the VM's engine as seen from the host
+	DockerdPID string `json:"dockerd_pid_file"`
+}
+
+// Command is args run inside vm, in its network and mount namespaces, as a
+// shell on the VM would run it: docker there talks to the VM's own engine.
+func (vm VM) Command(ctx context.Context, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "nsenter", append([]string{"--net=/run/netns/" + vm.Netns, "--mount=" + vm.MountNS, "--"}, args...)...)
 }
 
 // User is an identity of the cloud; Project is the tenant it belongs to.
@@ -254,7 +265,6 @@ func (s *Sandbox) Env(t *testing.T, vm VM, tenant string) []string {
 		"OVN_SB_DB=" + s.SBDB,
 		"OVN_DOCKER_OVSDB=" + vm.OVSDB,
 		"OVN_DOCKER_BRIDGE=" + vm.Bridge,
-		"DOCKER_HOST=" + s.DockerHost,
 	}
 }
 
@@ -306,7 +316,27 @@ func MustInNetns(t *testing.T, ns string, args ...string) string {
 // its combined output.
 func (s *Sandbox) VMExec(t *testing.T, vm VM, tenant string, args ...string) (string, error) {
 	t.Helper()
-	return run(t.Context(), s.Env(t, vm, tenant), "ip", append([]string{"netns", "exec", vm.Netns}, args...)...)
+	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
+	defer cancel()
+	cmd := vm.Command(ctx, args...)
+	cmd.Env = append(withoutDockerHost(os.Environ()), s.Env(t, vm, tenant)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("in %s: %s: %w: %s", vm.Name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// withoutDockerHost is env without what would point docker elsewhere than
+// the engine of the VM it runs in.
+func withoutDockerHost(env []string) []string {
+	var out []string
+	for _, e := range env {
+		if !strings.HasPrefix(e, "DOCKER_HOST=") && !strings.HasPrefix(e, "DOCKER_CONTEXT=") {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // NBCtl runs ovn-nbctl against the sandbox's Northbound DB.

@@ -77,12 +77,12 @@ func TestTrunkVerbatim(t *testing.T) {
 	c2 := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$OS_VIF_ID", "--network="+ls1, "run", "-d", "busybox:local", "sleep", "3600"))
 	r.rmAtEnd(t, vm2, "demo", c2) // rm is idempotent
 	ip2 := rowOf(t, r.ps(t, vm2, "demo"), c2).ip(t)
-	if out, err := r.docker(t.Context(), "exec", c1, "ping", "-c", "2", "-W", "2", ip2); err != nil {
+	if out, err := r.docker(t.Context(), vm1, "exec", c1, "ping", "-c", "2", "-W", "2", ip2); err != nil {
 		t.Errorf("container on vm1 cannot ping the one on vm2 (%s): %v\n%s", ip2, err, out)
 	}
 	// $ ovn-docker --cred=$TOKEN --network=LS2 attach CONTAINER --ifname eth1
 	r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--network="+ls2, "attach", c1, "--ifname", "eth1")
-	if out := r.mustDocker(t, "exec", c1, "ip", "-o", "link", "show", "eth1"); !strings.Contains(out, "eth1") {
+	if out := r.mustDocker(t, vm1, "exec", c1, "ip", "-o", "link", "show", "eth1"); !strings.Contains(out, "eth1") {
 		t.Errorf("eth1: %s", out)
 	}
 	if tr := r.vmTrunk(t, "vm1"); len(tr.Subports) < 2 {

@@ -42,15 +42,15 @@ type holder struct {
 	pid                   int
 }
 
-// holders: every network-holding container, by id.
-func (c *campaign) holders() map[string]holder {
-	out, err := c.docker("ps", "-aq", "--no-trunc", "--filter", "label=ovn-docker.role=holder")
+// holders: every network-holding container of VM v's engine, by id.
+func (c *campaign) holders(v vm) map[string]holder {
+	out, err := c.docker(v, "ps", "-aq", "--no-trunc", "--filter", "label=ovn-docker.role=holder")
 	hs := map[string]holder{}
 	if err != nil {
 		return hs
 	}
 	for _, id := range strings.Fields(out) {
-		s, err := c.docker("inspect", "-f", `{{.Name}} {{.State.Status}} {{.State.Pid}} {{index .Config.Labels "ovn-docker.vif"}}`, id)
+		s, err := c.docker(v, "inspect", "-f", `{{.Name}} {{.State.Status}} {{.State.Pid}} {{index .Config.Labels "ovn-docker.vif"}}`, id)
 		f := strings.Fields(s)
 		if err != nil || len(f) < 4 {
 			continue
@@ -139,18 +139,33 @@ func has(l []string, s string) bool {
 // audit checks every layer against the others.
 func (c *campaign) audit() report {
 	rep := report{Counts: map[string]int{}}
-	leak := func(f string, a ...any) { rep.Leaks = append(rep.Leaks, fmt.Sprintf(f, a...)) }
-	dup := func(f string, a ...any) { rep.Duplicates = append(rep.Duplicates, fmt.Sprintf(f, a...)) }
-	nonet := func(f string, a ...any) { rep.NoNetwork = append(rep.NoNetwork, fmt.Sprintf(f, a...)) }
+	// Each VM's engine: its holders, and its user containers, each with a
+	// holder in the same engine that exists, was started, and if it runs
+	// its namespace has eth0.
+	holders := map[string]map[string]holder{} // VM -> holder id -> holder
+	for _, v := range c.f.VMs {
+		holders[v.Name] = c.holders(v)
+		rep.Counts["holders"] += len(holders[v.Name])
+		c.auditContainers(v, holders[v.Name], &rep)
+	}
 
-	holders := c.holders()
-	rep.Counts["holders"] = len(holders)
-	// User containers: each has a holder that exists, was started, and
-	// if it runs its namespace has eth0.
-	out, _ := c.docker("ps", "-aq", "--no-trunc", "--filter", "label=ovn-docker.holder")
+	// OVS, veths, per VM; VLANs unique per VM.
+	claimed := map[string]string{} // Neutron port id -> VM/OVS port
+	for _, v := range c.f.VMs {
+		c.auditVM(v, holders[v.Name], claimed, &rep)
+	}
+	c.auditCloud(claimed, &rep)
+	return rep
+}
+
+// auditContainers: VM v's user containers against its holders.
+func (c *campaign) auditContainers(v vm, holders map[string]holder, rep *report) {
+	leak := func(f string, a ...any) { rep.Leaks = append(rep.Leaks, fmt.Sprintf(v.Name+": "+f, a...)) }
+	nonet := func(f string, a ...any) { rep.NoNetwork = append(rep.NoNetwork, fmt.Sprintf(v.Name+": "+f, a...)) }
+	out, _ := c.docker(v, "ps", "-aq", "--no-trunc", "--filter", "label=ovn-docker.holder")
 	users := map[string][]string{} // holder -> users
 	for _, id := range strings.Fields(out) {
-		s, err := c.docker("inspect", "-f", `{{.Name}} {{.State.Status}} {{.State.Pid}} {{index .Config.Labels "ovn-docker.holder"}}`, id)
+		s, err := c.docker(v, "inspect", "-f", `{{.Name}} {{.State.Status}} {{.State.Pid}} {{index .Config.Labels "ovn-docker.holder"}}`, id)
 		f := strings.Fields(s)
 		if err != nil || len(f) < 4 {
 			continue
@@ -183,66 +198,76 @@ func (c *campaign) audit() report {
 			leak("docker: holder %s (%s) is used by no container", h.name, h.status)
 		}
 	}
+}
 
-	// OVS, veths, per VM; VLANs unique per VM.
-	claimed := map[string]string{} // Neutron port id -> VM/OVS port
-	for _, v := range c.f.VMs {
-		aps, err := c.accessPorts(v)
-		if err != nil {
-			leak("audit: %v", err)
+// auditVM: VM v's OVS access ports and veths against its holders; VLANs
+// unique in the VM; the Neutron ports the access ports claim go into
+// claimed.
+func (c *campaign) auditVM(v vm, holders map[string]holder, claimed map[string]string, rep *report) {
+	leak := func(f string, a ...any) { rep.Leaks = append(rep.Leaks, fmt.Sprintf(f, a...)) }
+	dup := func(f string, a ...any) { rep.Duplicates = append(rep.Duplicates, fmt.Sprintf(f, a...)) }
+	nonet := func(f string, a ...any) { rep.NoNetwork = append(rep.NoNetwork, fmt.Sprintf(f, a...)) }
+	aps, err := c.accessPorts(v)
+	if err != nil {
+		leak("audit: %v", err)
+		return
+	}
+	vl, err := links(v.Netns, "")
+	if err != nil {
+		leak("audit: links of %s: %v", v.Name, err)
+	}
+	tags := map[int]string{}
+	for _, ap := range aps {
+		rep.Counts["ovs ports"]++
+		if other, ok := tags[ap.tag]; ok {
+			dup("%s: VLAN %d on OVS ports %s and %s", v.Name, ap.tag, other, ap.name)
+		}
+		tags[ap.tag] = ap.name
+		if p := ap.ids["ovn-docker:port"]; p != "" {
+			if other, ok := claimed[p]; ok {
+				dup("Neutron port %s claimed by %s and %s/%s", p, other, v.Name, ap.name)
+			}
+			claimed[p] = v.Name + "/" + ap.name
+		}
+		state := ap.ids["ovn-docker:state"]
+		switch state {
+		case "pool":
+			rep.Counts["pool ports"]++
+			continue
+		case "ready":
+		default:
+			leak("%s: OVS port %s left in state %s", v.Name, ap.name, state)
 			continue
 		}
-		vl, err := links(v.Netns, "")
-		if err != nil {
-			leak("audit: links of %s: %v", v.Name, err)
+		owner := ap.ids["ovn-docker:container"]
+		h, ok := holders[owner]
+		switch {
+		case owner == "":
+			continue // a namespace attached by path: not the campaign's
+		case !ok:
+			// attach CONTAINER: the owner is the user container.
+			if _, err := c.docker(v, "inspect", owner); err != nil {
+				leak("%s: OVS port %s belongs to container %.12s, which is gone", v.Name, ap.name, owner)
+			}
+			continue
+		case h.status == "running" && !has(vl, ap.name):
+			nonet("%s: holder %s runs, the VM end %s of its veth is gone", v.Name, h.name, ap.name)
 		}
-		tags := map[int]string{}
-		for _, ap := range aps {
-			rep.Counts["ovs ports"]++
-			if other, ok := tags[ap.tag]; ok {
-				dup("%s: VLAN %d on OVS ports %s and %s", v.Name, ap.tag, other, ap.name)
-			}
-			tags[ap.tag] = ap.name
-			if p := ap.ids["ovn-docker:port"]; p != "" {
-				if other, ok := claimed[p]; ok {
-					dup("Neutron port %s claimed by %s and %s/%s", p, other, v.Name, ap.name)
-				}
-				claimed[p] = v.Name + "/" + ap.name
-			}
-			state := ap.ids["ovn-docker:state"]
-			switch state {
-			case "pool":
-				rep.Counts["pool ports"]++
-				continue
-			case "ready":
-			default:
-				leak("%s: OVS port %s left in state %s", v.Name, ap.name, state)
-				continue
-			}
-			owner := ap.ids["ovn-docker:container"]
-			h, ok := holders[owner]
-			switch {
-			case owner == "":
-				continue // a namespace attached by path: not the campaign's
-			case !ok:
-				// attach CONTAINER: the owner is the user container.
-				if _, err := c.docker("inspect", owner); err != nil {
-					leak("%s: OVS port %s belongs to container %.12s, which is gone", v.Name, ap.name, owner)
-				}
-				continue
-			case h.status == "running" && !has(vl, ap.name):
-				nonet("%s: holder %s runs, the VM end %s of its veth is gone", v.Name, h.name, ap.name)
-			}
-		}
-		for _, l := range vl {
-			if _, err := vswitch.VLANFromPortName(l); err == nil { // an access port's VM end
-				if _, ok := findPort(aps, l); !ok {
-					leak("%s: veth %s has no OVS access port", v.Name, l)
-				}
+	}
+	for _, l := range vl {
+		if _, err := vswitch.VLANFromPortName(l); err == nil { // an access port's VM end
+			if _, ok := findPort(aps, l); !ok {
+				leak("%s: veth %s has no OVS access port", v.Name, l)
 			}
 		}
 	}
+}
 
+// auditCloud: every container port in Neutron is claimed by an access
+// port; IPs and MACs unique; NB child ports match Neutron's.
+func (c *campaign) auditCloud(claimed map[string]string, rep *report) {
+	leak := func(f string, a ...any) { rep.Leaks = append(rep.Leaks, fmt.Sprintf(f, a...)) }
+	dup := func(f string, a ...any) { rep.Duplicates = append(rep.Duplicates, fmt.Sprintf(f, a...)) }
 	// Neutron: every container port is claimed by an access port; IPs and
 	// MACs unique.
 	// Trunk mode's subports have Neutron's device_owner (trunk:subport)
@@ -309,7 +334,6 @@ func (c *campaign) audit() report {
 			}
 		}
 	}
-	return rep
 }
 
 func findPort(aps []accessPort, name string) (accessPort, bool) {

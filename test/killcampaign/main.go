@@ -38,23 +38,30 @@ import (
 )
 
 type facts struct {
-	NBDB       string `json:"nb_db"`
-	AuthURL    string `json:"auth_url"`
-	DockerHost string `json:"docker_host"`
-	Image      string `json:"image"`
-	VMs        []vm   `json:"vms"`
-	Users      []struct {
+	NBDB    string `json:"nb_db"`
+	AuthURL string `json:"auth_url"`
+	Image   string `json:"image"`
+	VMs     []vm   `json:"vms"`
+	Users   []struct {
 		Name, Project, Password string
 	} `json:"users"`
 }
 
+// vm is a sandbox VM; its Docker engine is reached inside its network and
+// mount namespaces (Netns, MountNS), as on a VM.
 type vm struct {
-	Name   string `json:"name"`
-	Netns  string `json:"netns"`
-	VIFID  string `json:"vif_id"`
-	OVSDB  string `json:"ovsdb"`
-	Bridge string `json:"bridge"`
-	Tenant string `json:"tenant"`
+	Name    string `json:"name"`
+	Netns   string `json:"netns"`
+	MountNS string `json:"mntns"`
+	VIFID   string `json:"vif_id"`
+	OVSDB   string `json:"ovsdb"`
+	Bridge  string `json:"bridge"`
+	Tenant  string `json:"tenant"`
+}
+
+// in is args run inside VM v (its network and mount namespaces).
+func (v vm) in(args ...string) *exec.Cmd {
+	return exec.Command("nsenter", append([]string{"--net=/run/netns/" + v.Netns, "--mount=" + v.MountNS, "--"}, args...)...)
 }
 
 // campaign is one run of the program.
@@ -191,12 +198,12 @@ func (c *campaign) env(v vm) []string {
 	return []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"OS_AUTH_URL=" + c.f.AuthURL, "OVN_DOCKER_CRED=" + c.token, "OS_VIF_ID=" + v.VIFID,
-		"OVN_DOCKER_OVSDB=" + v.OVSDB, "OVN_DOCKER_BRIDGE=" + v.Bridge, "DOCKER_HOST=" + c.f.DockerHost,
+		"OVN_DOCKER_OVSDB=" + v.OVSDB, "OVN_DOCKER_BRIDGE=" + v.Bridge,
 	}
 }
 
 func (c *campaign) command(v vm, args ...string) *exec.Cmd {
-	cmd := exec.Command("ip", append([]string{"netns", "exec", v.Netns, c.bin}, args...)...)
+	cmd := v.in(append([]string{c.bin}, args...)...)
 	cmd.Env = c.env(v)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
@@ -258,11 +265,11 @@ func (c *campaign) pick(v vm) op {
 // containers: the campaign's user containers whose holder serves VM v
 // (two `docker ps`, so that picking stays cheap).
 func (c *campaign) containers(v vm) []string {
-	out, err := c.docker("ps", "-a", "--no-trunc", "--filter", "label="+label, "--format", `{{.ID}} {{.Label "ovn-docker.holder"}}`)
+	out, err := c.docker(v, "ps", "-a", "--no-trunc", "--filter", "label="+label, "--format", `{{.ID}} {{.Label "ovn-docker.holder"}}`)
 	if err != nil {
 		return nil
 	}
-	hs, err := c.docker("ps", "-a", "--no-trunc", "--filter", "label=ovn-docker.role=holder", "--format", `{{.ID}} {{.Label "ovn-docker.vif"}}`)
+	hs, err := c.docker(v, "ps", "-a", "--no-trunc", "--filter", "label=ovn-docker.role=holder", "--format", `{{.ID}} {{.Label "ovn-docker.vif"}}`)
 	if err != nil {
 		return nil
 	}
@@ -334,9 +341,10 @@ func (c *campaign) step(i int) {
 	}
 }
 
-func (c *campaign) docker(args ...string) (string, error) {
-	cmd := exec.Command("docker", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+c.f.DockerHost)
+// docker runs the docker CLI inside VM v, against the VM's own engine.
+func (c *campaign) docker(v vm, args ...string) (string, error) {
+	cmd := v.in(append([]string{"docker"}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {

@@ -1,15 +1,16 @@
 package e2e
 
 // End-to-end tests of `ovn-docker daemon`, Docker's network and IPAM driver
-// "ovn", against real dockerds: one per VM, in the VM's network namespace
-// and a mount namespace of its own (its own /run/docker/plugins), as the
-// sandbox will run them. Until the sandbox starts them itself, each test
-// starts them (and the daemon, as tenant demo) and stops them by pid.
+// "ovn", against the real dockerd inside each VM (the VM's network
+// namespace and its own mount namespace, with its own /run/docker/plugins).
+// Unless the daemon serves a VM already, each test starts it there (as
+// tenant demo) and stops it by pid.
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -22,107 +23,80 @@ import (
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
 
-// vmEngine is a dockerd inside a VM with the ovn plugin next to it.
+// vmEngine is a VM's own Docker engine (the sandbox runs one in each VM)
+// with the ovn plugin next to it, and what a test made there.
 type vmEngine struct {
-	vm   VM
-	dir  string
-	sock string // dockerd's API socket
+	vm         VM
+	containers []string // ids
+	networks   []string // ids
 }
 
-// startVMEngine starts dockerd in vm's netns with /run/docker bound to a
-// private directory, imports the test image, and starts the daemon (as
-// tenant demo, with the password credentials of `sandbox exec`) with its
-// socket in that dockerd's plugin directory.
+// pluginSocket is the VM's plugin socket as the host sees it (the VM's
+// /run is its run directory).
+func (vm VM) pluginSocket() string { return filepath.Join(vm.Dir, "run/docker/plugins/ovn.sock") }
+
+// startVMEngine makes sure `ovn-docker daemon` serves the VM's engine:
+// unless one serves it already, it starts one in the VM (its network and
+// mount namespaces, so that its socket is in the VM's
+// /run/docker/plugins), as tenant demo with the password credentials of
+// `sandbox exec`, and stops it by pid when the test ends. What the test
+// makes in the engine through e is removed before that, so the driver
+// frees its ports.
 func (r *pluginRig) startVMEngine(t *testing.T, vm VM) *vmEngine {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "ovd-engine-"+vm.Name+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &vmEngine{vm: vm, dir: dir, sock: filepath.Join(dir, "docker.sock")}
-	for _, d := range []string{"run/plugins", "data", "exec"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+	e := &vmEngine{vm: vm}
+	if c, err := net.Dial("unix", vm.pluginSocket()); err == nil {
+		c.Close()
+	} else {
+		log, err := os.CreateTemp("", "ovn-docker-daemon-"+vm.Name+"-*.log")
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte("{}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// nsenter, not `ip netns exec`: that remounts /sys, hiding the
-	// cgroup mounts dockerd needs.
-	dockerd := e.start(t, "dockerd", "sh", "-c", fmt.Sprintf(
-		"mount --bind %[1]s/run /run/docker && exec dockerd --iptables=false --ip6tables=false --ip-masq=false --bridge=none "+
-			"-H unix://%[1]s/docker.sock --data-root %[1]s/data --exec-root %[1]s/exec --pidfile %[1]s/dockerd.pid --config-file %[1]s/daemon.json", dir))
-	t.Cleanup(func() {
-		e.removeAll(t) // again: their shims must go before the engine
-		stop(t, dockerd)
-		_ = os.RemoveAll(dir)
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := e.docker(t.Context(), "version"); err == nil {
-			break
+		cmd := exec.Command("nsenter", "--net=/run/netns/"+vm.Netns, "--mount="+vm.MountNS, "--", r.bin, "daemon")
+		cmd.Env = append(r.s.Env(t, vm, "demo"), "PATH="+os.Getenv("PATH"))
+		cmd.Stdout, cmd.Stderr = log, log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting ovn-docker daemon in %s: %v", vm.Name, err)
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
-			t.Fatalf("dockerd in %s did not answer: %s", vm.Name, tail(string(log), 2000))
+		t.Cleanup(func() {
+			stop(t, cmd)
+			log.Close()
+			if !t.Failed() {
+				os.Remove(log.Name())
+			}
+		})
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			if c, err := net.Dial("unix", vm.pluginSocket()); err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(log.Name())
+				t.Fatalf("ovn-docker daemon in %s did not start: %s", vm.Name, b)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
-	e.importImage(t)
-	env := append(r.s.Env(t, vm, "demo"), "PATH="+os.Getenv("PATH"), "DOCKER_HOST=unix://"+e.sock)
-	daemon := e.startEnv(t, "daemon", env, r.bin, "daemon", "--socket", filepath.Join(dir, "run/plugins/ovn.sock"))
-	t.Cleanup(func() { stop(t, daemon) })
-	// Before the daemon stops (cleanups run last-in first-out): Docker
-	// tells the driver, which frees the ports.
+	// Registered after the daemon's stop, so run before it.
 	t.Cleanup(func() { e.removeAll(t) })
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if _, err := os.Stat(filepath.Join(dir, "run/plugins/ovn.sock")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "daemon.log"))
-			t.Fatalf("ovn-docker daemon in %s did not start: %s", vm.Name, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	return e
 }
 
-// removeAll removes the engine's containers, then its ovn networks.
+// removeAll removes what the test made in the engine, by id: containers,
+// then networks.
 func (e *vmEngine) removeAll(t *testing.T) {
 	ctx := context.Background()
-	if out, err := e.docker(ctx, "ps", "-aq"); err == nil && strings.TrimSpace(out) != "" {
-		if _, err := e.docker(ctx, append([]string{"rm", "-f"}, strings.Fields(out)...)...); err != nil {
+	if len(e.containers) > 0 {
+		if _, err := e.docker(ctx, append([]string{"rm", "-f"}, e.containers...)...); err != nil {
 			t.Log(err)
 		}
 	}
-	if out, err := e.docker(ctx, "network", "ls", "-q", "--filter", "driver=ovn"); err == nil && strings.TrimSpace(out) != "" {
-		if _, err := e.docker(ctx, append([]string{"network", "rm"}, strings.Fields(out)...)...); err != nil {
+	for _, n := range e.networks {
+		if _, err := e.docker(ctx, "network", "rm", n); err != nil {
 			t.Log(err)
 		}
 	}
-}
-
-func (e *vmEngine) start(t *testing.T, what string, args ...string) *exec.Cmd {
-	return e.startEnv(t, what, nil, "unshare", append([]string{"--mount", "--propagation", "private"}, args...)...)
-}
-
-// startEnv starts a process in the VM's netns, its output in what.log.
-func (e *vmEngine) startEnv(t *testing.T, what string, env []string, name string, args ...string) *exec.Cmd {
-	t.Helper()
-	log, err := os.Create(filepath.Join(e.dir, what+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + e.vm.Netns, name}, args...)...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s in %s: %v", what, e.vm.Name, err)
-	}
-	return cmd
 }
 
 // stop ends a process this test started: SIGTERM, SIGKILL after 30 s.
@@ -139,55 +113,21 @@ func stop(t *testing.T, cmd *exec.Cmd) {
 	}
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-// importImage makes the test image from the machine's static busybox.
-func (e *vmEngine) importImage(t *testing.T) {
+// runDetached is `docker run -d`, the container removed when the test ends.
+func (e *vmEngine) runDetached(t *testing.T, args ...string) string {
 	t.Helper()
-	root := filepath.Join(e.dir, "rootfs")
-	for _, d := range []string{"bin", "tmp", "etc", "proc", "sys", "dev"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mustRun(t, "cp", "/bin/busybox", filepath.Join(root, "bin/busybox"))
-	for _, a := range strings.Fields(mustRun(t, "/bin/busybox", "--list")) {
-		if a != "busybox" {
-			_ = os.Symlink("busybox", filepath.Join(root, "bin", a))
-		}
-	}
-	if err := os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tar := exec.Command("tar", "-C", root, "-c", ".")
-	imp := exec.Command("docker", "-H", "unix://"+e.sock, "import", "-c", `CMD ["/bin/sh"]`, "-", daemonImage)
-	pipe, err := tar.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp.Stdin = pipe
-	if err := tar.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := imp.CombinedOutput(); err != nil {
-		t.Fatalf("docker import: %v: %s", err, out)
-	}
-	_ = tar.Wait()
-	_ = os.RemoveAll(root)
+	id := e.mustDocker(t, append([]string{"run", "-d"}, args...)...)
+	e.containers = append(e.containers, id)
+	return id
 }
 
 const daemonImage = "busybox:local"
 
-// docker runs the docker CLI against this engine.
+// docker runs the docker CLI against the VM's engine.
 func (e *vmEngine) docker(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", "unix://" + e.sock}, args...)...)
+	cmd := exec.CommandContext(ctx, "docker", append([]string{"-H", e.vm.DockerHost}, args...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
@@ -272,7 +212,8 @@ func (r *pluginRig) networkPorts(t *testing.T, networkID string) []cloud.Port {
 // bound to the Neutron network neutron, and returns the Neutron network's id.
 func (r *pluginRig) createDockerNetwork(t *testing.T, e *vmEngine, name, neutron string, extra ...string) string {
 	t.Helper()
-	e.mustDocker(t, append([]string{"network", "create", "-d", "ovn", "--ipam-driver", "ovn", "-o", "network=" + neutron}, append(extra, name)...)...)
+	id := e.mustDocker(t, append([]string{"network", "create", "-d", "ovn", "--ipam-driver", "ovn", "-o", "network=" + neutron}, append(extra, name)...)...)
+	e.networks = append(e.networks, id)
 	nw, err := r.clouds["demo"].FindNetwork(t.Context(), neutron)
 	if err != nil {
 		t.Fatalf("Neutron network %s after docker network create: %v", neutron, err)
@@ -291,8 +232,8 @@ func TestDaemonRunPingsAcrossVMs(t *testing.T) {
 	if id := r.createDockerNetwork(t, e2, "LS1", neutron, "--subnet", subnet); id != netID {
 		t.Fatalf("vm2's LS1 is Neutron network %s, vm1's %s", id, netID)
 	}
-	e2.mustDocker(t, "run", "-d", "--name", "c2", "--network", "LS1", daemonImage, "sleep", "600")
-	ip2 := e2.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS1.IPAddress}}", "c2")
+	c2 := e2.runDetached(t, "--network", "LS1", daemonImage, "sleep", "600")
+	ip2 := e2.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS1.IPAddress}}", c2)
 	// The network works before the container's first instruction: a
 	// single ping, no retry.
 	for i := range 3 {
@@ -303,7 +244,7 @@ func TestDaemonRunPingsAcrossVMs(t *testing.T) {
 	}
 	// The container's interface is Neutron's port: MAC, address, MTU.
 	ps := r.networkPorts(t, netID)
-	out := e2.mustDocker(t, "exec", "c2", "ip", "addr", "show", "eth0")
+	out := e2.mustDocker(t, "exec", c2, "ip", "addr", "show", "eth0")
 	found := false
 	for _, p := range ps {
 		for _, ip := range p.FixedIPs {
@@ -339,6 +280,7 @@ func TestDaemonRunRmLeavesNothing(t *testing.T) {
 	}
 	// docker network rm deletes the Neutron network this VM created.
 	e.mustDocker(t, "network", "rm", "LS1")
+	e.networks = nil
 	if _, err := r.clouds["demo"].GetNetwork(t.Context(), netID); err == nil {
 		t.Errorf("Neutron network %s survived docker network rm of the network vm1 created", netID)
 	}
@@ -351,23 +293,23 @@ func TestDaemonConnectDisconnect(t *testing.T) {
 	e := r.startVMEngine(t, vm)
 	r.createDockerNetwork(t, e, "LS1", names[0])
 	id2 := r.createDockerNetwork(t, e, "LS2", names[1])
-	e.mustDocker(t, "run", "-d", "--name", "a1", "--network", "LS1", daemonImage, "sleep", "600")
-	e.mustDocker(t, "network", "connect", "LS2", "a1")
-	ip := e.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS2.IPAddress}}", "a1")
-	if out := e.mustDocker(t, "exec", "a1", "ip", "addr", "show", "eth1"); !strings.Contains(out, ip+"/") {
+	a1 := e.runDetached(t, "--network", "LS1", daemonImage, "sleep", "600")
+	e.mustDocker(t, "network", "connect", "LS2", a1)
+	ip := e.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS2.IPAddress}}", a1)
+	if out := e.mustDocker(t, "exec", a1, "ip", "addr", "show", "eth1"); !strings.Contains(out, ip+"/") {
 		t.Fatalf("after network connect, eth1 lacks LS2's address %s:\n%s", ip, out)
 	}
 	if ps := r.networkPorts(t, id2); len(ps) != 1 {
 		t.Fatalf("LS2 has %d Neutron ports after connect, want 1", len(ps))
 	}
-	e.mustDocker(t, "network", "disconnect", "LS2", "a1")
-	if out, err := e.docker(t.Context(), "exec", "a1", "ip", "addr", "show", "eth1"); err == nil {
+	e.mustDocker(t, "network", "disconnect", "LS2", a1)
+	if out, err := e.docker(t.Context(), "exec", a1, "ip", "addr", "show", "eth1"); err == nil {
 		t.Errorf("eth1 still in a1 after disconnect:\n%s", out)
 	}
 	if ps := r.networkPorts(t, id2); len(ps) != 0 {
 		t.Errorf("LS2 still has Neutron ports after disconnect: %+v", ps)
 	}
-	if out := e.mustDocker(t, "exec", "a1", "ip", "addr", "show", "eth0"); !strings.Contains(out, "inet ") {
+	if out := e.mustDocker(t, "exec", a1, "ip", "addr", "show", "eth0"); !strings.Contains(out, "inet ") {
 		t.Errorf("a1's eth0 lost its address on disconnect from LS2:\n%s", out)
 	}
 }
@@ -398,7 +340,7 @@ func TestDaemonBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := e.docker(t.Context(), append(append([]string{"network", "create"}, c.args...), "BAD")...)
 			if err == nil {
-				_, _ = e.docker(context.Background(), "network", "rm", "BAD")
+				e.networks = append(e.networks, strings.TrimSpace(out))
 				t.Fatalf("docker network create %v succeeded: %s", c.args, out)
 			}
 			if !strings.Contains(err.Error(), c.want) {

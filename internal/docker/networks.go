@@ -42,3 +42,20 @@ func (c *Client) NetworkEndpoints(ctx context.Context, driver string) (map[strin
 	}
 	return out, nil
 }
+
+// NetworkDriver returns the driver of the engine's network nameOrID, ""
+// if the engine has no such network.
+func (c *Client) NetworkDriver(ctx context.Context, nameOrID string) (string, error) {
+	e := c.api()
+	if e == nil {
+		return "", errors.New("inspecting a network needs the engine's unix socket (DOCKER_HOST=unix://…)")
+	}
+	var nw struct{ Driver string }
+	if err := e.do(ctx, http.MethodGet, "/networks/"+url.PathEscape(nameOrID), nil, nil, &nw); err != nil {
+		if notFound(err) {
+			return "", nil
+		}
+		return "", wrap(err, "network inspect "+nameOrID)
+	}
+	return nw.Driver, nil
+}

@@ -85,6 +85,7 @@ daemons() {
 	openstack) openstack_daemons ;;
 	esac
 	engine_daemons
+	plugin_daemons
 }
 
 cmd_status() {

@@ -367,3 +367,59 @@ func mustPrefix(t *testing.T, s string) netip.Prefix {
 	}
 	return p
 }
+
+func TestDaemonConcurrentRuns(t *testing.T) {
+	r := newPluginRig(t)
+	vm := r.s.VM(t, "vm1")
+	neutron := r.neutronNetworks(t, "net")[0]
+	e := r.startVMEngine(t, vm)
+	r.createDockerNetwork(t, e, "LS1", neutron)
+	const n = 8
+	type res struct {
+		out string
+		err error
+	}
+	results := make(chan res, n)
+	for range n {
+		go func() {
+			// The address and the VLAN's access port, seen from inside.
+			out, err := e.docker(t.Context(), "run", "--rm", "--network", "LS1", daemonImage, "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'")
+			results <- res{strings.TrimSpace(out), err}
+		}()
+	}
+	seen := map[string]bool{}
+	for range n {
+		x := <-results
+		if x.err != nil {
+			t.Errorf("concurrent run: %v", x.err)
+			continue
+		}
+		if seen[x.out] || !strings.HasPrefix(x.out, "inet 10.") {
+			t.Errorf("address %q: duplicate or missing (seen %v)", x.out, seen)
+		}
+		seen[x.out] = true
+	}
+	if got := engineLeftovers(t, vm); len(got) != 0 {
+		t.Errorf("after %d concurrent docker run --rm: %v", n, got)
+	}
+}
+
+func TestDaemonCLIRunUsesDockerNetwork(t *testing.T) {
+	r := newPluginRig(t)
+	vm := r.s.VM(t, "vm1")
+	neutron := r.neutronNetworks(t, "net")[0]
+	e := r.startVMEngine(t, vm)
+	r.createDockerNetwork(t, e, "LS1", neutron)
+	before := e.mustDocker(t, "ps", "-aq")
+	res := r.plugin(t, vm, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "run", "--rm", "--network", "LS1", daemonImage, "sh", "-c", "ip -4 addr show eth0; exit 7")
+	if res.code != 7 {
+		t.Fatalf("ovn-docker run on the daemon's network: want the container's exit status 7:\n%s", res)
+	}
+	if !strings.Contains(res.stdout, "inet 10.") {
+		t.Errorf("the container had no address on LS1:\n%s", res)
+	}
+	// No holder container: the engine attached the container itself.
+	if after := e.mustDocker(t, "ps", "-aq"); after != before {
+		t.Errorf("containers before %q, after %q", before, after)
+	}
+}

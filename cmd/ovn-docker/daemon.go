@@ -31,7 +31,9 @@ no port is left on it.
 
 Credentials as for every command (never on the command line: OS_* password
 variables, clouds.yaml with --os-cloud, OVN_DOCKER_CRED or --cred-file); the
-token is renewed when Neutron refuses it. Logs are JSON, one line per request
+token is renewed when Neutron refuses it. A network's pool of ready ports
+(ovn-docker pool fill --network N --size S) is refilled to S whenever it
+falls to S/2 (--pool-refill). Logs are JSON, one line per request
 with its request id. SIGTERM stops accepting requests and waits --drain for
 those in flight.`,
 		Example: `  ovn-docker daemon &
@@ -55,6 +57,7 @@ those in flight.`,
 			}
 			s.Driver = &daemon.Driver{Attach: at, Cloud: cl, Bridge: sw, BridgeName: at.VM.Bridge, Log: a.log}
 			s.Log = a.log
+			s.Pool = at
 			dk := a.docker()
 			s.Endpoints = func(ctx context.Context) (map[string]bool, error) { return dk.NetworkEndpoints(ctx, "ovn") }
 			return s.Run(ctx)
@@ -62,6 +65,7 @@ those in flight.`,
 	}
 	cmd.Flags().StringVar(&s.Socket, "socket", a.envDefault("OVN_DOCKER_PLUGIN_SOCKET", daemon.DefaultSocket), "the plugin's unix socket (Docker looks in /run/docker/plugins)")
 	cmd.Flags().DurationVar(&s.Drain, "drain", 60*time.Second, "how long SIGTERM waits for requests in flight")
+	cmd.Flags().DurationVar(&s.Refill, "pool-refill", 5*time.Second, "how often the pools (ovn-docker pool fill) are checked; one at half its target or below is filled up again (0: never)")
 	return cmd
 }
 

@@ -33,6 +33,49 @@ type Server struct {
 	// other endpoints are freed (their containers ended while no daemon
 	// could hear of it).
 	Endpoints func(ctx context.Context) (map[string]bool, error)
+	// Pool, if set, is refilled every Refill: a network whose ready ports
+	// fell to half its target (`ovn-docker pool fill` sets it) or below is
+	// filled up to the target again, so a burst of runs is served from the
+	// pool.
+	Pool   Pool
+	Refill time.Duration
+}
+
+// Pool is the port pool as the refill uses it.
+type Pool interface {
+	PoolStatus(ctx context.Context) ([]attach.PoolStatus, error)
+	FillPool(ctx context.Context, network string, size int) (attach.PoolStatus, error)
+}
+
+// refill keeps the pools topped up until ctx ends.
+func (s *Server) refill(ctx context.Context) {
+	if s.Pool == nil || s.Refill <= 0 {
+		return
+	}
+	t := time.NewTicker(s.Refill)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := s.Pool.PoolStatus(ctx)
+		if err != nil {
+			s.Log.Warn("pool refill: status", "err", err)
+			continue
+		}
+		for _, p := range st {
+			if p.Target == 0 || 2*(p.Ready+p.Pending) > p.Target {
+				continue
+			}
+			if _, err := s.Pool.FillPool(ctx, p.NetworkID, p.Target); err != nil {
+				s.Log.Warn("pool refill", "network", p.NetworkID, "err", err)
+				continue
+			}
+			s.Log.Info("pool refilled", "network", p.NetworkID, "target", p.Target, "was_ready", p.Ready)
+		}
+	}
 }
 
 // Run is the daemon's life, step by step.
@@ -44,7 +87,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.serve(ctx, ln)
+	rctx, stopRefill := context.WithCancel(ctx)
+	refilled := make(chan struct{})
+	go func() { defer close(refilled); s.refill(rctx) }()
+	err = s.serve(ctx, ln)
+	stopRefill()
+	<-refilled
+	return err
 }
 
 // reconcile frees what a previous daemon left: reservations being made

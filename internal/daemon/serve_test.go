@@ -1,8 +1,12 @@
 package daemon
 
 import (
+	"fmt"
+	"sync"
+
 	"context"
 	"errors"
+	"github.com/google/go-cmp/cmp"
 	"io"
 	"log/slog"
 	"net"
@@ -90,5 +94,50 @@ func TestServeDrains(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+}
+
+type fakePool struct {
+	mu     sync.Mutex
+	status []attach.PoolStatus
+	fills  []string
+}
+
+func (p *fakePool) PoolStatus(context.Context) ([]attach.PoolStatus, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.status, nil
+}
+
+func (p *fakePool) FillPool(_ context.Context, network string, size int) (attach.PoolStatus, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fills = append(p.fills, fmt.Sprintf("%s %d", network, size))
+	for i := range p.status {
+		if p.status[i].NetworkID == network {
+			p.status[i].Ready = size
+		}
+	}
+	return attach.PoolStatus{}, nil
+}
+
+func TestRefill(t *testing.T) {
+	p := &fakePool{status: []attach.PoolStatus{
+		{NetworkID: "low", Ready: 1, Target: 4},              // at a quarter: refilled
+		{NetworkID: "half", Ready: 1, Pending: 1, Target: 4}, // at half, counting those being made: refilled
+		{NetworkID: "fine", Ready: 3, Target: 4},             // above half: left
+		{NetworkID: "none", Ready: 0, Target: 0},             // no pool
+	}}
+	s := &Server{Pool: p, Refill: 5 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.refill(ctx) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	<-done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if diff := cmp.Diff([]string{"low 4", "half 4"}, p.fills); diff != "" {
+		t.Errorf("fills (-want +got):\n%s", diff)
 	}
 }

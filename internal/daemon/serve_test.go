@@ -1,12 +1,9 @@
 package daemon
 
 import (
-	"fmt"
-	"sync"
-
 	"context"
 	"errors"
-	"github.com/google/go-cmp/cmp"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
 )

@@ -4,7 +4,7 @@
 // both alike), and measures the plugin's peak RSS.
 //
 // Run it inside a sandbox VM (its environment gives the OS_* credentials,
-// OS_VIF_ID, the OVSDB and DOCKER_HOST):
+// OS_VIF_ID and the OVSDB; docker there is the VM's own engine):
 //
 //	sandbox/sandbox exec vm1 -- go run ./bench/run [-n 30]
 //

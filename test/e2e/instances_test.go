@@ -275,8 +275,12 @@ func TestInstancesSideBySide(t *testing.T) {
 	b := newInstance(t, s, "b")
 	b.mustUp(t)
 	t.Run("AttachAndPing", func(t *testing.T) {
-		attachAndPing(t, a, s.VMs)
-		attachAndPing(t, b, s.VMs)
+		for _, in := range []instance{a, b} {
+			t.Run(in.name, func(t *testing.T) {
+				t.Parallel()
+				attachAndPing(t, in, s.VMs)
+			})
+		}
 	})
 
 	t.Run("NameInUse", func(t *testing.T) {

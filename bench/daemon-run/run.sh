@@ -23,7 +23,10 @@ invm() { nsenter --net="/run/netns/$netns" --mount="$mntns" -- env $("$SB" env "
 
 daemon_pid=
 if ! python3 -c "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect('$S/$vm/run/docker/plugins/ovn.sock')" 2>/dev/null; then
-	invm setsid "$bin" daemon >"$S/bench-daemon.log" 2>&1 </dev/null &
+	# exec: the background job's pid is the daemon's (nsenter and env
+	# exec), so that the clean-up stops it.
+	(exec nsenter --net="/run/netns/$netns" --mount="$mntns" -- env $("$SB" env "$vm" | sed 's/^export //') "$bin" daemon) \
+		>"$S/bench-daemon.log" 2>&1 </dev/null &
 	daemon_pid=$!
 	for _ in $(seq 100); do [[ -S $S/$vm/run/docker/plugins/ovn.sock ]] && break; sleep 0.1; done
 fi

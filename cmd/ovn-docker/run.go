@@ -106,6 +106,11 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if err := dk.Ping(ctx); err != nil {
 		return err
 	}
+	// A Docker network of `ovn-docker daemon`: the engine attaches the
+	// container itself, no holder is needed.
+	if drv, err := dk.NetworkDriver(ctx, a.network); err == nil && drv == daemonDriver {
+		return a.runOnDockerNetwork(ctx, dk, rl)
+	}
 	connect := func(ctx context.Context) (run.Network, string, error) {
 		at, cl, err := a.attacher(ctx)
 		if err != nil {
@@ -129,6 +134,29 @@ func (a *app) run(ctx context.Context, args []string) error {
 	switch {
 	case errors.Is(err, run.ErrDockerRun):
 		return &exitError{code: code, err: err}
+	case err != nil:
+		return err
+	case code != 0:
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// daemonDriver is the Docker driver name of `ovn-docker daemon`.
+const daemonDriver = "ovn"
+
+// runOnDockerNetwork is `docker run --network NETWORK …` on a network of
+// the daemon; the exit status is the container's.
+func (a *app) runOnDockerNetwork(ctx context.Context, dk *docker.Client, rl docker.RunLine) error {
+	std := docker.Stdio{In: a.stdin, Out: a.stdout, Err: a.stderr}
+	if v, set := rl.Last("sig-proxy"); !rl.Bool("detach") && (!set || (v != "false" && v != "0")) {
+		sigs, stop := subscribeSignals()
+		defer stop()
+		std.Signals = sigs
+	}
+	a.log.Debug("network is the daemon's: plain docker run", "network", a.network)
+	code, err := dk.RunAttached(context.WithoutCancel(ctx), std, rl.WithNetwork(a.network)...)
+	switch {
 	case err != nil:
 		return err
 	case code != 0:

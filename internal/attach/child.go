@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"strings"
 
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
@@ -96,6 +97,7 @@ func (a *Attacher) claimOf(p cloud.Port) string {
 // childSpec is the port to make.
 type childSpec struct {
 	networkID, name, deviceID string
+	fixedIP                   netip.Addr // valid: the address asked for
 }
 
 // newChild makes the Neutron port of the claimed access port *ap and makes
@@ -112,14 +114,15 @@ func (a *Attacher) newChild(ctx context.Context, ap *AccessPort, spec childSpec,
 	avoid := map[int]bool{}
 	for moves := 0; ; moves++ {
 		port, err := a.Cloud.CreateChildPort(nc, cloud.ChildPortOpts{
-			NetworkID: spec.networkID, Name: spec.name, ParentID: a.VM.VIFID, Tag: ap.VLAN, DeviceID: spec.deviceID,
+			NetworkID: spec.networkID, Name: spec.name, ParentID: a.VM.VIFID, Tag: ap.VLAN, DeviceID: spec.deviceID, FixedIP: spec.fixedIP,
 		})
 		if err == nil {
 			*undo = append(*undo, func(ctx context.Context) error { return a.Cloud.DeletePort(ctx, port.ID) })
 			return port, nil
 		}
-		// The create names no address and no MAC: a conflict is the tag.
-		if !errors.Is(err, cloud.ErrConflict) {
+		// Without an address asked for, the create names no address and no
+		// MAC: a conflict is the tag.
+		if !errors.Is(err, cloud.ErrConflict) || spec.fixedIP.IsValid() {
 			return cloud.Port{}, err
 		}
 		if moves == maxVLANMoves {
@@ -155,7 +158,7 @@ func (a *Attacher) profileTags(ctx context.Context) map[int]bool {
 // add_subports on the VM's trunk.
 func (a *Attacher) newSubport(ctx context.Context, ap *AccessPort, spec childSpec, undo *[]func(context.Context) error) (cloud.Port, error) {
 	nc := context.WithoutCancel(ctx)
-	port, err := a.Cloud.CreatePort(nc, cloud.PortOpts{NetworkID: spec.networkID, Name: spec.name, Description: childDescription(a.VM.VIFID, ap.Name)})
+	port, err := a.Cloud.CreatePort(nc, cloud.PortOpts{NetworkID: spec.networkID, Name: spec.name, Description: childDescription(a.VM.VIFID, ap.Name), FixedIP: spec.fixedIP})
 	if err != nil {
 		return cloud.Port{}, err
 	}

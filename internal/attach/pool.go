@@ -406,6 +406,7 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	}
 	err = a.Pool.UpdateExternalIDsIf(ctx, ap.Name, expect, map[string]string{
 		KeyState: stateReturning, KeyPID: pid, KeyContainer: "", KeyNetns: "", KeyIfName: "",
+		KeyEngineRef: "", KeyEndpoint: "", KeyPeer: "",
 	})
 	if err != nil {
 		return false, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
@@ -727,7 +728,7 @@ func (a *Attacher) PoolStatus(ctx context.Context) ([]PoolStatus, error) {
 			s.Network = ids[KeyNetworkName]
 		}
 		switch {
-		case isAttachment(ap):
+		case isAttachment(ap) || ids[KeyEngineRef] != "":
 			s.InUse++
 		case ids[KeyState] == statePool:
 			s.Ready++

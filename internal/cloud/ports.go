@@ -49,6 +49,9 @@ type ChildPortOpts struct {
 	ParentID  string // the VM's port (vif-id)
 	Tag       int    // the VLAN inside the VM
 	DeviceID  string
+	// FixedIP, if valid, is the address asked for (e.g. docker run --ip);
+	// Neutron picks the subnet that holds it.
+	FixedIP netip.Addr
 }
 
 // PortOpts describe a plain port (trunk mode: it becomes a child of the
@@ -57,6 +60,7 @@ type PortOpts struct {
 	NetworkID   string
 	Name        string
 	Description string
+	FixedIP     netip.Addr // see ChildPortOpts
 }
 
 // PortFilter selects ports; empty fields do not filter.
@@ -88,6 +92,7 @@ func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, er
 			AdminStateUp: &up,
 			DeviceOwner:  DeviceOwner,
 			DeviceID:     o.DeviceID,
+			FixedIPs:     fixedIPs(o.FixedIP),
 		},
 		Profile: map[string]any{"parent_name": o.ParentID, "tag": o.Tag},
 	}
@@ -108,7 +113,7 @@ func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, er
 func (c *Client) CreatePort(ctx context.Context, o PortOpts) (Port, error) {
 	up := true
 	var p portWithBinding
-	opts := ports.CreateOpts{NetworkID: o.NetworkID, Name: o.Name, Description: o.Description, AdminStateUp: &up}
+	opts := ports.CreateOpts{NetworkID: o.NetworkID, Name: o.Name, Description: o.Description, AdminStateUp: &up, FixedIPs: fixedIPs(o.FixedIP)}
 	if err := ports.Create(ctx, c.net, opts).ExtractInto(&p); err != nil {
 		return Port{}, c.apiError(fmt.Sprintf("creating a port on network %s", o.NetworkID), err)
 	}
@@ -183,4 +188,12 @@ func toPort(p portWithBinding) (Port, error) {
 		fmt.Sscan(t, &out.Tag)
 	}
 	return out, nil
+}
+
+// fixedIPs is the fixed_ips of a port create asking for ip (nil: any).
+func fixedIPs(ip netip.Addr) any {
+	if !ip.IsValid() {
+		return nil
+	}
+	return []ports.IP{{IPAddress: ip.String()}}
 }

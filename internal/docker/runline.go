@@ -270,3 +270,16 @@ func (r RunLine) Holder() HolderSpec {
 	}
 	return h
 }
+
+// WithNetwork returns the run line as `docker run` arguments, with
+// --network network in place of any --net/--network.
+func (r RunLine) WithNetwork(network string) []string {
+	var args []string
+	for _, o := range r.Opts {
+		if o.Name != "net" && o.Name != "network" {
+			args = append(args, o.Args...)
+		}
+	}
+	args = append(args, "--network", network, r.Image)
+	return append(args, r.Command...)
+}

@@ -134,3 +134,22 @@ func TestRunLineNetwork(t *testing.T) {
 		}
 	}
 }
+
+func TestRunLineWithNetwork(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--rm", "--net=LS1", "busybox", "ping", "-c1", "x"}, []string{"--rm", "--network", "LS1", "busybox", "ping", "-c1", "x"}},
+		{[]string{"-d", "--name", "a", "--network", "LS1", "--hostname", "h", "busybox"}, []string{"-d", "--name", "a", "--hostname", "h", "--network", "LS1", "busybox"}},
+		{[]string{"busybox", "--network", "x"}, []string{"--network", "LS1", "busybox", "--network", "x"}},
+	} {
+		rl, err := ParseRun(c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(c.want, rl.WithNetwork("LS1")); diff != "" {
+			t.Errorf("%v (-want +got):\n%s", c.args, diff)
+		}
+	}
+}

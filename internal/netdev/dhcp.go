@@ -32,10 +32,11 @@ const (
 )
 
 const (
-	dhcpMagic      = 0x63825363
-	dhcpHeaderLen  = 236
-	dhcpClientPort = 68
-	dhcpServerPort = 67
+	dhcpMagic         = 0x63825363
+	dhcpBroadcastFlag = 0x8000
+	dhcpHeaderLen     = 236
+	dhcpClientPort    = 68
+	dhcpServerPort    = 67
 	// Retransmission: the first answer normally comes within a few ms
 	// (OVN answers from ovn-controller on the hypervisor); the interval
 	// grows to probeMaxInterval so a slow hypervisor is not flooded.
@@ -64,6 +65,10 @@ func encodeDHCPRequest(xid uint32, mac net.HardwareAddr, ip netip.Addr) []byte {
 	b[1] = 1 // Ethernet
 	b[2] = byte(len(mac))
 	binary.BigEndian.PutUint32(b[4:], xid)
+	// The broadcast flag (RFC 2131 4.1) asks for the answer at the
+	// broadcast address: the interface may not hold ip yet (a veth end
+	// probed in the VM before the engine moves it into its container).
+	binary.BigEndian.PutUint16(b[10:], dhcpBroadcastFlag)
 	ci := ip.As4()
 	copy(b[12:16], ci[:])
 	copy(b[28:44], mac)
@@ -170,6 +175,10 @@ func ProbeDHCP(ctx context.Context, netnsPath, ifName string, mac net.HardwareAd
 	}
 	xid := binary.BigEndian.Uint32(x[:])
 	req := encodeDHCPRequest(xid, mac, ip)
+	// The source address is the port's own, which the port's security
+	// lets through: the kernel would pick another of the namespace's
+	// addresses, or none, when ifName does not hold ip (see dhcpSocket).
+	src := unix.PktInfo4(&unix.Inet4Pktinfo{Spec_dst: ip.As4()})
 	to := &unix.SockaddrInet4{Port: dhcpServerPort, Addr: [4]byte{255, 255, 255, 255}}
 	buf := make([]byte, 1500)
 	interval := probeFirstInterval
@@ -178,7 +187,7 @@ func ProbeDHCP(ctx context.Context, netnsPath, ifName string, mac net.HardwareAd
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w to %d DHCPREQUESTs for %s from %s (%s): %w", ErrNoDHCPReply, sent, ip, ifName, mac, err)
 		}
-		if err := unix.Sendto(fd, req, 0, to); err != nil {
+		if _, err := unix.SendmsgN(fd, req, src, to, 0); err != nil {
 			return fmt.Errorf("DHCP probe: send on %s: %w", ifName, err)
 		}
 		sent++
@@ -224,10 +233,14 @@ func dhcpSocket(ifName string) (int, error) {
 		return -1, fmt.Errorf("socket: %w", err)
 	}
 	for _, o := range []struct {
-		name string
-		opt  int
-	}{{"SO_REUSEADDR", unix.SO_REUSEADDR}, {"SO_BROADCAST", unix.SO_BROADCAST}} {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o.opt, 1); err != nil {
+		name  string
+		opt   int
+		level int
+	}{{"SO_REUSEADDR", unix.SO_REUSEADDR, unix.SOL_SOCKET}, {"SO_BROADCAST", unix.SO_BROADCAST, unix.SOL_SOCKET},
+		// IP_TRANSPARENT lets the request leave with a source address
+		// the interface does not hold yet.
+		{"IP_TRANSPARENT", unix.IP_TRANSPARENT, unix.IPPROTO_IP}} {
+		if err := unix.SetsockoptInt(fd, o.level, o.opt, 1); err != nil {
 			unix.Close(fd)
 			return -1, fmt.Errorf("%s: %w", o.name, err)
 		}

@@ -37,7 +37,7 @@ func TestDHCPRequestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := dhcpMessage{Op: 1, XID: 0xdeadbeef, CIAddr: testIP, YIAddr: netip.AddrFrom4([4]byte{}), CHAddr: testMAC, MsgType: dhcpRequest}
+	want := dhcpMessage{Op: 1, XID: 0xdeadbeef, Flags: dhcpBroadcastFlag, CIAddr: testIP, YIAddr: netip.AddrFrom4([4]byte{}), CHAddr: testMAC, MsgType: dhcpRequest}
 	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
 		t.Errorf("decoded request (-want +got):\n%s", d)
 	}
@@ -188,7 +188,7 @@ func TestProbeDHCP(t *testing.T) {
 		}
 		t.Logf("answered in %s", time.Since(start))
 		m := <-got
-		want := dhcpMessage{Op: 1, XID: m.XID, CIAddr: testIP, YIAddr: netip.AddrFrom4([4]byte{}), CHAddr: testMAC, MsgType: dhcpRequest}
+		want := dhcpMessage{Op: 1, XID: m.XID, Flags: dhcpBroadcastFlag, CIAddr: testIP, YIAddr: netip.AddrFrom4([4]byte{}), CHAddr: testMAC, MsgType: dhcpRequest}
 		if d := cmp.Diff(want, m, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
 			t.Errorf("request the server saw (-want +got):\n%s", d)
 		}

@@ -108,6 +108,7 @@ daemons() {
 	openstack) openstack_daemons ;;
 	esac
 	engine_daemons
+	plugin_daemons
 }
 
 cmd_status() {

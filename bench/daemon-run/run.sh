@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bench/daemon-run/run.sh [N]: `docker run --rm --network X busybox true` in
+# vm1 of a running sandbox (SANDBOX_NAME/SANDBOX_DIR), X an ovn network
+# (cold, then with a filled pool), a network of Docker's bridge driver, and
+# --net=none, interleaved round by round (so load changes hit all alike);
+# prints each run's wall time and the medians of the per-round ratios.
+# Starts `ovn-docker daemon` in vm1 unless one serves it, and stops it.
+set -euo pipefail
+N=${1:-15}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+S=${SANDBOX_DIR:?set SANDBOX_DIR (and SANDBOX_NAME) of a running sandbox}
+SB="$ROOT/sandbox/sandbox"
+vm=vm1
+facts=$S/sandbox.json
+netns=$(python3 -c "import json;print([v for v in json.load(open('$facts'))['vms'] if v['name']=='$vm'][0]['netns'])")
+mntns=$(python3 -c "import json;print([v for v in json.load(open('$facts'))['vms'] if v['name']=='$vm'][0]['mntns'])")
+dockerhost=$(python3 -c "import json;print([v for v in json.load(open('$facts'))['vms'] if v['name']=='$vm'][0]['docker_host'])")
+mkdir -p "$S/bench"
+bin=$S/bench/ovn-docker
+(cd "$ROOT" && CGO_ENABLED=0 go build -o "$bin" ./cmd/ovn-docker)
+dk() { docker -H "$dockerhost" "$@"; }
+invm() { nsenter --net="/run/netns/$netns" --mount="$mntns" -- env $("$SB" env "$vm" | sed 's/^export //') "$@"; }
+
+daemon_pid=
+if ! python3 -c "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect('$S/$vm/run/docker/plugins/ovn.sock')" 2>/dev/null; then
+	# exec: the background job's pid is the daemon's (nsenter and env
+	# exec), so that the clean-up stops it.
+	(exec nsenter --net="/run/netns/$netns" --mount="$mntns" -- env $("$SB" env "$vm" | sed 's/^export //') "$bin" daemon) \
+		>"$S/bench-daemon.log" 2>&1 </dev/null &
+	daemon_pid=$!
+	for _ in $(seq 100); do [[ -S $S/$vm/run/docker/plugins/ovn.sock ]] && break; sleep 0.1; done
+fi
+net=bench-$$
+cleanup() {
+	dk network rm OVNB BRB >/dev/null 2>&1 || true
+	invm "$bin" pool drain --network "$net" >/dev/null 2>&1 || true
+	[[ -z $daemon_pid ]] || kill "$daemon_pid"
+}
+trap cleanup EXIT
+dk network create -d ovn --ipam-driver ovn -o network="$net" OVNB >/dev/null
+dk network create -d bridge BRB >/dev/null
+img=busybox:local
+dk run --rm --net=none $img true # warm the image
+t() { local s e; s=$(date +%s%N); dk run --rm "$@" $img true >/dev/null; e=$(date +%s%N); echo $(((e - s) / 1000)); }
+rounds() { # label: N rounds of ovn, bridge, none
+	local i o b n
+	for i in $(seq "$N"); do
+		o=$(t --network OVNB); b=$(t --network BRB); n=$(t --net=none)
+		echo "$1 $i ovn=${o}us bridge=${b}us none=${n}us"
+	done
+}
+rounds cold | tee "$S/bench-cold.txt"
+invm "$bin" pool fill --network "$net" --size $((N + 2)) >/dev/null
+rounds pool | tee "$S/bench-pool.txt"
+python3 - "$S/bench-cold.txt" "$S/bench-pool.txt" <<'PY'
+import re, statistics, sys
+for f in sys.argv[1:]:
+    rows = [dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)us", l)) for l in open(f)]
+    med = lambda xs: statistics.median(xs)
+    print(f"{f.split('-')[-1][:-4]}: n={len(rows)} median ms ovn={med([r['ovn'] for r in rows])/1000:.0f} bridge={med([r['bridge'] for r in rows])/1000:.0f} none={med([r['none'] for r in rows])/1000:.0f}; "
+          f"median of ratios ovn/bridge={med([r['ovn']/r['bridge'] for r in rows]):.2f} ovn/none={med([r['ovn']/r['none'] for r in rows]):.2f} bridge/none={med([r['bridge']/r['none'] for r in rows]):.2f}")
+PY

@@ -1,0 +1,523 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ovn-docker/ovn-docker/internal/attach"
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
+	"github.com/ovn-docker/ovn-docker/internal/dockerdriver"
+)
+
+// Attacher is the attach core as the driver uses it.
+type Attacher interface {
+	Reserve(ctx context.Context, req attach.ReserveRequest) (attach.Entry, error)
+	SetEndpoint(ctx context.Context, ref, endpoint string) (attach.Entry, error)
+	EntryByEndpoint(ctx context.Context, endpoint string) (attach.Entry, error)
+	Plug(ctx context.Context, endpoint string) (attach.Entry, error)
+	Unplug(ctx context.Context, endpoint string) error
+	Free(ctx context.Context, ref string) error
+	EngineEntries(ctx context.Context) ([]attach.Entry, error)
+	FreeIf(ctx context.Context, keep func(attach.Entry) bool) ([]string, error)
+}
+
+// Cloud is Neutron as the driver uses it.
+type Cloud interface {
+	FindNetwork(ctx context.Context, nameOrID string) (cloud.Network, error)
+	CreateNetwork(ctx context.Context, o cloud.CreateNetworkOpts) (cloud.Network, error)
+	DeleteNetwork(ctx context.Context, id string) error
+	ListNetworks(ctx context.Context) ([]cloud.Network, error)
+	ListPorts(ctx context.Context, f cloud.PortFilter) ([]cloud.Port, error)
+}
+
+// Sentinel errors.
+var (
+	ErrBadOption   = errors.New("bad option")
+	ErrUnsupported = errors.New("not supported by the ovn driver")
+	ErrUnknownPool = errors.New("not a pool of the ovn IPAM driver")
+	ErrPoolInUse   = errors.New("pool already used by another ovn network in this VM")
+	ErrNoNetwork   = errors.New("not an ovn network of this VM")
+	ErrForeignAddr = errors.New("address not given by the ovn IPAM driver")
+)
+
+// Option names (-o for the driver, --ipam-opt for IPAM).
+const (
+	OptNetwork = "network"
+)
+
+// Driver is the Docker network and IPAM driver of one VM.
+type Driver struct {
+	Attach Attacher
+	Cloud  Cloud
+	Bridge Bridge
+	// BridgeName is the VM bridge holding the records.
+	BridgeName string
+	Log        *slog.Logger
+
+	// mu orders the changes of the bridge's records: one daemon per VM
+	// writes them.
+	mu sync.Mutex
+}
+
+var (
+	_ dockerdriver.NetworkDriver = (*Driver)(nil)
+	_ dockerdriver.IPAMDriver    = (*Driver)(nil)
+)
+
+func (d *Driver) log() *slog.Logger {
+	if d.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Log
+}
+
+func (d *Driver) records(ctx context.Context) (map[string]string, error) {
+	ids, err := d.Bridge.BridgeExternalIDs(ctx, d.BridgeName)
+	if err != nil {
+		return nil, fmt.Errorf("reading the records of bridge %s: %w", d.BridgeName, err)
+	}
+	return ids, nil
+}
+
+func (d *Driver) setRecords(ctx context.Context, ids map[string]string) error {
+	if err := d.Bridge.SetBridgeExternalIDs(ctx, d.BridgeName, ids); err != nil {
+		return fmt.Errorf("recording on bridge %s: %w", d.BridgeName, err)
+	}
+	return nil
+}
+
+// ---- IPAM ----
+
+// RequestPool gives Docker a pool: --subnet if given, else a /24 that no
+// subnet of the tenant uses. The pool id is the CIDR; CreateNetwork binds
+// it to the Neutron subnet.
+func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRequest) (dockerdriver.RequestPoolResponse, error) {
+	if req.V6 {
+		return dockerdriver.RequestPoolResponse{}, fmt.Errorf("--ipv6: %w yet: create the network without --ipv6", ErrUnsupported)
+	}
+	for k := range req.Options {
+		return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: --ipam-opt %s: the ovn IPAM driver takes no options (name the Neutron network with -o network=ID|NAME)", ErrBadOption, k)
+	}
+	if req.SubPool != "" {
+		return dockerdriver.RequestPoolResponse{}, fmt.Errorf("--ip-range %s: %w: Neutron allocates from the whole subnet", req.SubPool, ErrUnsupported)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	recs, err := d.records(ctx)
+	if err != nil {
+		return dockerdriver.RequestPoolResponse{}, err
+	}
+	var pool netip.Prefix
+	if req.Pool != "" {
+		if pool, err = netip.ParsePrefix(req.Pool); err != nil || !pool.Addr().Is4() {
+			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: --subnet %q: want an IPv4 CIDR such as 10.1.2.0/24", ErrBadOption, req.Pool)
+		}
+		pool = pool.Masked()
+		if _, ok := recs[keyPoolPrefix+pool.String()]; ok {
+			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("--subnet %s: %w (see docker network ls)", pool, ErrPoolInUse)
+		}
+	} else {
+		var used []netip.Prefix
+		for k := range recs {
+			if p, err := netip.ParsePrefix(strings.TrimPrefix(k, keyPoolPrefix)); err == nil && strings.HasPrefix(k, keyPoolPrefix) {
+				used = append(used, p)
+			}
+		}
+		nets, err := d.Cloud.ListNetworks(ctx)
+		if err != nil {
+			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("choosing a free subnet: %w", err)
+		}
+		for _, n := range nets {
+			for _, s := range n.Subnets {
+				used = append(used, s.CIDR)
+			}
+		}
+		if pool, err = cloud.FreeV4Subnet(used); err != nil {
+			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: pass --subnet", err)
+		}
+	}
+	if err := d.setRecords(ctx, map[string]string{keyPoolPrefix + pool.String(): poolPending}); err != nil {
+		return dockerdriver.RequestPoolResponse{}, err
+	}
+	// Neutron's default gateway is the subnet's first address; giving it
+	// here spares Docker a RequestAddress for it.
+	gw := netip.PrefixFrom(pool.Addr().Next(), pool.Bits())
+	d.log().Info("pool", "pool", pool)
+	return dockerdriver.RequestPoolResponse{PoolID: pool.String(), Pool: pool.String(), Data: map[string]string{dockerdriver.GatewayAddressType: gw.String()}}, nil
+}
+
+// ReleasePool forgets the pool.
+func (d *Driver) ReleasePool(ctx context.Context, req dockerdriver.ReleasePoolRequest) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.setRecords(ctx, map[string]string{keyPoolPrefix + req.PoolID: ""})
+}
+
+// poolNetwork is the Neutron network and subnet a pool is bound to.
+func (d *Driver) poolNetwork(ctx context.Context, poolID string) (netID, subnetID string, err error) {
+	recs, err := d.records(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	v, ok := recs[keyPoolPrefix+poolID]
+	if !ok {
+		return "", "", fmt.Errorf("pool %s: %w", poolID, ErrUnknownPool)
+	}
+	f := strings.Fields(v)
+	if len(f) != 2 {
+		return "", "", fmt.Errorf("pool %s: %w: its network was not created (use -d ovn with --ipam-driver ovn)", poolID, ErrUnknownPool)
+	}
+	return f[0], f[1], nil
+}
+
+// RequestAddress reserves a Neutron port on the pool's network (from the
+// pool of ready ports if it has one) and gives Docker its address; an
+// address asked for (--ip) is asked of Neutron. The gateway's address
+// (asked for when the network is created) is only echoed: Neutron owns it.
+func (d *Driver) RequestAddress(ctx context.Context, req dockerdriver.RequestAddressRequest) (dockerdriver.RequestAddressResponse, error) {
+	var ip netip.Addr
+	if req.Address != "" {
+		var err error
+		if ip, err = netip.ParseAddr(req.Address); err != nil {
+			return dockerdriver.RequestAddressResponse{}, fmt.Errorf("%w: address %q", ErrBadOption, req.Address)
+		}
+	}
+	if req.Options[dockerdriver.OptionRequestAddressType] == dockerdriver.GatewayAddressType {
+		pool, err := netip.ParsePrefix(req.PoolID)
+		if err != nil {
+			return dockerdriver.RequestAddressResponse{}, fmt.Errorf("pool %s: %w", req.PoolID, ErrUnknownPool)
+		}
+		if !ip.IsValid() {
+			ip = pool.Addr().Next()
+		}
+		return dockerdriver.RequestAddressResponse{Address: netip.PrefixFrom(ip, pool.Bits()).String()}, nil
+	}
+	netID, _, err := d.poolNetwork(ctx, req.PoolID)
+	if err != nil {
+		return dockerdriver.RequestAddressResponse{}, err
+	}
+	e, err := d.Attach.Reserve(ctx, attach.ReserveRequest{NetworkID: netID, IP: ip, Ref: newRef()})
+	if err != nil {
+		return dockerdriver.RequestAddressResponse{}, err
+	}
+	addr, ok := v4(e.Config.Addresses)
+	if !ok {
+		_ = d.Attach.Free(context.WithoutCancel(ctx), e.Ref)
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("Neutron port %s has no IPv4 address", e.PortID)
+	}
+	return dockerdriver.RequestAddressResponse{Address: addr.String()}, nil
+}
+
+func newRef() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "docker-" + hex.EncodeToString(b[:])
+}
+
+func v4(ps []netip.Prefix) (netip.Prefix, bool) {
+	for _, p := range ps {
+		if p.Addr().Unmap().Is4() {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// entryByAddress: the reservation of ip on the Neutron network.
+func (d *Driver) entryByAddress(ctx context.Context, netID string, ip netip.Addr) (attach.Entry, error) {
+	es, err := d.Attach.EngineEntries(ctx)
+	if err != nil {
+		return attach.Entry{}, err
+	}
+	for _, e := range es {
+		if e.NetworkID != netID {
+			continue
+		}
+		if slices.ContainsFunc(e.Config.Addresses, func(p netip.Prefix) bool { return p.Addr() == ip }) {
+			return e, nil
+		}
+	}
+	return attach.Entry{}, fmt.Errorf("%s: %w", ip, ErrForeignAddr)
+}
+
+// ReleaseAddress ends the reservation: the port goes back to the pool or
+// is deleted. An address already released is not an error.
+func (d *Driver) ReleaseAddress(ctx context.Context, req dockerdriver.ReleaseAddressRequest) error {
+	ip, err := netip.ParseAddr(req.Address)
+	if err != nil {
+		return fmt.Errorf("%w: address %q", ErrBadOption, req.Address)
+	}
+	netID, _, err := d.poolNetwork(ctx, req.PoolID)
+	if errors.Is(err, ErrUnknownPool) {
+		return nil // the gateway of a network being created, or gone
+	}
+	if err != nil {
+		return err
+	}
+	e, err := d.entryByAddress(ctx, netID, ip)
+	if errors.Is(err, ErrForeignAddr) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return d.Attach.Free(ctx, e.Ref)
+}
+
+// ---- network driver ----
+
+// CreateNetwork binds the Docker network (and its pool) to a Neutron
+// network: the one named by -o network=ID|NAME, created with the pool as
+// its subnet if no network has that name.
+func (d *Driver) CreateNetwork(ctx context.Context, req dockerdriver.CreateNetworkRequest) error {
+	opts, err := genericOptions(req.Options)
+	if err != nil {
+		return err
+	}
+	if v, _ := req.Options[dockerdriver.OptionEnableIPv6].(bool); v || len(req.IPv6Data) > 0 {
+		return fmt.Errorf("--ipv6: %w yet", ErrUnsupported)
+	}
+	if len(req.IPv4Data) != 1 || req.IPv4Data[0].AddressSpace != dockerdriver.AddressSpace {
+		return fmt.Errorf("%w: addresses come from Neutron: create the network with --ipam-driver ovn (and at most one --subnet)", ErrBadOption)
+	}
+	pool, err := netip.ParsePrefix(req.IPv4Data[0].Pool)
+	if err != nil {
+		return fmt.Errorf("%w: pool %q", ErrBadOption, req.IPv4Data[0].Pool)
+	}
+	name := opts[OptNetwork]
+	if name == "" {
+		return fmt.Errorf("%w: name the Neutron network with -o network=NAME (found, or created with the network's subnet) or -o network=ID: Docker does not tell drivers the network's own name", ErrBadOption)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	nw, created, err := d.neutronNetwork(ctx, name, pool)
+	if err != nil {
+		return err
+	}
+	sub, err := pickSubnet(nw, pool)
+	if err != nil {
+		if created {
+			d.deleteCreated(ctx, nw.ID)
+		}
+		return err
+	}
+	rec := network{NeutronID: nw.ID, SubnetID: sub.ID, Pool: pool, Created: created}
+	if err := d.setRecords(ctx, map[string]string{
+		keyNetworkPrefix + req.NetworkID: rec.String(),
+		keyPoolPrefix + pool.String():    nw.ID + " " + sub.ID,
+	}); err != nil {
+		if created {
+			d.deleteCreated(ctx, nw.ID)
+		}
+		return err
+	}
+	d.log().Info("network", "docker_network", req.NetworkID, "neutron_network", nw.ID, "subnet", sub.CIDR, "created", created)
+	return nil
+}
+
+func (d *Driver) deleteCreated(ctx context.Context, id string) {
+	if err := d.Cloud.DeleteNetwork(context.WithoutCancel(ctx), id); err != nil {
+		d.log().Warn("rollback: deleting the Neutron network failed", "network", id, "err", err)
+	}
+}
+
+// genericOptions are the -o options; only known ones are accepted.
+func genericOptions(opts map[string]any) (map[string]string, error) {
+	out := map[string]string{}
+	g, _ := opts[dockerdriver.OptionGeneric].(map[string]any)
+	keys := make([]string, 0, len(g))
+	for k := range g {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, ok := g[k].(string)
+		if k != OptNetwork || !ok {
+			return nil, fmt.Errorf("%w: -o %s: the ovn driver knows -o network=ID|NAME only", ErrBadOption, k)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// neutronNetwork finds the network, or creates it (by name only) with the
+// pool as its subnet.
+func (d *Driver) neutronNetwork(ctx context.Context, name string, pool netip.Prefix) (cloud.Network, bool, error) {
+	nw, err := d.Cloud.FindNetwork(ctx, name)
+	if err == nil {
+		return nw, false, nil
+	}
+	if !errors.Is(err, cloud.ErrNotFound) {
+		return cloud.Network{}, false, fmt.Errorf("-o network=%s: %w", name, err)
+	}
+	if looksLikeUUID(name) {
+		return cloud.Network{}, false, fmt.Errorf("-o network=%s: %w: no network of your project has that id", name, err)
+	}
+	nw, err = d.Cloud.CreateNetwork(ctx, cloud.CreateNetworkOpts{Name: name, IPv4CIDR: pool})
+	if err != nil {
+		return cloud.Network{}, false, fmt.Errorf("-o network=%s: creating it: %w", name, err)
+	}
+	return nw, true, nil
+}
+
+func looksLikeUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case (c < '0' || c > '9') && (c < 'a' || c > 'f'):
+			return false
+		}
+	}
+	return true
+}
+
+// pickSubnet: the network's IPv4 subnet equal to the pool, else (a pool
+// Docker did not ask for) its only IPv4 subnet.
+func pickSubnet(nw cloud.Network, pool netip.Prefix) (cloud.Subnet, error) {
+	var v4s []cloud.Subnet
+	var cidrs []string
+	for _, s := range nw.Subnets {
+		if s.CIDR.Addr().Is4() {
+			if s.CIDR.Masked() == pool {
+				return s, nil
+			}
+			v4s = append(v4s, s)
+			cidrs = append(cidrs, s.CIDR.String())
+		}
+	}
+	if len(v4s) == 0 {
+		return cloud.Subnet{}, fmt.Errorf("%w: Neutron network %s (%s) has no IPv4 subnet", ErrBadOption, nw.Name, nw.ID)
+	}
+	return cloud.Subnet{}, fmt.Errorf("%w: Neutron network %s exists with subnet(s) %s, not %s: create the Docker network with --subnet %s", ErrBadOption, nw.Name, strings.Join(cidrs, ", "), pool, cidrs[0])
+}
+
+func (d *Driver) network(ctx context.Context, dockerID string) (network, error) {
+	recs, err := d.records(ctx)
+	if err != nil {
+		return network{}, err
+	}
+	v, ok := recs[keyNetworkPrefix+dockerID]
+	if !ok {
+		return network{}, fmt.Errorf("network %s: %w", dockerID, ErrNoNetwork)
+	}
+	return parseNetwork(v)
+}
+
+// DeleteNetwork forgets the Docker network, and deletes its Neutron
+// network if this VM created it and no port is left on it (other VMs'
+// containers, or ports someone else made).
+func (d *Driver) DeleteNetwork(ctx context.Context, req dockerdriver.DeleteNetworkRequest) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, err := d.network(ctx, req.NetworkID)
+	if errors.Is(err, ErrNoNetwork) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if n.Created {
+		ps, err := d.Cloud.ListPorts(ctx, cloud.PortFilter{NetworkID: n.NeutronID})
+		switch {
+		case err != nil:
+			return fmt.Errorf("listing the ports of Neutron network %s: %w", n.NeutronID, err)
+		case len(ps) > 0:
+			d.log().Info("Neutron network still has ports; kept", "network", n.NeutronID, "ports", len(ps))
+		default:
+			if err := d.Cloud.DeleteNetwork(ctx, n.NeutronID); err != nil && !errors.Is(err, cloud.ErrNotFound) {
+				return fmt.Errorf("deleting Neutron network %s: %w", n.NeutronID, err)
+			}
+		}
+	}
+	return d.setRecords(ctx, map[string]string{keyNetworkPrefix + req.NetworkID: ""})
+}
+
+// CreateEndpoint binds the address Docker got from RequestAddress to the
+// endpoint, and gives Docker the port's MAC.
+func (d *Driver) CreateEndpoint(ctx context.Context, req dockerdriver.CreateEndpointRequest) (dockerdriver.CreateEndpointResponse, error) {
+	n, err := d.network(ctx, req.NetworkID)
+	if err != nil {
+		return dockerdriver.CreateEndpointResponse{}, err
+	}
+	if req.Interface == nil || req.Interface.Address == "" {
+		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("%w: endpoint %s has no IPv4 address: use --ipam-driver ovn", ErrForeignAddr, req.EndpointID)
+	}
+	if req.Interface.AddressIPv6 != "" {
+		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("IPv6 address %s: %w yet", req.Interface.AddressIPv6, ErrUnsupported)
+	}
+	p, err := netip.ParsePrefix(req.Interface.Address)
+	if err != nil {
+		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("%w: address %q", ErrBadOption, req.Interface.Address)
+	}
+	e, err := d.entryByAddress(ctx, n.NeutronID, p.Addr())
+	if err != nil {
+		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("endpoint %s: %w (create the network with --ipam-driver ovn)", req.EndpointID, err)
+	}
+	if e.Endpoint != "" && e.Endpoint != req.EndpointID {
+		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("address %s is endpoint %s's already", p.Addr(), e.Endpoint)
+	}
+	mac := e.Config.MAC.String()
+	if m := req.Interface.MacAddress; m != "" && !strings.EqualFold(m, mac) {
+		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("%w: --mac-address %s: the MAC is Neutron's port's (%s)", ErrUnsupported, m, mac)
+	}
+	if _, err := d.Attach.SetEndpoint(ctx, e.Ref, req.EndpointID); err != nil {
+		return dockerdriver.CreateEndpointResponse{}, err
+	}
+	if req.Interface.MacAddress != "" {
+		return dockerdriver.CreateEndpointResponse{}, nil
+	}
+	return dockerdriver.CreateEndpointResponse{Interface: &dockerdriver.EndpointInterface{MacAddress: mac}}, nil
+}
+
+// DeleteEndpoint deletes the endpoint's veth; the address stays reserved
+// until Docker releases it.
+func (d *Driver) DeleteEndpoint(ctx context.Context, req dockerdriver.DeleteEndpointRequest) error {
+	return d.Attach.Unplug(ctx, req.EndpointID)
+}
+
+// EndpointInfo is what `docker inspect` shows of the endpoint.
+func (d *Driver) EndpointInfo(ctx context.Context, req dockerdriver.EndpointInfoRequest) (dockerdriver.EndpointInfoResponse, error) {
+	e, err := d.Attach.EntryByEndpoint(ctx, req.EndpointID)
+	if err != nil {
+		return dockerdriver.EndpointInfoResponse{}, err
+	}
+	return dockerdriver.EndpointInfoResponse{Value: map[string]any{
+		"ovs_port": e.PortName, "vlan": strconv.Itoa(e.VLAN), "neutron_port": e.PortID, "neutron_network": e.NetworkID,
+	}}, nil
+}
+
+// Join plugs the endpoint's veth, proves its data path, and hands its
+// free end to Docker, which moves it into the container as eth<n>.
+func (d *Driver) Join(ctx context.Context, req dockerdriver.JoinRequest) (dockerdriver.JoinResponse, error) {
+	e, err := d.Attach.Plug(ctx, req.EndpointID)
+	if err != nil {
+		return dockerdriver.JoinResponse{}, err
+	}
+	resp := dockerdriver.JoinResponse{InterfaceName: dockerdriver.InterfaceName{SrcName: e.Peer, DstPrefix: "eth"}}
+	for _, gw := range e.Config.Gateways {
+		if gw.Is4() && resp.Gateway == "" {
+			resp.Gateway = gw.String()
+		}
+	}
+	return resp, nil
+}
+
+// Leave has nothing to do: Docker moves the interface out of the
+// container, and DeleteEndpoint deletes it.
+func (d *Driver) Leave(context.Context, dockerdriver.LeaveRequest) error { return nil }

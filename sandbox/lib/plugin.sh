@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# `ovn-docker daemon` in each VM: the Docker plugin "ovn" of the VM's own
+# engine (network and IPAM driver), as tenant demo with the credentials
+# `sandbox exec` gives (in its environment, never on its command line), so
+# that `docker network create -d ovn --ipam-driver ovn -o network=N N` and
+# `docker run --network N` work in `sandbox exec VM`.
+
+plugin_pidfile() { echo "$(dir_of "$1")/ovn-docker-daemon.pid"; }
+
+# plugin_socket VM: the VM's /run/docker/plugins/ovn.sock as a host path
+# (the VM's /run is its run dir). The daemon is given this path, which names
+# the state dir, so that pid file checks and `down` know it as this
+# instance's.
+plugin_socket() { echo "$(vm_run_dir "$1")/docker/plugins/ovn.sock"; }
+
+# start_plugin VM: the daemon in the VM's namespaces, in the background.
+start_plugin() {
+	local vm=$1 pidf
+	pidf=$(plugin_pidfile "$vm")
+	pidfile_alive "$pidf" && return 0
+	(
+		eval "$(env_lines demo "$vm")"
+		unset DOCKER_HOST DOCKER_CONTEXT # the VM's engine, by its default socket
+		setsid nsenter --net="/run/netns/$(ns_of "$vm")" --mount="$(vm_mntns "$vm")" -- \
+			"$BIN/ovn-docker" daemon --socket "$(plugin_socket "$vm")" \
+			>"$(dir_of "$vm")/ovn-docker-daemon.log" 2>&1 </dev/null &
+		echo $! >"$pidf"
+	)
+}
+
+# start_plugins: the daemon in every VM, waiting for each socket.
+start_plugins() {
+	local vm
+	for vm in "${VMS[@]}"; do start_plugin "$vm"; done
+	for vm in "${VMS[@]}"; do
+		wait_for 30 "ovn-docker daemon in $vm (see $(dir_of "$vm")/ovn-docker-daemon.log)" test -S "$(plugin_socket "$vm")"
+	done
+	log "ovn-docker daemon serves the engines of ${VMS[*]}"
+}
+
+# plugin_daemons: "label pidfile" lines of the VMs' daemons.
+plugin_daemons() {
+	local vm
+	for vm in "${VMS[@]}"; do echo "$vm/ovn-docker-daemon $(plugin_pidfile "$vm")"; done
+}

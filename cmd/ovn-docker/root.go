@@ -109,6 +109,6 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 	_ = root.RegisterFlagCompletionFunc("port-mode", cobra.FixedCompletions([]string{"auto", "trunk", "binding-profile"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(newCreateCmd(a), newListCmd(a), newDeleteCmd(a), newRunCmd(a), newRmCmd(a),
-		newAttachCmd(a), newDetachCmd(a), newPsCmd(a), newGCCmd(a), newPoolCmd(a), newPauseCmd())
+		newAttachCmd(a), newDetachCmd(a), newPsCmd(a), newGCCmd(a), newPoolCmd(a), newDoctorCmd(a), newPauseCmd())
 	return root
 }

@@ -141,7 +141,7 @@ func (a *Attacher) List(ctx context.Context, withPorts bool) ([]Attachment, erro
 		at := Attachment{
 			PortName: ap.Name, Bridge: ap.Bridge, VLAN: ap.VLAN,
 			ContainerID: ids[KeyContainer], NetnsPath: ids[KeyNetns], IfName: ids[KeyIfName],
-			NetworkID: ids[KeyNetwork], PortID: ids[KeyPort], State: ids[KeyState],
+			NetworkID: ids[KeyNetwork], NetworkName: ids[KeyNetworkName], PortID: ids[KeyPort], State: ids[KeyState],
 		}
 		if withPorts && at.PortID != "" {
 			p, err := a.Cloud.GetPort(ctx, at.PortID)

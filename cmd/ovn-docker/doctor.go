@@ -92,6 +92,7 @@ exist), 0 otherwise. -o json/yaml print the findings.`,
 			if err != nil {
 				return err
 			}
+			rep.judge()
 			if err := a.printDoctor(rep); err != nil {
 				return err
 			}
@@ -286,7 +287,6 @@ func (a *app) unrecorded(ctx context.Context, owner docker.Container, known []at
 func (a *app) doctorVM(ctx context.Context, f doctorFlags) (doctorReport, error) {
 	var rep doctorReport
 	add := func(x attach.Finding) { rep.Findings = append(rep.Findings, x) }
-	defer rep.judge()
 
 	vs, err := a.vswitch(ctx)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
 )
 
 // ErrNotReplugable: Replug was asked for an access port that is not a

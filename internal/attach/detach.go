@@ -114,9 +114,13 @@ func (a *Attacher) childPortIDs(ctx context.Context, ap AccessPort) ([]string, e
 		return nil, nil
 	}
 	// By parent and tag (unique per parent): pool ports have no device_id.
-	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
-	if err != nil {
-		return nil, fmt.Errorf("looking for the Neutron port of %s: %w", ap.Name, err)
+	var ps []cloud.Port
+	for _, owner := range []string{cloud.DeviceOwner, cloud.LegacyDeviceOwner} {
+		some, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: owner})
+		if err != nil {
+			return nil, fmt.Errorf("looking for the Neutron port of %s: %w", ap.Name, err)
+		}
+		ps = append(ps, some...)
 	}
 	var ids []string
 	for _, p := range ps {

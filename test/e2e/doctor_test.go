@@ -218,3 +218,43 @@ func stopOVNController(t *testing.T, hv Hypervisor) {
 	}
 	t.Fatalf("ovn-controller %d still runs", pid)
 }
+
+// An operator's `openstack port list` tells whose a container's port is:
+// named after the container in both modes; in binding-profile mode with
+// device_owner compute:ovn-docker and device_id its network-holding
+// container (a subport's device_owner and device_id are Neutron's).
+func TestPortIdentityInCloud(t *testing.T) {
+	r := newPluginRig(t)
+	vm1 := r.s.VM(t, "vm1")
+	ls := r.createNetwork(t, "demo", "ident")
+	modes := []string{"trunk"}
+	if r.s.Cloud != "openstack" { // real Neutron forbids binding:profile to members
+		modes = append(modes, "binding-profile")
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			name := r.s.uniqueName(t, "ident")
+			r.plugin(t, vm1, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "rm", name)
+			id := strings.TrimSpace(r.mustPlugin(t, vm1, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--port-mode="+mode, "--network="+ls, "run", "-d", "--name", name, r.s.Image, "sleep", "3600"))
+			r.rmAtEnd(t, vm1, "demo", id)
+			row := rowOf(t, r.ps(t, vm1, "demo"), id)
+			p, err := ports.Get(t.Context(), neutronAs(t, r.s, "admin"), row.PortID).Extract()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Name != "ovn-docker-"+name+"-eth0" {
+				t.Errorf("port name %q, want ovn-docker-%s-eth0", p.Name, name)
+			}
+			switch mode {
+			case "trunk":
+				if p.DeviceOwner != "trunk:subport" || !strings.HasPrefix(p.Description, "ovn-docker child of ") {
+					t.Errorf("subport: device_owner %q, description %q", p.DeviceOwner, p.Description)
+				}
+			default:
+				if p.DeviceOwner != "compute:ovn-docker" || p.DeviceID != row.Container {
+					t.Errorf("device_owner %q, device_id %q; want compute:ovn-docker and the holder %s", p.DeviceOwner, p.DeviceID, row.Container)
+				}
+			}
+		})
+	}
+}

@@ -257,7 +257,7 @@ func (c *campaign) audit() report {
 	}
 	var ps []cloud.Port
 	for _, p := range all {
-		if p.DeviceOwner == cloud.DeviceOwner || markers[p.Description] {
+		if cloud.IsContainerOwner(p.DeviceOwner) || markers[p.Description] {
 			ps = append(ps, p)
 		}
 	}

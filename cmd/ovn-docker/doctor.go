@@ -49,20 +49,20 @@ func newDoctorCmd(a *app) *cobra.Command {
 its traffic takes them, and prints for each: ok, BROKEN (with what is wrong
 and what to do) or "not checked" (with why):
 
-  container        the container and its network-holding container run
-  namespace        the namespace is the one the network was made in
-  interface        eth0 (etc.) is in it, with the port's addresses
-  veth             the VM end of the veth exists
-  OVS port         the VM bridge's access port is open, with its VLAN
-  VM NIC           the bridge's uplink, and the VM's port (vif-id) it is
-  Neutron port     the container's port exists in Neutron
-  child of VM port the port is the trunk's subport with the VLAN (trunk
-                   mode) or has binding:profile parent/tag (the other mode)
-  NB port          the Logical_Switch_Port has parent_name and tag (only
-                   where this VM can read OVN's northbound DB: --nb)
-  chassis binding  the hypervisor bound the VM's port and the container's
-  data path        OVN's DHCP answers a request from the container's
-                   interface (what attach proves before the container runs)
+- container: the container and its network-holding container run
+- namespace: the namespace is the one the network was made in
+- interface: eth0 (etc.) is in it, with the port's addresses
+- veth: the VM end of the veth exists
+- OVS port: the VM bridge's access port is open, with its VLAN
+- VM NIC: the bridge's uplink, and the VM's port (vif-id) it is
+- Neutron port: the container's port exists in Neutron
+- child of VM port: the trunk's subport with the VLAN (trunk mode), or
+  binding:profile parent and tag (binding-profile mode)
+- NB port: the Logical_Switch_Port's parent_name and tag (only where this
+  VM can read OVN's northbound DB: --nb)
+- chassis binding: the hypervisor bound the VM's port and the container's
+- data path: OVN's DHCP answers a request from the container's interface
+  (what attach proves before the container runs)
 
 A VM normally cannot read OVN's northbound DB: the NB port is then "not
 checked", and Neutron's view stands in for it. Without the cloud (no

@@ -95,7 +95,7 @@ func (a *Attacher) detachOne(ctx context.Context, ap AccessPort) error {
 		}
 		a.log().Warn("returning to the pool failed; deleting the port", "ovs_port", ap.Name, "err", err)
 	}
-	if err := a.removeEntry(ctx, ap); err != nil {
+	if err := a.removeEntryWithoutVeth(ctx, ap); err != nil { // the veth went first
 		return err
 	}
 	a.log().Info("detached", "ovs_port", ap.Name, "vlan", ap.VLAN, "port", ap.ExternalIDs[KeyPort])

@@ -157,7 +157,7 @@ type walk struct {
 	ap      AccessPort // the OVS port, "" Name if gone
 	port    cloud.Port // the Neutron port, if found
 	hasPort bool
-	ifOK    bool  // the interface is in the namespace
+	noIf    bool  // the interface is not in the namespace
 	lspUp   *bool // NB's up of the port's LSP, if read
 	// upstream is the first link found broken that breaks the cloud
 	// side of the later ones (the Neutron port, the LSP).
@@ -200,12 +200,12 @@ func (w *walk) iface(ctx context.Context) (Finding, error) {
 	if !in {
 		f.Problems = []string{"no " + w.at.IfName + " in the container's namespace"}
 		f.Fix = fixGC + " to re-plug it"
+		w.noIf = true
 		if vmEnd, err := li.LinkExists(ctx, w.at.PortName); err == nil && !vmEnd {
 			f.Because = LinkVeth // deleting either end deletes the pair
 		}
 		return f, nil
 	}
-	w.ifOK = true
 	ai, ok := w.a.Links.(AddrInspector)
 	if !ok {
 		return f, nil
@@ -493,7 +493,7 @@ func (w *walk) dataPath(ctx context.Context) (Finding, error) {
 	if !w.o.Probe {
 		return Finding{}, nil
 	}
-	if !w.ifOK || w.ap.Name == "" {
+	if w.noIf || w.ap.Name == "" {
 		return w.notChecked(LinkDataPath, "the links before it are broken"), nil
 	}
 	d, err := parsePortData(w.ap.ExternalIDs)

@@ -152,7 +152,13 @@ func (s *Sandbox) Script(t *testing.T, args ...string) (string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	timeout := cmdTimeout
+	if len(args) > 0 && args[0] == "up" {
+		// up checks packages, rebuilds the binaries and waits for the
+		// VMs' ports: ~30 s on a busy 2-core machine.
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "sandbox", "sandbox"), args...)
 	cmd.Env = append(os.Environ(), "SANDBOX_NAME="+s.Name, "SANDBOX_DIR="+s.Dir)

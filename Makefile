@@ -4,7 +4,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 SANDBOX := sandbox/sandbox
 
-.PHONY: all build test deps vet unit e2e e2e-nb-cluster demo clean
+.PHONY: all build test deps vet unit e2e e2e-nb-cluster demo clean man
 
 all: build
 
@@ -78,7 +78,13 @@ demo:
 	sandbox/demo
 
 clean:
-	rm -rf bin
+	rm -rf bin docs/man
+
+# Man pages of both programs, one per command, from their command trees
+# (what --help says). SOURCE_DATE_EPOCH dates them (default: now).
+man:
+	$(GO) run ./cmd/ovn-docker gen-man docs/man
+	$(GO) run ./cmd/ovn-neutrond gen-man docs/man
 
 # Fuzz every request decoder of ovn-neutrond and the docker run line parser
 # for FUZZTIME each (seed

@@ -81,7 +81,7 @@ users:
 		return err
 	}
 	defer logf.Close()
-	srv := exec.Command(bin, "serve", "--nb="+nb, "--listen="+addr, "--identity="+filepath.Join(dir, "identity.yaml"),
+	srv := exec.Command(bin, "serve", "--nb="+nb, "--listen="+addr, "--metrics-listen=127.0.0.1:0", "--identity="+filepath.Join(dir, "identity.yaml"),
 		"--signing-key="+filepath.Join(dir, "signing.key"), "--log-level=warn")
 	srv.Stdout, srv.Stderr = logf, logf
 	if err := srv.Start(); err != nil {

@@ -15,7 +15,8 @@ import (
 )
 
 func newCreateCmd(a *app) *cobra.Command {
-	c := groupCmd(&cobra.Command{Use: "create", Short: "Create a resource (network)"})
+	c := groupCmd(&cobra.Command{Use: "create", Short: "Create a resource (network)",
+		Example: "  ovn-docker create network LS1\n  ovn-docker create network LS2 --subnet 10.20.0.0/24 --ipv6-subnet fd00:20::/64"})
 	var subnet, subnet6 string
 	var allowOverlap bool
 	nc := &cobra.Command{
@@ -114,7 +115,8 @@ func checkOverlap(all []cloud.Network, v4, v6 netip.Prefix) error {
 }
 
 func newListCmd(a *app) *cobra.Command {
-	c := groupCmd(&cobra.Command{Use: "list", Short: "List resources (networks)"})
+	c := groupCmd(&cobra.Command{Use: "list", Short: "List resources (networks)",
+		Example: "  ovn-docker list networks\n  ovn-docker list networks -o json"})
 	var lf listFlags
 	lc := &cobra.Command{
 		Use:     "networks",
@@ -143,7 +145,8 @@ func newListCmd(a *app) *cobra.Command {
 }
 
 func newDeleteCmd(a *app) *cobra.Command {
-	c := groupCmd(&cobra.Command{Use: "delete", Short: "Delete resources (networks)"})
+	c := groupCmd(&cobra.Command{Use: "delete", Short: "Delete resources (networks)",
+		Example: "  ovn-docker delete network LS1"})
 	c.AddCommand(&cobra.Command{
 		Use:   "network NAME|ID...",
 		Short: "Delete networks (they must have no ports left)",

@@ -8,6 +8,7 @@ import (
 	"github.com/ovn-docker/ovn-docker/internal/attach"
 	"github.com/ovn-docker/ovn-docker/internal/attach/adapters"
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
+	"github.com/ovn-docker/ovn-docker/internal/vswitch"
 )
 
 // errNoCloud: the command runs without Neutron (no or invalid
@@ -62,20 +63,12 @@ func (a *app) localAttacher(ctx context.Context, cause error) (*attach.Attacher,
 		return nil, err
 	}
 	sw := adapters.Switch{C: vs}
-	bs, err := sw.Bridges(ctx)
+	links := adapters.NewLinks(a.log)
+	vm, err := attach.LocalVM(ctx, sw, links, a.bridge, a.vifID, vswitch.AccessPortPrefix)
 	if err != nil {
 		return nil, err
 	}
-	vm := attach.VM{VIFID: a.vifID}
-	for _, b := range bs {
-		if (a.bridge == "" && len(bs) == 1) || b.Name == a.bridge {
-			vm.Bridge, vm.DatapathType = b.Name, b.DatapathType
-		}
-	}
-	if vm.Bridge == "" {
-		return nil, fmt.Errorf("the VM's Open vSwitch has %d bridges: choose one with --bridge or OVN_DOCKER_BRIDGE", len(bs))
-	}
-	return &attach.Attacher{Switch: sw, Links: adapters.NewLinks(a.log), Cloud: offlineCloud{cause}, VM: vm, Log: a.log, Pool: sw, WaitActive: a.wait}, nil
+	return &attach.Attacher{Switch: sw, Links: links, Cloud: offlineCloud{cause}, VM: vm, Log: a.log, Pool: sw, WaitActive: a.wait}, nil
 }
 
 // attacherOrLocal is attacher, else (Neutron unreachable, bad

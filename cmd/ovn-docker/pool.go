@@ -26,9 +26,10 @@ survives restarts; gc finishes or removes pool ports a crash left half made.`,
 	})
 	var size int
 	fill := &cobra.Command{
-		Use:   "fill --network NET --size N",
-		Short: "Set the network's pool target to N ready ports and create the missing ones",
-		Args:  cobra.NoArgs,
+		Use:     "fill --network NET --size N",
+		Example: "  ovn-docker pool fill --network LS1 --size 8",
+		Short:   "Set the network's pool target to N ready ports and create the missing ones",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if err := needNetwork(a); err != nil {
@@ -70,8 +71,9 @@ survives restarts; gc finishes or removes pool ports a crash left half made.`,
 	}
 	lf.add(status, "the networks' ids")
 	drain := &cobra.Command{
-		Use:   "drain [--network NET]",
-		Short: "Delete the ready pool ports (of one network or all) and clear the target",
+		Use:     "drain [--network NET]",
+		Example: "  ovn-docker pool drain --network LS1\n  ovn-docker pool drain",
+		Short:   "Delete the ready pool ports (of one network or all) and clear the target",
 		Long: `Delete the ready pool ports of --network (default: every network) with their
 Neutron ports, and clear the network's target, so that pool ports in use are
 deleted, not given back, when their containers are removed.`,

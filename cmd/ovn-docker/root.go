@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ovn-docker/ovn-docker/internal/manpage"
 	"github.com/ovn-docker/ovn-docker/internal/version"
 )
 
@@ -109,7 +111,21 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 	_ = root.RegisterFlagCompletionFunc("port-mode", cobra.FixedCompletions([]string{"auto", "trunk", "binding-profile"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(newCreateCmd(a), newListCmd(a), newDeleteCmd(a), newRunCmd(a), newRmCmd(a),
-		newAttachCmd(a), newDetachCmd(a), newPsCmd(a), newGCCmd(a), newPoolCmd(a), newPauseCmd(),
-		newDaemonCmd(a))
+		newAttachCmd(a), newDetachCmd(a), newPsCmd(a), newGCCmd(a), newPoolCmd(a), newDoctorCmd(a), newPauseCmd(), newDaemonCmd(a), manpage.Command())
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		load := map[string]string{
+			"bash":       "source <(ovn-docker completion bash)",
+			"zsh":        "source <(ovn-docker completion zsh)",
+			"fish":       "ovn-docker completion fish | source",
+			"powershell": "ovn-docker completion powershell | Out-String | Invoke-Expression",
+		}
+		for _, sh := range c.Commands() {
+			sh.Example = fmt.Sprintf("  %s   # this shell only\n  ovn-docker completion %s > FILE   # every shell: FILE as described above", load[sh.Name()], sh.Name())
+		}
+	}
 	return root
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ovn-docker/ovn-docker/internal/keystone"
+	"github.com/ovn-docker/ovn-docker/internal/manpage"
 	"github.com/ovn-docker/ovn-docker/internal/version"
 )
 
@@ -31,7 +32,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
-	root.AddCommand(newServe(), newHashPassword(), newGenKey())
+	root.AddCommand(newServe(), newHashPassword(), newGenKey(), manpage.Command())
 	return root
 }
 
@@ -39,7 +40,9 @@ func newHashPassword() *cobra.Command {
 	return &cobra.Command{
 		Use:   "hash-password",
 		Short: "Read a password on stdin and print its hash for the identity file",
-		Args:  cobra.NoArgs,
+		Example: `  ovn-neutrond hash-password < password.txt
+  printf %s "$PASSWORD" | ovn-neutrond hash-password`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return keystone.HashPasswordCommand(cmd.InOrStdin(), cmd.OutOrStdout())
 		},
@@ -48,9 +51,10 @@ func newHashPassword() *cobra.Command {
 
 func newGenKey() *cobra.Command {
 	return &cobra.Command{
-		Use:   "gen-key PATH",
-		Short: "Write a new random token signing key to PATH (mode 0600; refuses to overwrite)",
-		Args:  cobra.ExactArgs(1),
+		Use:     "gen-key PATH",
+		Short:   "Write a new random token signing key to PATH (mode 0600; refuses to overwrite)",
+		Example: `  ovn-neutrond gen-key /etc/ovn-neutrond/signing.key   # then copy it to every replica`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			buf := make([]byte, 32)
 			if _, err := rand.Read(buf); err != nil {

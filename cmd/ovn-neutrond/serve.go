@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,9 @@ type serveFlags struct {
 	idleTimeout       time.Duration
 	maxConns          int
 	maxConnsPerHost   int
+	// Operations.
+	metricsListen   string
+	tlsCert, tlsKey string
 }
 
 func newServe() *cobra.Command {
@@ -52,7 +56,22 @@ func newServe() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the Neutron (/v2.0) and Keystone (/v3) APIs",
-		Args:  cobra.NoArgs,
+		Long: `Serve the Neutron v2.0 API (/v2.0) and Keystone v3 tokens (/v3) on --listen,
+keeping all state in OVN's northbound DB.
+
+/healthz answers 200 while the process serves; /readyz answers 200 only
+while NB is reachable (503 otherwise), on both --listen and
+--metrics-listen. Prometheus metrics (per-route request counts and latency
+histograms, NB transactions, IPAM, Go runtime) are at /metrics on
+--metrics-listen only (default loopback), never on the tenant-facing
+address. Every answer carries X-Openstack-Request-Id, which the access log
+line of the request (JSON on stderr) names with the user and project.`,
+		Example: `  ovn-neutrond serve --nb=unix:/var/run/ovn/ovnnb_db.sock --listen=0.0.0.0:9696 \
+      --identity=/etc/ovn-neutrond/identity.yaml --signing-key=/etc/ovn-neutrond/signing.key
+  ovn-neutrond serve --nb=tcp:10.0.0.1:6641,tcp:10.0.0.2:6641,tcp:10.0.0.3:6641 \
+      --listen=0.0.0.0:9696 --tls-cert=/etc/ovn-neutrond/tls.crt --tls-key=/etc/ovn-neutrond/tls.key \
+      --metrics-listen=127.0.0.1:9697 --identity=identity.yaml --signing-key=signing.key`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -79,6 +98,9 @@ func newServe() *cobra.Command {
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 60*time.Second, "close a keep-alive connection idle for longer than this")
 	fl.IntVar(&f.maxConns, "max-connections", 8192, "connections open at once, in total (0: no limit); more are closed at once")
 	fl.IntVar(&f.maxConnsPerHost, "max-connections-per-host", 512, "connections open at once from one client IP (0: no limit); more are closed at once")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "127.0.0.1:9697", "address to serve /metrics, /healthz and /readyz on (\"\": no metrics); keep it off the tenant-facing address")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve --listen with HTTPS (with --tls-key)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	return cmd
 }
 
@@ -102,6 +124,15 @@ func serve(ctx context.Context, f *serveFlags) error {
 	key, err := keystone.LoadSigningKey(f.signingKey)
 	if err != nil {
 		return fmt.Errorf("--signing-key: %w", err)
+	}
+
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both (HTTPS) or neither (HTTP)")
+	}
+	if f.tlsCert != "" {
+		if _, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey); err != nil {
+			return fmt.Errorf("--tls-cert %s / --tls-key %s: %w", f.tlsCert, f.tlsKey, err)
+		}
 	}
 
 	var endpoints []string
@@ -148,21 +179,43 @@ func serve(ctx context.Context, f *serveFlags) error {
 	mux := http.NewServeMux()
 	mux.Handle("/v3", ks.Handler())
 	mux.Handle("/v3/", ks.Handler())
-	mux.Handle("/v2.0", ks.Middleware(api))
-	mux.Handle("/v2.0/", ks.Middleware(api))
+	mux.Handle("/v2.0", ks.Middleware(withPrincipal(api)))
+	mux.Handle("/v2.0/", ks.Middleware(withPrincipal(api)))
 	mux.Handle("/", api)
-	// Metrics carry no tenant data; they are served without a token.
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	health(mux, store)
+	hm := newHTTPMetrics(reg)
 
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
 	}
-	srv := newHTTPServer(f, accessLog(log.With("component", "http"), mux), log)
+	srv := newHTTPServer(f, accessLog(log.With("component", "http"), hm, mux), log)
 	lim := connlimit.Wrap(ln, connlimit.Config{Total: f.maxConns, PerHost: f.maxConnsPerHost, Logger: log.With("component", "http")})
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(lim) }()
-	log.Info("serving", "listen", ln.Addr().String())
+	errc := make(chan error, 2)
+	go func() {
+		if f.tlsCert != "" {
+			errc <- srv.ServeTLS(lim, f.tlsCert, f.tlsKey)
+			return
+		}
+		errc <- srv.Serve(lim)
+	}()
+	log.Info("serving", "listen", ln.Addr().String(), "tls", f.tlsCert != "")
+	servers := []*http.Server{srv}
+	if f.metricsListen != "" {
+		mln, err := net.Listen("tcp", f.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen %s: %w", f.metricsListen, err)
+		}
+		ops := http.NewServeMux()
+		// Metrics carry no tenant data, but only operators need them: they
+		// are not on the tenant-facing address.
+		ops.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		health(ops, store)
+		msrv := newHTTPServer(f, ops, log)
+		servers = append(servers, msrv)
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("serving metrics", "listen", mln.Addr().String())
+	}
 
 	select {
 	case err := <-errc:
@@ -172,10 +225,30 @@ func serve(ctx context.Context, f *serveFlags) error {
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
 	return nil
+}
+
+// readiness is what /readyz asks.
+type readiness interface{ Ready() bool }
+
+// health serves /healthz (the process answers) and /readyz (NB is
+// reachable, so API requests can be answered) without a token.
+func health(mux *http.ServeMux, r readiness) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !r.Ready() {
+			http.Error(w, "NB not reachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
 }
 
 // maxHeaderBytes bounds request headers: a token is at most 2 KiB.

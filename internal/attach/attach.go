@@ -195,7 +195,6 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 	}
 	// ap is read when the undo runs: newChild may move to another VLAN.
 	undo = append(undo, func(ctx context.Context) error { return a.Switch.Release(ctx, ap.Name) })
-	a.log().Debug("claimed VLAN", "ovs_port", ap.Name, "vlan", ap.VLAN, "network", nw.ID)
 	if err := interrupted(ctx); err != nil {
 		return Attachment{}, err
 	}
@@ -267,7 +266,6 @@ func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg Ifa
 	if err := a.Links.CreateVeth(context.WithoutCancel(ctx), ap.Name, req.NetnsPath, cfg); err != nil {
 		return cfg, fmt.Errorf("creating veth %s <-> %s in %s: %w", ap.Name, req.IfName, req.NetnsPath, err)
 	}
-	a.log().Debug("veth created", "ovs_port", ap.Name)
 	// ovs-vswitchd opens the new veth within milliseconds; a long wait
 	// means it is not running.
 	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)

@@ -94,10 +94,16 @@ func TestAttachDetach(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].Status != "ACTIVE" || len(list[1].Addresses) != 2 {
 		t.Fatalf("list: %v %+v", err, list)
 	}
+	r.links.deleted = nil
 	for _, c := range []string{"c1", "c2"} {
 		if n, err := r.a.Detach(ctx, Selector{ContainerID: c}); err != nil || n != 1 {
 			t.Fatalf("detach %s: %d %v", c, n, err)
 		}
+	}
+	// Each veth is deleted once (a second delete was a no-op, and logged
+	// twice under --debug).
+	if d := cmp.Diff([]string{"ovdv1", "ovdv2"}, r.links.deleted); d != "" {
+		t.Errorf("veths deleted by detach (-want +got):\n%s", d)
 	}
 	if n, err := r.a.Detach(ctx, Selector{ContainerID: "c1"}); err != nil || n != 0 {
 		t.Fatalf("detach is idempotent: %d %v", n, err)

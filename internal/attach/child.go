@@ -355,6 +355,6 @@ func (a *Attacher) removeChild(ctx context.Context, ap AccessPort, portID string
 // in binding-profile mode.
 func (a *Attacher) isOurChild(p cloud.Port) bool {
 	return IsChildDescription(p.Description, a.VM.VIFID) ||
-		(p.DeviceOwner == cloud.DeviceOwner && p.ParentName == a.VM.VIFID) ||
+		(cloud.IsContainerOwner(p.DeviceOwner) && p.ParentName == a.VM.VIFID) ||
 		(p.ParentName == a.VM.VIFID && strings.HasPrefix(p.Name, "ovn-docker-"))
 }

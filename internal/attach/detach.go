@@ -95,7 +95,7 @@ func (a *Attacher) detachOne(ctx context.Context, ap AccessPort) error {
 		}
 		a.log().Warn("returning to the pool failed; deleting the port", "ovs_port", ap.Name, "err", err)
 	}
-	if err := a.removeEntry(ctx, ap); err != nil {
+	if err := a.removeEntryWithoutVeth(ctx, ap); err != nil { // the veth went first
 		return err
 	}
 	a.log().Info("detached", "ovs_port", ap.Name, "vlan", ap.VLAN, "port", ap.ExternalIDs[KeyPort])
@@ -114,9 +114,13 @@ func (a *Attacher) childPortIDs(ctx context.Context, ap AccessPort) ([]string, e
 		return nil, nil
 	}
 	// By parent and tag (unique per parent): pool ports have no device_id.
-	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: cloud.DeviceOwner})
-	if err != nil {
-		return nil, fmt.Errorf("looking for the Neutron port of %s: %w", ap.Name, err)
+	var ps []cloud.Port
+	for _, owner := range []string{cloud.DeviceOwner, cloud.LegacyDeviceOwner} {
+		some, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{DeviceOwner: owner})
+		if err != nil {
+			return nil, fmt.Errorf("looking for the Neutron port of %s: %w", ap.Name, err)
+		}
+		ps = append(ps, some...)
 	}
 	var ids []string
 	for _, p := range ps {
@@ -141,7 +145,7 @@ func (a *Attacher) List(ctx context.Context, withPorts bool) ([]Attachment, erro
 		at := Attachment{
 			PortName: ap.Name, Bridge: ap.Bridge, VLAN: ap.VLAN,
 			ContainerID: ids[KeyContainer], NetnsPath: ids[KeyNetns], IfName: ids[KeyIfName],
-			NetworkID: ids[KeyNetwork], PortID: ids[KeyPort], State: ids[KeyState],
+			NetworkID: ids[KeyNetwork], NetworkName: ids[KeyNetworkName], PortID: ids[KeyPort], State: ids[KeyState],
 		}
 		if withPorts && at.PortID != "" {
 			p, err := a.Cloud.GetPort(ctx, at.PortID)

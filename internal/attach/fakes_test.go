@@ -153,6 +153,7 @@ type fakeLinks struct {
 	// their context ends.
 	probeFailures int
 	ensured       []string // EnsureUp calls
+	deleted       []string // DeleteLink calls
 }
 
 func (f *fakeLinks) ProbeDHCP(ctx context.Context, netns, ifName string, mac net.HardwareAddr, ip netip.Addr) error {
@@ -202,6 +203,7 @@ func (f *fakeLinks) DeleteLink(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.links, name)
+	f.deleted = append(f.deleted, name)
 	return nil
 }
 

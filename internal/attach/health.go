@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
 
 // ErrNotReplugable: Replug was asked for an access port that is not a
@@ -19,103 +17,6 @@ type LinkInspector interface {
 	LinkExists(ctx context.Context, name string) (bool, error)
 	// LinkInNetns: the namespace at netnsPath has a link of that name.
 	LinkInNetns(ctx context.Context, netnsPath, name string) (bool, error)
-}
-
-// Check says what keeps the attachment at from working when its owner's
-// namespace is now netnsPath: the veth (both ends), the OVS port (opened,
-// with the VLAN Neutron knows the port by) and the Neutron port. No
-// problem: nil.
-func (a *Attacher) Check(ctx context.Context, at Attachment, netnsPath string) ([]string, error) {
-	problems, ap, err := a.checkLocal(ctx, at, netnsPath)
-	if err != nil {
-		return nil, err
-	}
-	return a.checkCloud(ctx, at, ap, problems)
-}
-
-// CheckLocal is Check without asking Neutron: what the VM alone shows
-// (the veth's ends, the OVS port), for when the cloud cannot be reached.
-func (a *Attacher) CheckLocal(ctx context.Context, at Attachment, netnsPath string) ([]string, error) {
-	problems, _, err := a.checkLocal(ctx, at, netnsPath)
-	return problems, err
-}
-
-func (a *Attacher) checkLocal(ctx context.Context, at Attachment, netnsPath string) ([]string, AccessPort, error) {
-	var problems []string
-	if at.State != stateReady {
-		problems = append(problems, "attach did not finish ("+at.State+")")
-	}
-	if li, ok := a.Links.(LinkInspector); ok {
-		vmEnd, err := li.LinkExists(ctx, at.PortName)
-		if err != nil {
-			return nil, AccessPort{}, err
-		}
-		if !vmEnd {
-			problems = append(problems, "veth "+at.PortName+" gone")
-		}
-		inNetns, err := li.LinkInNetns(ctx, netnsPath, at.IfName)
-		if err != nil {
-			return nil, AccessPort{}, err
-		}
-		if !inNetns {
-			problems = append(problems, "no "+at.IfName+" in the container's namespace")
-		}
-	}
-	if netnsPath != at.NetnsPath && at.NetnsPath != "" {
-		problems = append(problems, "the namespace was replaced (its container restarted)")
-	}
-	aps, err := a.ours(ctx)
-	if err != nil {
-		return nil, AccessPort{}, err
-	}
-	var ap AccessPort
-	for _, x := range aps {
-		if x.Name == at.PortName {
-			ap = x
-		}
-	}
-	switch {
-	case ap.Name == "":
-		problems = append(problems, "OVS port "+at.PortName+" gone")
-	case ap.Error != "":
-		problems = append(problems, "OVS cannot use "+ap.Name+": "+ap.Error)
-	case ap.OFPort <= 0:
-		problems = append(problems, "OVS has not opened "+ap.Name)
-	}
-	return problems, ap, nil
-}
-
-// checkCloud adds what Neutron shows to the local problems.
-func (a *Attacher) checkCloud(ctx context.Context, at Attachment, ap AccessPort, problems []string) ([]string, error) {
-	if at.PortID == "" {
-		return append(problems, "no Neutron port recorded"), nil
-	}
-	p, err := a.Cloud.GetPort(ctx, at.PortID)
-	if errors.Is(err, cloud.ErrNotFound) {
-		return append(problems, "Neutron port "+at.PortID+" gone"), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if trunkID := ap.ExternalIDs[KeyTrunk]; ap.Name != "" && trunkID != "" {
-		// A subport: real Neutron hides its binding:profile from members,
-		// the trunk says which VLAN it has.
-		t, err := a.Cloud.GetTrunk(ctx, trunkID)
-		switch {
-		case errors.Is(err, cloud.ErrNotFound):
-			problems = append(problems, "trunk "+trunkID+" of the VM's port gone")
-		case err != nil:
-			return nil, err
-		case t.VLANHolder(ap.VLAN) != p.ID:
-			problems = append(problems, fmt.Sprintf("Neutron port is not the subport with VLAN %d of trunk %s (OVS port %s)", ap.VLAN, trunkID, ap.Name))
-		}
-	} else if ap.Name != "" && p.Tag != ap.VLAN {
-		problems = append(problems, fmt.Sprintf("Neutron port has VLAN %d, OVS port %s has %d", p.Tag, ap.Name, ap.VLAN))
-	}
-	if p.ParentName != "" && a.VM.VIFID != "" && p.ParentName != a.VM.VIFID {
-		problems = append(problems, "Neutron port is a child of "+p.ParentName+", not of this VM's port")
-	}
-	return problems, nil
 }
 
 // Replug gives the ready attachment on OVS port portName its veth again,

@@ -432,6 +432,11 @@ func (a *Attacher) removeEntry(ctx context.Context, ap AccessPort) error {
 	if err := a.Links.DeleteLink(ctx, ap.Name); err != nil {
 		return fmt.Errorf("deleting veth %s: %w", ap.Name, err)
 	}
+	return a.removeEntryWithoutVeth(ctx, ap)
+}
+
+// removeEntryWithoutVeth is removeEntry once its veth is gone.
+func (a *Attacher) removeEntryWithoutVeth(ctx context.Context, ap AccessPort) error {
 	ids, err := a.childPortIDs(ctx, ap)
 	if err != nil {
 		return err

@@ -36,42 +36,11 @@ var ErrVIFMismatch = errors.New("the vif-id is not this VM's port")
 // and its uplink (a VM NIC in a bridge often lends its MAC to the bridge).
 // accessPrefix is the name prefix of access ports, which are not uplinks.
 func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, vifID, accessPrefix string) (VM, error) {
-	bs, err := sw.Bridges(ctx)
+	vm, br, uplinks, err := localVM(ctx, sw, links, bridge, accessPrefix)
 	if err != nil {
 		return VM{}, err
 	}
-	var br *Bridge
-	switch {
-	case bridge != "":
-		for i := range bs {
-			if bs[i].Name == bridge {
-				br = &bs[i]
-			}
-		}
-		if br == nil {
-			return VM{}, fmt.Errorf("bridge %q does not exist in the VM's Open vSwitch (bridges: %s): pass --bridge", bridge, names(bs))
-		}
-	case len(bs) == 1:
-		br = &bs[0]
-	case len(bs) == 0:
-		return VM{}, errors.New("the VM's Open vSwitch has no bridge: create one with the VM NIC as its port, or pass --ovsdb for the right database")
-	default:
-		return VM{}, fmt.Errorf("the VM's Open vSwitch has %d bridges (%s): choose one with --bridge or OVN_DOCKER_BRIDGE", len(bs), names(bs))
-	}
-	vm := VM{VIFID: vifID, Bridge: br.Name, DatapathType: br.DatapathType}
-	var uplinks []string
-	for _, p := range br.Ports {
-		if p != br.Name && !strings.HasPrefix(p, accessPrefix) {
-			uplinks = append(uplinks, p)
-		}
-	}
-	slices.Sort(uplinks)
-	if len(uplinks) > 0 {
-		vm.Uplink = uplinks[0]
-		if mtu, err := links.LinkMTU(ctx, vm.Uplink); err == nil {
-			vm.UplinkMTU = mtu
-		}
-	}
+	vm.VIFID = vifID
 	// The MACs the VM's port may have: the bridge's (a VM NIC in a
 	// bridge often lends it its MAC) and the uplinks'.
 	type nic struct {
@@ -140,6 +109,55 @@ func DiscoverVM(ctx context.Context, sw Switch, links Links, cl Cloud, bridge, v
 		}
 	}
 	return VM{}, fmt.Errorf("%w: no port of your project has the MAC of %s: pass --vif-id (or OS_VIF_ID) with the id of the VM's port", ErrNoVIF, orNone(tried))
+}
+
+// LocalVM is what the VM's OVS and kernel alone say about the VM: its
+// bridge, datapath, uplink and MTU (the VM's port needs the cloud, or
+// vifID given).
+func LocalVM(ctx context.Context, sw Switch, links Links, bridge, vifID, accessPrefix string) (VM, error) {
+	vm, _, _, err := localVM(ctx, sw, links, bridge, accessPrefix)
+	vm.VIFID = vifID
+	return vm, err
+}
+
+func localVM(ctx context.Context, sw Switch, links Links, bridge, accessPrefix string) (VM, *Bridge, []string, error) {
+	bs, err := sw.Bridges(ctx)
+	if err != nil {
+		return VM{}, nil, nil, err
+	}
+	var br *Bridge
+	switch {
+	case bridge != "":
+		for i := range bs {
+			if bs[i].Name == bridge {
+				br = &bs[i]
+			}
+		}
+		if br == nil {
+			return VM{}, nil, nil, fmt.Errorf("bridge %q does not exist in the VM's Open vSwitch (bridges: %s): pass --bridge", bridge, names(bs))
+		}
+	case len(bs) == 1:
+		br = &bs[0]
+	case len(bs) == 0:
+		return VM{}, nil, nil, errors.New("the VM's Open vSwitch has no bridge: create one with the VM NIC as its port, or pass --ovsdb for the right database")
+	default:
+		return VM{}, nil, nil, fmt.Errorf("the VM's Open vSwitch has %d bridges (%s): choose one with --bridge or OVN_DOCKER_BRIDGE", len(bs), names(bs))
+	}
+	vm := VM{Bridge: br.Name, DatapathType: br.DatapathType}
+	var uplinks []string
+	for _, p := range br.Ports {
+		if p != br.Name && !strings.HasPrefix(p, accessPrefix) {
+			uplinks = append(uplinks, p)
+		}
+	}
+	slices.Sort(uplinks)
+	if len(uplinks) > 0 {
+		vm.Uplink = uplinks[0]
+		if mtu, err := links.LinkMTU(ctx, vm.Uplink); err == nil {
+			vm.UplinkMTU = mtu
+		}
+	}
+	return vm, br, uplinks, nil
 }
 
 // knownParent: an access port of this VM records a Neutron port of

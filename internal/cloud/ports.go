@@ -12,8 +12,18 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 )
 
-// DeviceOwner marks the ports the plugin makes for containers.
-const DeviceOwner = "compute:container"
+// DeviceOwner marks the ports the plugin makes for containers in
+// binding-profile mode, so that `openstack port list --device-owner`
+// tells an operator whose they are (subports get Neutron's own
+// trunk:subport; their name and description say it there).
+const DeviceOwner = "compute:ovn-docker"
+
+// LegacyDeviceOwner is what earlier versions gave those ports: still
+// recognised, so that their ports are cleaned up too.
+const LegacyDeviceOwner = "compute:container"
+
+// IsContainerOwner: owner marks a container port of the plugin.
+func IsContainerOwner(owner string) bool { return owner == DeviceOwner || owner == LegacyDeviceOwner }
 
 // Port is a Neutron port as the plugin needs it.
 type Port struct {

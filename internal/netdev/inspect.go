@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -39,4 +40,86 @@ func (n *Netlink) LinkInNetns(ctx context.Context, netnsPath, name string) (bool
 		return false, fmt.Errorf("looking for %s in %s: %w", name, netnsPath, err)
 	}
 	return found, nil
+}
+
+// LinkAddrs returns the global unicast addresses of the link name in the
+// namespace at netnsPath (link-local ones are the kernel's, not Neutron's).
+// A missing namespace or link: ErrNoLink.
+func (n *Netlink) LinkAddrs(ctx context.Context, netnsPath, name string) ([]netip.Prefix, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	target, err := ns.GetNS(netnsPath)
+	if err != nil {
+		return nil, fmt.Errorf("%w: namespace %s: %v", ErrNoLink, netnsPath, err)
+	}
+	defer target.Close()
+	var out []netip.Prefix
+	err = target.Do(func(ns.NetNS) error {
+		l, err := netlink.LinkByName(name)
+		if isNotFound(err) {
+			return fmt.Errorf("%w: %s", ErrNoLink, name)
+		}
+		if err != nil {
+			return err
+		}
+		as, err := netlink.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			ip, ok := netip.AddrFromSlice(a.IP)
+			if !ok || !ip.Unmap().IsGlobalUnicast() {
+				continue
+			}
+			bits, _ := a.Mask.Size()
+			out = append(out, netip.PrefixFrom(ip.Unmap(), bits))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("addresses of %s in %s: %w", name, netnsPath, err)
+	}
+	return out, nil
+}
+
+// VethPeers maps each veth in the namespace at netnsPath whose other end
+// is in the current (the VM's) namespace to that end's name. Veths whose
+// peer is elsewhere are left out.
+func (n *Netlink) VethPeers(ctx context.Context, netnsPath string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	target, err := ns.GetNS(netnsPath)
+	if err != nil {
+		return nil, fmt.Errorf("%w: namespace %s: %v", ErrNoLink, netnsPath, err)
+	}
+	defer target.Close()
+	peerIndex := map[string]int{}
+	err = target.Do(func(ns.NetNS) error {
+		ls, err := netlink.LinkList()
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if _, ok := l.(*netlink.Veth); ok && l.Attrs().ParentIndex > 0 {
+				peerIndex[l.Attrs().Name] = l.Attrs().ParentIndex
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("links of %s: %w", netnsPath, err)
+	}
+	out := map[string]string{}
+	for name, idx := range peerIndex {
+		l, err := netlink.LinkByIndex(idx)
+		if err != nil {
+			continue
+		}
+		if _, ok := l.(*netlink.Veth); ok {
+			out[name] = l.Attrs().Name
+		}
+	}
+	return out, nil
 }

@@ -220,6 +220,10 @@ func (s *Store) Close() {
 // Connected reports whether NB is currently reachable.
 func (s *Store) Connected() bool { return s.nb.Connected() }
 
+// Ready reports whether NB answers now: with reconnect, Connected stays
+// true during an outage, while the current endpoint is empty then.
+func (s *Store) Ready() bool { return s.nb.Connected() && s.nb.CurrentEndpoint() != "" }
+
 // watchConnection rebuilds the view after a reconnect. On a standalone
 // NB, libovsdb purges and refills its cache on reconnect, and rows deleted
 // meanwhile produce no delete event. With WithReconnect, Connected() stays

@@ -27,12 +27,15 @@ if ((IDX < 1 || IDX > 254)); then
 	echo "sandbox: SANDBOX_INDEX=$IDX is invalid: use 1-254" >&2
 	exit 2
 fi
+# ovn-neutrond's metrics (/metrics, /healthz, /readyz) are on loopback only.
 if [[ $N == ovd ]]; then
 	NB_PORT=${SANDBOX_NB_PORT:-6641}
 	API_PORT=${SANDBOX_API_PORT:-9696}
+	METRICS_PORT=${SANDBOX_METRICS_PORT:-9697}
 else
 	NB_PORT=${SANDBOX_NB_PORT:-$((16000 + IDX))}
 	API_PORT=${SANDBOX_API_PORT:-$((19000 + IDX))}
+	METRICS_PORT=${SANDBOX_METRICS_PORT:-$((21000 + IDX))}
 fi
 
 MGMT_NET=169.254.$IDX

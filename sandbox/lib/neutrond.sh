@@ -53,6 +53,7 @@ start_neutrond() {
 		# setsid: stays up after this script exits. Its command line names
 		# the state dir, which is how status/down know the pid is ours.
 		setsid "$BIN/ovn-neutrond" serve --nb="$NB_DB" --listen="$MGMT_HOST_IP:$API_PORT" \
+			--metrics-listen="127.0.0.1:$METRICS_PORT" \
 			--public-url="$API_URL" --identity="$d/identity.yaml" --signing-key="$d/signing.key" \
 			--vlan-networks="$PHYSNET" --flat-networks="$PHYSNET" --gateway-chassis="$(IFS=,; echo "${HVS[*]}")" \
 			>>"$d/ovn-neutrond.log" 2>&1 </dev/null &

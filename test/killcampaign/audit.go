@@ -279,7 +279,7 @@ func (c *campaign) auditCloud(claimed map[string]string, rep *report) {
 	}
 	var ps []cloud.Port
 	for _, p := range all {
-		if p.DeviceOwner == cloud.DeviceOwner || slices.ContainsFunc(c.f.VMs, func(v vm) bool {
+		if cloud.IsContainerOwner(p.DeviceOwner) || slices.ContainsFunc(c.f.VMs, func(v vm) bool {
 			return attach.IsChildDescription(p.Description, v.VIFID)
 		}) {
 			ps = append(ps, p)

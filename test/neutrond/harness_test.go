@@ -117,7 +117,8 @@ func freePort(t *testing.T) string {
 func (c *cloud) start(t *testing.T, nb string, extra ...string) *server {
 	t.Helper()
 	addr := freePort(t)
-	args := append([]string{"serve", "--nb=" + nb, "--listen=" + addr, "--identity=" + c.identity, "--signing-key=" + c.key}, extra...)
+	// Replicas run side by side: each gets its own metrics port.
+	args := append([]string{"serve", "--nb=" + nb, "--listen=" + addr, "--metrics-listen=127.0.0.1:0", "--identity=" + c.identity, "--signing-key=" + c.key}, extra...)
 	s := &server{URL: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Stdout = s.logs

@@ -72,7 +72,7 @@ func TestNBClusterLeaderKill(t *testing.T) {
 	ip1 := rowOf(t, r.ps(t, vm1, "demo"), c1).ip(t)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		out, err := r.docker(t.Context(), "exec", c2, "ping", "-c", "1", "-W", "1", ip1)
+		out, err := r.docker(t.Context(), vm2, "exec", c2, "ping", "-c", "1", "-W", "1", ip1)
 		if err == nil {
 			break
 		}

@@ -139,7 +139,7 @@ func (r *pluginRig) runContainer(t *testing.T, vm VM, network, script string) co
 // pingFrom pings ip from inside c (up to 3 echo requests, one reply is
 // enough: the first packet across a tunnel may wait for the underlay's ARP).
 func (r *pluginRig) pingFrom(ctx context.Context, c container, ip string) error {
-	_, err := r.docker(ctx, "exec", c.id, "ping", "-c", "3", "-W", "2", ip)
+	_, err := r.docker(ctx, c.vm, "exec", c.id, "ping", "-c", "3", "-W", "2", ip)
 	return err
 }
 
@@ -149,7 +149,7 @@ func (r *pluginRig) servedBlob(t *testing.T, c container) string {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if out, err := r.docker(t.Context(), "exec", c.id, "cat", "/www/sum"); err == nil && out != "" {
+		if out, err := r.docker(t.Context(), c.vm, "exec", c.id, "cat", "/www/sum"); err == nil && out != "" {
 			return strings.Fields(out)[0]
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -338,28 +338,7 @@ func (a *Attacher) Free(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	return a.freeEntry(ctx, ap)
-}
-
-func (a *Attacher) freeEntry(ctx context.Context, ap AccessPort) error {
-	if err := a.Links.DeleteLink(ctx, ap.Name); err != nil {
-		return fmt.Errorf("deleting veth %s: %w", ap.Name, err)
-	}
-	if a.shouldReturn(ctx, ap) {
-		claimed, err := a.returnToPool(ctx, ap)
-		switch {
-		case err == nil:
-			return nil
-		case !claimed:
-			return err
-		}
-		a.log().Warn("returning to the pool failed; deleting the port", "ovs_port", ap.Name, "err", err)
-	}
-	if err := a.removeEntry(ctx, ap); err != nil {
-		return err
-	}
-	a.log().Info("address released", "ovs_port", ap.Name, "vlan", ap.VLAN, "port", ap.ExternalIDs[KeyPort])
-	return nil
+	return a.detachOne(ctx, ap)
 }
 
 // FreeIf frees the entries for which keep says false, except those a live
@@ -382,7 +361,7 @@ func (a *Attacher) FreeIf(ctx context.Context, keep func(Entry) bool) ([]string,
 		if keep(entryOf(ap)) {
 			continue
 		}
-		if err := a.freeEntry(ctx, ap); err != nil {
+		if err := a.detachOne(ctx, ap); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -43,16 +43,38 @@ type batcher struct {
 // Logical_Switch_Port, in one guarded transaction (shared with the
 // creates queued concurrently on the same network).
 func (s *Store) CreatePort(ctx context.Context, sc Scope, spec PortSpec) (*Port, error) {
-	p, err := s.createPort(ctx, sc, spec)
+	id, err := s.createPort(ctx, sc, spec)
 	if err != nil && s.catchUp(ctx, err) {
-		p, err = s.createPort(ctx, sc, spec)
+		id, err = s.createPort(ctx, sc, spec)
 	}
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	return s.committedPort(ctx, id)
 }
 
-func (s *Store) createPort(ctx context.Context, sc Scope, spec PortSpec) (*Port, error) {
+// committedPort reads the port this store has just committed. The view may
+// not hold it for a moment (it is rebuilt after a reconnection): that is
+// waited for, never answered "not found", which would make a caller create
+// the port a second time.
+func (s *Store) committedPort(ctx context.Context, id string) (*Port, error) {
+	p, err := s.getPort(Scope{Admin: true}, id)
+	if !errors.Is(err, ErrNotFound) {
+		return p, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v := s.view
+	if werr := v.waitFor(wctx, func() bool { return v.ports[id] != nil }); werr != nil {
+		return nil, fmt.Errorf("%w: port %s was committed, but NB did not report it back: %v", ErrUnavailable, id, werr)
+	}
+	return s.getPort(Scope{Admin: true}, id)
+}
+
+// createPort queues the create and returns the committed port's id.
+func (s *Store) createPort(ctx context.Context, sc Scope, spec PortSpec) (string, error) {
 	if err := s.resolveGroups(ctx, sc, &spec); err != nil {
-		return nil, err
+		return "", err
 	}
 	req := &createReq{sc: sc, spec: spec, id: uuid.NewString(), done: make(chan error, 1)}
 	bi, _ := s.batchers.LoadOrStore(spec.NetworkID, &batcher{})
@@ -72,12 +94,12 @@ func (s *Store) createPort(ctx context.Context, sc Scope, spec PortSpec) (*Port,
 	select {
 	case err := <-req.done:
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: create port: %v", ErrUnavailable, ctx.Err())
+		return "", fmt.Errorf("%w: create port: %v", ErrUnavailable, ctx.Err())
 	}
-	return s.getPort(Scope{Admin: true}, req.id)
+	return req.id, nil
 }
 
 // runBatches commits queued creates until the queue is empty.

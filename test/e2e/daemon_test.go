@@ -234,12 +234,29 @@ func TestDaemonRunPingsAcrossVMs(t *testing.T) {
 	}
 	c2 := e2.runDetached(t, "--network", "LS1", daemonImage, "sleep", "600")
 	ip2 := e2.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS1.IPAddress}}", c2)
-	// The network works before the container's first instruction: a
-	// single ping, no retry.
-	for i := range 3 {
+	// Across hypervisors: vm1's containers reach vm2's once hv2 has
+	// learnt their ports from the southbound DB (OVN's own pace).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		out, err := e1.docker(t.Context(), "run", "--rm", "--network", "LS1", daemonImage, "ping", "-c1", "-W2", ip2)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a container in vm1 (hv1) does not reach %s in vm2 (hv2): %v\n%s", ip2, err, out)
+		}
+	}
+	// The network works before the container's first instruction: a
+	// single ping, no retry, to a container on the same hypervisor (what
+	// attach can prove; see TestPluginSinglePingTwentyTimes).
+	e3 := r.startVMEngine(t, r.s.VM(t, "vm3"))
+	r.createDockerNetwork(t, e3, "LS1", neutron, "--subnet", subnet)
+	c3 := e3.runDetached(t, "--network", "LS1", daemonImage, "sleep", "600")
+	ip3 := e3.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.LS1.IPAddress}}", c3)
+	for i := range 3 {
+		out, err := e1.docker(t.Context(), "run", "--rm", "--network", "LS1", daemonImage, "ping", "-c1", "-W2", ip3)
 		if err != nil {
-			t.Fatalf("run %d: single ping from vm1 to %s in vm2: %v\n%s", i, ip2, err, out)
+			t.Fatalf("run %d: single ping from vm1 to %s in vm3: %v\n%s", i, ip3, err, out)
 		}
 	}
 	// The container's interface is Neutron's port: MAC, address, MTU.

@@ -31,9 +31,10 @@ no port is left on it.
 
 Credentials as for every command (never on the command line: OS_* password
 variables, clouds.yaml with --os-cloud, OVN_DOCKER_CRED or --cred-file); the
-token is renewed when Neutron refuses it. A network's pool of ready ports
-(ovn-docker pool fill --network N --size S) is refilled to S whenever it
-falls to S/2 (--pool-refill). Logs are JSON, one line per request
+token is renewed when Neutron refuses it. The pool of ready ports of a
+network it serves (ovn-docker pool fill --network N --size S) is refilled
+to S whenever it falls to S/2 (--pool-refill); other networks' pools are
+left to the command line. Logs are JSON, one line per request
 with its request id. SIGTERM stops accepting requests and waits --drain for
 those in flight.`,
 		Example: `  ovn-docker daemon &
@@ -58,6 +59,7 @@ those in flight.`,
 			s.Driver = &daemon.Driver{Attach: at, Cloud: cl, Bridge: sw, BridgeName: at.VM.Bridge, Log: a.log}
 			s.Log = a.log
 			s.Pool = at
+			s.Served = s.Driver.Served
 			dk := a.docker()
 			s.Endpoints = func(ctx context.Context) (map[string]bool, error) { return dk.NetworkEndpoints(ctx, "ovn") }
 			return s.Run(ctx)

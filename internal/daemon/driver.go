@@ -407,6 +407,25 @@ func pickSubnet(nw cloud.Network, pool netip.Prefix) (cloud.Subnet, error) {
 	return cloud.Subnet{}, fmt.Errorf("%w: Neutron network %s exists with subnet(s) %s, not %s: create the Docker network with --subnet %s", ErrBadOption, nw.Name, strings.Join(cidrs, ", "), pool, cidrs[0])
 }
 
+// Served lists the Neutron networks of the Docker networks this driver
+// serves.
+func (d *Driver) Served(ctx context.Context) (map[string]bool, error) {
+	recs, err := d.records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for k, v := range recs {
+		if !strings.HasPrefix(k, keyNetworkPrefix) {
+			continue
+		}
+		if n, err := parseNetwork(v); err == nil {
+			out[n.NeutronID] = true
+		}
+	}
+	return out, nil
+}
+
 func (d *Driver) network(ctx context.Context, dockerID string) (network, error) {
 	recs, err := d.records(ctx)
 	if err != nil {

@@ -33,12 +33,15 @@ type Server struct {
 	// other endpoints are freed (their containers ended while no daemon
 	// could hear of it).
 	Endpoints func(ctx context.Context) (map[string]bool, error)
-	// Pool, if set, is refilled every Refill: a network whose ready ports
-	// fell to half its target (`ovn-docker pool fill` sets it) or below is
-	// filled up to the target again, so a burst of runs is served from the
-	// pool.
+	// Pool, if set, is refilled every Refill: a network of Served whose
+	// ready ports fell to half its target (`ovn-docker pool fill` sets
+	// it) or below is filled up to the target again, so a burst of runs
+	// is served from the pool. The pools of other networks are the
+	// command line's to manage.
 	Pool   Pool
 	Refill time.Duration
+	// Served lists the Neutron networks of the engine's ovn networks.
+	Served func(ctx context.Context) (map[string]bool, error)
 }
 
 // Pool is the port pool as the refill uses it.
@@ -49,7 +52,7 @@ type Pool interface {
 
 // refill keeps the pools topped up until ctx ends.
 func (s *Server) refill(ctx context.Context) {
-	if s.Pool == nil || s.Refill <= 0 {
+	if s.Pool == nil || s.Refill <= 0 || s.Served == nil {
 		return
 	}
 	t := time.NewTicker(s.Refill)
@@ -65,8 +68,13 @@ func (s *Server) refill(ctx context.Context) {
 			s.Log.Warn("pool refill: status", "err", err)
 			continue
 		}
+		served, err := s.Served(ctx)
+		if err != nil {
+			s.Log.Warn("pool refill: networks served", "err", err)
+			continue
+		}
 		for _, p := range st {
-			if p.Target == 0 || 2*(p.Ready+p.Pending) > p.Target {
+			if !served[p.NetworkID] || p.Target == 0 || 2*(p.Ready+p.Pending) > p.Target {
 				continue
 			}
 			if _, err := s.Pool.FillPool(ctx, p.NetworkID, p.Target); err != nil {

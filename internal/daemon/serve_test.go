@@ -127,8 +127,12 @@ func TestRefill(t *testing.T) {
 		{NetworkID: "half", Ready: 1, Pending: 1, Target: 4}, // at half, counting those being made: refilled
 		{NetworkID: "fine", Ready: 3, Target: 4},             // above half: left
 		{NetworkID: "none", Ready: 0, Target: 0},             // no pool
+		{NetworkID: "cli", Ready: 0, Target: 4},              // not a Docker network of this daemon: the CLI's
 	}}
-	s := &Server{Pool: p, Refill: 5 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
+	served := func(context.Context) (map[string]bool, error) {
+		return map[string]bool{"low": true, "half": true, "fine": true, "none": true}, nil
+	}
+	s := &Server{Pool: p, Refill: 5 * time.Millisecond, Served: served, Log: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.refill(ctx) }()

@@ -277,7 +277,9 @@ func (w *walk) ovsPort(context.Context) (Finding, error) {
 	case ap.Name == "":
 		f.Problems = []string{"OVS port " + w.at.PortName + " gone"}
 		f.Fix = fixRecreate
-	case ap.Error != "":
+	case ap.Error != "" && ap.OFPort <= 0:
+		// With an ofport, OVS uses the port: an error left from before
+		// the veth existed (OVS adds the port first) is stale.
 		f.Problems = []string{"OVS cannot use " + ap.Name + ": " + ap.Error}
 		f.Fix = "look at ovs-vswitchd's log; " + fixRecreate
 	case ap.OFPort <= 0:

@@ -34,6 +34,6 @@ start_hv() {
 		# $OVN_RUNDIR/ovn-controller.<pid>.ctl.
 		run_priv "$ns" "$d" ovn-controller -vconsole:off "unix:$d/db.sock" \
 			--pidfile="$d/ovn-controller.pid" --log-file="$d/ovn-controller.log" \
-			--detach --no-chdir || die "ovn-controller on $hv failed to start; see $d/ovn-controller.log"
+			--detach --monitor --no-chdir || die "ovn-controller on $hv failed to start; see $d/ovn-controller.log"
 	fi
 }

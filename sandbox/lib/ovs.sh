@@ -18,12 +18,16 @@ start_ovsdb() {
 }
 
 # start_vswitchd NS DIR: the userspace-datapath switch of a hypervisor or VM.
+# --monitor restarts it after a crash, as a packaged deployment's service
+# manager does: Debian 12's OVS 3.1.0 userspace conntrack can abort on an
+# assertion (conntrack.c:1063, conn_update_state) under a long run of
+# stateful ACL traffic, and a hypervisor must not stay without its switch.
 start_vswitchd() {
 	local ns=$1 d=$2
 	pidfile_alive "$d/ovs-vswitchd.pid" && return 0
 	run_priv "$ns" "$d" ovs-vswitchd -vconsole:off "unix:$d/db.sock" --disable-system \
 		--pidfile="$d/ovs-vswitchd.pid" --unixctl="$d/ovs-vswitchd.ctl" \
-		--log-file="$d/ovs-vswitchd.log" --detach --no-chdir ||
+		--log-file="$d/ovs-vswitchd.log" --detach --monitor --no-chdir ||
 		die "ovs-vswitchd in $ns failed to start; see $d/ovs-vswitchd.log"
 }
 

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
 	"github.com/ovn-docker/ovn-docker/internal/docker"
+	"github.com/ovn-docker/ovn-docker/internal/proc"
 )
 
 func newGCCmd(a *app) *cobra.Command {
@@ -145,7 +144,7 @@ func (a *app) gcHolders(ctx context.Context, dk *docker.Client, at *attach.Attac
 	}
 	now := time.Now()
 	runOver := func(h docker.Summary) bool {
-		if pid, err := strconv.Atoi(h.Labels[docker.LabelPID]); err == nil && processExists(pid) {
+		if proc.Ref(h.Labels[docker.LabelPID]).Alive() {
 			return false
 		}
 		return now.Sub(h.Created) >= grace
@@ -328,9 +327,4 @@ func containerAlive(dk *docker.Client) attach.Alive {
 		users, err := dk.List(ctx, docker.LabelHolder+"="+ct.ID)
 		return len(users) > 0, err
 	}
-}
-
-func processExists(pid int) bool {
-	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
-	return err == nil
 }

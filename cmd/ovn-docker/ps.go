@@ -11,6 +11,7 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
 	"github.com/ovn-docker/ovn-docker/internal/docker"
+	"github.com/ovn-docker/ovn-docker/internal/proc"
 )
 
 func newPsCmd(a *app) *cobra.Command {
@@ -146,7 +147,7 @@ func (a *app) holdersWithoutPort(ctx context.Context, dk *docker.Client, at *att
 		if has[h.ID] || h.Labels[docker.LabelVIF] != at.VM.VIFID {
 			continue
 		}
-		if pid, err := strconv.Atoi(h.Labels[docker.LabelPID]); err == nil && processExists(pid) {
+		if proc.Ref(h.Labels[docker.LabelPID]).Alive() {
 			continue // its run is attaching it
 		}
 		out = append(out, attach.Attachment{ContainerID: h.ID, NetworkName: h.Labels[docker.LabelNetwork],

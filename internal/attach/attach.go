@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
+	"github.com/ovn-docker/ovn-docker/internal/proc"
 )
 
 // Sentinel errors.
@@ -42,7 +43,8 @@ type Attacher struct {
 	WaitActive time.Duration
 	Poll       time.Duration
 	// PID is recorded on claimed ports so GC leaves attaches in progress
-	// alone (zero: os.Getpid()).
+	// alone (zero: this process, as a proc.Ref, which pid reuse can't
+	// fake).
 	PID int
 	// Pool enables the port pool (see pool.go): Attach takes a pooled
 	// port when the network has one, Detach gives pool ports back while
@@ -127,11 +129,13 @@ func (a *Attacher) networkMTU(nw cloud.Network) (int, error) {
 	return mtu, nil
 }
 
-func (a *Attacher) pid() int {
+// pid is what claims record as their maker: this process, by a proc.Ref
+// that a later process reusing the pid does not match.
+func (a *Attacher) pid() string {
 	if a.PID != 0 {
-		return a.PID
+		return strconv.Itoa(a.PID)
 	}
-	return os.Getpid()
+	return string(proc.Self())
 }
 
 // rollback runs undo steps in reverse order, even if ctx was cancelled:
@@ -184,7 +188,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 		KeyVIF:       a.VM.VIFID,
 		KeyVIFMAC:    a.VM.MAC,
 		KeyState:     stateAttaching,
-		KeyPID:       strconv.Itoa(a.pid()),
+		KeyPID:       a.pid(),
 		KeyClaimed:   claimedNow(),
 	}, nil)
 	if err != nil {

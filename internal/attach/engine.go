@@ -22,7 +22,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/netip"
-	"strconv"
 	"time"
 )
 
@@ -173,7 +172,7 @@ func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest) (_ Entry,
 	pooled := a.Pool != nil && a.poolTarget(ctx, nw.ID) > 0 && !req.IP.IsValid()
 	ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
 		KeyNetwork: nw.ID, KeyNetworkName: nw.Name, KeyVIF: a.VM.VIFID, KeyVIFMAC: a.VM.MAC, KeyProject: a.Cloud.ProjectID(),
-		KeyState: stateReserving, KeyPID: strconv.Itoa(a.pid()), KeyEngineRef: req.Ref,
+		KeyState: stateReserving, KeyPID: a.pid(), KeyEngineRef: req.Ref,
 	}, nil)
 	if err != nil {
 		if ap.Name != "" {
@@ -261,7 +260,7 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 		return Entry{}, fmt.Errorf("OVS port %s: %w", ap.Name, err)
 	}
 	peer := PeerName(ap.Name)
-	plugging := map[string]string{KeyState: statePlugging, KeyPID: strconv.Itoa(a.pid()), KeyPeer: peer}
+	plugging := map[string]string{KeyState: statePlugging, KeyPID: a.pid(), KeyPeer: peer}
 	if err := a.Pool.UpdateExternalIDsIf(context.WithoutCancel(ctx), ap.Name, map[string]string{KeyState: stateReserved, KeyEndpoint: endpoint}, plugging); err != nil {
 		return Entry{}, fmt.Errorf("endpoint %s (OVS port %s, state %s): %w", endpoint, ap.Name, ap.ExternalIDs[KeyState], err)
 	}
@@ -355,7 +354,7 @@ func (a *Attacher) FreeIf(ctx context.Context, keep func(Entry) bool) ([]string,
 		if ap.ExternalIDs[KeyEngineRef] == "" || isAttachment(ap) {
 			continue
 		}
-		if s := ap.ExternalIDs[KeyState]; (s == stateReserving || s == statePlugging) && alivePID(ap) && ap.ExternalIDs[KeyPID] != strconv.Itoa(a.pid()) {
+		if s := ap.ExternalIDs[KeyState]; (s == stateReserving || s == statePlugging) && alivePID(ap) && ap.ExternalIDs[KeyPID] != a.pid() {
 			continue
 		}
 		if keep(entryOf(ap)) {

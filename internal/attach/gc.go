@@ -276,7 +276,7 @@ func (a *Attacher) gcPool(ctx context.Context, rep *GCReport, inFlight *settle) 
 		return err
 	}
 	var errs []error
-	pid := strconv.Itoa(a.pid())
+	pid := a.pid()
 	for _, e := range es {
 		ids := e.ExternalIDs
 		state := ids[KeyState]
@@ -337,7 +337,7 @@ func (a *Attacher) gcPool(ctx context.Context, rep *GCReport, inFlight *settle) 
 
 func (a *Attacher) deadAttachment(ctx context.Context, at Attachment, ap AccessPort, alive Alive) (bool, string, error) {
 	if at.State != stateReady {
-		if pid, err := strconv.Atoi(ap.ExternalIDs[KeyPID]); err == nil && pid > 0 && processExists(pid) {
+		if alivePID(ap) {
 			return false, "", nil
 		}
 		return true, "attach did not finish", nil
@@ -358,9 +358,4 @@ func (a *Attacher) deadAttachment(ctx context.Context, at Attachment, ap AccessP
 		return false, "", err
 	}
 	return false, "", nil
-}
-
-func processExists(pid int) bool {
-	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
-	return err == nil
 }

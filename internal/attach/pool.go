@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
+	"github.com/ovn-docker/ovn-docker/internal/proc"
 )
 
 // PoolPortName is the Neutron name of pool ports.
@@ -210,10 +211,9 @@ func (a *Attacher) poolTarget(ctx context.Context, networkID string) int {
 	return t[networkID]
 }
 
-// alivePID reports whether the pid recorded on ap is a live process.
+// alivePID reports whether the process recorded on ap still runs.
 func alivePID(ap AccessPort) bool {
-	pid, err := strconv.Atoi(ap.ExternalIDs[KeyPID])
-	return err == nil && pid > 0 && processExists(pid)
+	return proc.Ref(ap.ExternalIDs[KeyPID]).Alive()
 }
 
 // counts: the entry is or will be ready (being made or given back by a
@@ -280,7 +280,7 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request) (at Attachme
 	// Concurrent attaches start at different entries, so they rarely
 	// collide; a loser just tries the next.
 	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
-	pid := strconv.Itoa(a.pid())
+	pid := a.pid()
 	nc := context.WithoutCancel(ctx)
 	for _, e := range cands {
 		if err := interrupted(ctx); err != nil {
@@ -399,7 +399,7 @@ func (a *Attacher) shouldReturn(ctx context.Context, ap AccessPort) bool {
 // first transition); if another process changed it first, that one
 // finishes the job and nothing is done here.
 func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed bool, err error) {
-	pid := strconv.Itoa(a.pid())
+	pid := a.pid()
 	expect := map[string]string{KeyPort: ap.ExternalIDs[KeyPort], KeyState: ap.ExternalIDs[KeyState]}
 	if ap.ExternalIDs[KeyState] == stateReturning {
 		expect[KeyPID] = ap.ExternalIDs[KeyPID] // GC taking over a crashed return
@@ -456,7 +456,7 @@ func (a *Attacher) removeEntryWithoutVeth(ctx context.Context, ap AccessPort) er
 // (then it reports false).
 func (a *Attacher) drainEntry(ctx context.Context, e AccessPort) (bool, error) {
 	err := a.Pool.UpdateExternalIDsIf(ctx, e.Name, map[string]string{KeyState: statePool, KeyPort: e.ExternalIDs[KeyPort]},
-		map[string]string{KeyState: stateDraining, KeyPID: strconv.Itoa(a.pid())})
+		map[string]string{KeyState: stateDraining, KeyPID: a.pid()})
 	if errors.Is(err, ErrPortTaken) {
 		return false, nil
 	}
@@ -515,7 +515,7 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 	// Claims one by one (each is one fast transaction), ports in parallel.
 	var errs []error
 	var claimed []AccessPort
-	pid := strconv.Itoa(a.pid())
+	pid := a.pid()
 	nc := context.WithoutCancel(ctx)
 	for range size - have {
 		if err := interrupted(ctx); err != nil {

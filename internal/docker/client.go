@@ -37,7 +37,7 @@ const (
 	LabelRole    = "ovn-docker.role"    // "holder" on network-holding containers
 	LabelHolder  = "ovn-docker.holder"  // on a user container: its holder's id
 	LabelNetwork = "ovn-docker.network" // the network the holder was attached to
-	LabelPID     = "ovn-docker.pid"     // on a holder: pid of the `run` that made it
+	LabelPID     = "ovn-docker.pid"     // on a holder: the `run` that made it, as a proc.Ref
 	LabelVIF     = "ovn-docker.vif"     // on a holder: the VM port its network hangs off
 	RoleHolder   = "holder"
 )

@@ -10,13 +10,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
 	"github.com/ovn-docker/ovn-docker/internal/docker"
+	"github.com/ovn-docker/ovn-docker/internal/proc"
 )
 
 // Sentinel errors.
@@ -299,7 +299,7 @@ func (r *Run) startHolder(ctx context.Context, vifID string) error {
 	h.Labels = map[string]string{
 		docker.LabelRole:    docker.RoleHolder,
 		docker.LabelNetwork: r.opts.Network,
-		docker.LabelPID:     strconv.Itoa(r.opts.PID),
+		docker.LabelPID:     string(proc.Of(r.opts.PID)),
 		docker.LabelVIF:     vifID,
 	}
 	// A foreground --rm container's holder is removed by the engine

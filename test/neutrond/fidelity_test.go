@@ -92,21 +92,10 @@ func firstIP(p map[string]any) string {
 	return p["fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
 }
 
-// subnetDHCP is the _uuid of a subnet's own DHCP_Options row (ML2/OVN
-// and ovn-neutrond name the subnet in different external_ids keys).
+// subnetDHCP is the _uuid of a subnet's own DHCP_Options row.
 func (tg *target) subnetDHCP(t *testing.T, subnetID string) string {
 	t.Helper()
-	for _, key := range []string{"subnet_id", "neutron\\:subnet_id"} {
-		out := nbctl(t, tg.nb, "--bare", "--columns=_uuid,external_ids", "find", "DHCP_Options", "external_ids:"+key+"="+subnetID)
-		for _, rec := range strings.Split(out, "\n\n") {
-			f := strings.Fields(rec)
-			if len(f) > 0 && !strings.Contains(rec, "port_id=") {
-				return f[0]
-			}
-		}
-	}
-	t.Fatalf("no DHCP_Options row for subnet %s", subnetID)
-	return ""
+	return subnetDHCPRow(t, tg.nb, subnetID)
 }
 
 func testMACChange(t *testing.T, tg *target) {

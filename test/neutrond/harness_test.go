@@ -30,6 +30,11 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(targetEnv) != "" {
+		// Against a sandbox's cloud: the tests that start an ovn-neutrond
+		// of their own skip (ownOnly), so none is built.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "neutrond-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -10,8 +10,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/external"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/provider"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
-
-	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 )
 
 // providerNetwork is a network as gophercloud reads it with the provider
@@ -48,24 +46,23 @@ func localnetOf(t *testing.T, nb, netID string) string {
 }
 
 func TestProviderNetworks(t *testing.T) {
-	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb, "--vlan-networks=physnet1", "--flat-networks=physnet1,physnet2")
+	srv, nb := underTest(t, "--vlan-networks=physnet1", "--flat-networks=physnet1,physnet2")
 	admin, demo := token(t, srv, "admin"), token(t, srv, "demo")
 
 	// An admin's VLAN network: the provider attributes, a localnet port
 	// as ML2/OVN writes it.
 	code, body := call(t, srv, admin, "POST", "/v2.0/networks",
-		`{"network": {"name": "public", "provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 100, "router:external": true}}`)
+		`{"network": {"name": "public", "provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 140, "router:external": true}}`)
 	if code != 201 {
 		t.Fatalf("create VLAN network: %d %v", code, body)
 	}
 	vlanID := body["network"].(map[string]any)["id"].(string)
 	n := getProviderNetwork(t, srv, "admin", vlanID)
-	if n.NetworkType != "vlan" || n.PhysicalNetwork != "physnet1" || n.SegmentationID != "100" || !n.External || n.MTU != 1500 {
+	if n.NetworkType != "vlan" || n.PhysicalNetwork != "physnet1" || n.SegmentationID != "140" || !n.External || n.MTU != 1500 {
 		t.Fatalf("VLAN network as admin sees it: %+v", n)
 	}
 	lsp := localnetOf(t, nb, vlanID)
-	if !strings.HasPrefix(lsp, "provnet-") || !strings.Contains(lsp, " localnet 100 ") || !strings.Contains(lsp, "network_name=physnet1") {
+	if !strings.HasPrefix(lsp, "provnet-") || !strings.Contains(lsp, " localnet 140 ") || !strings.Contains(lsp, "network_name=physnet1") {
 		t.Fatalf("localnet port of the VLAN network: %q", lsp)
 	}
 	if nbctl(t, nb, "--bare", "--columns=external_ids", "find", "Logical_Switch_Port", "type=localnet") != "" {
@@ -104,7 +101,7 @@ func TestProviderNetworks(t *testing.T) {
 	}
 
 	// Filters on provider attributes (admin).
-	code, body = call(t, srv, admin, "GET", "/v2.0/networks?provider:network_type=vlan&provider:segmentation_id=100", "")
+	code, body = call(t, srv, admin, "GET", "/v2.0/networks?provider:network_type=vlan&provider:segmentation_id=140", "")
 	if code != 200 || len(body["networks"].([]any)) != 1 {
 		t.Fatalf("filter on provider attributes: %d %v", code, body)
 	}
@@ -124,7 +121,7 @@ func TestProviderNetworks(t *testing.T) {
 		{"member sets segmentation_id", demo, `{"provider:segmentation_id": 7}`, 403, "PolicyNotAuthorized", "create_network:provider:segmentation_id"},
 		{"member sets router:external", demo, `{"router:external": true}`, 403, "PolicyNotAuthorized", "create_network:router:external"},
 		{"member sets shared", demo, `{"shared": true}`, 403, "PolicyNotAuthorized", "create_network:shared"},
-		{"VLAN used twice", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 100}`, 409, "VlanIdInUse", "The VLAN 100 on physical network physnet1 is in use."},
+		{"VLAN used twice", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 140}`, 409, "VlanIdInUse", "The VLAN 140 on physical network physnet1 is in use."},
 		{"VLAN without physical network", admin, `{"provider:network_type": "vlan", "provider:segmentation_id": 5}`, 400, "InvalidInput", "segmentation_id requires physical_network for VLAN provider network"},
 		{"VLAN 0", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 0}`, 400, "InvalidInput", "segmentation_id out of range (1 through 4094)"},
 		{"VLAN 4095", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 4095}`, 400, "InvalidInput", "segmentation_id out of range (1 through 4094)"},
@@ -191,8 +188,7 @@ func TestProviderNetworkCLI(t *testing.T) {
 	if _, err := exec.LookPath("openstack"); err != nil {
 		t.Skip("openstack CLI not installed (apt-get install python3-openstackclient)")
 	}
-	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb)
+	srv, nb := underTest(t)
 	net := osc(t, srv, "admin", "network", "create", "physnet-vlan", "--provider-network-type", "vlan",
 		"--provider-physical-network", "physnet1", "--provider-segment", "200", "--external", "-f", "json")
 	for k, want := range map[string]string{"provider:network_type": "vlan", "provider:physical_network": "physnet1",

@@ -10,8 +10,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
-
-	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 )
 
 func pgOf(id string) string { return "pg_" + strings.ReplaceAll(id, "-", "_") }
@@ -40,8 +38,7 @@ func pgMatches(t *testing.T, nb, pg string) []string {
 }
 
 func TestSecurityGroups(t *testing.T) {
-	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb)
+	srv, nb := underTest(t)
 	ctx := context.Background()
 	demo := login(t, srv, "demo")
 	demoTok, altTok := token(t, srv, "demo"), token(t, srv, "alt")

@@ -96,7 +96,9 @@ func sandboxTarget(t *testing.T) *target {
 // sandbox's when NEUTROND_TEST_TARGET is set (what the scenario creates
 // there is deleted, by id, when it ends), else a private ovn-neutrond on
 // a private NB.
-func underTest(t *testing.T) (*server, string) {
+// extra are ovn-neutrond's flags for a private one (a sandbox's has its
+// own configuration).
+func underTest(t *testing.T, extra ...string) (*server, string) {
 	t.Helper()
 	if tg := sandboxTarget(t); tg != nil {
 		s := &server{cloud: tg, created: &sweeper{}}
@@ -104,7 +106,7 @@ func underTest(t *testing.T) (*server, string) {
 		return s, tg.nb
 	}
 	nb := ovsdbtest.StartNB(t)
-	return newCloud(t).start(t, nb), nb
+	return newCloud(t).start(t, nb, extra...), nb
 }
 
 // ownOnly skips a test about ovn-neutrond itself (its processes, its

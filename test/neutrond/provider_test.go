@@ -128,7 +128,7 @@ func TestProviderNetworks(t *testing.T) {
 		{"VLAN id not a number", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": "ten"}`, 400, "InvalidInput", "'ten' is not an integer"},
 		{"VLAN on an unknown physical network", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet2", "provider:segmentation_id": 5}`, 400, "InvalidInput", "physical_network 'physnet2' unknown for VLAN provider network"},
 		{"flat without physical network", admin, `{"provider:network_type": "flat"}`, 400, "InvalidInput", "physical_network required for flat provider network"},
-		{"flat with an id", admin, `{"provider:network_type": "flat", "provider:physical_network": "physnet2", "provider:segmentation_id": 3}`, 400, "InvalidInput", "segmentation_id prohibited for flat provider network"},
+		{"flat with an id", admin, `{"provider:network_type": "flat", "provider:physical_network": "physnet1", "provider:segmentation_id": 3}`, 400, "InvalidInput", "segmentation_id prohibited for flat provider network"},
 		{"geneve on a physical network", admin, `{"provider:network_type": "geneve", "provider:physical_network": "physnet1"}`, 400, "InvalidInput", "provider:physical_network specified for geneve network"},
 		{"geneve VNI in use", admin, `{"provider:network_type": "geneve", "provider:segmentation_id": ` + tenant.SegmentationID + `}`, 409, "TunnelIdInUse", "The tunnel ID " + tenant.SegmentationID + " is in use."},
 		{"unknown type", admin, `{"provider:network_type": "vxlan"}`, 400, "InvalidInput", "network_type value 'vxlan' not supported"},
@@ -154,22 +154,24 @@ func TestProviderNetworks(t *testing.T) {
 		t.Fatalf("refused requests changed NB:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 
-	// A flat network; deleting it frees the physical network.
-	code, body = call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"provider:network_type": "flat", "provider:physical_network": "physnet2"}}`)
+	// A flat network (the physical network a sandbox's clouds both
+	// have); deleting it frees the physical network.
+	code, body = call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"provider:network_type": "flat", "provider:physical_network": "physnet1"}}`)
 	if code != 201 {
 		t.Fatalf("flat network: %d %v", code, body)
 	}
 	flatID := body["network"].(map[string]any)["id"].(string)
-	if got := localnetOf(t, nb, flatID); !strings.Contains(got, " localnet mcast_flood") || !strings.Contains(got, "network_name=physnet2") {
-		t.Fatalf("localnet port of the flat network (no tag): %q", got)
+	flatLocalnet := localnetOf(t, nb, flatID)
+	if !strings.Contains(flatLocalnet, " localnet mcast_flood") || !strings.Contains(flatLocalnet, "network_name=physnet1") {
+		t.Fatalf("localnet port of the flat network (no tag): %q", flatLocalnet)
 	}
 	if code, body := call(t, srv, admin, "DELETE", "/v2.0/networks/"+flatID, ""); code != 204 {
 		t.Fatalf("delete flat network: %d %v", code, body)
 	}
-	if got := nbctl(t, nb, "--bare", "--columns=name", "find", "Logical_Switch_Port", "options:network_name=physnet2"); got != "" {
+	if got := nbctl(t, nb, "--bare", "--columns=name", "find", "Logical_Switch_Port", "name="+strings.Fields(flatLocalnet)[0]); got != "" {
 		t.Fatalf("localnet port left after its network was deleted: %q", got)
 	}
-	if code, body := call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"provider:network_type": "flat", "provider:physical_network": "physnet2"}}`); code != 201 {
+	if code, body := call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"provider:network_type": "flat", "provider:physical_network": "physnet1"}}`); code != 201 {
 		t.Fatalf("flat network again on the freed physical network: %d %v", code, body)
 	}
 }

@@ -122,6 +122,8 @@ func (s *sweeper) sweep(t *testing.T, srv *server) {
 				}
 			}
 			if r.collection == "trunks" {
+				// A disabled trunk can be neither changed nor deleted.
+				do("PUT", "/v2.0/trunks/"+r.id, `{"trunk": {"admin_state_up": true}}`)
 				_, data := do("GET", "/v2.0/trunks/"+r.id+"/get_subports", "")
 				if len(data) > 0 {
 					var sp struct {

@@ -295,37 +295,14 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		}
 		spec.MAC = *mac
 	}
-	if spec.FixedIPs != nil {
-		// Only refuse a real change: clients often echo the current values.
-		cur, err := s.store.GetPort(r.Context(), scope(c), r.PathValue("id"))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if spec.FixedIPs != nil && !sameIPs(*spec.FixedIPs, cur.FixedIPs) {
-			s.fail(w, r, invalid("changing fixed_ips of a port is not supported; create a new port."))
-			return
-		}
-		spec.FixedIPs = nil
-	}
+	// New fixed_ips re-allocate (the store claims new addresses before
+	// it frees old ones); the current values echoed back change nothing.
 	p, err := s.store.UpdatePort(r.Context(), scope(c), r.PathValue("id"), spec)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeOne(w, r, http.StatusOK, "port", portJSON(p))
-}
-
-func sameIPs(req []ovn.IPRequest, cur []ovn.FixedIP) bool {
-	if len(req) != len(cur) {
-		return false
-	}
-	for i, rq := range req {
-		if (rq.SubnetID != "" && rq.SubnetID != cur[i].SubnetID) || (rq.IPAddress.IsValid() && rq.IPAddress != cur[i].IPAddress) {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *server) deletePort(w http.ResponseWriter, r *http.Request, c Caller) {

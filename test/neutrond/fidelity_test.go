@@ -24,6 +24,7 @@ func TestFidelity(t *testing.T) {
 		run  func(*testing.T, *target)
 	}{
 		{"MACChangeOnlyWhileUnbound", testMACChange},
+		{"FixedIPsUpdate", testFixedIPsUpdate},
 		{"AllowedAddressPairs", testAllowedAddressPairs},
 		{"ExtraDHCPOpts", testExtraDHCPOpts},
 		{"SubnetGateway", testSubnetGateway},
@@ -516,5 +517,76 @@ func testSubnetPools(t *testing.T, tg *target) {
 	list := tg.osc(t, "demo", "subnet", "pool", "list", "-f", "json").([]any)
 	if !slices.ContainsFunc(list, func(p any) bool { return field(p, "ID") == poolID }) {
 		t.Fatalf("openstack subnet pool list = %v", list)
+	}
+}
+
+// lspAddresses are the addresses of a port's LSP, each "MAC IP…" with
+// its IPs sorted (ML2/OVN and ovn-neutrond may list them in other
+// orders).
+func (tg *target) lspAddresses(t *testing.T, id, column string) []string {
+	t.Helper()
+	var out []string
+	for _, a := range quoted(tg.nbGet(t, "Logical_Switch_Port", id, column)) {
+		f := strings.Fields(a)
+		if len(f) > 1 {
+			slices.Sort(f[1:])
+		}
+		out = append(out, strings.Join(f, " "))
+	}
+	return out
+}
+
+func testFixedIPsUpdate(t *testing.T, tg *target) {
+	netID, subnetID := tg.network(t, "demo", "", "10.73.0.0/24", "")
+	p := tg.port(t, "demo", netID, "")
+	other := tg.port(t, "demo", netID, "")
+	id, mac, old := p["id"].(string), p["mac_address"].(string), firstIP(p)
+	set := func(fixed string) (int, map[string]any) {
+		return tg.call(t, "demo", "PUT", "/v2.0/ports/"+id, `{"port": {"fixed_ips": `+fixed+`}}`)
+	}
+	ips := func(p map[string]any) []string {
+		var out []string
+		for _, f := range p["fixed_ips"].([]any) {
+			out = append(out, f.(map[string]any)["ip_address"].(string))
+		}
+		return out
+	}
+	// A new address: the port has it, in the API and in NB.
+	code, body := set(`[{"ip_address": "10.73.0.50"}]`)
+	if code != 200 || !slices.Equal(ips(body["port"].(map[string]any)), []string{"10.73.0.50"}) {
+		t.Fatalf("new fixed_ips: %d %v", code, body)
+	}
+	for _, col := range []string{"addresses", "port_security"} {
+		if diff := cmp.Diff([]string{mac + " 10.73.0.50"}, tg.lspAddresses(t, id, col)); diff != "" {
+			t.Fatalf("LSP %s after the change (-want +got):\n%s", col, diff)
+		}
+	}
+	// The old address is free again: another port may take it.
+	tg.port(t, "demo", netID, fmt.Sprintf(`, "fixed_ips": [{"ip_address": %q}]`, old))
+	// An address another port holds: IpAddressAlreadyAllocated, and the
+	// port keeps what it had.
+	code, body = set(fmt.Sprintf(`[{"ip_address": %q}]`, firstIP(other)))
+	if code != 409 || errType(body) != "IpAddressAlreadyAllocated" {
+		t.Fatalf("fixed_ips taken by another port: %d %v, want 409 IpAddressAlreadyAllocated", code, body)
+	}
+	if diff := cmp.Diff([]string{mac + " 10.73.0.50"}, tg.lspAddresses(t, id, "addresses")); diff != "" {
+		t.Fatalf("LSP addresses after a refused change (-want +got):\n%s", diff)
+	}
+	// The subnet alone keeps the port's address there; a second address
+	// is added beside it.
+	code, body = set(fmt.Sprintf(`[{"subnet_id": %q}]`, subnetID))
+	if code != 200 || !slices.Equal(ips(body["port"].(map[string]any)), []string{"10.73.0.50"}) {
+		t.Fatalf("fixed_ips by subnet only: %d %v, want the address kept", code, body)
+	}
+	code, body = set(fmt.Sprintf(`[{"subnet_id": %q, "ip_address": "10.73.0.50"}, {"subnet_id": %q, "ip_address": "10.73.0.51"}]`, subnetID, subnetID))
+	if got := ips(body["port"].(map[string]any)); code != 200 || !slices.Equal(got, []string{"10.73.0.50", "10.73.0.51"}) {
+		t.Fatalf("two fixed_ips: %d %v", code, body)
+	}
+	if diff := cmp.Diff([]string{mac + " 10.73.0.50 10.73.0.51"}, tg.lspAddresses(t, id, "addresses")); diff != "" {
+		t.Fatalf("LSP addresses with two IPs (-want +got):\n%s", diff)
+	}
+	// Outside the subnet: InvalidIpForSubnet.
+	if code, body := set(fmt.Sprintf(`[{"subnet_id": %q, "ip_address": "10.99.0.5"}]`, subnetID)); code != 400 || errType(body) != "InvalidIpForSubnet" {
+		t.Fatalf("fixed_ips outside the subnet: %d %v", code, body)
 	}
 }

@@ -70,8 +70,12 @@ func TestUpdatesReachNB(t *testing.T) {
 	if got := get("Logical_Switch_Port", c, "parent_name"); got != "[]" {
 		t.Fatalf("parent_name after clearing = %s", got)
 	}
-	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+c, `{"port": {"fixed_ips": [{"ip_address": "10.20.0.99"}]}}`); code != 400 {
+	// A new address (TestFidelity/FixedIPsUpdate has the details).
+	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/ports/"+c, `{"port": {"fixed_ips": [{"ip_address": "10.20.0.99"}]}}`); code != 200 {
 		t.Fatalf("changing fixed_ips: %d %v", code, body)
+	}
+	if got := get("Logical_Switch_Port", c, "addresses"); !strings.Contains(got, " 10.20.0.99\"") {
+		t.Fatalf("addresses after changing fixed_ips = %s", got)
 	}
 }
 

@@ -124,5 +124,5 @@ func poolSubnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	if spec.ServiceTypes, err = serviceTypes(a); err != nil {
 		return spec, err
 	}
-	return spec, noHostRoutes(a)
+	return withHostRoutes(a, spec)
 }

@@ -25,6 +25,7 @@ func TestFidelity(t *testing.T) {
 	}{
 		{"MACChangeOnlyWhileUnbound", testMACChange},
 		{"FixedIPsUpdate", testFixedIPsUpdate},
+		{"SubnetHostRoutes", testHostRoutes},
 		{"AllowedAddressPairs", testAllowedAddressPairs},
 		{"ExtraDHCPOpts", testExtraDHCPOpts},
 		{"SubnetGateway", testSubnetGateway},
@@ -588,5 +589,42 @@ func testFixedIPsUpdate(t *testing.T, tg *target) {
 	// Outside the subnet: InvalidIpForSubnet.
 	if code, body := set(fmt.Sprintf(`[{"subnet_id": %q, "ip_address": "10.99.0.5"}]`, subnetID)); code != 400 || errType(body) != "InvalidIpForSubnet" {
 		t.Fatalf("fixed_ips outside the subnet: %d %v", code, body)
+	}
+}
+
+func testHostRoutes(t *testing.T, tg *target) {
+	_, subnetID := tg.network(t, "demo", "", "10.74.0.0/24", `, "host_routes": [{"destination": "10.80.0.0/16", "nexthop": "10.74.0.254"}]`)
+	sn := tg.mustCall(t, 200, "demo", "GET", "/v2.0/subnets/"+subnetID, "", "subnet")
+	if diff := cmp.Diff([]any{map[string]any{"destination": "10.80.0.0/16", "nexthop": "10.74.0.254"}}, sn["host_routes"]); diff != "" {
+		t.Fatalf("host_routes (-want +got):\n%s", diff)
+	}
+	// Option 121 as ML2/OVN writes it: the routes (after its metadata
+	// route, on real Neutron), then the default route.
+	route := func() string {
+		return strings.Trim(tg.nbGet(t, "DHCP_Options", tg.subnetDHCP(t, subnetID), "options:classless_static_route"), `"`)
+	}
+	if got := route(); !strings.Contains(got, "10.80.0.0/16,10.74.0.254, ") || !strings.HasSuffix(got, "0.0.0.0/0,10.74.0.1}") {
+		t.Fatalf("classless_static_route = %q", got)
+	}
+	upd := tg.mustCall(t, 200, "demo", "PUT", "/v2.0/subnets/"+subnetID,
+		`{"subnet": {"host_routes": [{"destination": "10.81.0.0/16", "nexthop": "10.74.0.253"}, {"destination": "192.168.9.0/24", "nexthop": "10.74.0.252"}]}}`, "subnet")
+	if n := len(upd["host_routes"].([]any)); n != 2 {
+		t.Fatalf("host_routes after update = %v", upd["host_routes"])
+	}
+	if got := route(); strings.Contains(got, "10.80.0.0/16") || !strings.Contains(got, "10.81.0.0/16,10.74.0.253, 192.168.9.0/24,10.74.0.252, 0.0.0.0/0,10.74.0.1}") {
+		t.Fatalf("classless_static_route after update = %q", got)
+	}
+	tg.mustCall(t, 200, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"host_routes": []}}`, "subnet")
+	if got := tg.nbGet(t, "DHCP_Options", tg.subnetDHCP(t, subnetID), "options"); strings.Contains(got, "10.81.0.0") {
+		t.Fatalf("DHCP options after clearing host_routes = %s", got)
+	}
+	// A route of the other IP version, a bad CIDR: 400 InvalidInput.
+	for _, bad := range []string{
+		`[{"destination": "fd00::/64", "nexthop": "10.74.0.254"}]`,
+		`[{"destination": "10.80.0.0/33", "nexthop": "10.74.0.254"}]`,
+	} {
+		if code, body := tg.call(t, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"host_routes": `+bad+`}}`); code != 400 {
+			t.Errorf("host_routes %s: %d %v, want 400", bad, code, body)
+		}
 	}
 }

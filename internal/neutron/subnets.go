@@ -17,7 +17,7 @@ var subnetCreateAttrs = []string{
 	"subnetpool_id", "prefixlen",
 }
 
-var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip", "service_types"}
+var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip", "service_types", "allocation_pools"}
 
 func subnetJSON(sn *ovn.Subnet) obj {
 	var gw any
@@ -89,6 +89,27 @@ func dnsList(a attrs) (*[]string, error) {
 		out = append(out, addr.String())
 	}
 	return &out, nil
+}
+
+// allocationPools reads allocation_pools: a list of {start, end}.
+func allocationPools(a attrs) ([]ipam.Pool, error) {
+	var raw []struct{ Start, End string }
+	if err := json.Unmarshal(a["allocation_pools"], &raw); err != nil {
+		return nil, invalid("Invalid input for allocation_pools. Reason: want a list of {\"start\": IP, \"end\": IP}.")
+	}
+	pools := []ipam.Pool{}
+	for _, p := range raw {
+		start, err := parseAddr("allocation_pools", p.Start)
+		if err != nil {
+			return nil, err
+		}
+		end, err := parseAddr("allocation_pools", p.End)
+		if err != nil {
+			return nil, err
+		}
+		pools = append(pools, ipam.Pool{Start: start, End: end})
+	}
+	return pools, nil
 }
 
 // maxHostRoutes is Neutron's default max_subnet_host_routes.
@@ -218,21 +239,9 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 		}
 	}
 	if a.has("allocation_pools") && !a.isNull("allocation_pools") {
-		var raw []struct{ Start, End string }
-		if err := json.Unmarshal(a["allocation_pools"], &raw); err != nil {
-			return spec, invalid("Invalid input for allocation_pools. Reason: want a list of {\"start\": IP, \"end\": IP}.")
-		}
-		spec.Pools = []ipam.Pool{}
-		for _, p := range raw {
-			start, err := parseAddr("allocation_pools", p.Start)
-			if err != nil {
-				return spec, err
-			}
-			end, err := parseAddr("allocation_pools", p.End)
-			if err != nil {
-				return spec, err
-			}
-			spec.Pools = append(spec.Pools, ipam.Pool{Start: start, End: end})
+		var err error
+		if spec.Pools, err = allocationPools(a); err != nil {
+			return spec, err
 		}
 		if err := ipam.ValidatePools(spec.CIDR, spec.Gateway, spec.Pools); err != nil {
 			return spec, invalid("Invalid input for allocation_pools. Reason: %v", err)

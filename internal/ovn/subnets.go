@@ -46,6 +46,9 @@ type SubnetUpdate struct {
 	EnableDHCP  *bool
 	DNS         *[]string
 	HostRoutes  *[]HostRoute
+	// Pools, when set, replace the allocation pools (the ports keep the
+	// addresses they have, in the pools or not, as in Neutron).
+	Pools *[]ipam.Pool
 	// Gateway, when set, is the new gateway_ip (the zero Addr removes it).
 	Gateway      *netip.Addr
 	ServiceTypes *[]string
@@ -300,6 +303,13 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 			if spec.Gateway.IsValid() {
 				ext[keyGateway] = spec.Gateway.String()
 			}
+		}
+		if upd.Pools != nil {
+			if err := ipam.ValidatePools(sn.CIDR, spec.Gateway, *upd.Pools); err != nil {
+				return newErr(ErrInvalid, "InvalidInput", "Invalid input for allocation_pools. Reason: %v", err)
+			}
+			pools, _ := json.Marshal(*upd.Pools)
+			ext[keyPools] = string(pools)
 		}
 		rev := sn.Revision + 1
 		ext[keyRevision] = strconv.FormatInt(rev, 10)

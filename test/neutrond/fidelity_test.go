@@ -26,6 +26,7 @@ func TestFidelity(t *testing.T) {
 		{"MACChangeOnlyWhileUnbound", testMACChange},
 		{"FixedIPsUpdate", testFixedIPsUpdate},
 		{"SubnetHostRoutes", testHostRoutes},
+		{"SubnetAllocationPoolsUpdate", testPoolsUpdate},
 		{"AllowedAddressPairs", testAllowedAddressPairs},
 		{"ExtraDHCPOpts", testExtraDHCPOpts},
 		{"SubnetGateway", testSubnetGateway},
@@ -626,5 +627,38 @@ func testHostRoutes(t *testing.T, tg *target) {
 		if code, body := tg.call(t, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"host_routes": `+bad+`}}`); code != 400 {
 			t.Errorf("host_routes %s: %d %v, want 400", bad, code, body)
 		}
+	}
+}
+
+func testPoolsUpdate(t *testing.T, tg *target) {
+	netID, subnetID := tg.network(t, "demo", "", "10.75.0.0/24", `, "allocation_pools": [{"start": "10.75.0.10", "end": "10.75.0.20"}]`)
+	p := tg.port(t, "demo", netID, "")
+	if !inPool(firstIP(p), "10.75.0.10", "10.75.0.20") {
+		t.Fatalf("port address %s outside the pool", firstIP(p))
+	}
+	upd := tg.mustCall(t, 200, "demo", "PUT", "/v2.0/subnets/"+subnetID,
+		`{"subnet": {"allocation_pools": [{"start": "10.75.0.100", "end": "10.75.0.101"}]}}`, "subnet")
+	if diff := cmp.Diff([]any{map[string]any{"start": "10.75.0.100", "end": "10.75.0.101"}}, upd["allocation_pools"]); diff != "" {
+		t.Fatalf("allocation_pools after update (-want +got):\n%s", diff)
+	}
+	// The port keeps its address; new ports get the new pool's, until
+	// it runs out.
+	if got := firstIP(tg.mustCall(t, 200, "demo", "GET", "/v2.0/ports/"+p["id"].(string), "", "port")); got != firstIP(p) {
+		t.Fatalf("port address after the pools changed = %s, want %s", got, firstIP(p))
+	}
+	for i := 0; i < 2; i++ {
+		if ip := firstIP(tg.port(t, "demo", netID, "")); !inPool(ip, "10.75.0.100", "10.75.0.101") {
+			t.Fatalf("new port's address %s outside the new pool", ip)
+		}
+	}
+	if code, body := tg.call(t, "demo", "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q}}`, netID)); code != 409 || errType(body) != "IpAddressGenerationFailure" {
+		t.Fatalf("port on the exhausted new pool: %d %v", code, body)
+	}
+	// A pool outside the subnet: 400, the pools unchanged.
+	if code, body := tg.call(t, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"allocation_pools": [{"start": "10.75.1.1", "end": "10.75.1.9"}]}}`); code != 400 {
+		t.Fatalf("pool outside the subnet: %d %v", code, body)
+	}
+	if got := tg.mustCall(t, 200, "demo", "GET", "/v2.0/subnets/"+subnetID, "", "subnet")["allocation_pools"]; len(got.([]any)) != 1 || got.([]any)[0].(map[string]any)["start"] != "10.75.0.100" {
+		t.Fatalf("allocation_pools after a refused update = %v", got)
 	}
 }

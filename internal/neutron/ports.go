@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
@@ -22,6 +24,9 @@ var portUpdateAttrs = []string{
 	"admin_state_up", "port_security_enabled", "binding:profile", "binding:host_id",
 	"binding:vnic_type", "security_groups", "allowed_address_pairs", "extra_dhcp_opts",
 }
+
+// vnicTypes are neutron-lib's VNIC_TYPES.
+var vnicTypes = []string{"normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder", "smart-nic", "vdpa", "accelerator-direct", "accelerator-direct-physical", "remote-managed"}
 
 type fixedIPJSON struct {
 	SubnetID  string `json:"subnet_id"`
@@ -182,6 +187,16 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 	}
 	if spec.PortSecurity, err = a.boolean("port_security_enabled"); err != nil {
 		return spec, err
+	}
+	if v, err := a.str("binding:vnic_type"); err != nil {
+		return spec, err
+	} else if v != nil && *v != "normal" {
+		if !slices.Contains(vnicTypes, *v) {
+			return spec, invalid("Invalid input for binding:vnic_type. Reason: '%s' is not in %s.", *v, strings.Join(vnicTypes, ", "))
+		}
+		// Deliberately narrower than Neutron: ovn-neutrond's ports are OVS
+		// ports; nothing here could bind SR-IOV or vDPA.
+		return spec, invalid("Invalid input for binding:vnic_type. Reason: '%s' is not supported by this server; only normal (OVS) ports are.", *v)
 	}
 	if a.has("binding:profile") {
 		if spec.Profile, err = parseProfile(a["binding:profile"]); err != nil {

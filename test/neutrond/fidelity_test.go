@@ -27,6 +27,7 @@ func TestFidelity(t *testing.T) {
 		{"FixedIPsUpdate", testFixedIPsUpdate},
 		{"SubnetHostRoutes", testHostRoutes},
 		{"SubnetAllocationPoolsUpdate", testPoolsUpdate},
+		{"BindingAttributes", testBindingAttributes},
 		{"AllowedAddressPairs", testAllowedAddressPairs},
 		{"ExtraDHCPOpts", testExtraDHCPOpts},
 		{"SubnetGateway", testSubnetGateway},
@@ -660,5 +661,42 @@ func testPoolsUpdate(t *testing.T, tg *target) {
 	}
 	if got := tg.mustCall(t, 200, "demo", "GET", "/v2.0/subnets/"+subnetID, "", "subnet")["allocation_pools"]; len(got.([]any)) != 1 || got.([]any)[0].(map[string]any)["start"] != "10.75.0.100" {
 		t.Fatalf("allocation_pools after a refused update = %v", got)
+	}
+}
+
+func testBindingAttributes(t *testing.T, tg *target) {
+	netID, _ := tg.network(t, "demo", "", "10.76.0.0/24", "")
+	create := func(extra string) (int, map[string]any) {
+		return tg.call(t, "demo", "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q%s}}`, netID, extra))
+	}
+	// binding:host_id is the admin's (Nova binds); binding:vif_type is
+	// the server's alone.
+	if code, body := create(`, "binding:host_id": "hv1"`); code != 403 || errType(body) != "PolicyNotAuthorized" {
+		t.Fatalf("member sets binding:host_id: %d %v", code, body)
+	}
+	code, body := create(`, "binding:vif_type": "ovs"`)
+	if msg, _ := body["NeutronError"].(map[string]any)["message"].(string); code != 400 || !strings.Contains(msg, "binding:vif_type") {
+		t.Fatalf("member sets binding:vif_type: %d %v", code, body)
+	}
+	if code, body := create(`, "binding:vnic_type": "bogus"`); code != 400 || !strings.Contains(fmt.Sprint(body), "bogus") {
+		t.Fatalf("binding:vnic_type bogus: %d %v", code, body)
+	}
+	p := tg.port(t, "demo", netID, `, "binding:vnic_type": "normal"`)
+	id := p["id"].(string)
+	if vt := tg.mustCall(t, 200, "admin", "GET", "/v2.0/ports/"+id, "", "port")["binding:vnic_type"]; vt != "normal" {
+		t.Fatalf("binding:vnic_type = %v", vt)
+	}
+	if code, body := tg.call(t, "demo", "PUT", "/v2.0/ports/"+id, `{"port": {"binding:host_id": "hv1"}}`); code != 403 {
+		t.Fatalf("member updates binding:host_id: %d %v", code, body)
+	}
+	if code, body := tg.call(t, "admin", "PUT", "/v2.0/ports/"+id, `{"port": {"binding:vif_type": "ovs"}}`); code != 400 {
+		t.Fatalf("admin updates binding:vif_type: %d %v", code, body)
+	}
+	// SR-IOV: Neutron takes the port (binding it would fail on a host
+	// without such NICs); ovn-neutrond, whose ports are all OVS ports,
+	// deliberately refuses it up front.
+	code, body = create(`, "binding:vnic_type": "direct"`)
+	if tg.neutron && code != 201 || !tg.neutron && (code != 400 || errType(body) != "InvalidInput") {
+		t.Fatalf("binding:vnic_type direct on %s: %d %v", tg.name(), code, body)
 	}
 }

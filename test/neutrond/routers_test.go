@@ -61,14 +61,19 @@ func TestRouters(t *testing.T) {
 	if !strings.Contains(gwPort, "neutron:gw_network_id="+pub) {
 		t.Fatalf("Logical_Router external_ids: %q", gwPort)
 	}
-	var gcRows []string
-	for _, u := range strings.Fields(nbctl(t, nb, "--bare", "--columns=gateway_chassis", "list", "Logical_Router_Port", "lrp-"+gatewayPortOf(t, srv, admin, r.ID))) {
-		gcRows = append(gcRows, nbctl(t, nb, "--bare", "--columns=chassis_name,priority", "list", "Gateway_Chassis", u))
-	}
-	slices.Sort(gcRows)
-	gcs := strings.Join(gcRows, "\n")
-	if f := strings.Fields(gcs); len(f) != 4 || !strings.Contains(gcs, "hv1\n2") || !strings.Contains(gcs, "hv2\n1") {
-		t.Fatalf("Gateway_Chassis rows: %q", gcs)
+	// The openstack sandbox's chassis are not gateway chassis (no
+	// enable-chassis-as-gw), so ML2/OVN schedules the gateway nowhere:
+	// Gateway_Chassis rows are checked on ovn-neutrond only.
+	if !srv.neutron() {
+		var gcRows []string
+		for _, u := range strings.Fields(nbctl(t, nb, "--bare", "--columns=gateway_chassis", "list", "Logical_Router_Port", "lrp-"+gatewayPortOf(t, srv, admin, r.ID))) {
+			gcRows = append(gcRows, nbctl(t, nb, "--bare", "--columns=chassis_name,priority", "list", "Gateway_Chassis", u))
+		}
+		slices.Sort(gcRows)
+		gcs := strings.Join(gcRows, "\n")
+		if f := strings.Fields(gcs); len(f) != 4 || !strings.Contains(gcs, "hv1\n2") || !strings.Contains(gcs, "hv2\n1") {
+			t.Fatalf("Gateway_Chassis rows: %q", gcs)
+		}
 	}
 	if got := routerRows(t, nb, r.ID, "static_routes", "ip_prefix,nexthop,external_ids"); !strings.Contains(got, "0.0.0.0/0\n172.24.4.1") || !strings.Contains(got, "neutron:is_ext_gw=true") {
 		t.Fatalf("default route: %q", got)

@@ -14,6 +14,10 @@ import (
 	"unicode/utf8"
 )
 
+// readOnlyAttrs are attributes clients read but never set (neutron-lib's
+// allow_post/allow_put False).
+var readOnlyAttrs = []string{"status", "revision_number", "created_at", "updated_at", "binding:vif_type", "binding:vif_details", "trunk_details"}
+
 // attrs is one resource's attributes from a request body.
 type attrs map[string]json.RawMessage
 
@@ -47,6 +51,15 @@ func readBody(r *http.Request, resource string, allowed []string) (attrs, error)
 	for k := range a {
 		if !slices.Contains(allowed, k) {
 			unknown = append(unknown, k)
+		}
+	}
+	// What the server alone sets: Neutron names the attribute.
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		if slices.Contains(readOnlyAttrs, k) {
+			if r.Method == http.MethodPost {
+				return nil, badReq("Attribute '%s' not allowed in POST", k)
+			}
+			return nil, badReq("Cannot update read-only attribute %s", k)
 		}
 	}
 	if len(unknown) > 0 {

@@ -149,7 +149,7 @@ func FuzzSubnetBody(f *testing.F) {
 				if upd.Description, err = a.str("description"); err == nil {
 					if upd.EnableDHCP, err = a.boolean("enable_dhcp"); err == nil {
 						if upd.DNS, err = dnsList(a); err == nil {
-							err = noHostRoutes(a)
+							_, err = hostRoutes(a, 4)
 						}
 					}
 				}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
@@ -22,6 +24,9 @@ var portUpdateAttrs = []string{
 	"admin_state_up", "port_security_enabled", "binding:profile", "binding:host_id",
 	"binding:vnic_type", "security_groups", "allowed_address_pairs", "extra_dhcp_opts",
 }
+
+// vnicTypes are neutron-lib's VNIC_TYPES.
+var vnicTypes = []string{"normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder", "smart-nic", "vdpa", "accelerator-direct", "accelerator-direct-physical", "remote-managed"}
 
 type fixedIPJSON struct {
 	SubnetID  string `json:"subnet_id"`
@@ -183,6 +188,16 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 	if spec.PortSecurity, err = a.boolean("port_security_enabled"); err != nil {
 		return spec, err
 	}
+	if v, err := a.str("binding:vnic_type"); err != nil {
+		return spec, err
+	} else if v != nil && *v != "normal" {
+		if !slices.Contains(vnicTypes, *v) {
+			return spec, invalid("Invalid input for binding:vnic_type. Reason: '%s' is not in %s.", *v, strings.Join(vnicTypes, ", "))
+		}
+		// Deliberately narrower than Neutron: ovn-neutrond's ports are OVS
+		// ports; nothing here could bind SR-IOV or vDPA.
+		return spec, invalid("Invalid input for binding:vnic_type. Reason: '%s' is not supported by this server; only normal (OVS) ports are.", *v)
+	}
 	if a.has("binding:profile") {
 		if spec.Profile, err = parseProfile(a["binding:profile"]); err != nil {
 			return spec, err
@@ -295,37 +310,14 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		}
 		spec.MAC = *mac
 	}
-	if spec.FixedIPs != nil {
-		// Only refuse a real change: clients often echo the current values.
-		cur, err := s.store.GetPort(r.Context(), scope(c), r.PathValue("id"))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if spec.FixedIPs != nil && !sameIPs(*spec.FixedIPs, cur.FixedIPs) {
-			s.fail(w, r, invalid("changing fixed_ips of a port is not supported; create a new port."))
-			return
-		}
-		spec.FixedIPs = nil
-	}
+	// New fixed_ips re-allocate (the store claims new addresses before
+	// it frees old ones); the current values echoed back change nothing.
 	p, err := s.store.UpdatePort(r.Context(), scope(c), r.PathValue("id"), spec)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeOne(w, r, http.StatusOK, "port", portJSON(p))
-}
-
-func sameIPs(req []ovn.IPRequest, cur []ovn.FixedIP) bool {
-	if len(req) != len(cur) {
-		return false
-	}
-	for i, rq := range req {
-		if (rq.SubnetID != "" && rq.SubnetID != cur[i].SubnetID) || (rq.IPAddress.IsValid() && rq.IPAddress != cur[i].IPAddress) {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *server) deletePort(w http.ResponseWriter, r *http.Request, c Caller) {

@@ -37,6 +37,13 @@ func serviceTypes(a attrs) ([]string, error) {
 // subnetUpdateExtras reads gateway_ip (null removes it) and service_types
 // of a subnet update.
 func subnetUpdateExtras(a attrs, upd *ovn.SubnetUpdate) error {
+	if a.has("allocation_pools") && !a.isNull("allocation_pools") {
+		pools, err := allocationPools(a)
+		if err != nil {
+			return err
+		}
+		upd.Pools = &pools
+	}
 	if a.has("gateway_ip") {
 		gw := netip.Addr{}
 		if !a.isNull("gateway_ip") {
@@ -124,5 +131,5 @@ func poolSubnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	if spec.ServiceTypes, err = serviceTypes(a); err != nil {
 		return spec, err
 	}
-	return spec, noHostRoutes(a)
+	return withHostRoutes(a, spec)
 }

@@ -2,7 +2,9 @@ package neutron
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/netip"
 
 	"github.com/ovn-docker/ovn-docker/internal/ipam"
 	"github.com/ovn-docker/ovn-docker/internal/ovn"
@@ -15,7 +17,7 @@ var subnetCreateAttrs = []string{
 	"subnetpool_id", "prefixlen",
 }
 
-var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip", "service_types"}
+var subnetUpdateAttrs = []string{"name", "description", "enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip", "service_types", "allocation_pools"}
 
 func subnetJSON(sn *ovn.Subnet) obj {
 	var gw any
@@ -39,7 +41,7 @@ func subnetJSON(sn *ovn.Subnet) obj {
 		"allocation_pools":  pools,
 		"enable_dhcp":       sn.EnableDHCP,
 		"dns_nameservers":   sn.DNS,
-		"host_routes":       []any{},
+		"host_routes":       routesJSON(sn.HostRoutes),
 		"ipv6_ra_mode":      nil,
 		"ipv6_address_mode": nil,
 		"subnetpool_id":     nullable(sn.SubnetPoolID),
@@ -89,16 +91,93 @@ func dnsList(a attrs) (*[]string, error) {
 	return &out, nil
 }
 
-// noHostRoutes accepts host_routes only when empty (not implemented).
-func noHostRoutes(a attrs) error {
-	if !a.has("host_routes") || a.isNull("host_routes") {
-		return nil
+// allocationPools reads allocation_pools: a list of {start, end}.
+func allocationPools(a attrs) ([]ipam.Pool, error) {
+	var raw []struct{ Start, End string }
+	if err := json.Unmarshal(a["allocation_pools"], &raw); err != nil {
+		return nil, invalid("Invalid input for allocation_pools. Reason: want a list of {\"start\": IP, \"end\": IP}.")
 	}
-	var routes []any
-	if err := json.Unmarshal(a["host_routes"], &routes); err != nil || len(routes) > 0 {
-		return invalid("host_routes are not supported by this server; leave them empty.")
+	pools := []ipam.Pool{}
+	for _, p := range raw {
+		start, err := parseAddr("allocation_pools", p.Start)
+		if err != nil {
+			return nil, err
+		}
+		end, err := parseAddr("allocation_pools", p.End)
+		if err != nil {
+			return nil, err
+		}
+		pools = append(pools, ipam.Pool{Start: start, End: end})
 	}
-	return nil
+	return pools, nil
+}
+
+// maxHostRoutes is Neutron's default max_subnet_host_routes.
+const maxHostRoutes = 20
+
+// hostRoutes reads host_routes as neutron-lib validates them: a list of
+// {destination (CIDR), nexthop (IP)}, of the subnet's IP version
+// (version 0: not checked here). nil when absent.
+func hostRoutes(a attrs, version int) (*[]ovn.HostRoute, error) {
+	if !a.has("host_routes") {
+		return nil, nil
+	}
+	out := []ovn.HostRoute{}
+	if a.isNull("host_routes") {
+		return &out, nil
+	}
+	var list []map[string]json.RawMessage
+	if err := json.Unmarshal(a["host_routes"], &list); err != nil {
+		return nil, invalid("Invalid input for host_routes. Reason: '%s' is not a list of {\"destination\": CIDR, \"nexthop\": IP}.", clip(a["host_routes"]))
+	}
+	if len(list) > maxHostRoutes {
+		return nil, &badRequest{typ: "HostRoutesExhausted", msg: fmt.Sprintf("Unable to complete operation for subnet. The number of host routes exceeds the limit %d.", maxHostRoutes)}
+	}
+	seen := map[ovn.HostRoute]bool{}
+	for _, m := range list {
+		var r ovn.HostRoute
+		for k, v := range m {
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, invalid("Invalid input for host_routes. Reason: %s %s is not a string.", k, clip(v))
+			}
+			switch k {
+			case "destination":
+				r.Destination = s
+			case "nexthop":
+				r.NextHop = s
+			default:
+				return nil, invalid("Invalid input for host_routes. Reason: Unrecognized attribute '%s' (want destination and nexthop).", k)
+			}
+		}
+		dst, err := netip.ParsePrefix(r.Destination)
+		if err != nil {
+			return nil, invalid("Invalid input for host_routes. Reason: '%s' is not a valid IP subnet.", r.Destination)
+		}
+		hop, err := netip.ParseAddr(r.NextHop)
+		if err != nil {
+			return nil, invalid("Invalid input for host_routes. Reason: '%s' is not a valid IP address.", r.NextHop)
+		}
+		if dst.Addr().Is4() != hop.Is4() || (version == 4 && !hop.Is4()) || (version == 6 && hop.Is4()) {
+			return nil, invalid("Invalid input for operation: host_route %s via %s does not match the subnet's IP version.", r.Destination, r.NextHop)
+		}
+		r.Destination = dst.Masked().String()
+		if seen[r] {
+			return nil, invalid("Invalid input for host_routes. Reason: Duplicate hostroute '%s,%s'.", r.Destination, r.NextHop)
+		}
+		seen[r] = true
+		out = append(out, r)
+	}
+	return &out, nil
+}
+
+// withHostRoutes sets spec's host routes from a create request.
+func withHostRoutes(a attrs, spec ovn.SubnetSpec) (ovn.SubnetSpec, error) {
+	routes, err := hostRoutes(a, spec.IPVersion)
+	if routes != nil {
+		spec.HostRoutes = *routes
+	}
+	return spec, err
 }
 
 // subnetSpec validates a subnet create request and resolves Neutron's
@@ -160,21 +239,9 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 		}
 	}
 	if a.has("allocation_pools") && !a.isNull("allocation_pools") {
-		var raw []struct{ Start, End string }
-		if err := json.Unmarshal(a["allocation_pools"], &raw); err != nil {
-			return spec, invalid("Invalid input for allocation_pools. Reason: want a list of {\"start\": IP, \"end\": IP}.")
-		}
-		spec.Pools = []ipam.Pool{}
-		for _, p := range raw {
-			start, err := parseAddr("allocation_pools", p.Start)
-			if err != nil {
-				return spec, err
-			}
-			end, err := parseAddr("allocation_pools", p.End)
-			if err != nil {
-				return spec, err
-			}
-			spec.Pools = append(spec.Pools, ipam.Pool{Start: start, End: end})
+		var err error
+		if spec.Pools, err = allocationPools(a); err != nil {
+			return spec, err
 		}
 		if err := ipam.ValidatePools(spec.CIDR, spec.Gateway, spec.Pools); err != nil {
 			return spec, invalid("Invalid input for allocation_pools. Reason: %v", err)
@@ -206,7 +273,7 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 	} else if pool != nil {
 		spec.SubnetPoolID = *pool
 	}
-	return spec, noHostRoutes(a)
+	return withHostRoutes(a, spec)
 }
 
 func (s *server) createSubnet(w http.ResponseWriter, r *http.Request, c Caller) {
@@ -239,7 +306,7 @@ func (s *server) updateSubnet(w http.ResponseWriter, r *http.Request, c Caller) 
 		if upd.Description, err = a.str("description"); err == nil {
 			if upd.EnableDHCP, err = a.boolean("enable_dhcp"); err == nil {
 				if upd.DNS, err = dnsList(a); err == nil {
-					if err = noHostRoutes(a); err == nil {
+					if upd.HostRoutes, err = hostRoutes(a, 0); err == nil {
 						err = subnetUpdateExtras(a, &upd)
 					}
 				}
@@ -283,4 +350,11 @@ func dhcpAttrs(a attrs, spec *ovn.SubnetSpec) error {
 		spec.DNS = *dns
 	}
 	return nil
+}
+
+func routesJSON(r []ovn.HostRoute) []ovn.HostRoute {
+	if r == nil {
+		return []ovn.HostRoute{}
+	}
+	return r
 }

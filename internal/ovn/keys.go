@@ -31,6 +31,7 @@ const (
 	keyPools      = "neutron:allocation_pools"
 	keyEnableDHCP = "neutron:enable_dhcp"
 	keyDNS        = "neutron:dns_nameservers"
+	keyHostRoutes = "neutron:host_routes"
 	keyIPVersion  = "neutron:ip_version"
 	keyServerMAC  = "neutron:server_mac"
 

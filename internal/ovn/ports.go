@@ -449,6 +449,26 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		if err != nil {
 			return err
 		}
+		// New fixed_ips: the new addresses are claimed now, and the old
+		// ones freed only once NB has the port without them, so the
+		// port never holds an address another port may also get.
+		var claimed []reservation
+		if spec.FixedIPs != nil {
+			if n == nil {
+				return networkNotFound(p.NetworkID)
+			}
+			if res, claimed, err = s.reallocate(p, n, *spec.FixedIPs, deref(spec.DeviceOwner, p.DeviceOwner)); err != nil {
+				return err
+			}
+			defer func() {
+				// Claims a failed attempt made go back (a retry claims anew).
+				if out == nil {
+					for _, r := range claimed {
+						v.release(r.subnet.ID, r.addr)
+					}
+				}
+			}()
+		}
 
 		np := *p
 		if spec.Name != nil {
@@ -477,6 +497,12 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		}
 		if mac != "" {
 			np.MAC = mac
+		}
+		if spec.FixedIPs != nil {
+			np.FixedIPs = nil
+			for _, r := range res {
+				np.FixedIPs = append(np.FixedIPs, FixedIP{SubnetID: r.subnet.ID, IPAddress: r.addr})
+			}
 		}
 		if spec.AllowedAddressPairs != nil {
 			np.AllowedAddressPairs = resolvePairs(*spec.AllowedAddressPairs, np.MAC)
@@ -512,7 +538,7 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		// A new MAC is an allocation on the network: the switch's guard
 		// and generation keep two processes from giving out one MAC.
 		var lsExt map[string]string
-		if mac != "" && n != nil {
+		if (mac != "" || len(claimed) > 0) && n != nil {
 			more, ext, err := s.bumpIPAM(n)
 			if err != nil {
 				return err
@@ -663,4 +689,62 @@ func (p *Port) networkIDOrEmpty() string {
 		return ""
 	}
 	return p.NetworkID
+}
+
+// reallocate resolves a port update's fixed_ips as Neutron does: a
+// requested address the port holds (or a subnet it has an address on,
+// without an address) keeps it; anything else is claimed from the
+// subnet's allocator. It returns the port's new addresses in request
+// order and the new claims, which the caller releases if the update does
+// not commit.
+func (s *Store) reallocate(p *Port, n *Network, reqs []IPRequest, deviceOwner string) (res, claimed []reservation, err error) {
+	v := s.view
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	held := v.heldAddrs(p)
+	kept := make([]bool, len(held))
+	keep := func(rq IPRequest) int {
+		for i, h := range held {
+			if kept[i] || (rq.SubnetID != "" && rq.SubnetID != h.subnet.ID) {
+				continue
+			}
+			if rq.IPAddress == h.addr || (!rq.IPAddress.IsValid() && rq.SubnetID != "") {
+				kept[i] = true
+				return i
+			}
+		}
+		return -1
+	}
+	slots := make([]*reservation, len(reqs))
+	var fresh []IPRequest
+	var freshAt []int
+	for i, rq := range reqs {
+		if k := keep(rq); k >= 0 {
+			slots[i] = &held[k]
+			continue
+		}
+		fresh, freshAt = append(fresh, rq), append(freshAt, i)
+	}
+	// Two requests for one new address: Neutron's duplicate check.
+	seen := map[netip.Addr]bool{}
+	for _, rq := range reqs {
+		if rq.IPAddress.IsValid() {
+			if seen[rq.IPAddress] {
+				return nil, nil, newErr(ErrInvalid, "InvalidInput", "Invalid input for operation: Duplicate IP address '%s'.", rq.IPAddress)
+			}
+			seen[rq.IPAddress] = true
+		}
+	}
+	if len(fresh) > 0 {
+		if claimed, err = v.allocate(n, &fresh, deviceOwner); err != nil {
+			return nil, nil, err
+		}
+		for j, at := range freshAt {
+			slots[at] = &claimed[j]
+		}
+	}
+	for _, r := range slots {
+		res = append(res, *r)
+	}
+	return res, claimed, nil
 }

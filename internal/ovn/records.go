@@ -49,6 +49,7 @@ type Subnet struct {
 	Pools       []ipam.Pool
 	EnableDHCP  bool
 	DNS         []string
+	HostRoutes  []HostRoute
 	// ServiceTypes are the device_owner values the subnet serves (empty:
 	// any).
 	ServiceTypes []string
@@ -62,6 +63,12 @@ type Subnet struct {
 	ext  map[string]string
 	// options are the row's DHCP options (a port's own row starts from them)
 	options map[string]string
+}
+
+// HostRoute is a route a subnet's DHCP hands out.
+type HostRoute struct {
+	Destination string `json:"destination"`
+	NextHop     string `json:"nexthop"`
 }
 
 // FixedIP is one address of a port.
@@ -186,6 +193,7 @@ func subnetFromRow(d *nbdb.DHCPOptions) (*Subnet, bool) {
 	if s.DNS == nil {
 		s.DNS = []string{}
 	}
+	s.HostRoutes = jsonList[HostRoute](e[keyHostRoutes])
 	s.ServiceTypes = jsonList[string](e[keyServiceTypes])
 	s.SubnetPoolID = e[keyPoolID]
 	s.Tags = jsonList[string](e[keyTags])

@@ -29,6 +29,7 @@ type SubnetSpec struct {
 	Pools       []ipam.Pool
 	EnableDHCP  bool
 	DNS         []string
+	HostRoutes  []HostRoute
 	// ServiceTypes: the device owners whose ports get addresses here.
 	ServiceTypes []string
 	// SubnetPoolID: allocate the CIDR from this pool (PrefixLen long, 0:
@@ -44,6 +45,10 @@ type SubnetUpdate struct {
 	Description *string
 	EnableDHCP  *bool
 	DNS         *[]string
+	HostRoutes  *[]HostRoute
+	// Pools, when set, replace the allocation pools (the ports keep the
+	// addresses they have, in the pools or not, as in Neutron).
+	Pools *[]ipam.Pool
 	// Gateway, when set, is the new gateway_ip (the zero Addr removes it).
 	Gateway      *netip.Addr
 	ServiceTypes *[]string
@@ -114,6 +119,18 @@ func (s *Store) dhcpOptions(sn *SubnetSpec, serverMAC string, mtu int) map[strin
 	}
 	if len(sn.DNS) > 0 {
 		o["dns_server"] = "{" + strings.Join(sn.DNS, ", ") + "}"
+	}
+	// Host routes, as ML2/OVN writes them: option 121 with the default
+	// route last, since a client that gets option 121 ignores "router"
+	// (RFC 3442).
+	if sn.IPVersion == 4 && len(sn.HostRoutes) > 0 {
+		var b strings.Builder
+		b.WriteString("{")
+		for _, r := range sn.HostRoutes {
+			b.WriteString(r.Destination + "," + r.NextHop + ", ")
+		}
+		b.WriteString("0.0.0.0/0," + sn.Gateway.String() + "}")
+		o["classless_static_route"] = b.String()
 	}
 	return o
 }
@@ -198,6 +215,7 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 				keyPools:          string(pools),
 				keyEnableDHCP:     strconv.FormatBool(spec.EnableDHCP),
 				keyDNS:            string(dns),
+				keyHostRoutes:     jsonString(nonNil(spec.HostRoutes)),
 				keyServiceTypes:   jsonString(nonNil(spec.ServiceTypes)),
 				keyPoolID:         spec.SubnetPoolID,
 				keyIPVersion:      strconv.Itoa(spec.IPVersion),
@@ -256,7 +274,7 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 		if err := checkRevision(ctx, sn.Revision); err != nil {
 			return err
 		}
-		spec := SubnetSpec{IPVersion: sn.IPVersion, Gateway: sn.Gateway, DNS: sn.DNS, EnableDHCP: sn.EnableDHCP}
+		spec := SubnetSpec{IPVersion: sn.IPVersion, Gateway: sn.Gateway, DNS: sn.DNS, HostRoutes: sn.HostRoutes, EnableDHCP: sn.EnableDHCP}
 		ext := copyMap(sn.ext)
 		setIf(ext, keySubnetName, upd.Name)
 		setIf(ext, keyDescription, upd.Description)
@@ -264,6 +282,10 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 			spec.DNS = *upd.DNS
 			dns, _ := json.Marshal(spec.DNS)
 			ext[keyDNS] = string(dns)
+		}
+		if upd.HostRoutes != nil {
+			spec.HostRoutes = *upd.HostRoutes
+			ext[keyHostRoutes] = jsonString(nonNil(spec.HostRoutes))
 		}
 		if upd.EnableDHCP != nil {
 			spec.EnableDHCP = *upd.EnableDHCP
@@ -281,6 +303,13 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 			if spec.Gateway.IsValid() {
 				ext[keyGateway] = spec.Gateway.String()
 			}
+		}
+		if upd.Pools != nil {
+			if err := ipam.ValidatePools(sn.CIDR, spec.Gateway, *upd.Pools); err != nil {
+				return newErr(ErrInvalid, "InvalidInput", "Invalid input for allocation_pools. Reason: %v", err)
+			}
+			pools, _ := json.Marshal(*upd.Pools)
+			ext[keyPools] = string(pools)
 		}
 		rev := sn.Revision + 1
 		ext[keyRevision] = strconv.FormatInt(rev, 10)

@@ -188,6 +188,7 @@ func (b *bystander) finish(t *testing.T) {
 }
 
 func TestAttackTable(t *testing.T) {
+	ownOnly(t, "answers to hostile requests and its resource limits")
 	f := attackSetup(t)
 	nul := `"a\u0000b"`
 	long := `"` + strings.Repeat("n", 256) + `"`
@@ -316,6 +317,7 @@ func clipBody(b []byte) string {
 // with 429 and Retry-After, whether or not the user exists; other users
 // log in meanwhile. Reports the guesses per second the server let through.
 func TestAttackPasswordGuessing(t *testing.T) {
+	ownOnly(t, "rate limit on password guessing")
 	f := attackSetup(t)
 	login := func(user, pw string) reply {
 		body := fmt.Sprintf(`{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": %q, "domain": {"name": "Default"}, "password": %q}}}, "scope": {"project": {"name": %q, "domain": {"name": "Default"}}}}}`, user, pw, user)
@@ -367,6 +369,7 @@ func TestAttackPasswordGuessing(t *testing.T) {
 // closed within the read-header timeout, connections over the per-host
 // cap are refused at once, and another tenant is served meanwhile.
 func TestAttackSlowClients(t *testing.T) {
+	ownOnly(t, "timeouts on slow clients")
 	f := attackSetup(t)
 	fds := func() int {
 		ents, _ := os.ReadDir(filepath.Join("/proc", fmt.Sprint(f.srv.cmd.Process.Pid), "fd"))

@@ -75,6 +75,7 @@ func leaderOf(t *testing.T, members []*nbServer) *nbServer {
 // Against a 3-member RAFT NB, ovn-neutrond keeps working when the leader
 // goes away.
 func TestRaftClusterLeaderFailover(t *testing.T) {
+	ownOnly(t, "failover across an NB RAFT cluster it starts")
 	members := raftNB(t)
 	var eps []string
 	for _, m := range members {
@@ -132,6 +133,7 @@ func (n *nbServer) kill(t *testing.T) {
 // within 10 s of the kill. (Ports whose create was answered with a failure
 // are counted in the log.)
 func TestRaftLeaderKillDuringBurst(t *testing.T) {
+	ownOnly(t, "failover across an NB RAFT cluster it starts")
 	members := raftNB(t)
 	var eps []string
 	for _, m := range members {

@@ -24,6 +24,10 @@ func TestFidelity(t *testing.T) {
 		run  func(*testing.T, *target)
 	}{
 		{"MACChangeOnlyWhileUnbound", testMACChange},
+		{"FixedIPsUpdate", testFixedIPsUpdate},
+		{"SubnetHostRoutes", testHostRoutes},
+		{"SubnetAllocationPoolsUpdate", testPoolsUpdate},
+		{"BindingAttributes", testBindingAttributes},
 		{"AllowedAddressPairs", testAllowedAddressPairs},
 		{"ExtraDHCPOpts", testExtraDHCPOpts},
 		{"SubnetGateway", testSubnetGateway},
@@ -92,21 +96,10 @@ func firstIP(p map[string]any) string {
 	return p["fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
 }
 
-// subnetDHCP is the _uuid of a subnet's own DHCP_Options row (ML2/OVN
-// and ovn-neutrond name the subnet in different external_ids keys).
+// subnetDHCP is the _uuid of a subnet's own DHCP_Options row.
 func (tg *target) subnetDHCP(t *testing.T, subnetID string) string {
 	t.Helper()
-	for _, key := range []string{"subnet_id", "neutron\\:subnet_id"} {
-		out := nbctl(t, tg.nb, "--bare", "--columns=_uuid,external_ids", "find", "DHCP_Options", "external_ids:"+key+"="+subnetID)
-		for _, rec := range strings.Split(out, "\n\n") {
-			f := strings.Fields(rec)
-			if len(f) > 0 && !strings.Contains(rec, "port_id=") {
-				return f[0]
-			}
-		}
-	}
-	t.Fatalf("no DHCP_Options row for subnet %s", subnetID)
-	return ""
+	return subnetDHCPRow(t, tg.nb, subnetID)
 }
 
 func testMACChange(t *testing.T, tg *target) {
@@ -527,5 +520,183 @@ func testSubnetPools(t *testing.T, tg *target) {
 	list := tg.osc(t, "demo", "subnet", "pool", "list", "-f", "json").([]any)
 	if !slices.ContainsFunc(list, func(p any) bool { return field(p, "ID") == poolID }) {
 		t.Fatalf("openstack subnet pool list = %v", list)
+	}
+}
+
+// lspAddresses are the addresses of a port's LSP, each "MAC IP…" with
+// its IPs sorted (ML2/OVN and ovn-neutrond may list them in other
+// orders).
+func (tg *target) lspAddresses(t *testing.T, id, column string) []string {
+	t.Helper()
+	var out []string
+	for _, a := range quoted(tg.nbGet(t, "Logical_Switch_Port", id, column)) {
+		f := strings.Fields(a)
+		if len(f) > 1 {
+			slices.Sort(f[1:])
+		}
+		out = append(out, strings.Join(f, " "))
+	}
+	return out
+}
+
+func testFixedIPsUpdate(t *testing.T, tg *target) {
+	netID, subnetID := tg.network(t, "demo", "", "10.73.0.0/24", "")
+	p := tg.port(t, "demo", netID, "")
+	other := tg.port(t, "demo", netID, "")
+	id, mac, old := p["id"].(string), p["mac_address"].(string), firstIP(p)
+	set := func(fixed string) (int, map[string]any) {
+		return tg.call(t, "demo", "PUT", "/v2.0/ports/"+id, `{"port": {"fixed_ips": `+fixed+`}}`)
+	}
+	ips := func(p map[string]any) []string {
+		var out []string
+		for _, f := range p["fixed_ips"].([]any) {
+			out = append(out, f.(map[string]any)["ip_address"].(string))
+		}
+		return out
+	}
+	// A new address: the port has it, in the API and in NB.
+	code, body := set(`[{"ip_address": "10.73.0.50"}]`)
+	if code != 200 || !slices.Equal(ips(body["port"].(map[string]any)), []string{"10.73.0.50"}) {
+		t.Fatalf("new fixed_ips: %d %v", code, body)
+	}
+	for _, col := range []string{"addresses", "port_security"} {
+		if diff := cmp.Diff([]string{mac + " 10.73.0.50"}, tg.lspAddresses(t, id, col)); diff != "" {
+			t.Fatalf("LSP %s after the change (-want +got):\n%s", col, diff)
+		}
+	}
+	// The old address is free again: another port may take it.
+	tg.port(t, "demo", netID, fmt.Sprintf(`, "fixed_ips": [{"ip_address": %q}]`, old))
+	// An address another port holds: IpAddressAlreadyAllocated, and the
+	// port keeps what it had.
+	code, body = set(fmt.Sprintf(`[{"ip_address": %q}]`, firstIP(other)))
+	if code != 409 || errType(body) != "IpAddressAlreadyAllocated" {
+		t.Fatalf("fixed_ips taken by another port: %d %v, want 409 IpAddressAlreadyAllocated", code, body)
+	}
+	if diff := cmp.Diff([]string{mac + " 10.73.0.50"}, tg.lspAddresses(t, id, "addresses")); diff != "" {
+		t.Fatalf("LSP addresses after a refused change (-want +got):\n%s", diff)
+	}
+	// The subnet alone keeps the port's address there; a second address
+	// is added beside it.
+	code, body = set(fmt.Sprintf(`[{"subnet_id": %q}]`, subnetID))
+	if code != 200 || !slices.Equal(ips(body["port"].(map[string]any)), []string{"10.73.0.50"}) {
+		t.Fatalf("fixed_ips by subnet only: %d %v, want the address kept", code, body)
+	}
+	code, body = set(fmt.Sprintf(`[{"subnet_id": %q, "ip_address": "10.73.0.50"}, {"subnet_id": %q, "ip_address": "10.73.0.51"}]`, subnetID, subnetID))
+	if got := ips(body["port"].(map[string]any)); code != 200 || !slices.Equal(got, []string{"10.73.0.50", "10.73.0.51"}) {
+		t.Fatalf("two fixed_ips: %d %v", code, body)
+	}
+	if diff := cmp.Diff([]string{mac + " 10.73.0.50 10.73.0.51"}, tg.lspAddresses(t, id, "addresses")); diff != "" {
+		t.Fatalf("LSP addresses with two IPs (-want +got):\n%s", diff)
+	}
+	// Outside the subnet: InvalidIpForSubnet.
+	if code, body := set(fmt.Sprintf(`[{"subnet_id": %q, "ip_address": "10.99.0.5"}]`, subnetID)); code != 400 || errType(body) != "InvalidIpForSubnet" {
+		t.Fatalf("fixed_ips outside the subnet: %d %v", code, body)
+	}
+}
+
+func testHostRoutes(t *testing.T, tg *target) {
+	_, subnetID := tg.network(t, "demo", "", "10.74.0.0/24", `, "host_routes": [{"destination": "10.80.0.0/16", "nexthop": "10.74.0.254"}]`)
+	sn := tg.mustCall(t, 200, "demo", "GET", "/v2.0/subnets/"+subnetID, "", "subnet")
+	if diff := cmp.Diff([]any{map[string]any{"destination": "10.80.0.0/16", "nexthop": "10.74.0.254"}}, sn["host_routes"]); diff != "" {
+		t.Fatalf("host_routes (-want +got):\n%s", diff)
+	}
+	// Option 121 as ML2/OVN writes it: the routes (after its metadata
+	// route, on real Neutron), then the default route.
+	route := func() string {
+		return strings.Trim(tg.nbGet(t, "DHCP_Options", tg.subnetDHCP(t, subnetID), "options:classless_static_route"), `"`)
+	}
+	if got := route(); !strings.Contains(got, "10.80.0.0/16,10.74.0.254, ") || !strings.HasSuffix(got, "0.0.0.0/0,10.74.0.1}") {
+		t.Fatalf("classless_static_route = %q", got)
+	}
+	upd := tg.mustCall(t, 200, "demo", "PUT", "/v2.0/subnets/"+subnetID,
+		`{"subnet": {"host_routes": [{"destination": "10.81.0.0/16", "nexthop": "10.74.0.253"}, {"destination": "192.168.9.0/24", "nexthop": "10.74.0.252"}]}}`, "subnet")
+	if n := len(upd["host_routes"].([]any)); n != 2 {
+		t.Fatalf("host_routes after update = %v", upd["host_routes"])
+	}
+	if got := route(); strings.Contains(got, "10.80.0.0/16") || !strings.Contains(got, "10.81.0.0/16,10.74.0.253, 192.168.9.0/24,10.74.0.252, 0.0.0.0/0,10.74.0.1}") {
+		t.Fatalf("classless_static_route after update = %q", got)
+	}
+	tg.mustCall(t, 200, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"host_routes": []}}`, "subnet")
+	if got := tg.nbGet(t, "DHCP_Options", tg.subnetDHCP(t, subnetID), "options"); strings.Contains(got, "10.81.0.0") {
+		t.Fatalf("DHCP options after clearing host_routes = %s", got)
+	}
+	// A route of the other IP version, a bad CIDR: 400 InvalidInput.
+	for _, bad := range []string{
+		`[{"destination": "fd00::/64", "nexthop": "10.74.0.254"}]`,
+		`[{"destination": "10.80.0.0/33", "nexthop": "10.74.0.254"}]`,
+	} {
+		if code, body := tg.call(t, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"host_routes": `+bad+`}}`); code != 400 {
+			t.Errorf("host_routes %s: %d %v, want 400", bad, code, body)
+		}
+	}
+}
+
+func testPoolsUpdate(t *testing.T, tg *target) {
+	netID, subnetID := tg.network(t, "demo", "", "10.75.0.0/24", `, "allocation_pools": [{"start": "10.75.0.10", "end": "10.75.0.20"}]`)
+	p := tg.port(t, "demo", netID, "")
+	if !inPool(firstIP(p), "10.75.0.10", "10.75.0.20") {
+		t.Fatalf("port address %s outside the pool", firstIP(p))
+	}
+	upd := tg.mustCall(t, 200, "demo", "PUT", "/v2.0/subnets/"+subnetID,
+		`{"subnet": {"allocation_pools": [{"start": "10.75.0.100", "end": "10.75.0.101"}]}}`, "subnet")
+	if diff := cmp.Diff([]any{map[string]any{"start": "10.75.0.100", "end": "10.75.0.101"}}, upd["allocation_pools"]); diff != "" {
+		t.Fatalf("allocation_pools after update (-want +got):\n%s", diff)
+	}
+	// The port keeps its address; new ports get the new pool's, until
+	// it runs out.
+	if got := firstIP(tg.mustCall(t, 200, "demo", "GET", "/v2.0/ports/"+p["id"].(string), "", "port")); got != firstIP(p) {
+		t.Fatalf("port address after the pools changed = %s, want %s", got, firstIP(p))
+	}
+	for i := 0; i < 2; i++ {
+		if ip := firstIP(tg.port(t, "demo", netID, "")); !inPool(ip, "10.75.0.100", "10.75.0.101") {
+			t.Fatalf("new port's address %s outside the new pool", ip)
+		}
+	}
+	if code, body := tg.call(t, "demo", "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q}}`, netID)); code != 409 || errType(body) != "IpAddressGenerationFailure" {
+		t.Fatalf("port on the exhausted new pool: %d %v", code, body)
+	}
+	// A pool outside the subnet: 400, the pools unchanged.
+	if code, body := tg.call(t, "demo", "PUT", "/v2.0/subnets/"+subnetID, `{"subnet": {"allocation_pools": [{"start": "10.75.1.1", "end": "10.75.1.9"}]}}`); code != 400 {
+		t.Fatalf("pool outside the subnet: %d %v", code, body)
+	}
+	if got := tg.mustCall(t, 200, "demo", "GET", "/v2.0/subnets/"+subnetID, "", "subnet")["allocation_pools"]; len(got.([]any)) != 1 || got.([]any)[0].(map[string]any)["start"] != "10.75.0.100" {
+		t.Fatalf("allocation_pools after a refused update = %v", got)
+	}
+}
+
+func testBindingAttributes(t *testing.T, tg *target) {
+	netID, _ := tg.network(t, "demo", "", "10.76.0.0/24", "")
+	create := func(extra string) (int, map[string]any) {
+		return tg.call(t, "demo", "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q%s}}`, netID, extra))
+	}
+	// binding:host_id is the admin's (Nova binds); binding:vif_type is
+	// the server's alone.
+	if code, body := create(`, "binding:host_id": "hv1"`); code != 403 || errType(body) != "PolicyNotAuthorized" {
+		t.Fatalf("member sets binding:host_id: %d %v", code, body)
+	}
+	code, body := create(`, "binding:vif_type": "ovs"`)
+	if msg, _ := body["NeutronError"].(map[string]any)["message"].(string); code != 400 || !strings.Contains(msg, "binding:vif_type") {
+		t.Fatalf("member sets binding:vif_type: %d %v", code, body)
+	}
+	if code, body := create(`, "binding:vnic_type": "bogus"`); code != 400 || !strings.Contains(fmt.Sprint(body), "bogus") {
+		t.Fatalf("binding:vnic_type bogus: %d %v", code, body)
+	}
+	p := tg.port(t, "demo", netID, `, "binding:vnic_type": "normal"`)
+	id := p["id"].(string)
+	if vt := tg.mustCall(t, 200, "admin", "GET", "/v2.0/ports/"+id, "", "port")["binding:vnic_type"]; vt != "normal" {
+		t.Fatalf("binding:vnic_type = %v", vt)
+	}
+	if code, body := tg.call(t, "demo", "PUT", "/v2.0/ports/"+id, `{"port": {"binding:host_id": "hv1"}}`); code != 403 {
+		t.Fatalf("member updates binding:host_id: %d %v", code, body)
+	}
+	if code, body := tg.call(t, "admin", "PUT", "/v2.0/ports/"+id, `{"port": {"binding:vif_type": "ovs"}}`); code != 400 {
+		t.Fatalf("admin updates binding:vif_type: %d %v", code, body)
+	}
+	// SR-IOV: Neutron takes the port (binding it would fail on a host
+	// without such NICs); ovn-neutrond, whose ports are all OVS ports,
+	// deliberately refuses it up front.
+	code, body = create(`, "binding:vnic_type": "direct"`)
+	if tg.neutron && code != 201 || !tg.neutron && (code != 400 || errType(body) != "InvalidInput") {
+		t.Fatalf("binding:vnic_type direct on %s: %d %v", tg.name(), code, body)
 	}
 }

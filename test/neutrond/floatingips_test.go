@@ -8,13 +8,10 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/floatingips"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/routers"
-
-	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 )
 
 func TestFloatingIPs(t *testing.T) {
-	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb, "--gateway-chassis=hv1")
+	srv, nb := underTest(t, "--gateway-chassis=hv1")
 	ctx := context.Background()
 	demo := login(t, srv, "demo")
 	admin, demoTok, altTok := token(t, srv, "admin"), token(t, srv, "demo"), token(t, srv, "alt")

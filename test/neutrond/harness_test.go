@@ -30,6 +30,11 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(targetEnv) != "" {
+		// Against a sandbox's cloud: the tests that start an ovn-neutrond
+		// of their own skip (ownOnly), so none is built.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "neutrond-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -95,12 +100,20 @@ users:
 	return c
 }
 
-// server is a running ovn-neutrond.
+// server is the cloud a test talks to: an ovn-neutrond it started (URL
+// serves both Keystone and Neutron; cmd is set), or the cloud of a
+// sandbox (cmd is nil), which may be real Keystone + Neutron.
 type server struct {
 	URL  string
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
 	done chan struct{}
+	// cloud is set for a sandbox's cloud: its Keystone, users, and whether
+	// it is real Neutron.
+	cloud *target
+	// created are the resources made through call/login clients on a
+	// sandbox's cloud, deleted by id when the test ends.
+	created *sweeper
 }
 
 func freePort(t *testing.T) string {
@@ -119,7 +132,7 @@ func (c *cloud) start(t *testing.T, nb string, extra ...string) *server {
 	addr := freePort(t)
 	// Replicas run side by side: each gets its own metrics port.
 	args := append([]string{"serve", "--nb=" + nb, "--listen=" + addr, "--metrics-listen=127.0.0.1:0", "--identity=" + c.identity, "--signing-key=" + c.key}, extra...)
-	s := &server{URL: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan struct{})}
+	s := &server{URL: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan struct{}), cloud: ownTarget("http://"+addr+"/v3", nb)}
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
@@ -154,6 +167,9 @@ func (c *cloud) start(t *testing.T, nb string, extra ...string) *server {
 
 // stop sends SIGTERM (graceful shutdown) and waits.
 func (s *server) stop(t *testing.T) {
+	if s.cmd == nil {
+		return
+	}
 	select {
 	case <-s.done:
 		return
@@ -179,16 +195,23 @@ func tail(s string, n int) string {
 // login returns an authenticated gophercloud network client for user.
 func login(t *testing.T, s *server, user string) *gophercloud.ServiceClient {
 	t.Helper()
-	ctx := context.Background()
-	provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
-		IdentityEndpoint: s.URL + "/v3",
-		Username:         user,
-		Password:         password,
-		DomainName:       "Default",
-		TenantName:       user,
+	u, ok := s.cloud.users[user]
+	if !ok {
+		t.Fatalf("cloud has no user %q", user)
+	}
+	provider, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: s.cloud.authURL,
+		Username:         u.Name,
+		Password:         u.Password,
+		DomainName:       s.cloud.domain,
+		TenantName:       u.Project,
 	})
 	if err != nil {
-		t.Fatalf("login %s: %v", user, err)
+		t.Fatalf("login %s on %s: %v", user, s.cloud.name(), err)
+	}
+	if s.created != nil {
+		// Resources made through gophercloud are deleted at the end too.
+		provider.HTTPClient.Transport = s.created.recorder(http.DefaultTransport)
 	}
 	nc, err := openstack.NewNetworkV2(provider, gophercloud.EndpointOpts{})
 	if err != nil {
@@ -196,6 +219,21 @@ func login(t *testing.T, s *server, user string) *gophercloud.ServiceClient {
 	}
 	return nc
 }
+
+// api is the base URL of the cloud's Neutron (paths start at /v2.0).
+func (s *server) api(t *testing.T) string {
+	t.Helper()
+	if s.cmd != nil {
+		return s.URL
+	}
+	return strings.TrimSuffix(s.cloud.client(t, "admin").Endpoint, "/")
+}
+
+// project is the project id of user's project.
+func (s *server) project(user string) string { return s.cloud.projectID(user) }
+
+// neutron: the cloud is real Neutron (ML2/OVN), not ovn-neutrond.
+func (s *server) neutron() bool { return s.cloud.neutron }
 
 // token returns a token of user as a raw string.
 func token(t *testing.T, s *server, user string) string {
@@ -210,7 +248,7 @@ func call(t *testing.T, s *server, tok, method, path, body string) (int, map[str
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	req, err := http.NewRequest(method, s.api(t)+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,14 +256,19 @@ func call(t *testing.T, s *server, tok, method, path, body string) (int, map[str
 		req.Header.Set("X-Auth-Token", tok)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	hc := http.DefaultClient
+	if s.created != nil {
+		hc = &http.Client{Transport: s.created.recorder(http.DefaultTransport)}
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	var out map[string]any
-	if len(data) > 0 {
+	// Real Neutron answers some errors (401) in plain text.
+	if len(data) > 0 && (s.cmd != nil || data[0] == '{') {
 		if err := json.Unmarshal(data, &out); err != nil {
 			t.Fatalf("%s %s: body %q is not JSON", method, path, data)
 		}
@@ -256,4 +299,39 @@ func nbDump(t *testing.T, nb string) string {
 		b.WriteString(nbctl(t, nb, "--columns="+tc[1], "list", tc[0]))
 	}
 	return b.String()
+}
+
+// profileAs is who creates a port with a binding:profile for member's
+// project, and the body members that say whose it is: the member itself
+// on ovn-neutrond, which lets a port's owner set binding:profile (its
+// ownership check on parent_name is what keeps that safe); an admin on
+// behalf of the member on real Neutron, whose default policy makes
+// binding:profile admin-only.
+func (s *server) profileAs(t *testing.T, member string) (tok, owner string) {
+	t.Helper()
+	if s.neutron() {
+		return token(t, s, "admin"), fmt.Sprintf(`, "project_id": %q`, s.project(member))
+	}
+	return token(t, s, member), ""
+}
+
+// lsName is the NB Logical_Switch of a network (both ovn-neutrond and
+// ML2/OVN name it neutron-<id>).
+func lsName(netID string) string { return "neutron-" + netID }
+
+// subnetDHCPRow is the _uuid of a subnet's DHCP_Options row (ML2/OVN
+// keys it subnet_id, ovn-neutrond neutron:subnet_id).
+func subnetDHCPRow(t *testing.T, nb, subnetID string) string {
+	t.Helper()
+	for _, key := range []string{"subnet_id", "neutron\\:subnet_id"} {
+		out := nbctl(t, nb, "--bare", "--columns=_uuid,external_ids", "find", "DHCP_Options", "external_ids:"+key+"="+subnetID)
+		for _, rec := range strings.Split(out, "\n\n") {
+			f := strings.Fields(rec)
+			if len(f) > 0 && !strings.Contains(rec, "port_id=") {
+				return f[0]
+			}
+		}
+	}
+	t.Fatalf("no DHCP_Options row for subnet %s", subnetID)
+	return ""
 }

@@ -1,40 +1,44 @@
 package neutrond
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+	"github.com/google/go-cmp/cmp"
 )
 
-// osc runs the openstack CLI as user and decodes its JSON output (when
-// -f json is among args).
+// osc runs the openstack CLI as user against the cloud and decodes its
+// JSON output (when -f json is among args).
+// What it creates on a sandbox's cloud is deleted at the test's end.
 func osc(t *testing.T, s *server, user string, args ...string) any {
 	t.Helper()
-	cmd := exec.Command("openstack", args...)
-	cmd.Env = append(os.Environ(),
-		"OS_AUTH_URL="+s.URL+"/v3", "OS_USERNAME="+user, "OS_PASSWORD="+password,
-		"OS_PROJECT_NAME="+user, "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default",
-		"OS_IDENTITY_API_VERSION=3", "OS_INTERFACE=public")
-	out, err := cmd.Output()
-	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("openstack %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
-	}
-	var v any
-	if len(out) > 0 && (out[0] == '{' || out[0] == '[') {
-		if err := json.Unmarshal(out, &v); err != nil {
-			t.Fatalf("openstack %s: output not JSON: %s", strings.Join(args, " "), out)
+	out := s.cloud.osc(t, user, args...)
+	if s.created != nil && len(args) > 1 {
+		if m, ok := out.(map[string]any); ok && m["id"] != nil {
+			if coll := oscCollection(args); coll != "" {
+				s.created.add(coll, fmt.Sprint(m["id"]))
+			}
 		}
 	}
-	return v
+	return out
+}
+
+// oscCollection is the API collection an `openstack … create` makes.
+func oscCollection(args []string) string {
+	cmd := strings.Join(args, " ")
+	for prefix, coll := range map[string]string{
+		"network create": "networks", "subnet create": "subnets", "port create": "ports",
+		"network trunk create": "trunks", "router create": "routers", "security group create": "security-groups",
+		"security group rule create": "security-group-rules", "floating ip create": "floatingips",
+	} {
+		if strings.HasPrefix(cmd, prefix+" ") {
+			return coll
+		}
+	}
+	return ""
 }
 
 func field(v any, k string) string { return fmt.Sprint(v.(map[string]any)[k]) }
@@ -43,27 +47,33 @@ func TestOpenstackCLI(t *testing.T) {
 	if _, err := exec.LookPath("openstack"); err != nil {
 		t.Skip("openstack CLI not installed (apt-get install python3-openstackclient)")
 	}
-	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb)
+	srv, nb := underTest(t)
+	ls1 := "LS1-" + t.Name()
 
 	tok := osc(t, srv, "demo", "token", "issue", "-f", "json")
-	if field(tok, "project_id") != projDemo || field(tok, "id") == "" {
+	if field(tok, "project_id") != srv.project("demo") || field(tok, "id") == "" {
 		t.Fatalf("token issue = %v", tok)
 	}
-	net := osc(t, srv, "demo", "network", "create", "LS1", "-f", "json")
+	net := osc(t, srv, "demo", "network", "create", ls1, "-f", "json")
 	netID := field(net, "id")
-	if got := nbctl(t, nb, "--bare", "--columns=name", "find", "Logical_Switch", "external_ids:neutron\\:network_name=LS1"); got != "neutron-"+netID {
-		t.Fatalf("Logical_Switch for LS1 = %q", got)
+	if got := nbctl(t, nb, "get", "Logical_Switch", lsName(netID), "external_ids:neutron\\:network_name"); strings.Trim(got, `"`) != ls1 {
+		t.Fatalf("Logical_Switch %s's network_name = %s", lsName(netID), got)
 	}
-	list := osc(t, srv, "demo", "network", "list", "-f", "json").([]any)
+	list := osc(t, srv, "demo", "network", "list", "--name", ls1, "-f", "json").([]any)
 	if len(list) != 1 || field(list[0], "ID") != netID {
 		t.Fatalf("network list = %v", list)
 	}
-	osc(t, srv, "demo", "subnet", "create", "--network", "LS1", "--subnet-range", "10.0.0.0/24", "sub1", "-f", "json")
-	vm := osc(t, srv, "demo", "port", "create", "--network", "LS1", "vm1", "-f", "json")
+	osc(t, srv, "demo", "subnet", "create", "--network", netID, "--subnet-range", "10.0.0.0/24", "sub1", "-f", "json")
+	vm := osc(t, srv, "demo", "port", "create", "--network", netID, "vm1", "-f", "json")
 	vmID := field(vm, "id")
-	c1 := osc(t, srv, "demo", "port", "create", "--network", "LS1",
-		"--binding-profile", fmt.Sprintf(`{"parent_name": %q, "tag": 10}`, vmID), "c1", "-f", "json")
+	// binding:profile: set by the owner on ovn-neutrond, by an admin for
+	// the project on real Neutron (see profileAs).
+	profiler, forProject := "demo", []string{}
+	if srv.neutron() {
+		profiler, forProject = "admin", []string{"--project", srv.project("demo")}
+	}
+	c1 := osc(t, srv, profiler, append([]string{"port", "create", "--network", netID,
+		"--binding-profile", fmt.Sprintf(`{"parent_name": %q, "tag": 10}`, vmID), "c1", "-f", "json"}, forProject...)...)
 	c1ID := field(c1, "id")
 
 	// The LSP carries parent_name, tag, addresses and port_security.
@@ -73,7 +83,7 @@ func TestOpenstackCLI(t *testing.T) {
 	if got := nbctl(t, nb, "get", "Logical_Switch_Port", c1ID, "tag_request"); got != "10" {
 		t.Fatalf("tag_request = %s", got)
 	}
-	show := osc(t, srv, "demo", "port", "show", "c1", "-f", "json").(map[string]any)
+	show := osc(t, srv, profiler, "port", "show", c1ID, "-f", "json").(map[string]any)
 	mac := show["mac_address"].(string)
 	ip := show["fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
 	want := fmt.Sprintf(`["%s %s"]`, mac, ip)
@@ -85,13 +95,21 @@ func TestOpenstackCLI(t *testing.T) {
 	if prof := show["binding_profile"].(map[string]any); prof["parent_name"] != vmID || prof["tag"] != float64(10) {
 		t.Fatalf("port show binding_profile = %v", prof)
 	}
-	if ports := osc(t, srv, "demo", "port", "list", "-f", "json").([]any); len(ports) != 2 {
-		t.Fatalf("port list = %v", ports)
+	// The network's own ports (ML2/OVN's metadata port) aside.
+	var names []string
+	for _, p := range osc(t, srv, "demo", "port", "list", "--network", netID, "-f", "json").([]any) {
+		if n := field(p, "Name"); n != "" {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	if diff := cmp.Diff([]string{"c1", "vm1"}, names); diff != "" {
+		t.Fatalf("port list names (-want +got):\n%s", diff)
 	}
 	osc(t, srv, "demo", "port", "delete", c1ID)
 	osc(t, srv, "demo", "port", "delete", vmID)
-	osc(t, srv, "demo", "network", "delete", "LS1")
-	if got := nbDump(t, nb); strings.Contains(got, "neutron") {
+	osc(t, srv, "demo", "network", "delete", netID)
+	if got := nbDump(t, nb); strings.Contains(got, netID) {
 		t.Fatalf("rows left in NB:\n%s", got)
 	}
 }

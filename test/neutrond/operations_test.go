@@ -19,6 +19,7 @@ import (
 // subnet: every address is handed out once, and each server sees the
 // other's ports.
 func TestTwoServersAllocateDistinctAddresses(t *testing.T) {
+	ownOnly(t, "replicas sharing one NB")
 	nb := ovsdbtest.StartNB(t)
 	c := newCloud(t)
 	a, b := c.start(t, nb), c.start(t, nb)
@@ -87,6 +88,7 @@ func TestTwoServersAllocateDistinctAddresses(t *testing.T) {
 
 // Everything lives in NB: a restarted server serves the same data.
 func TestRestartKeepsState(t *testing.T) {
+	ownOnly(t, "restart")
 	nb := ovsdbtest.StartNB(t)
 	c := newCloud(t)
 	a := c.start(t, nb)
@@ -127,6 +129,7 @@ func TestRestartKeepsState(t *testing.T) {
 }
 
 func TestUnreachableNBFailsClearly(t *testing.T) {
+	ownOnly(t, "start-up without an NB")
 	c := newCloud(t)
 	sock := filepath.Join(t.TempDir(), "nope.sock")
 	cmd := exec.Command(binary, "serve", "--nb=unix:"+sock, "--listen=127.0.0.1:0",
@@ -141,6 +144,7 @@ func TestUnreachableNBFailsClearly(t *testing.T) {
 }
 
 func TestExpiredTokenIsRefused(t *testing.T) {
+	ownOnly(t, "token lifetime flag")
 	nb := ovsdbtest.StartNB(t)
 	srv := newCloud(t).start(t, nb, "--token-ttl=4s")
 	tok := token(t, srv, "demo")
@@ -158,6 +162,7 @@ func TestExpiredTokenIsRefused(t *testing.T) {
 }
 
 func TestLogsHoldNoSecrets(t *testing.T) {
+	ownOnly(t, "logs")
 	nb := ovsdbtest.StartNB(t)
 	srv := newCloud(t).start(t, nb)
 	tok := token(t, srv, "demo")
@@ -210,6 +215,7 @@ func (n *nbServer) stop() {
 }
 
 func TestReconnectsWhenNBComesBack(t *testing.T) {
+	ownOnly(t, "NB reconnection")
 	if _, err := exec.LookPath("ovsdb-server"); err != nil {
 		t.Skip("ovsdb-server not installed (apt-get install openvswitch-switch)")
 	}
@@ -270,6 +276,7 @@ func TestReconnectsWhenNBComesBack(t *testing.T) {
 
 // SIGTERM stops the server cleanly (exit status 0).
 func TestGracefulShutdown(t *testing.T) {
+	ownOnly(t, "shutdown")
 	nb := ovsdbtest.StartNB(t)
 	srv := newCloud(t).start(t, nb)
 	srv.stop(t)
@@ -284,6 +291,7 @@ func TestGracefulShutdown(t *testing.T) {
 // A client may create through one server and use the result through
 // another at once (replicas behind a load balancer).
 func TestWriteOnOneServerReadOnAnother(t *testing.T) {
+	ownOnly(t, "replicas sharing one NB")
 	nb := ovsdbtest.StartNB(t)
 	c := newCloud(t)
 	a, b := c.start(t, nb), c.start(t, nb)
@@ -310,6 +318,7 @@ func TestWriteOnOneServerReadOnAnother(t *testing.T) {
 }
 
 func TestMACBaseFlag(t *testing.T) {
+	ownOnly(t, "--mac-base flag")
 	nb := ovsdbtest.StartNB(t)
 	srv := newCloud(t).start(t, nb, "--mac-base=02:ab:cd")
 	tok := token(t, srv, "demo")

@@ -45,6 +45,7 @@ func get(t *testing.T, url string, hdr map[string]string) (int, http.Header, str
 // address with per-route counts and latency histograms, a request id in
 // X-Openstack-Request-Id that the access log names with user and project.
 func TestOperatorEndpoints(t *testing.T) {
+	ownOnly(t, "health and metrics endpoints")
 	nb := ovsdbtest.StartNB(t)
 	c := newCloud(t)
 	maddr := freePort(t)
@@ -135,6 +136,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 }
 
 func TestTLS(t *testing.T) {
+	ownOnly(t, "TLS listener")
 	nb := ovsdbtest.StartNB(t)
 	c := newCloud(t)
 	cert, key, pool := selfSigned(t)

@@ -12,6 +12,7 @@ import (
 // concurrently, onto different networks: no prefix is handed out twice,
 // and the pool is full after exactly its 16 prefixes.
 func TestTwoServersAllocateFromOnePool(t *testing.T) {
+	ownOnly(t, "replicas sharing one NB")
 	nb := ovsdbtest.StartNB(t)
 	c := newCloud(t)
 	a, b := c.start(t, nb), c.start(t, nb)

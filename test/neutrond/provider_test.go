@@ -10,8 +10,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/external"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/provider"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
-
-	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 )
 
 // providerNetwork is a network as gophercloud reads it with the provider
@@ -48,24 +46,23 @@ func localnetOf(t *testing.T, nb, netID string) string {
 }
 
 func TestProviderNetworks(t *testing.T) {
-	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb, "--vlan-networks=physnet1", "--flat-networks=physnet1,physnet2")
+	srv, nb := underTest(t, "--vlan-networks=physnet1", "--flat-networks=physnet1,physnet2")
 	admin, demo := token(t, srv, "admin"), token(t, srv, "demo")
 
 	// An admin's VLAN network: the provider attributes, a localnet port
 	// as ML2/OVN writes it.
 	code, body := call(t, srv, admin, "POST", "/v2.0/networks",
-		`{"network": {"name": "public", "provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 100, "router:external": true}}`)
+		`{"network": {"name": "public", "provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 140, "router:external": true}}`)
 	if code != 201 {
 		t.Fatalf("create VLAN network: %d %v", code, body)
 	}
 	vlanID := body["network"].(map[string]any)["id"].(string)
 	n := getProviderNetwork(t, srv, "admin", vlanID)
-	if n.NetworkType != "vlan" || n.PhysicalNetwork != "physnet1" || n.SegmentationID != "100" || !n.External || n.MTU != 1500 {
+	if n.NetworkType != "vlan" || n.PhysicalNetwork != "physnet1" || n.SegmentationID != "140" || !n.External || n.MTU != 1500 {
 		t.Fatalf("VLAN network as admin sees it: %+v", n)
 	}
 	lsp := localnetOf(t, nb, vlanID)
-	if !strings.HasPrefix(lsp, "provnet-") || !strings.Contains(lsp, " localnet 100 ") || !strings.Contains(lsp, "network_name=physnet1") {
+	if !strings.HasPrefix(lsp, "provnet-") || !strings.Contains(lsp, " localnet 140 ") || !strings.Contains(lsp, "network_name=physnet1") {
 		t.Fatalf("localnet port of the VLAN network: %q", lsp)
 	}
 	if nbctl(t, nb, "--bare", "--columns=external_ids", "find", "Logical_Switch_Port", "type=localnet") != "" {
@@ -104,7 +101,7 @@ func TestProviderNetworks(t *testing.T) {
 	}
 
 	// Filters on provider attributes (admin).
-	code, body = call(t, srv, admin, "GET", "/v2.0/networks?provider:network_type=vlan&provider:segmentation_id=100", "")
+	code, body = call(t, srv, admin, "GET", "/v2.0/networks?provider:network_type=vlan&provider:segmentation_id=140", "")
 	if code != 200 || len(body["networks"].([]any)) != 1 {
 		t.Fatalf("filter on provider attributes: %d %v", code, body)
 	}
@@ -124,14 +121,14 @@ func TestProviderNetworks(t *testing.T) {
 		{"member sets segmentation_id", demo, `{"provider:segmentation_id": 7}`, 403, "PolicyNotAuthorized", "create_network:provider:segmentation_id"},
 		{"member sets router:external", demo, `{"router:external": true}`, 403, "PolicyNotAuthorized", "create_network:router:external"},
 		{"member sets shared", demo, `{"shared": true}`, 403, "PolicyNotAuthorized", "create_network:shared"},
-		{"VLAN used twice", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 100}`, 409, "VlanIdInUse", "The VLAN 100 on physical network physnet1 is in use."},
+		{"VLAN used twice", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 140}`, 409, "VlanIdInUse", "The VLAN 140 on physical network physnet1 is in use."},
 		{"VLAN without physical network", admin, `{"provider:network_type": "vlan", "provider:segmentation_id": 5}`, 400, "InvalidInput", "segmentation_id requires physical_network for VLAN provider network"},
 		{"VLAN 0", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 0}`, 400, "InvalidInput", "segmentation_id out of range (1 through 4094)"},
 		{"VLAN 4095", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 4095}`, 400, "InvalidInput", "segmentation_id out of range (1 through 4094)"},
 		{"VLAN id not a number", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": "ten"}`, 400, "InvalidInput", "'ten' is not an integer"},
 		{"VLAN on an unknown physical network", admin, `{"provider:network_type": "vlan", "provider:physical_network": "physnet2", "provider:segmentation_id": 5}`, 400, "InvalidInput", "physical_network 'physnet2' unknown for VLAN provider network"},
 		{"flat without physical network", admin, `{"provider:network_type": "flat"}`, 400, "InvalidInput", "physical_network required for flat provider network"},
-		{"flat with an id", admin, `{"provider:network_type": "flat", "provider:physical_network": "physnet2", "provider:segmentation_id": 3}`, 400, "InvalidInput", "segmentation_id prohibited for flat provider network"},
+		{"flat with an id", admin, `{"provider:network_type": "flat", "provider:physical_network": "physnet1", "provider:segmentation_id": 3}`, 400, "InvalidInput", "segmentation_id prohibited for flat provider network"},
 		{"geneve on a physical network", admin, `{"provider:network_type": "geneve", "provider:physical_network": "physnet1"}`, 400, "InvalidInput", "provider:physical_network specified for geneve network"},
 		{"geneve VNI in use", admin, `{"provider:network_type": "geneve", "provider:segmentation_id": ` + tenant.SegmentationID + `}`, 409, "TunnelIdInUse", "The tunnel ID " + tenant.SegmentationID + " is in use."},
 		{"unknown type", admin, `{"provider:network_type": "vxlan"}`, 400, "InvalidInput", "network_type value 'vxlan' not supported"},
@@ -157,22 +154,24 @@ func TestProviderNetworks(t *testing.T) {
 		t.Fatalf("refused requests changed NB:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 
-	// A flat network; deleting it frees the physical network.
-	code, body = call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"provider:network_type": "flat", "provider:physical_network": "physnet2"}}`)
+	// A flat network (the physical network a sandbox's clouds both
+	// have); deleting it frees the physical network.
+	code, body = call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"provider:network_type": "flat", "provider:physical_network": "physnet1"}}`)
 	if code != 201 {
 		t.Fatalf("flat network: %d %v", code, body)
 	}
 	flatID := body["network"].(map[string]any)["id"].(string)
-	if got := localnetOf(t, nb, flatID); !strings.Contains(got, " localnet mcast_flood") || !strings.Contains(got, "network_name=physnet2") {
-		t.Fatalf("localnet port of the flat network (no tag): %q", got)
+	flatLocalnet := localnetOf(t, nb, flatID)
+	if !strings.Contains(flatLocalnet, " localnet mcast_flood") || !strings.Contains(flatLocalnet, "network_name=physnet1") {
+		t.Fatalf("localnet port of the flat network (no tag): %q", flatLocalnet)
 	}
 	if code, body := call(t, srv, admin, "DELETE", "/v2.0/networks/"+flatID, ""); code != 204 {
 		t.Fatalf("delete flat network: %d %v", code, body)
 	}
-	if got := nbctl(t, nb, "--bare", "--columns=name", "find", "Logical_Switch_Port", "options:network_name=physnet2"); got != "" {
+	if got := nbctl(t, nb, "--bare", "--columns=name", "find", "Logical_Switch_Port", "name="+strings.Fields(flatLocalnet)[0]); got != "" {
 		t.Fatalf("localnet port left after its network was deleted: %q", got)
 	}
-	if code, body := call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"provider:network_type": "flat", "provider:physical_network": "physnet2"}}`); code != 201 {
+	if code, body := call(t, srv, admin, "POST", "/v2.0/networks", `{"network": {"provider:network_type": "flat", "provider:physical_network": "physnet1"}}`); code != 201 {
 		t.Fatalf("flat network again on the freed physical network: %d %v", code, body)
 	}
 }
@@ -191,8 +190,7 @@ func TestProviderNetworkCLI(t *testing.T) {
 	if _, err := exec.LookPath("openstack"); err != nil {
 		t.Skip("openstack CLI not installed (apt-get install python3-openstackclient)")
 	}
-	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb)
+	srv, nb := underTest(t)
 	net := osc(t, srv, "admin", "network", "create", "physnet-vlan", "--provider-network-type", "vlan",
 		"--provider-physical-network", "physnet1", "--provider-segment", "200", "--external", "-f", "json")
 	for k, want := range map[string]string{"provider:network_type": "vlan", "provider:physical_network": "physnet1",

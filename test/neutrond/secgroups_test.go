@@ -10,8 +10,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
-
-	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 )
 
 func pgOf(id string) string { return "pg_" + strings.ReplaceAll(id, "-", "_") }
@@ -40,8 +38,7 @@ func pgMatches(t *testing.T, nb, pg string) []string {
 }
 
 func TestSecurityGroups(t *testing.T) {
-	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb)
+	srv, nb := underTest(t)
 	ctx := context.Background()
 	demo := login(t, srv, "demo")
 	demoTok, altTok := token(t, srv, "demo"), token(t, srv, "alt")
@@ -63,7 +60,9 @@ func TestSecurityGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gs) != 1 || gs[0].Name != "default" || len(gs[0].Rules) != 4 {
+	// (A sandbox's cloud has used it already, and let its physical
+	// host in: a rule more there.)
+	if gs = slices.DeleteFunc(gs, func(g groups.SecGroup) bool { return g.Name != "default" }); len(gs) != 1 || srv.cmd != nil && len(gs[0].Rules) != 4 {
 		t.Fatalf("demo's groups on first use = %+v", gs)
 	}
 	def := gs[0].ID
@@ -72,7 +71,7 @@ func TestSecurityGroups(t *testing.T) {
 		"from-lport 1002 allow-related inport == @" + pgOf(def) + " && ip6",
 		"to-lport 1002 allow-related outport == @" + pgOf(def) + " && ip4 && ip4.src == $" + pgOf(def) + "_ip4",
 		"to-lport 1002 allow-related outport == @" + pgOf(def) + " && ip6 && ip6.src == $" + pgOf(def) + "_ip6",
-	}; !slices.Equal(got, want) {
+	}; !slices.Equal(got, want) && (srv.cmd != nil || !subset(want, got)) {
 		t.Fatalf("default group ACLs:\n got %q\nwant %q", got, want)
 	}
 
@@ -81,6 +80,20 @@ func TestSecurityGroups(t *testing.T) {
 	netID := createNet(t, srv, demoTok, `{"network": {"name": "n"}}`)
 	if code, body := call(t, srv, demoTok, "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "10.9.0.0/24"}}`, netID)); code != 201 {
 		t.Fatalf("subnet: %d %v", code, body)
+	}
+	// Members among this test's ports (a sandbox's cloud has its own).
+	adminTok := token(t, srv, "admin")
+	membersOf := func(pg string) []string {
+		_, body := call(t, srv, adminTok, "GET", "/v2.0/ports?network_id="+netID, "")
+		var out []string
+		for _, m := range pgMembers(t, nb, pg) {
+			for _, o := range body["ports"].([]any) {
+				if o.(map[string]any)["id"] == m {
+					out = append(out, m)
+				}
+			}
+		}
+		return out
 	}
 	p, err := ports.Create(ctx, demo, ports.CreateOpts{NetworkID: netID, Name: "vm"}).Extract()
 	if err != nil {
@@ -101,10 +114,10 @@ func TestSecurityGroups(t *testing.T) {
 	insecure := body["port"].(map[string]any)["id"].(string)
 	members := []string{open.ID, p.ID}
 	slices.Sort(members)
-	if got := pgMembers(t, nb, pgOf(def)); !slices.Equal(got, members) {
+	if got := membersOf(pgOf(def)); !slices.Equal(got, members) {
 		t.Fatalf("default Port_Group members = %v, want %v", got, members)
 	}
-	if got := pgMembers(t, nb, "neutron_pg_drop"); !slices.Equal(got, members) {
+	if got := membersOf("neutron_pg_drop"); !slices.Equal(got, members) {
 		t.Fatalf("neutron_pg_drop members = %v, want %v", got, members)
 	}
 
@@ -131,10 +144,10 @@ func TestSecurityGroups(t *testing.T) {
 	if _, err := ports.Update(ctx, demo, p.ID, ports.UpdateOpts{SecurityGroups: &groupsOf}).Extract(); err != nil {
 		t.Fatal(err)
 	}
-	if got := pgMembers(t, nb, pgOf(web.ID)); !slices.Equal(got, []string{p.ID}) {
+	if got := membersOf(pgOf(web.ID)); !slices.Equal(got, []string{p.ID}) {
 		t.Fatalf("web members = %v", got)
 	}
-	if got := pgMembers(t, nb, pgOf(def)); !slices.Equal(got, []string{open.ID}) {
+	if got := membersOf(pgOf(def)); !slices.Equal(got, []string{open.ID}) {
 		t.Fatalf("default members after the move = %v", got)
 	}
 
@@ -185,7 +198,7 @@ func TestSecurityGroups(t *testing.T) {
 	if code, body := call(t, srv, demoTok, "PUT", "/v2.0/ports/"+p.ID, `{"port": {"port_security_enabled": false, "security_groups": []}}`); code != 200 {
 		t.Fatalf("port security off: %d %v", code, body)
 	}
-	if got := pgMembers(t, nb, "neutron_pg_drop"); !slices.Equal(got, []string{open.ID}) {
+	if got := membersOf("neutron_pg_drop"); !slices.Equal(got, []string{open.ID}) {
 		t.Fatalf("neutron_pg_drop members = %v, want only %s", got, open.ID)
 	}
 	// Rules and groups go away with their ACLs.
@@ -206,4 +219,14 @@ func TestSecurityGroups(t *testing.T) {
 	if code != 200 || len(body["security_groups"].([]any)) != 1 || body["security_groups"].([]any)[0].(map[string]any)["id"] == def {
 		t.Fatalf("alt's groups: %d %v", code, body)
 	}
+}
+
+// subset: every element of want is in got.
+func subset(want, got []string) bool {
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return false
+		}
+	}
+	return true
 }

@@ -48,6 +48,17 @@ type targetUser struct {
 // newTarget returns the cloud the scenarios run against.
 func newTarget(t *testing.T) *target {
 	t.Helper()
+	if tg := sandboxTarget(t); tg != nil {
+		return tg
+	}
+	nb := ovsdbtest.StartNB(t)
+	return newCloud(t).start(t, nb).cloud
+}
+
+// sandboxTarget is the cloud of the sandbox NEUTROND_TEST_TARGET names,
+// or nil when it is unset.
+func sandboxTarget(t *testing.T) *target {
+	t.Helper()
 	tg := &target{users: map[string]targetUser{}, clients: map[string]*gophercloud.ServiceClient{}, domain: "Default"}
 	if path := os.Getenv(targetEnv); path != "" {
 		data, err := os.ReadFile(path)
@@ -78,9 +89,40 @@ func newTarget(t *testing.T) *target {
 		tg.neutron = cloud == "openstack" || cloud == "neutron"
 		return tg
 	}
+	return nil
+}
+
+// underTest is the cloud a scenario runs against and its NB: the
+// sandbox's when NEUTROND_TEST_TARGET is set (what the scenario creates
+// there is deleted, by id, when it ends), else a private ovn-neutrond on
+// a private NB.
+// extra are ovn-neutrond's flags for a private one (a sandbox's has its
+// own configuration).
+func underTest(t *testing.T, extra ...string) (*server, string) {
+	t.Helper()
+	if tg := sandboxTarget(t); tg != nil {
+		s := &server{cloud: tg, created: &sweeper{}}
+		t.Cleanup(func() { s.created.sweep(t, s) })
+		return s, tg.nb
+	}
 	nb := ovsdbtest.StartNB(t)
-	srv := newCloud(t).start(t, nb)
-	tg.authURL, tg.nb = srv.URL+"/v3", nb
+	return newCloud(t).start(t, nb, extra...), nb
+}
+
+// ownOnly skips a test about ovn-neutrond itself (its processes, its
+// private NB, its internals) when the suite runs against a sandbox's
+// cloud; why says what it is about. Such tests run in `make unit`.
+func ownOnly(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv(targetEnv) != "" {
+		t.Skipf("about ovn-neutrond's own %s: runs against a private ovn-neutrond only", why)
+	}
+}
+
+// ownTarget is the target of an ovn-neutrond a test started on nb, with
+// the generated identity's users.
+func ownTarget(authURL, nb string) *target {
+	tg := &target{users: map[string]targetUser{}, clients: map[string]*gophercloud.ServiceClient{}, domain: "Default", authURL: authURL, nb: nb}
 	for name, id := range map[string]string{"admin": projAdmin, "demo": projDemo, "alt": projAlt} {
 		tg.users[name] = targetUser{Name: name, Project: name, ProjectID: id, Password: password}
 	}

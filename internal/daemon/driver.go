@@ -123,8 +123,12 @@ func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRe
 			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: --subnet %q: want an IPv4 CIDR such as 10.1.2.0/24", ErrBadOption, req.Pool)
 		}
 		pool = pool.Masked()
-		if _, ok := recs[keyPoolPrefix+pool.String()]; ok {
-			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("--subnet %s: %w (see docker network ls)", pool, ErrPoolInUse)
+		for k := range recs {
+			// Two ovn networks of one VM with overlapping subnets would give
+			// a container on both two routes to the same addresses.
+			if used, err := netip.ParsePrefix(strings.TrimPrefix(k, keyPoolPrefix)); err == nil && strings.HasPrefix(k, keyPoolPrefix) && used.Overlaps(pool) {
+				return dockerdriver.RequestPoolResponse{}, fmt.Errorf("--subnet %s overlaps %s: %w (see docker network ls; a Neutron network already bound here is joined with its own subnet)", pool, used, ErrPoolInUse)
+			}
 		}
 	} else {
 		var used []netip.Prefix
@@ -207,6 +211,11 @@ func (d *Driver) RequestAddress(ctx context.Context, req dockerdriver.RequestAdd
 		return dockerdriver.RequestAddressResponse{}, err
 	}
 	e, err := d.Attach.Reserve(ctx, attach.ReserveRequest{NetworkID: netID, IP: ip, Ref: newRef()})
+	if errors.Is(err, cloud.ErrUnreachable) && !ip.IsValid() {
+		// Reserve takes a ready pool port without asking Neutron: it
+		// asked because none was left.
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("Neutron network %s: no ready port left in this VM's pool, and a new one needs Neutron: %w", netID, err)
+	}
 	if err != nil {
 		return dockerdriver.RequestAddressResponse{}, err
 	}

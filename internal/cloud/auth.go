@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -53,6 +54,8 @@ type Client struct {
 
 	mu    sync.Mutex
 	entry cacheEntry // what is cached (the extensions are added lazily)
+
+	observer atomic.Pointer[Observer] // see Observe
 }
 
 // AuthURL is the identity endpoint the client authenticated against.

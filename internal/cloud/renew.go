@@ -3,6 +3,8 @@ package cloud
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -67,14 +69,37 @@ type renewingTransport struct {
 
 func (t renewingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	sent := r.Header.Get("X-Auth-Token")
-	if sent == "" || r.Header.Get("X-Subject-Token") != "" || t.c.provider == nil {
-		return t.base.RoundTrip(r)
+	if sent != "" && r.Header.Get("X-Subject-Token") == "" && t.c.provider != nil {
+		if tok := t.c.renewAhead(r.Context(), sent); tok != sent {
+			r = r.Clone(r.Context())
+			r.Header.Set("X-Auth-Token", tok)
+		}
 	}
-	if tok := t.c.renewAhead(r.Context(), sent); tok != sent {
-		r = r.Clone(r.Context())
-		r.Header.Set("X-Auth-Token", tok)
+	start := time.Now()
+	resp, err := t.base.RoundTrip(r)
+	if obs := t.c.observer.Load(); obs != nil {
+		code := "unreachable"
+		if err == nil {
+			code = strconv.Itoa(resp.StatusCode)
+		}
+		(*obs)(t.c.service(r), r.Method, code, time.Since(start))
 	}
-	return t.base.RoundTrip(r)
+	return resp, err
+}
+
+// Observer is told of every HTTP request the client makes: the service
+// ("network" or "identity"), the method, the status code ("unreachable"
+// when no answer came) and how long it took.
+type Observer func(service, method, code string, took time.Duration)
+
+// Observe makes the client tell obs of each request from now on.
+func (c *Client) Observe(obs Observer) { c.observer.Store(&obs) }
+
+func (c *Client) service(r *http.Request) string {
+	if c.net != nil && strings.HasPrefix(r.URL.String(), c.net.Endpoint) {
+		return "network"
+	}
+	return "identity"
 }
 
 // withRenewal makes hc renew tokens ahead of their expiry for c.

@@ -13,6 +13,10 @@ plugin_pidfile() { echo "$(dir_of "$1")/ovn-docker-daemon.pid"; }
 # instance's.
 plugin_socket() { echo "$(vm_run_dir "$1")/docker/plugins/ovn.sock"; }
 
+# plugin_metrics VM: the daemon's /metrics socket (the VM's
+# /run/ovn-docker/metrics.sock).
+plugin_metrics() { echo "$(vm_run_dir "$1")/ovn-docker/metrics.sock"; }
+
 # start_plugin VM: the daemon in the VM's namespaces, in the background.
 start_plugin() {
 	local vm=$1 pidf
@@ -22,7 +26,7 @@ start_plugin() {
 		eval "$(env_lines demo "$vm")"
 		unset DOCKER_HOST DOCKER_CONTEXT # the VM's engine, by its default socket
 		setsid nsenter --net="/run/netns/$(ns_of "$vm")" --mount="$(vm_mntns "$vm")" -- \
-			"$BIN/ovn-docker" daemon --socket "$(plugin_socket "$vm")" \
+			"$BIN/ovn-docker" daemon --socket "$(plugin_socket "$vm")" --metrics-listen "unix:$(plugin_metrics "$vm")" \
 			>>"$(dir_of "$vm")/ovn-docker-daemon.log" 2>&1 </dev/null &
 		echo $! >"$pidf"
 	)

@@ -57,7 +57,9 @@ func TestDaemonMetrics(t *testing.T) {
 	before := scrapeDaemon(t, vm)
 	e.mustDocker(t, "run", "--rm", "--network", "LS1", daemonImage, "true")
 	r.mustPlugin(t, vm, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+neutron, "pool", "fill", "--size", "2")
-	t.Cleanup(func() { r.plugin(t, vm, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "pool", "drain", "--network", neutron) })
+	t.Cleanup(func() {
+		r.plugin(t, vm, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "pool", "drain", "--network", neutron)
+	})
 	after := scrapeDaemon(t, vm)
 	for _, s := range []string{join, del} {
 		if b, a := max(metricValue(before, s), 0), metricValue(after, s); a != b+1 {

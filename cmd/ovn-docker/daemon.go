@@ -63,7 +63,7 @@ State lives in the VM's OVSDB, Neutron and Docker: no file of its own.`,
 			if a.debug {
 				level = slog.LevelDebug
 			}
-			a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			a.log = slog.New(daemon.WithRequestIDs(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level})))
 			at, cl, err := a.attacher(ctx)
 			if err != nil {
 				return err

@@ -156,7 +156,7 @@ func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRe
 	// Neutron's default gateway is the subnet's first address; giving it
 	// here spares Docker a RequestAddress for it.
 	gw := netip.PrefixFrom(pool.Addr().Next(), pool.Bits())
-	d.log().Info("pool", "pool", pool)
+	d.log().InfoContext(ctx, "pool", "pool", pool)
 	return dockerdriver.RequestPoolResponse{PoolID: pool.String(), Pool: pool.String(), Data: map[string]string{dockerdriver.GatewayAddressType: gw.String()}}, nil
 }
 
@@ -330,13 +330,13 @@ func (d *Driver) CreateNetwork(ctx context.Context, req dockerdriver.CreateNetwo
 		}
 		return err
 	}
-	d.log().Info("network", "docker_network", req.NetworkID, "neutron_network", nw.ID, "subnet", sub.CIDR, "created", created)
+	d.log().InfoContext(ctx, "network", "docker_network", req.NetworkID, "neutron_network", nw.ID, "subnet", sub.CIDR, "created", created)
 	return nil
 }
 
 func (d *Driver) deleteCreated(ctx context.Context, id string) {
 	if err := d.Cloud.DeleteNetwork(context.WithoutCancel(ctx), id); err != nil {
-		d.log().Warn("rollback: deleting the Neutron network failed", "network", id, "err", err)
+		d.log().WarnContext(ctx, "rollback: deleting the Neutron network failed", "network", id, "err", err)
 	}
 }
 
@@ -466,7 +466,7 @@ func (d *Driver) DeleteNetwork(ctx context.Context, req dockerdriver.DeleteNetwo
 		case err != nil:
 			return fmt.Errorf("listing the ports of Neutron network %s: %w", n.NeutronID, err)
 		case len(ps) > 0:
-			d.log().Info("Neutron network still has ports; kept", "network", n.NeutronID, "ports", len(ps))
+			d.log().InfoContext(ctx, "Neutron network still has ports; kept", "network", n.NeutronID, "ports", len(ps))
 		default:
 			if err := d.Cloud.DeleteNetwork(ctx, n.NeutronID); err != nil && !errors.Is(err, cloud.ErrNotFound) {
 				return fmt.Errorf("deleting Neutron network %s: %w", n.NeutronID, err)

@@ -22,12 +22,14 @@ dk() { docker -H "$dockerhost" "$@"; }
 invm() { nsenter --net="/run/netns/$netns" --mount="$mntns" -- env $("$SB" env "$vm" | sed 's/^export //') "$@"; }
 
 daemon_pid=
+dlog=$S/$vm/ovn-docker-daemon.log # the sandbox's daemon
 if ! python3 -c "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect('$S/$vm/run/docker/plugins/ovn.sock')" 2>/dev/null; then
 	# exec: the background job's pid is the daemon's (nsenter and env
 	# exec), so that the clean-up stops it.
 	(exec nsenter --net="/run/netns/$netns" --mount="$mntns" -- env $("$SB" env "$vm" | sed 's/^export //') "$bin" daemon) \
 		>"$S/bench-daemon.log" 2>&1 </dev/null &
 	daemon_pid=$!
+	dlog=$S/bench-daemon.log
 	for _ in $(seq 100); do [[ -S $S/$vm/run/docker/plugins/ovn.sock ]] && break; sleep 0.1; done
 fi
 net=bench-$$
@@ -49,13 +51,32 @@ rounds() { # label: N rounds of ovn, bridge, none
 		echo "$1 $i ovn=${o}us bridge=${b}us none=${n}us"
 	done
 }
+# calls LABEL FROM: the daemon's own time per call (its request log from
+# byte FROM on), p50 and range, for the ovn runs of the rounds just done.
+calls() {
+	tail -c +"$(($2 + 1))" "$dlog" | python3 -c '
+import json, statistics, sys
+by = {}
+for l in sys.stdin:
+    try: r = json.loads(l)
+    except ValueError: continue
+    if r.get("msg") == "request" and r.get("method") in ("IpamDriver.RequestAddress", "NetworkDriver.CreateEndpoint", "NetworkDriver.Join", "NetworkDriver.DeleteEndpoint", "IpamDriver.ReleaseAddress"):
+        by.setdefault(r["method"], []).append(r["took"] / 1e6)
+for m, xs in sorted(by.items()):
+    print(f"{sys.argv[1]} daemon {m}: n={len(xs)} p50={statistics.median(xs):.1f} ms min={min(xs):.1f} max={max(xs):.1f}")
+' "$1"
+}
+off=$(stat -c %s "$dlog")
 rounds cold | tee "$S/bench-cold.txt"
+calls cold "$off" | tee -a "$S/bench-cold.txt"
 invm "$bin" pool fill --network "$net" --size $((N + 2)) >/dev/null
+off=$(stat -c %s "$dlog")
 rounds pool | tee "$S/bench-pool.txt"
+calls pool "$off" | tee -a "$S/bench-pool.txt"
 python3 - "$S/bench-cold.txt" "$S/bench-pool.txt" <<'PY'
 import re, statistics, sys
 for f in sys.argv[1:]:
-    rows = [dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)us", l)) for l in open(f)]
+    rows = [dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)us", l)) for l in open(f) if " daemon " not in l]
     med = lambda xs: statistics.median(xs)
     print(f"{f.split('-')[-1][:-4]}: n={len(rows)} median ms ovn={med([r['ovn'] for r in rows])/1000:.0f} bridge={med([r['bridge'] for r in rows])/1000:.0f} none={med([r['none'] for r in rows])/1000:.0f}; "
           f"median of ratios ovn/bridge={med([r['ovn']/r['bridge'] for r in rows]):.2f} ovn/none={med([r['ovn']/r['none'] for r in rows]):.2f} bridge/none={med([r['bridge']/r['none'] for r in rows]):.2f}")

@@ -29,15 +29,31 @@ a new one with the Docker network's --subnet (else a free 10.x.y.0/24).
 docker network rm deletes a Neutron network only if this VM created it and
 no port is left on it.
 
-Credentials as for every command (never on the command line: OS_* password
-variables, clouds.yaml with --os-cloud, OVN_DOCKER_CRED or --cred-file); the
-token is renewed when Neutron refuses it. The pool of ready ports of a
-network it serves (ovn-docker pool fill --network N --size S) is refilled
-to S whenever it falls to S/2 (--pool-refill); other networks' pools are
-left to the command line. Logs are JSON, one line per request
-with its request id. SIGTERM stops accepting requests and waits --drain for
-those in flight.`,
-		Example: `  ovn-docker daemon &
+Configuration (a systemd unit and an example environment file are in
+contrib/systemd/ of the source):
+  credentials  never on the command line: the OS_* password variables
+               (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME,
+               OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME), or a clouds.yaml
+               entry with --os-cloud/OS_CLOUD (password or application
+               credential), or a bare token (OVN_DOCKER_CRED, --cred-file),
+               which cannot be renewed. A token the daemon obtained is
+               renewed before it expires; a refused one is replaced at once.
+  the VM       --vif-id/OS_VIF_ID (default: found by the NIC's MAC), --ovsdb,
+               --bridge, as for every command.
+  the pools    the pool of ready ports of a network it serves (ovn-docker
+               pool fill --network N --size S) is refilled to S whenever it
+               falls to S/2, checked every --pool-refill; other networks'
+               pools are left to the command line.
+  operations   logs are JSON on stderr, one line per engine call with its
+               request id and duration. --metrics-listen serves Prometheus
+               /metrics and /healthz (call latencies, cloud requests and
+               errors, pool sizes, process memory). SIGTERM stops accepting
+               calls and waits --drain for those in flight; at start, what a
+               previous daemon left half made is freed, and every endpoint
+               the engine still has keeps its port: a restart of the daemon
+               or of dockerd loses no running container's network.
+State lives in the VM's OVSDB, Neutron and Docker: no file of its own.`,
+		Example: `  ovn-docker daemon --metrics-listen unix:/run/ovn-docker/metrics.sock &
   docker network create -d ovn --ipam-driver ovn -o network=LS1 LS1
   docker run --rm --network LS1 busybox ip addr`,
 		Args: cobra.NoArgs,
@@ -47,7 +63,7 @@ those in flight.`,
 			if a.debug {
 				level = slog.LevelDebug
 			}
-			a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			a.log = slog.New(daemon.WithRequestIDs(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level})))
 			at, cl, err := a.attacher(ctx)
 			if err != nil {
 				return err
@@ -56,6 +72,8 @@ those in flight.`,
 			if !ok {
 				return errNoBridgeRecords
 			}
+			s.Metrics = daemon.NewMetrics(at)
+			cl.Observe(s.Metrics.ObserveCloud)
 			s.Driver = &daemon.Driver{Attach: at, Cloud: cl, Bridge: sw, BridgeName: at.VM.Bridge, Log: a.log}
 			s.Log = a.log
 			s.Pool = at
@@ -67,6 +85,7 @@ those in flight.`,
 	}
 	cmd.Flags().StringVar(&s.Socket, "socket", a.envDefault("OVN_DOCKER_PLUGIN_SOCKET", daemon.DefaultSocket), "the plugin's unix socket (Docker looks in /run/docker/plugins)")
 	cmd.Flags().DurationVar(&s.Drain, "drain", 60*time.Second, "how long SIGTERM waits for requests in flight")
+	cmd.Flags().StringVar(&s.MetricsListen, "metrics-listen", a.envDefault("OVN_DOCKER_METRICS_LISTEN", ""), "serve /metrics and /healthz on unix:PATH or a loopback HOST:PORT (\"\": not served); not in /run/docker/plugins, where Docker looks for plugins")
 	cmd.Flags().DurationVar(&s.Refill, "pool-refill", 5*time.Second, "how often the pools (ovn-docker pool fill) are checked; one at half its target or below is filled up again (0: never)")
 	return cmd
 }

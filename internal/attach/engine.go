@@ -145,7 +145,7 @@ func (a *Attacher) reserveFromPool(ctx context.Context, req ReserveRequest) (Ent
 		}
 		e.ExternalIDs = maps.Clone(e.ExternalIDs)
 		setIDsIn(e.ExternalIDs, take)
-		a.log().Info("address reserved from the pool", "ovs_port", e.Name, "port", e.ExternalIDs[KeyPort], "ref", req.Ref)
+		a.log().InfoContext(ctx, "address reserved from the pool", "ovs_port", e.Name, "port", e.ExternalIDs[KeyPort], "ref", req.Ref)
 		return entryOf(e), true, nil
 	}
 	return Entry{}, false, nil
@@ -210,7 +210,7 @@ func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest) (_ Entry,
 	if err := a.setIDs(nc, &ap, map[string]string{KeyState: stateReserved, KeyPID: ""}); err != nil {
 		return Entry{}, err
 	}
-	a.log().Info("address reserved", "ovs_port", ap.Name, "vlan", ap.VLAN, "port", port.ID, "ref", req.Ref)
+	a.log().InfoContext(ctx, "address reserved", "ovs_port", ap.Name, "vlan", ap.VLAN, "port", port.ID, "ref", req.Ref)
 	return entryOf(ap), nil
 }
 
@@ -271,10 +271,10 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
 			if derr := a.Links.DeleteLink(rctx, ap.Name); derr != nil {
-				a.log().Warn("rollback: deleting veth failed", "veth", ap.Name, "err", derr)
+				a.log().WarnContext(ctx, "rollback: deleting veth failed", "veth", ap.Name, "err", derr)
 			}
 			if serr := a.Switch.SetExternalIDs(rctx, ap.Name, map[string]string{KeyState: stateReserved, KeyPID: "", KeyPeer: ""}); serr != nil {
-				a.log().Warn("rollback: marking the entry reserved failed", "ovs_port", ap.Name, "err", serr)
+				a.log().WarnContext(ctx, "rollback: marking the entry reserved failed", "ovs_port", ap.Name, "err", serr)
 			}
 		}
 	}()
@@ -302,7 +302,7 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 	if err := a.setIDs(ctx, &ap, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
 		return Entry{}, err
 	}
-	a.log().Info("plugged", "ovs_port", ap.Name, "peer", peer, "endpoint", endpoint, "port", ap.ExternalIDs[KeyPort])
+	a.log().InfoContext(ctx, "plugged", "ovs_port", ap.Name, "peer", peer, "endpoint", endpoint, "port", ap.ExternalIDs[KeyPort])
 	return entryOf(ap), nil
 }
 

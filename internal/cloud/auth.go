@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -38,8 +39,11 @@ type Options struct {
 
 // Client talks to Neutron as the authenticated project.
 type Client struct {
-	net     *gophercloud.ServiceClient
-	authURL string
+	net      *gophercloud.ServiceClient
+	provider *gophercloud.ProviderClient
+	authURL  string
+	// byToken: the caller gave a bare token, which cannot be renewed.
+	byToken bool
 	project string
 	log     *slog.Logger
 
@@ -50,6 +54,8 @@ type Client struct {
 
 	mu    sync.Mutex
 	entry cacheEntry // what is cached (the extensions are added lazily)
+
+	observer atomic.Pointer[Observer] // see Observe
 }
 
 // AuthURL is the identity endpoint the client authenticated against.
@@ -64,8 +70,9 @@ func (c *Client) ProjectID() string { return c.project }
 // Connect authenticates and finds the network endpoint. With
 // o.CacheDir, a token and catalog cached by an earlier command for the same
 // identity and secret are used without asking Keystone, until shortly
-// before the token expires; if Neutron refuses the token (401), the client
-// authenticates afresh once and retries.
+// before the token expires. A token the client obtained is renewed before
+// it expires (see renewAhead); if Neutron refuses the token anyway (401),
+// the client authenticates afresh once and retries.
 func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) {
 	getenv := o.Getenv
 	if getenv == nil {
@@ -84,8 +91,8 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) 
 	if err != nil {
 		return nil, fmt.Errorf("invalid auth URL %q: %w", authURL, err)
 	}
-	provider.HTTPClient = http.Client{Timeout: timeout}
-	c := &Client{authURL: authURL, log: log}
+	c := &Client{authURL: authURL, log: log, byToken: byToken}
+	provider.HTTPClient = withRenewal(http.Client{Timeout: timeout}, c)
 	c.cache, err = newAuthCache(o.CacheDir, first(ao.TokenID, ao.Password, ao.ApplicationCredentialSecret), identityParts(ao, eo)...)
 	if err != nil {
 		log.Warn("not caching the authentication", "err", err)
@@ -99,6 +106,7 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) 
 			return nil, cacheEntry{}, err
 		}
 		p.HTTPClient = provider.HTTPClient
+		issued := time.Now()
 		if err := openstack.AuthenticateV3(ctx, p, &fresh, gophercloud.EndpointOpts{}); err != nil {
 			return nil, cacheEntry{}, authError(err, authURL, byToken)
 		}
@@ -106,6 +114,7 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) 
 		if err != nil {
 			return nil, cacheEntry{}, fmt.Errorf("finding Neutron in the catalog of %s: %w", authURL, err)
 		}
+		e.IssuedAt = issued
 		if !byToken {
 			e.Token = p.Token()
 		}
@@ -130,6 +139,7 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) 
 		}
 	}
 	provider.ReauthFunc = c.reauth(provider)
+	c.provider = provider
 	c.entry, c.project = e, e.ProjectID
 	c.net = serviceClient(provider, e.NetworkURL)
 	log.Debug("authenticated", "auth_url", authURL, "network_url", c.net.Endpoint, "by_token", byToken, "cached", cached)

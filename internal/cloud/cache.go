@@ -31,8 +31,11 @@ type cacheEntry struct {
 	Token string `json:"token,omitempty"`
 	// Verifier is a hash of the secret the entry was made with (password
 	// or token): other credentials for the same identity do not use it.
-	Verifier   string          `json:"verifier"`
-	ExpiresAt  time.Time       `json:"expires_at"`
+	Verifier  string    `json:"verifier"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// IssuedAt is when the token was asked for: with ExpiresAt, its
+	// lifetime, which sets how early it is renewed.
+	IssuedAt   time.Time       `json:"issued_at,omitzero"`
 	ProjectID  string          `json:"project_id"`
 	NetworkURL string          `json:"network_url"`
 	Extensions map[string]bool `json:"extensions,omitempty"`

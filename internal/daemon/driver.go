@@ -123,8 +123,12 @@ func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRe
 			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: --subnet %q: want an IPv4 CIDR such as 10.1.2.0/24", ErrBadOption, req.Pool)
 		}
 		pool = pool.Masked()
-		if _, ok := recs[keyPoolPrefix+pool.String()]; ok {
-			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("--subnet %s: %w (see docker network ls)", pool, ErrPoolInUse)
+		for k := range recs {
+			// Two ovn networks of one VM with overlapping subnets would give
+			// a container on both two routes to the same addresses.
+			if used, err := netip.ParsePrefix(strings.TrimPrefix(k, keyPoolPrefix)); err == nil && strings.HasPrefix(k, keyPoolPrefix) && used.Overlaps(pool) {
+				return dockerdriver.RequestPoolResponse{}, fmt.Errorf("--subnet %s overlaps %s: %w (see docker network ls; a Neutron network already bound here is joined with its own subnet)", pool, used, ErrPoolInUse)
+			}
 		}
 	} else {
 		var used []netip.Prefix
@@ -152,7 +156,7 @@ func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRe
 	// Neutron's default gateway is the subnet's first address; giving it
 	// here spares Docker a RequestAddress for it.
 	gw := netip.PrefixFrom(pool.Addr().Next(), pool.Bits())
-	d.log().Info("pool", "pool", pool)
+	d.log().InfoContext(ctx, "pool", "pool", pool)
 	return dockerdriver.RequestPoolResponse{PoolID: pool.String(), Pool: pool.String(), Data: map[string]string{dockerdriver.GatewayAddressType: gw.String()}}, nil
 }
 
@@ -207,6 +211,11 @@ func (d *Driver) RequestAddress(ctx context.Context, req dockerdriver.RequestAdd
 		return dockerdriver.RequestAddressResponse{}, err
 	}
 	e, err := d.Attach.Reserve(ctx, attach.ReserveRequest{NetworkID: netID, IP: ip, Ref: newRef()})
+	if errors.Is(err, cloud.ErrUnreachable) && !ip.IsValid() {
+		// Reserve takes a ready pool port without asking Neutron: it
+		// asked because none was left.
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("Neutron network %s: no ready port left in this VM's pool, and a new one needs Neutron: %w", netID, err)
+	}
 	if err != nil {
 		return dockerdriver.RequestAddressResponse{}, err
 	}
@@ -321,13 +330,13 @@ func (d *Driver) CreateNetwork(ctx context.Context, req dockerdriver.CreateNetwo
 		}
 		return err
 	}
-	d.log().Info("network", "docker_network", req.NetworkID, "neutron_network", nw.ID, "subnet", sub.CIDR, "created", created)
+	d.log().InfoContext(ctx, "network", "docker_network", req.NetworkID, "neutron_network", nw.ID, "subnet", sub.CIDR, "created", created)
 	return nil
 }
 
 func (d *Driver) deleteCreated(ctx context.Context, id string) {
 	if err := d.Cloud.DeleteNetwork(context.WithoutCancel(ctx), id); err != nil {
-		d.log().Warn("rollback: deleting the Neutron network failed", "network", id, "err", err)
+		d.log().WarnContext(ctx, "rollback: deleting the Neutron network failed", "network", id, "err", err)
 	}
 }
 
@@ -457,7 +466,7 @@ func (d *Driver) DeleteNetwork(ctx context.Context, req dockerdriver.DeleteNetwo
 		case err != nil:
 			return fmt.Errorf("listing the ports of Neutron network %s: %w", n.NeutronID, err)
 		case len(ps) > 0:
-			d.log().Info("Neutron network still has ports; kept", "network", n.NeutronID, "ports", len(ps))
+			d.log().InfoContext(ctx, "Neutron network still has ports; kept", "network", n.NeutronID, "ports", len(ps))
 		default:
 			if err := d.Cloud.DeleteNetwork(ctx, n.NeutronID); err != nil && !errors.Is(err, cloud.ErrNotFound) {
 				return fmt.Errorf("deleting Neutron network %s: %w", n.NeutronID, err)

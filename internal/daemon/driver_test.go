@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -82,10 +83,15 @@ func (c *fakeCloud) ListPorts(_ context.Context, f cloud.PortFilter) ([]cloud.Po
 type fakeAttach struct {
 	entries []attach.Entry
 	calls   []string
+	// reserveErr, if set, is what Reserve fails with.
+	reserveErr error
 }
 
 func (a *fakeAttach) Reserve(_ context.Context, r attach.ReserveRequest) (attach.Entry, error) {
 	a.calls = append(a.calls, "Reserve "+r.NetworkID)
+	if a.reserveErr != nil {
+		return attach.Entry{}, a.reserveErr
+	}
 	ip := r.IP
 	if !ip.IsValid() {
 		ip = netip.MustParseAddr(fmt.Sprintf("10.1.0.%d", 10+len(a.entries)))
@@ -193,6 +199,11 @@ func TestRequestPool(t *testing.T) {
 	}
 	if _, err := d.RequestPool(ctx, dockerdriver.RequestPoolRequest{Pool: "10.7.0.0/24"}); !errors.Is(err, ErrPoolInUse) {
 		t.Errorf("the same --subnet again: %v, want ErrPoolInUse", err)
+	}
+	for _, overlapping := range []string{"10.7.0.0/16", "10.7.0.128/25"} {
+		if _, err := d.RequestPool(ctx, dockerdriver.RequestPoolRequest{Pool: overlapping}); !errors.Is(err, ErrPoolInUse) || !strings.Contains(err.Error(), "overlaps 10.7.0.0/24") {
+			t.Errorf("--subnet %s overlapping 10.7.0.0/24: %v, want ErrPoolInUse naming it", overlapping, err)
+		}
 	}
 	// Without --subnet: the first /24 no subnet of the tenant uses.
 	got, err = d.RequestPool(ctx, dockerdriver.RequestPoolRequest{})
@@ -354,5 +365,19 @@ func TestDeleteNetwork(t *testing.T) {
 				t.Errorf("records left: %v", b.ids)
 			}
 		})
+	}
+}
+
+func TestRequestAddressNeutronDown(t *testing.T) {
+	ctx := context.Background()
+	d, _, a, b := newDriver()
+	b.ids[keyPoolPrefix+"10.1.0.0/24"] = "net1 sub1"
+	a.reserveErr = fmt.Errorf("creating a port: %w: cannot reach Neutron at http://x/", cloud.ErrUnreachable)
+	_, err := d.RequestAddress(ctx, dockerdriver.RequestAddressRequest{PoolID: "10.1.0.0/24"})
+	if !errors.Is(err, cloud.ErrUnreachable) || !strings.Contains(err.Error(), "no ready port left in this VM's pool") {
+		t.Errorf("pool empty and Neutron down: %v; want ErrUnreachable saying the pool is empty", err)
+	}
+	if len(a.entries) != 0 {
+		t.Errorf("entries left: %+v", a.entries)
 	}
 }

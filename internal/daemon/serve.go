@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
@@ -42,6 +43,11 @@ type Server struct {
 	Refill time.Duration
 	// Served lists the Neutron networks of the engine's ovn networks.
 	Served func(ctx context.Context) (map[string]bool, error)
+	// Metrics, if set, times the engine's calls; with MetricsListen
+	// ("unix:PATH" or a loopback "HOST:PORT") it is served there at
+	// /metrics, with /healthz.
+	Metrics       *Metrics
+	MetricsListen string
 }
 
 // Pool is the port pool as the refill uses it.
@@ -95,6 +101,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := s.serveMetrics()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	rctx, stopRefill := context.WithCancel(ctx)
 	refilled := make(chan struct{})
 	go func() { defer close(refilled); s.refill(rctx) }()
@@ -142,9 +154,42 @@ func (s *Server) listen() (net.Listener, error) {
 	return ln, nil
 }
 
+// serveMetrics serves the metrics on MetricsListen, if set, until the
+// returned func is called.
+func (s *Server) serveMetrics() (stop func(), err error) {
+	if s.Metrics == nil || s.MetricsListen == "" {
+		return func() {}, nil
+	}
+	network, addr := "tcp", s.MetricsListen
+	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
+		network, addr = "unix", p
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, fmt.Errorf("metrics socket directory: %w", err)
+		}
+		_ = os.Remove(p) // the plugin socket, served above, says no other daemon runs
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-listen %s: %w", s.MetricsListen, err)
+	}
+	srv := &http.Server{Handler: s.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	s.Log.Info("serving metrics", "listen", s.MetricsListen)
+	return func() {
+		srv.Close()
+		if network == "unix" {
+			os.Remove(addr)
+		}
+	}, nil
+}
+
 func (s *Server) serve(ctx context.Context, ln net.Listener) error {
+	var h http.Handler = dockerdriver.Handler(s.Driver, s.Driver, s.Log)
+	if s.Metrics != nil {
+		h = s.Metrics.Calls(h)
+	}
 	srv := &http.Server{
-		Handler: dockerdriver.Handler(s.Driver, s.Driver, s.Log),
+		Handler: h,
 		// Requests outlive a cancelled daemon context: they are drained.
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ReadHeaderTimeout: 10 * time.Second,

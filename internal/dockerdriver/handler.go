@@ -55,11 +55,12 @@ func Handler(nd NetworkDriver, ipam IPAMDriver, log *slog.Logger) http.Handler {
 	handle := func(method string, f func(ctx context.Context, body []byte) (any, error)) {
 		mux.HandleFunc("POST /"+method, func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			l := log.With(logMethod, method, logRequest, requestID())
+			id := requestID()
+			l := log.With(logMethod, method, logRequest, id)
 			body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 			var resp any
 			if err == nil {
-				resp, err = f(r.Context(), body)
+				resp, err = f(context.WithValue(r.Context(), requestIDKey{}, id), body)
 			}
 			if err != nil {
 				l.Warn("request failed", logTook, time.Since(start), logErr, err)
@@ -143,6 +144,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// requestIDKey carries a call's request id in its context.
+type requestIDKey struct{}
+
+// RequestID is the id of the engine's call ctx belongs to ("" outside
+// one): the handler logs it with the call, and a logger whose handler
+// asks for it (daemon.WithRequestIDs) with every line logged for the call.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
 
 func requestID() string {

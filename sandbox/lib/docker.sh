@@ -100,6 +100,28 @@ start_engine() {
 		--data-root "$d/docker" >"$d/dockerd.log" 2>&1 </dev/null &
 }
 
+# stop_engine VM: the VM's dockerd, by its pid file, as a VM's shutdown
+# would (SIGTERM: it stops the containers, then itself).
+stop_engine() {
+	local vm=$1 pidf pid
+	pidf=$(vm_dockerd_pidfile "$vm")
+	pidfile_alive "$pidf" || return 0
+	pid=$(<"$pidf")
+	kill -TERM "$pid"
+	wait_for 120 "dockerd in $vm (pid $pid) to stop" eval "! pid_alive $pid"
+}
+
+# cmd_engine VM restart: the VM's dockerd stopped and started again; its
+# containers with a restart policy come back.
+cmd_engine() {
+	local vm=${1:-}
+	is_vm "$vm" || die "unknown VM '$vm': known are ${VMS[*]}"
+	[[ ${2:-} == restart ]] || die "usage: sandbox engine VM restart"
+	stop_engine "$vm"
+	start_engine "$vm"
+	wait_for 60 "dockerd in $vm (see $(dir_of "$vm")/dockerd.log)" dk "$vm" version
+}
+
 # image_tar: the busybox rootfs as a tar, made once per instance and
 # imported into every engine.
 image_tar() {

@@ -470,3 +470,154 @@ func TestCNIChain(t *testing.T) {
 		t.Errorf("cnitool check of the chain: exit %d: %s", code, out)
 	}
 }
+
+// criRig is a VM's CRI containerd (`sandbox cri VM`) with ovn-cni as its
+// pod network, driven by crictl as kubelet drives the CRI.
+type criRig struct {
+	*cniRig
+	vm       VM
+	endpoint string
+	dir      string
+}
+
+func (c *cniRig) startCRI(t *testing.T, vm VM, conflist string) *criRig {
+	t.Helper()
+	out, code := c.s.Script(t, "cri", vm.Name)
+	if code != 0 {
+		t.Fatalf("sandbox cri %s: exit %d: %s", vm.Name, code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	r := &criRig{cniRig: c, vm: vm, endpoint: lines[len(lines)-1], dir: t.TempDir()}
+	conf := filepath.Join(vm.Dir, "cri", "net.d", "10-pods.conflist")
+	if err := os.WriteFile(conf, []byte(conflist), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(conf) })
+	return r
+}
+
+// crictl runs crictl in the VM against its CRI containerd.
+func (r *criRig) crictl(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := r.vm.Command(ctx, append([]string{filepath.Join(root, "bin", "crictl"), "--runtime-endpoint", r.endpoint, "--image-endpoint", r.endpoint, "--timeout", "90s"}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("crictl %s: %w: %s", strings.Join(args, " "), err, errOut.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+func (r *criRig) mustCrictl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := r.crictl(context.Background(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// podConfig writes a pod sandbox config named name and returns its path.
+func (r *criRig) podConfig(t *testing.T, name string) string {
+	t.Helper()
+	f := filepath.Join(r.dir, name+".json")
+	conf := fmt.Sprintf(`{"metadata":{"name":%q,"namespace":"default","uid":%q,"attempt":1},"log_directory":%q,"linux":{}}`, name, name+"-uid", r.dir)
+	if err := os.WriteFile(f, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// runp starts a pod sandbox (CNI ADD); it is stopped and removed when
+// the test ends unless the test did.
+func (r *criRig) runp(ctx context.Context, t *testing.T, name string) (id, conf string, err error) {
+	conf = r.podConfig(t, name)
+	id, err = r.crictl(ctx, "runp", conf)
+	if err == nil {
+		t.Cleanup(func() { _, _ = r.crictl(context.Background(), "rmp", "-f", id) })
+	}
+	return id, conf, err
+}
+
+// podIP is the pod's address as the CRI reports it (from ovn-cni's result).
+func (r *criRig) podIP(t *testing.T, id string) string {
+	t.Helper()
+	out := r.mustCrictl(t, "inspectp", id)
+	var doc struct {
+		Status struct {
+			Network struct {
+				IP string `json:"ip"`
+			} `json:"network"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Status.Network.IP == "" {
+		t.Fatalf("crictl inspectp %s: no IP (%v): %s", id, err, out)
+	}
+	return doc.Status.Network.IP
+}
+
+func (c *cniRig) podConflist() string {
+	return `{"cniVersion":"1.0.0","name":"ovn-pods","plugins":[{"type":"ovn-cni","network":"` + c.network + `"},{"type":"portmap","capabilities":{"portMappings":true}}]}`
+}
+
+func TestCRIPodPingsOtherHypervisorAndLeavesNothing(t *testing.T) {
+	c := newCNIRig(t)
+	vm1, vm2 := c.s.VM(t, "vm1"), c.s.VM(t, "vm2")
+	r := c.startCRI(t, vm1, c.podConflist())
+	// A peer on the other hypervisor.
+	peer := c.add(t, vm2, "ovn-net", c.s.NewNetns(t, "peer"))
+	pod, podConf, err := r.runp(t.Context(), t, c.s.uniqueName(t, "pod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := r.podIP(t, pod)
+	aps := cniPorts(t, vm1)
+	if len(aps) != 1 || aps[0].Container != pod || aps[0].VLAN == 0 {
+		t.Fatalf("vm1's CNI access ports: %+v, want one of pod %s", aps, pod)
+	}
+	var port cloud.Port
+	for _, p := range c.networkPorts(t, c.netID) {
+		if p.FixedIPs[0].IP.String() == ip {
+			port = p
+		}
+	}
+	if port.ID == "" {
+		t.Fatalf("no Neutron port of %s has the pod's address %s", c.network, ip)
+	}
+	ctrConf := filepath.Join(r.dir, "bb.json")
+	if err := os.WriteFile(ctrConf, []byte(`{"metadata":{"name":"bb"},"image":{"image":"docker.io/library/busybox:local"},"command":["sleep","600"],"linux":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctr := r.mustCrictl(t, "create", pod, ctrConf, podConf)
+	r.mustCrictl(t, "start", ctr)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := r.crictl(t.Context(), "exec", ctr, "ping", "-c1", "-W2", peer.ip())
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pod's busybox in vm1 (hv1) does not reach %s in vm2 (hv2): %v\n%s", peer.ip(), err, out)
+		}
+	}
+	r.mustCrictl(t, "stopp", pod)
+	r.mustCrictl(t, "rmp", pod)
+	if aps := cniPorts(t, vm1); len(aps) != 0 {
+		t.Errorf("after stopp+rmp, vm1 still has CNI access ports (VLANs): %+v", aps)
+	}
+	if _, err := c.clouds["demo"].GetPort(t.Context(), port.ID); !errors.Is(err, cloud.ErrNotFound) {
+		t.Errorf("after stopp+rmp, Neutron port %s is still there (%v)", port.ID, err)
+	}
+	links, _ := InNetns(t.Context(), vm1.Netns, "ip", "-o", "link")
+	for _, l := range strings.Split(links, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], aps[0].Name) {
+			t.Errorf("after stopp+rmp, vm1 still has %s", f[1])
+		}
+	}
+}

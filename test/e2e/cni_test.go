@@ -621,3 +621,36 @@ func TestCRIPodPingsOtherHypervisorAndLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestCRIConcurrentPods(t *testing.T) {
+	c := newCNIRig(t)
+	vm := c.s.VM(t, "vm1")
+	r := c.startCRI(t, vm, c.podConflist())
+	const n = 16
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { ids[i], _, errs[i] = r.runp(context.Background(), t, c.s.uniqueName(t, fmt.Sprint("pod", i))) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	ips := map[string]bool{}
+	for _, id := range ids {
+		ips[r.podIP(t, id)] = true
+	}
+	vlans := map[int]bool{}
+	for _, p := range cniPorts(t, vm) {
+		vlans[p.VLAN] = true
+	}
+	if len(ips) != n || len(vlans) != n {
+		t.Errorf("%d concurrent runp: %d distinct addresses, %d distinct VLANs", n, len(ips), len(vlans))
+	}
+	for _, id := range ids {
+		r.mustCrictl(t, "stopp", id)
+		r.mustCrictl(t, "rmp", id)
+	}
+	c.noCNILeft(t, vm)
+}

@@ -16,7 +16,8 @@ vm=vm1
 fact() { python3 -c "import json;print([v for v in json.load(open('$S/sandbox.json'))['vms'] if v['name']=='$vm'][0]['$1'])"; }
 netns=$(fact netns)
 mntns=$(fact mntns)
-invm() { nsenter --net="/run/netns/$netns" --mount="$mntns" -- env $("$SB" env "$vm" | sed 's/^export //') "$@"; }
+mapfile -t vmenv < <("$SB" env "$vm" | sed 's/^export //')
+invm() { nsenter --net="/run/netns/$netns" --mount="$mntns" -- env "${vmenv[@]}" "$@"; }
 out=$S/bench-cni
 rm -rf "$out"
 mkdir -p "$out/conf" "$out/bin"
@@ -63,7 +64,7 @@ runp() { # label conflist
 	cp "$2" "$S/$vm/cri/net.d/10-pods.conflist"
 	sleep 3
 	for i in $(seq "$N"); do
-		printf '{"metadata":{"name":"b%s%s","namespace":"default","uid":"b%s%s","attempt":1},"log_directory":"%s","linux":{}}' "$1" "$i" "$1" "$i" "$out" >"$out/pod.json"
+		printf '{"metadata":{"name":"b%s%s-%s","namespace":"default","uid":"b%s%s-%s","attempt":1},"log_directory":"%s","linux":{}}' "$1" "$i" "$$" "$1" "$i" "$$" "$out" >"$out/pod.json"
 		s=$(date +%s%N)
 		id=$(crictl runp "$out/pod.json")
 		e=$(date +%s%N)

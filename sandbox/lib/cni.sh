@@ -17,8 +17,8 @@ build_cni_tools() {
 # crictl, the CRI client kubelet's maintainers ship, built from its module.
 CRICTL_MODULE=sigs.k8s.io/cri-tools/cmd/crictl@v1.37.0
 
-# build_crictl: crictl, built once; only the CRI tests need it, so `up`
-# does not wait for it (`sandbox cri` builds it when missing).
+# build_crictl: crictl, built once, by `sandbox install` (it takes minutes;
+# `up` does not wait for it, `sandbox cri` builds it if still missing).
 build_crictl() {
 	[[ -x $BIN/crictl ]] && return 0
 	log "building crictl ($CRICTL_MODULE)"
@@ -73,9 +73,14 @@ start_cri() {
 	pidf=$(cri_pidfile "$vm")
 	build_crictl
 	if ! pidfile_alive "$pidf"; then
+		rm -f "$pidf"
 		write_cri_config "$vm"
-		in_vm "$vm" setsid containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 </dev/null &
-		echo $! >"$pidf"
+		# setsid -f always forks: the child writes its own pid, which
+		# nsenter and containerd keep (both exec).
+		setsid -f sh -c 'echo $$ >"$1"; shift; exec "$@"' cri-start "$pidf" \
+			nsenter --net="/run/netns/$(ns_of "$vm")" --mount="$(vm_mntns "$vm")" -- \
+			containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 </dev/null
+		wait_for 5 "the pid file of $vm's CRI containerd" test -s "$pidf"
 	fi
 	wait_for 30 "CRI containerd in $vm (see $d/containerd.log)" \
 		in_vm "$vm" "$BIN/crictl" --runtime-endpoint "unix://$d/containerd.sock" version

@@ -654,3 +654,66 @@ func TestCRIConcurrentPods(t *testing.T) {
 	}
 	c.noCNILeft(t, vm)
 }
+
+// podman (Debian's, with its CNI network backend) in vm1, its storage and
+// configuration the test's own; the CNI network is ovn-cni's.
+func TestPodmanRunOnOVNNetwork(t *testing.T) {
+	c := newCNIRig(t)
+	vm1, vm2 := c.s.VM(t, "vm1"), c.s.VM(t, "vm2")
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Fatalf("podman is missing (%v): run sandbox/sandbox install", err)
+	}
+	d := t.TempDir()
+	for _, sub := range []string{"net.d", "root", "run", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := fmt.Sprintf(`[network]
+network_backend = "cni"
+cni_plugin_dirs = [%q, %q]
+network_config_dir = %q
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = %q
+`, c.bin, debianCNI, filepath.Join(d, "net.d"), filepath.Join(d, "tmp"))
+	if err := os.WriteFile(filepath.Join(d, "containers.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "net.d", "ovn-net.conflist"), []byte(`{"cniVersion":"1.0.0","name":"ovn-net","plugins":[{"type":"ovn-cni","network":"`+c.network+`"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	podman := func(ctx context.Context, args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		cmd := vm1.Command(ctx, append([]string{"podman", "--root", filepath.Join(d, "root"), "--runroot", filepath.Join(d, "run"), "--storage-driver", "vfs"}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CONTAINERS_CONF=" + filepath.Join(d, "containers.conf")}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return string(out), fmt.Errorf("podman %s: %w: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out), nil
+	}
+	t.Cleanup(func() {
+		_, _ = podman(context.Background(), "rm", "-af")
+		_, _ = podman(context.Background(), "system", "reset", "-f")
+	})
+	if out, err := podman(t.Context(), "import", "--change", `CMD ["/bin/sh"]`, filepath.Join(c.s.Dir, "image", "busybox.tar"), "localhost/busybox:local"); err != nil {
+		t.Fatal(err, out)
+	}
+	peer := c.add(t, vm2, "ovn-net", c.s.NewNetns(t, "peer"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := podman(t.Context(), "run", "--rm", "--network", "ovn-net", "localhost/busybox:local", "ping", "-c1", "-W2", peer.ip())
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("podman run --network ovn-net in vm1 does not reach %s in vm2: %v\n%s", peer.ip(), err, out)
+		}
+	}
+	if ps := cniPorts(t, vm1); len(ps) != 0 {
+		t.Errorf("after podman run --rm, vm1 still has CNI access ports: %+v", ps)
+	}
+}

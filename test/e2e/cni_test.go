@@ -705,7 +705,9 @@ tmp_dir = %q
 	peer := c.add(t, vm2, "ovn-net", c.s.NewNetns(t, "peer"))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		out, err := podman(t.Context(), "run", "--rm", "--network", "ovn-net", "localhost/busybox:local", "ping", "-c1", "-W2", peer.ip())
+		// Explicit limits: podman's defaults exceed the hard limits the
+		// sandbox's processes have, and runc refuses to raise them.
+		out, err := podman(t.Context(), "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", "ovn-net", "localhost/busybox:local", "ping", "-c1", "-W2", peer.ip())
 		if err == nil {
 			break
 		}

@@ -9,11 +9,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach/adapters"
+	"github.com/ovn-docker/ovn-docker/internal/cniapi"
 	"github.com/ovn-docker/ovn-docker/internal/daemon"
 )
 
 func newDaemonCmd(a *app) *cobra.Command {
 	s := &daemon.Server{}
+	var cniSocket string
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Serve Docker's network and IPAM driver \"ovn\" (docker network create -d ovn --ipam-driver ovn)",
@@ -80,14 +82,32 @@ State lives in the VM's OVSDB, Neutron and Docker: no file of its own.`,
 			s.Served = s.Driver.Served
 			dk := a.docker()
 			s.Endpoints = func(ctx context.Context) (map[string]bool, error) { return dk.NetworkEndpoints(ctx, "ovn") }
-			return s.Run(ctx)
+			return runWithCNI(ctx, s, cniSocket, &daemon.CNI{
+				Attach: at, Switch: at.Switch, Cloud: at.Cloud, Netns: daemon.NetnsInterfaces{}, VIF: at.VM.VIFID, Log: a.log,
+			})
 		},
 	}
 	cmd.Flags().StringVar(&s.Socket, "socket", a.envDefault("OVN_DOCKER_PLUGIN_SOCKET", daemon.DefaultSocket), "the plugin's unix socket (Docker looks in /run/docker/plugins)")
 	cmd.Flags().DurationVar(&s.Drain, "drain", 60*time.Second, "how long SIGTERM waits for requests in flight")
 	cmd.Flags().StringVar(&s.MetricsListen, "metrics-listen", a.envDefault("OVN_DOCKER_METRICS_LISTEN", ""), "serve /metrics and /healthz on unix:PATH or a loopback HOST:PORT (\"\": not served); not in /run/docker/plugins, where Docker looks for plugins")
 	cmd.Flags().DurationVar(&s.Refill, "pool-refill", 5*time.Second, "how often the pools (ovn-docker pool fill) are checked; one at half its target or below is filled up again (0: never)")
+	cmd.Flags().StringVar(&cniSocket, "cni-socket", a.envDefault("OVN_DOCKER_CNI_SOCKET", cniapi.DefaultSocket), "the unix socket the CNI plugin ovn-cni calls (\"\": no CNI)")
 	return cmd
+}
+
+// runWithCNI runs the Docker plugin server and, on cniSocket, the CNI
+// endpoint; either failing stops both.
+func runWithCNI(ctx context.Context, s *daemon.Server, cniSocket string, c *daemon.CNI) error {
+	if cniSocket == "" {
+		return s.Run(ctx)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	cniDone := make(chan error, 1)
+	go func() { cniDone <- daemon.ServeCNI(ctx, cniSocket, c, s.Drain, s.Log); stop() }()
+	err := s.Run(ctx)
+	stop()
+	return errors.Join(err, <-cniDone)
 }
 
 // errNoBridgeRecords: the attacher's OVS has no bridge records (never

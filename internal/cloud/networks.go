@@ -34,6 +34,8 @@ type Subnet struct {
 	// EnableDHCP: the network answers DHCP for the subnet's ports (with
 	// OVN, native DHCP: attach uses it to probe a port's data path).
 	EnableDHCP bool `json:"enable_dhcp"`
+	// DNSNameservers are the resolvers the subnet's ports are told of.
+	DNSNameservers []string `json:"dns_nameservers,omitempty"`
 }
 
 // CreateNetworkOpts: a network with one IPv4 and optionally one IPv6 subnet.
@@ -224,7 +226,7 @@ func (c *Client) listSubnets(ctx context.Context, networkID string) ([]Subnet, e
 			return nil, fmt.Errorf("subnet %s has an invalid cidr %q: %w", s.ID, s.CIDR, err)
 		}
 		gw, _ := netip.ParseAddr(s.GatewayIP) // no gateway is allowed
-		out = append(out, Subnet{ID: s.ID, NetworkID: s.NetworkID, CIDR: p, Gateway: gw, IPVersion: s.IPVersion, EnableDHCP: s.EnableDHCP})
+		out = append(out, Subnet{ID: s.ID, NetworkID: s.NetworkID, CIDR: p, Gateway: gw, IPVersion: s.IPVersion, EnableDHCP: s.EnableDHCP, DNSNameservers: s.DNSNameservers})
 	}
 	return out, nil
 }

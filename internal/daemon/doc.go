@@ -12,4 +12,9 @@
 // the endpoint, Join plugs its veth (attach.Plug) and hands the free end to
 // Docker. What links them is kept on the VM bridge's and access ports'
 // external_ids, nowhere else.
+//
+// CNI serves the calls of the CNI plugin ovn-cni (protocol in package
+// cniapi) on a socket of its own (ServeCNI): an ADD is an attach of the
+// runtime's namespace (attach.Attach, pool first), DEL a detach, and the
+// CNI attachment is recorded on the access port's external_ids.
 package daemon

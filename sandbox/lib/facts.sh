@@ -109,6 +109,7 @@ daemons() {
 	esac
 	engine_daemons
 	plugin_daemons
+	cri_daemons
 }
 
 cmd_status() {

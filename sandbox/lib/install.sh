@@ -4,7 +4,8 @@
 # cloud is asked for.
 
 PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static
-	iproute2 iputils-ping ethtool tcpdump python3-openstackclient jq uuid-runtime curl docker-compose)
+	iproute2 iputils-ping ethtool tcpdump python3-openstackclient jq uuid-runtime curl docker-compose
+	containernetworking-plugins podman)
 
 # Debian's Keystone 22 and Neutron 21 (ML2 and its OVN driver are in
 # python3-neutron), MariaDB for their databases, uwsgi to serve Keystone.

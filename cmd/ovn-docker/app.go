@@ -21,6 +21,7 @@ import (
 type app struct {
 	cred, credFile, osCloud string
 	vifID, network          string
+	securityGroups          []string // --security-group: the ports' groups (names or ids)
 	networkFromEnv          bool // network is OVN_DOCKER_NETWORK's (or unset), not --network's
 	portMode                string
 	ovsdb, bridge           string

@@ -33,6 +33,9 @@ const (
 	// not have it and are not probed: they were bound long before they
 	// are taken, so their flows are in place.
 	KeyDHCPProbe = "ovn-docker:dhcp-probe"
+	// KeyDNS: the dns_nameservers of the port's subnets, comma-separated
+	// (empty: none); the container's resolvers.
+	KeyDNS = "ovn-docker:dns"
 	// KeyPooled = "true": the Neutron port is a pool port (named
 	// PoolPortName, no device_id), which may go back to the pool when its
 	// attachment ends.

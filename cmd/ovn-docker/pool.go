@@ -35,7 +35,7 @@ ones. Pools are kept per security group set, as run and attach ask for it:
 ports made with --security-group (repeatable) are taken only by a run or
 attach with exactly those groups, and ports made without it only by a run or
 attach without it (the project's default group).`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if err := needNetwork(a); err != nil {

@@ -300,3 +300,45 @@ func TestRunResolversFromSubnet(t *testing.T) {
 		t.Errorf("resolvers with --dns (-want +got):\n%s", d)
 	}
 }
+
+// The Docker driver's -o security_groups puts the network's container
+// ports in those groups: a server run with plain `docker run --network`
+// on such a network is in group web and reached by a peer that the
+// default group would refuse.
+func TestSecurityGroupDockerNetworkOption(t *testing.T) {
+	r := newPluginRig(t)
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	demo := neutronAs(t, r.s, "demo")
+	web := groupNamed(t, r, demo, "web")
+	allowTCP(t, demo, web.ID, "")
+	client := groupNamed(t, r, demo, "client")
+	ls := r.createNetwork(t, "demo", "sgdocker")
+	_, cidr := subnetOf(t, demo, ls)
+	e := r.startVMEngine(t, vm2)
+
+	// A bad group: refused, naming it, nothing made.
+	if out, err := e.docker(t.Context(), "network", "create", "-d", "ovn", "--ipam-driver", "ovn", "-o", "network="+ls,
+		"-o", "security_groups="+web.Name+",no-such-group", "--subnet", cidr, "sgbad"); err == nil || !strings.Contains(err.Error(), `security group "no-such-group"`) {
+		t.Fatalf("docker network create with an unknown group: %v %s, want an error naming it", err, out)
+	}
+
+	netID := r.createDockerNetwork(t, e, "sgweb", ls, "-o", "security_groups="+web.Name, "--subnet", cidr)
+	server := e.runDetached(t, "--network", "sgweb", daemonImage, "/bin/sh", "-c", webServer)
+	ip := e.mustDocker(t, "inspect", "-f", "{{.NetworkSettings.Networks.sgweb.IPAddress}}", server)
+	var portID string
+	for _, p := range r.networkPorts(t, netID) {
+		for _, fip := range p.FixedIPs {
+			if fip.IP.String() == ip {
+				portID = p.ID
+			}
+		}
+	}
+	if portID == "" {
+		t.Fatalf("no Neutron port has the server's address %s", ip)
+	}
+	if d := cmp.Diff([]string{web.ID}, portGroups(t, demo, portID)); d != "" {
+		t.Errorf("groups of the server's port (-want +got):\n%s", d)
+	}
+	peer := r.runInGroups(t, vm1, ls, []string{client.Name}, "sleep 3600")
+	r.reaches(t, peer, ip, "the Docker network's ports are in "+web.Name)
+}

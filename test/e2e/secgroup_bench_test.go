@@ -88,7 +88,13 @@ func TestBenchPortCreateWithDefaultGroup(t *testing.T) {
 func TestBenchRuleToFirstConnection(t *testing.T) {
 	needBench(t)
 	r := newPluginRig(t)
-	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
+	// The server on vm2 (another hypervisor than the peer's), or on
+	// OVN_DOCKER_BENCH_SERVER_VM.
+	serverVM := "vm2"
+	if v := os.Getenv("OVN_DOCKER_BENCH_SERVER_VM"); v != "" {
+		serverVM = v
+	}
+	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, serverVM)
 	demo := neutronAs(t, r.s, "demo")
 	web := groupNamed(t, r, demo, "web")
 	client := groupNamed(t, r, demo, "client")
@@ -126,22 +132,24 @@ func TestBenchRuleToFirstConnection(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("cloud %s: rule added → first new connection, %d samples: p50 %v, min %v, max %v (all: %v)", r.s.Cloud, len(lat),
+	t.Logf("cloud %s, server on %s (%s), peer on vm1 (%s): rule added → first new connection, %d samples: p50 %v, min %v, max %v (all: %v)", r.s.Cloud, vm2.Name, vm2.Hypervisor, vm1.Hypervisor, len(lat),
 		percentile(lat, 0.5).Round(time.Millisecond), slices.Min(lat).Round(time.Millisecond), slices.Max(lat).Round(time.Millisecond), lat)
 }
 
 // firstConnection opens a new TCP connection to url from netns every
-// 20 ms (a connection whose SYN was dropped would only retry after a
-// second) until one fetches the page; bounded by 30 s.
+// 50 ms (a connection whose SYN was dropped would only retry after a
+// second) until one fetches the page; bounded by 30 s. Each attempt gives
+// up after 1.5 s, so that about 30 wait at a time, not hundreds: their
+// processes would load the machine whose flow update is measured.
 func firstConnection(ctx context.Context, netns, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ok := make(chan struct{}, 1)
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		go func() {
-			if _, err := run(ctx, nil, "nsenter", "--net="+netns, "curl", "-sSf", "-o", "/dev/null", "-m", "5", url); err == nil {
+			if _, err := run(ctx, nil, "nsenter", "--net="+netns, "curl", "-sSf", "-o", "/dev/null", "-m", "1.5", url); err == nil {
 				select {
 				case ok <- struct{}{}:
 				default:

@@ -41,8 +41,9 @@ const (
 	// attachment ends.
 	KeyPooled = "ovn-docker:pooled"
 
-	// KeyPoolTargetPrefix + network id, on the VM bridge: how many ready
-	// pool ports that network should have.
+	// KeyPoolTargetPrefix + network id (+ "/" + security group ids for a
+	// set other than the default, see poolKey), on the VM bridge: how many
+	// ready pool ports that pool should have.
 	KeyPoolTargetPrefix = "ovn-docker:pool-target:"
 	// KeyVIFMACPrefix + vif-id, on the VM bridge: the VM port's MAC,
 	// found equal to the VM NIC's (DiscoverVM need not ask Neutron again).

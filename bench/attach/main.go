@@ -139,7 +139,7 @@ func run(n, conc, warm, pool int, network, portMode string, poll time.Duration, 
 			}
 		}()
 		t0 := time.Now()
-		st, err := at.FillPool(ctx, network, pool)
+		st, err := at.FillPool(ctx, network, nil, pool)
 		if err != nil {
 			return fmt.Errorf("filling the pool: %w", err)
 		}

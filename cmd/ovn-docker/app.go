@@ -21,7 +21,8 @@ import (
 type app struct {
 	cred, credFile, osCloud string
 	vifID, network          string
-	networkFromEnv          bool // network is OVN_DOCKER_NETWORK's (or unset), not --network's
+	securityGroups          []string // --security-group: the ports' groups (names or ids)
+	networkFromEnv          bool     // network is OVN_DOCKER_NETWORK's (or unset), not --network's
 	portMode                string
 	ovsdb, bridge           string
 	dockerBin, pauseImage   string

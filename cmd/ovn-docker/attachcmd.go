@@ -82,6 +82,7 @@ func newAttachCmd(a *app) *cobra.Command {
 		Use:   "attach --network NET (CONTAINER | --netns PATH | --pid PID) [--ifname NAME]",
 		Short: "Give a container or any network namespace an interface on a network",
 		Example: `  ovn-docker --network=LS2 attach web
+  ovn-docker --network=LS2 --security-group web --security-group ssh attach web
   ovn-docker --network=LS2 attach web --ifname eth1
   ovn-docker --network=LS1 attach --netns /var/run/netns/blue`,
 		Args:              cobra.MaximumNArgs(1),
@@ -105,7 +106,8 @@ func newAttachCmd(a *app) *cobra.Command {
 					return err
 				}
 			}
-			att, err := at.Attach(ctx, attach.Request{NetnsPath: t.netns, IfName: ifname, Network: a.network, ContainerID: t.containerID, Name: t.user.Name})
+			att, err := at.Attach(ctx, attach.Request{NetnsPath: t.netns, IfName: ifname, Network: a.network, ContainerID: t.containerID, Name: t.user.Name,
+				SecurityGroups: a.securityGroups})
 			if err != nil {
 				return err
 			}

@@ -52,6 +52,9 @@ func (o offlineCloud) DeletePort(context.Context, string) error { return o.err()
 func (o offlineCloud) ListPorts(context.Context, cloud.PortFilter) ([]cloud.Port, error) {
 	return nil, o.err()
 }
+func (o offlineCloud) ResolveSecurityGroups(context.Context, []string) ([]string, error) {
+	return nil, o.err()
+}
 func (o offlineCloud) ProjectID() string { return "" }
 
 // localAttacher is the attach core without Neutron: the VM's OVS and links

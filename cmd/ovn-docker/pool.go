@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,10 +27,15 @@ survives restarts; gc finishes or removes pool ports a crash left half made.`,
 	})
 	var size int
 	fill := &cobra.Command{
-		Use:     "fill --network NET --size N",
-		Example: "  ovn-docker pool fill --network LS1 --size 8",
+		Use:     "fill --network NET [--security-group SG]... --size N",
+		Example: "  ovn-docker pool fill --network LS1 --size 8\n  ovn-docker pool fill --network LS1 --security-group web --size 4",
 		Short:   "Set the network's pool target to N ready ports and create the missing ones",
-		Args:    cobra.NoArgs,
+		Long: `Set the target of the network's pool to N ready ports and create the missing
+ones. Pools are kept per security group set, as run and attach ask for it:
+ports made with --security-group (repeatable) are taken only by a run or
+attach with exactly those groups, and ports made without it only by a run or
+attach without it (the project's default group).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if err := needNetwork(a); err != nil {
@@ -42,7 +48,7 @@ survives restarts; gc finishes or removes pool ports a crash left half made.`,
 			if err != nil {
 				return err
 			}
-			st, err := at.FillPool(ctx, a.network, size)
+			st, err := at.FillPool(ctx, a.network, a.securityGroups, size)
 			if perr := a.printPool([]attach.PoolStatus{st}); perr != nil && err == nil {
 				err = perr
 			}
@@ -115,6 +121,12 @@ func poolListing(st []attach.PoolStatus) listing {
 		cols: []column{
 			{header: "NETWORK", value: func(r any) string { return ps(r).Network }},
 			{header: "ID", value: func(r any) string { return ps(r).NetworkID }},
+			{header: "SECURITY GROUPS", value: func(r any) string {
+				if g := ps(r).SecurityGroups; len(g) > 0 {
+					return strings.Join(g, ",")
+				}
+				return "default"
+			}},
 			{header: "READY", value: num(func(s attach.PoolStatus) int { return s.Ready })},
 			{header: "IN USE", value: num(func(s attach.PoolStatus) int { return s.InUse })},
 			{header: "PENDING", value: num(func(s attach.PoolStatus) int { return s.Pending })},

@@ -99,6 +99,8 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 	pf.StringVar(&a.portMode, "port-mode", a.envDefault("OVN_DOCKER_PORT_MODE", "auto"),
 		"how container ports become children of the VM's port: trunk (subports of the VM port's trunk), binding-profile (binding:profile parent_name/tag; real Neutron forbids it to members and does not check the parent's owner), or auto (trunk where Neutron has the trunk extension)")
 	pf.StringVar(&a.network, "network", a.envDefault("OVN_DOCKER_NETWORK", ""), "network (name or id) for run and attach")
+	pf.StringArrayVar(&a.securityGroups, "security-group", nil,
+		"security group (name or id, of your project) of the container's port for run, attach and pool fill; repeat for several; default: the project's default group")
 	pf.StringVar(&a.ovsdb, "ovsdb", a.envDefault("OVN_DOCKER_OVSDB", "unix:/var/run/openvswitch/db.sock"), "the VM's OVSDB")
 	pf.StringVar(&a.bridge, "bridge", a.envDefault("OVN_DOCKER_BRIDGE", ""), "the VM's OVS bridge (default: the only one)")
 	pf.StringVar(&a.dockerBin, "docker", a.envDefault("OVN_DOCKER_DOCKER", "docker"), "docker CLI to run (DOCKER_HOST etc. apply)")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -30,7 +31,14 @@ reports the port ACTIVE, and only then is the user's container started with
 OVN_DOCKER_NETWORK) before "run", or --net/--network after it as docker users
 write it (docker's own modes host, bridge and container:X are refused;
 "none" means: the one given before "run"). --hostname, --dns*, --add-host go
-to the holder, whose settings the container shares.
+to the holder, whose settings the container shares. The container's
+resolvers are the dns_nameservers of its subnet (as Neutron gives a VM's
+port), unless --dns is given; a subnet without any keeps the engine's.
+
+The port's security groups are --security-group (before or after "run"; name or id
+of a group of your project, repeatable), else the project's default group.
+A pooled port is taken only if it was made for exactly those groups
+("ovn-docker pool fill --security-group ...").
 
 The container's hostname is its --hostname, else its name; /etc/hosts maps
 it to its addresses (hostname -i works). A container run without --name
@@ -45,6 +53,7 @@ status is the container's, as with docker run.
 If any step fails, everything done before is undone.`,
 		Example: `  ovn-docker --network=LS1 run -d busybox:local sleep 1d
   ovn-docker run --network LS1 --name web -d busybox:local httpd -f -p 80
+  ovn-docker --network=LS1 --security-group web run -d busybox:local httpd -f -p 80
   ovn-docker run --rm -it --net=LS1 busybox:local sh
   OVN_DOCKER_NETWORK=LS1 ovn-docker run --rm busybox:local hostname -i`,
 		// Main splits the docker run arguments off before cobra parses
@@ -93,6 +102,9 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if err := rl.CheckNetwork(); err != nil {
 		return err
 	}
+	// --security-group after run too, as --network.
+	rl, groups := rl.TakeOpts(docker.OptSecurityGroup)
+	a.securityGroups = append(a.securityGroups, groups...)
 	if n := rl.Network(); n != "" {
 		if a.network != "" && a.network != n && !a.networkFromEnv {
 			return fmt.Errorf("%w: --network %s before run and --network %s after it name different networks: give one (connect more with `ovn-docker --network=NET attach CONTAINER`)", docker.ErrRunLine, a.network, n)
@@ -109,6 +121,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 	// A Docker network of `ovn-docker daemon`: the engine attaches the
 	// container itself, no holder is needed.
 	if drv, err := dk.NetworkDriver(ctx, a.network); err == nil && drv == daemonDriver {
+		if len(a.securityGroups) > 0 {
+			return fmt.Errorf("--security-group %s: %s is a Docker network of `ovn-docker daemon`, whose ports get the groups the network was created with "+
+				"(docker network create -d ovn -o security_groups=SG1,SG2): create such a network, or give the Neutron network instead", strings.Join(a.securityGroups, ","), a.network)
+		}
 		return a.runOnDockerNetwork(ctx, dk, rl)
 	}
 	connect := func(ctx context.Context) (run.Network, string, error) {
@@ -118,7 +134,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		}
 		// Fail early on a bad network, before attaching; with a pooled
 		// port ready the attach asks Neutron nothing, and neither do we.
-		if !at.HasPoolPort(ctx, a.network) {
+		if !at.HasPoolPort(ctx, a.network, a.securityGroups) {
 			if _, err := cl.FindNetwork(ctx, a.network); err != nil {
 				return nil, "", err
 			}
@@ -126,7 +142,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return at, at.VM.VIFID, nil
 	}
 	r := run.New(run.Options{
-		Line: rl, Network: a.network, VIFID: a.vifID, PauseImage: a.pauseImage,
+		Line: rl, Network: a.network, SecurityGroups: a.securityGroups, VIFID: a.vifID, PauseImage: a.pauseImage,
 		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Log: a.log,
 		Subscribe: subscribeSignals,
 	}, dk, connect)

@@ -70,6 +70,10 @@ type Request struct {
 	// Name is the container's name, for the Neutron port's name, so that
 	// `openstack port list` tells whose port it is; "": the owner's id.
 	Name string
+	// SecurityGroups (names or ids of the project's groups) are the
+	// port's; none: the project's default group. A pooled port is taken
+	// only if it was made for exactly this set.
+	SecurityGroups []string
 }
 
 // Attachment is one interface of a namespace on a network.
@@ -87,8 +91,12 @@ type Attachment struct {
 	Addresses   []netip.Prefix `json:"addresses,omitempty"`
 	Gateways    []netip.Addr   `json:"gateways,omitempty"`
 	MTU         int            `json:"mtu,omitempty"`
-	Status      string         `json:"status,omitempty"`
-	State       string         `json:"state,omitempty"`
+	// DNS are the dns_nameservers of the port's subnets.
+	DNS []netip.Addr `json:"dns,omitempty"`
+	// SecurityGroups are the groups (ids) asked for; none: the default.
+	SecurityGroups []string `json:"security_groups,omitempty"`
+	Status         string   `json:"status,omitempty"`
+	State          string   `json:"state,omitempty"`
 }
 
 func (a *Attacher) log() *slog.Logger {
@@ -99,7 +107,8 @@ func (a *Attacher) log() *slog.Logger {
 }
 
 // Attach connects req.NetnsPath to req.Network. A ready port of the
-// network's pool is taken if there is one (no Neutron call at all);
+// network's pool made for req's security groups is taken if there is one
+// (no Neutron call at all when the groups are given by id, or none);
 // otherwise a port is created. On failure every step already done is
 // undone, in reverse order.
 func (a *Attacher) Attach(ctx context.Context, req Request) (Attachment, error) {
@@ -109,10 +118,22 @@ func (a *Attacher) Attach(ctx context.Context, req Request) (Attachment, error) 
 	if _, err := os.Stat(req.NetnsPath); err != nil {
 		return Attachment{}, fmt.Errorf("%w: %s: %v", ErrNoNetns, req.NetnsPath, err)
 	}
-	if at, ok, err := a.attachFromPool(ctx, req); ok || err != nil {
-		return at, err
+	byID := allIDs(req.SecurityGroups)
+	if byID {
+		if at, ok, err := a.attachFromPool(ctx, req, groupsKey(req.SecurityGroups)); ok || err != nil {
+			return at, err
+		}
 	}
-	return a.attachNew(ctx, req)
+	groups, err := a.resolveGroups(ctx, req.SecurityGroups)
+	if err != nil {
+		return Attachment{}, err
+	}
+	if !byID {
+		if at, ok, err := a.attachFromPool(ctx, req, groupsKey(groups)); ok || err != nil {
+			return at, err
+		}
+	}
+	return a.attachNew(ctx, req, groupsKey(groups))
 }
 
 // networkMTU is the MTU a network's interfaces get in this VM.
@@ -160,8 +181,9 @@ func interrupted(ctx context.Context) error {
 	return nil
 }
 
-// attachNew is the attach with a port made for it.
-func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, err error) {
+// attachNew is the attach with a port made for it, in the security
+// groups of the set groups (a groupsKey).
+func (a *Attacher) attachNew(ctx context.Context, req Request, groups string) (_ Attachment, err error) {
 	nw, err := a.Cloud.FindNetwork(ctx, req.Network)
 	if err != nil {
 		return Attachment{}, err
@@ -179,17 +201,18 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 	nc := context.WithoutCancel(ctx)
 	// On a network with a pool, the port is made like a pool port, so
 	// that it can join the pool when this attachment ends.
-	pooled := a.Pool != nil && a.poolTarget(ctx, nw.ID) > 0
+	pooled := a.Pool != nil && a.poolTarget(ctx, poolKey{network: nw.ID, groups: groups}) > 0
 	ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
-		KeyContainer: req.ContainerID,
-		KeyNetns:     req.NetnsPath,
-		KeyIfName:    req.IfName,
-		KeyNetwork:   nw.ID,
-		KeyVIF:       a.VM.VIFID,
-		KeyVIFMAC:    a.VM.MAC,
-		KeyState:     stateAttaching,
-		KeyPID:       a.pid(),
-		KeyClaimed:   claimedNow(),
+		KeyContainer:      req.ContainerID,
+		KeyNetns:          req.NetnsPath,
+		KeyIfName:         req.IfName,
+		KeyNetwork:        nw.ID,
+		KeyVIF:            a.VM.VIFID,
+		KeyVIFMAC:         a.VM.MAC,
+		KeyState:          stateAttaching,
+		KeyPID:            a.pid(),
+		KeyClaimed:        claimedNow(),
+		KeySecurityGroups: groups,
 	}, nil)
 	if err != nil {
 		if ap.Name != "" {
@@ -202,7 +225,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 	if err := interrupted(ctx); err != nil {
 		return Attachment{}, err
 	}
-	spec := childSpec{networkID: nw.ID, name: portName(req), deviceID: req.ContainerID}
+	spec := childSpec{networkID: nw.ID, name: portName(req), deviceID: req.ContainerID, groups: groupsOf(groups)}
 	if pooled {
 		spec.name, spec.deviceID = PoolPortName, ""
 	}
@@ -216,8 +239,9 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 	log := a.log().With("ovs_port", ap.Name, "vlan", ap.VLAN, "network", nw.ID, "port", port.ID)
 	cfg, cerr := ifaceConfig(req.IfName, nw, port, mtu, a.VM.DatapathType == "netdev")
 	ids := map[string]string{KeyPort: port.ID}
+	d := newPortData(nw, port, a.Cloud.ProjectID(), cfg)
 	if cerr == nil {
-		maps.Copy(ids, portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg, probe: dhcpProbeAddr(nw, port)}.ids())
+		maps.Copy(ids, d.ids())
 		if pooled {
 			ids[KeyPooled] = "true"
 		}
@@ -248,7 +272,8 @@ func (a *Attacher) attachNew(ctx context.Context, req Request) (_ Attachment, er
 		PortName: ap.Name, Bridge: a.VM.Bridge, VLAN: ap.VLAN,
 		ContainerID: req.ContainerID, NetnsPath: req.NetnsPath, IfName: req.IfName,
 		NetworkID: nw.ID, NetworkName: nw.Name, PortID: port.ID, MAC: port.MAC.String(),
-		Addresses: cfg.Addresses, Gateways: cfg.Gateways, MTU: cfg.MTU, Status: status, State: stateReady,
+		Addresses: cfg.Addresses, Gateways: cfg.Gateways, MTU: cfg.MTU, DNS: d.dns, SecurityGroups: groupsOf(groups),
+		Status: status, State: stateReady,
 	}, nil
 }
 

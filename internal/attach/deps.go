@@ -121,6 +121,9 @@ type Cloud interface {
 	GetPort(ctx context.Context, id string) (cloud.Port, error)
 	DeletePort(ctx context.Context, id string) error
 	ListPorts(ctx context.Context, f cloud.PortFilter) ([]cloud.Port, error)
+	// ResolveSecurityGroups: the ids of the project's groups given by
+	// name or id (sorted, no repeats); ErrNotFound names a bad value.
+	ResolveSecurityGroups(ctx context.Context, namesOrIDs []string) ([]string, error)
 	// ProjectID is the project the credentials are scoped to: pool ports
 	// are taken only by their own project.
 	ProjectID() string

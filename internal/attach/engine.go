@@ -53,6 +53,9 @@ type ReserveRequest struct {
 	IP netip.Addr
 	// Ref is the engine's reference, recorded on the entry (KeyEngineRef).
 	Ref string
+	// SecurityGroups (ids, or names of the project's groups) are the
+	// port's; none: the project's default group. See Request.
+	SecurityGroups []string
 }
 
 // Entry is an engine entry as the engine needs it.
@@ -117,19 +120,27 @@ func (a *Attacher) Reserve(ctx context.Context, req ReserveRequest) (Entry, erro
 	if a.VM.VIFID == "" {
 		return Entry{}, fmt.Errorf("%w: container ports are children of the VM's port: pass --vif-id", ErrNoVIF)
 	}
+	groups := groupsKey(req.SecurityGroups)
+	if !allIDs(req.SecurityGroups) {
+		ids, err := a.resolveGroups(ctx, req.SecurityGroups)
+		if err != nil {
+			return Entry{}, err
+		}
+		groups = groupsKey(ids)
+	}
 	if !req.IP.IsValid() {
-		if e, ok, err := a.reserveFromPool(ctx, req); ok || err != nil {
+		if e, ok, err := a.reserveFromPool(ctx, req, groups); ok || err != nil {
 			return e, err
 		}
 	}
-	return a.reserveNew(ctx, req)
+	return a.reserveNew(ctx, req, groups)
 }
 
-func (a *Attacher) reserveFromPool(ctx context.Context, req ReserveRequest) (Entry, bool, error) {
+func (a *Attacher) reserveFromPool(ctx context.Context, req ReserveRequest, groups string) (Entry, bool, error) {
 	if a.Pool == nil {
 		return Entry{}, false, nil
 	}
-	cands, err := a.candidates(ctx, req.NetworkID)
+	cands, err := a.candidates(ctx, req.NetworkID, groups)
 	if err != nil || len(cands) == 0 {
 		return Entry{}, false, err
 	}
@@ -151,7 +162,7 @@ func (a *Attacher) reserveFromPool(ctx context.Context, req ReserveRequest) (Ent
 	return Entry{}, false, nil
 }
 
-func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest) (_ Entry, err error) {
+func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest, groups string) (_ Entry, err error) {
 	nw, err := a.Cloud.GetNetwork(ctx, req.NetworkID)
 	if err != nil {
 		return Entry{}, err
@@ -169,10 +180,10 @@ func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest) (_ Entry,
 	nc := context.WithoutCancel(ctx)
 	// Made like a pool port where the network has a pool, so that it can
 	// join the pool when the engine releases it.
-	pooled := a.Pool != nil && a.poolTarget(ctx, nw.ID) > 0 && !req.IP.IsValid()
+	pooled := a.Pool != nil && a.poolTarget(ctx, poolKey{network: nw.ID, groups: groups}) > 0 && !req.IP.IsValid()
 	ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
 		KeyNetwork: nw.ID, KeyNetworkName: nw.Name, KeyVIF: a.VM.VIFID, KeyVIFMAC: a.VM.MAC, KeyProject: a.Cloud.ProjectID(),
-		KeyState: stateReserving, KeyPID: a.pid(), KeyEngineRef: req.Ref,
+		KeyState: stateReserving, KeyPID: a.pid(), KeyEngineRef: req.Ref, KeySecurityGroups: groups,
 	}, nil)
 	if err != nil {
 		if ap.Name != "" {
@@ -184,7 +195,7 @@ func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest) (_ Entry,
 	if err := interrupted(ctx); err != nil {
 		return Entry{}, err
 	}
-	spec := childSpec{networkID: nw.ID, name: "ovn-docker-" + ap.Name, fixedIP: req.IP}
+	spec := childSpec{networkID: nw.ID, name: "ovn-docker-" + ap.Name, fixedIP: req.IP, groups: groupsOf(groups)}
 	if pooled {
 		spec.name = PoolPortName
 	}
@@ -196,7 +207,7 @@ func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest) (_ Entry,
 	if err != nil {
 		return Entry{}, err
 	}
-	ids := portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg, probe: dhcpProbeAddr(nw, port)}.ids()
+	ids := newPortData(nw, port, a.Cloud.ProjectID(), cfg).ids()
 	ids[KeyPort] = port.ID
 	if pooled {
 		ids[KeyPooled] = "true"

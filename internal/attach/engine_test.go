@@ -99,7 +99,7 @@ func TestEnginePlugFailureKeepsReservation(t *testing.T) {
 func TestEngineReserveFromPool(t *testing.T) {
 	r := newPoolRig(t)
 	ctx := context.Background()
-	if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
 		t.Fatal(err)
 	}
 	ports := len(r.cl.ports)

@@ -231,6 +231,16 @@ type fakeCloud struct {
 	addErr    error    // AddSubport fails with it (after the VLAN check)
 	requests  []string // trunk and port writes, in order
 	trunkMade int      // trunks created
+	// groups are the project's security groups (ResolveSecurityGroups).
+	groups []cloud.SecurityGroup
+}
+
+func (f *fakeCloud) ResolveSecurityGroups(_ context.Context, given []string) ([]string, error) {
+	if len(given) == 0 {
+		return nil, nil
+	}
+	f.count()
+	return cloud.MatchSecurityGroups(f.groups, given)
 }
 
 func (f *fakeCloud) log(s string, args ...any) {
@@ -238,7 +248,7 @@ func (f *fakeCloud) log(s string, args ...any) {
 }
 
 func (f *fakeCloud) CreatePort(_ context.Context, o cloud.PortOpts) (cloud.Port, error) {
-	p, err := f.CreateChildPort(context.Background(), cloud.ChildPortOpts{NetworkID: o.NetworkID, Name: o.Name})
+	p, err := f.CreateChildPort(context.Background(), cloud.ChildPortOpts{NetworkID: o.NetworkID, Name: o.Name, SecurityGroups: o.SecurityGroups})
 	if err != nil {
 		return p, err
 	}
@@ -389,6 +399,7 @@ func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (c
 		ID: fmt.Sprintf("port-%d", f.next), NetworkID: o.NetworkID, Name: o.Name,
 		MAC: net.HardwareAddr{0xfa, 0x16, 0x3e, 0, 1, byte(f.next)}, Status: f.status,
 		DeviceID: o.DeviceID, DeviceOwner: cloud.DeviceOwner, ParentName: o.ParentID, Tag: o.Tag,
+		SecurityGroups: o.SecurityGroups,
 	}
 	for _, s := range nw.Subnets {
 		a := s.CIDR.Addr().Next()

@@ -296,7 +296,7 @@ func (a *Attacher) gcPool(ctx context.Context, rep *GCReport, inFlight *settle) 
 		if alivePID(e) {
 			continue // in progress
 		}
-		if state == stateReturning && a.poolTarget(ctx, ids[KeyNetwork]) > 0 {
+		if state == stateReturning && a.poolTarget(ctx, keyOf(e)) > 0 {
 			claimed, err := a.returnToPool(ctx, e)
 			if err == nil {
 				a.log().Info("gc: finished returning pool port", "ovs_port", e.Name)

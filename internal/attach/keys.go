@@ -33,13 +33,17 @@ const (
 	// not have it and are not probed: they were bound long before they
 	// are taken, so their flows are in place.
 	KeyDHCPProbe = "ovn-docker:dhcp-probe"
+	// KeyDNS: the dns_nameservers of the port's subnets, comma-separated
+	// (empty: none); the container's resolvers.
+	KeyDNS = "ovn-docker:dns"
 	// KeyPooled = "true": the Neutron port is a pool port (named
 	// PoolPortName, no device_id), which may go back to the pool when its
 	// attachment ends.
 	KeyPooled = "ovn-docker:pooled"
 
-	// KeyPoolTargetPrefix + network id, on the VM bridge: how many ready
-	// pool ports that network should have.
+	// KeyPoolTargetPrefix + network id (+ "/" + security group ids for a
+	// set other than the default, see poolKey), on the VM bridge: how many
+	// ready pool ports that pool should have.
 	KeyPoolTargetPrefix = "ovn-docker:pool-target:"
 	// KeyVIFMACPrefix + vif-id, on the VM bridge: the VM port's MAC,
 	// found equal to the VM NIC's (DiscoverVM need not ask Neutron again).

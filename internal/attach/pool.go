@@ -62,21 +62,46 @@ const fillParallel = 8
 // ErrNoPool: the Attacher was made without a PoolSwitch.
 var ErrNoPool = errors.New("port pool not available")
 
-// PoolStatus is one network's pool in this VM.
+// PoolStatus is one pool in this VM: a network's ports of one security
+// group set.
 type PoolStatus struct {
 	NetworkID string `json:"network_id"`
 	Network   string `json:"network,omitempty"`
-	Ready     int    `json:"ready"`   // can be taken
-	InUse     int    `json:"in_use"`  // pool ports attached to a namespace
-	Pending   int    `json:"pending"` // being made, given back or deleted
-	Target    int    `json:"target"`  // ready entries wanted
+	// SecurityGroups are the set's group ids; none: the project's default.
+	SecurityGroups []string `json:"security_groups,omitempty"`
+	Ready          int      `json:"ready"`   // can be taken
+	InUse          int      `json:"in_use"`  // pool ports attached to a namespace
+	Pending        int      `json:"pending"` // being made, given back or deleted
+	Target         int      `json:"target"`  // ready entries wanted
 }
 
 // portData is what an attach needs besides the Neutron port's id.
 type portData struct {
 	networkName, project string
-	cfg                  IfaceConfig // MAC, Addresses, Gateways, MTU
-	probe                netip.Addr  // see KeyDHCPProbe; invalid: no probe
+	cfg                  IfaceConfig  // MAC, Addresses, Gateways, MTU
+	probe                netip.Addr   // see KeyDHCPProbe; invalid: no probe
+	dns                  []netip.Addr // see KeyDNS
+}
+
+// newPortData is what an attach of port (on nw, owned by project) needs.
+func newPortData(nw cloud.Network, port cloud.Port, project string, cfg IfaceConfig) portData {
+	return portData{networkName: nw.Name, project: project, cfg: cfg, probe: dhcpProbeAddr(nw, port), dns: nameservers(nw, port)}
+}
+
+// nameservers are the dns_nameservers of the subnets the port has
+// addresses on, in the order of its addresses, without repeats.
+func nameservers(nw cloud.Network, p cloud.Port) []netip.Addr {
+	var out []netip.Addr
+	for _, ip := range p.FixedIPs {
+		if s, ok := nw.SubnetByID(ip.SubnetID); ok {
+			for _, d := range s.DNSNameservers {
+				if !slices.Contains(out, d) {
+					out = append(out, d)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (d portData) ids() map[string]string {
@@ -99,6 +124,7 @@ func (d portData) ids() map[string]string {
 		KeyGateways:    join(len(d.cfg.Gateways), func(i int) string { return d.cfg.Gateways[i].String() }),
 		KeyMTU:         strconv.Itoa(d.cfg.MTU),
 		KeyDHCPProbe:   probe,
+		KeyDNS:         join(len(d.dns), func(i int) string { return d.dns[i].String() }),
 	}
 }
 
@@ -129,6 +155,15 @@ func parsePortData(ids map[string]string) (portData, error) {
 				return d, fmt.Errorf("gateway: %w", err)
 			}
 			d.cfg.Gateways = append(d.cfg.Gateways, a)
+		}
+	}
+	if s := ids[KeyDNS]; s != "" {
+		for _, x := range strings.Split(s, ",") {
+			a, err := netip.ParseAddr(x)
+			if err != nil {
+				return d, fmt.Errorf("DNS server: %w", err)
+			}
+			d.dns = append(d.dns, a)
 		}
 	}
 	if s := ids[KeyDHCPProbe]; s != "" && s != "none" {
@@ -185,30 +220,30 @@ func (a *Attacher) poolEntries(ctx context.Context) ([]AccessPort, error) {
 	return out, nil
 }
 
-func (a *Attacher) poolTargets(ctx context.Context) (map[string]int, error) {
+func (a *Attacher) poolTargets(ctx context.Context) (map[poolKey]int, error) {
 	ids, err := a.Pool.BridgeExternalIDs(ctx, a.VM.Bridge)
 	if err != nil {
 		return nil, fmt.Errorf("reading the pool targets of bridge %s: %w", a.VM.Bridge, err)
 	}
-	out := map[string]int{}
+	out := map[poolKey]int{}
 	for k, v := range ids {
-		if id, ok := strings.CutPrefix(k, KeyPoolTargetPrefix); ok {
+		if key, ok := parseTargetKey(k); ok {
 			if n, err := strconv.Atoi(v); err == nil && n > 0 {
-				out[id] = n
+				out[key] = n
 			}
 		}
 	}
 	return out, nil
 }
 
-// poolTarget is the network's target; 0 also when it cannot be read.
-func (a *Attacher) poolTarget(ctx context.Context, networkID string) int {
+// poolTarget is the pool's target; 0 also when it cannot be read.
+func (a *Attacher) poolTarget(ctx context.Context, k poolKey) int {
 	t, err := a.poolTargets(ctx)
 	if err != nil {
 		a.log().Warn("no pool target", "err", err)
 		return 0
 	}
-	return t[networkID]
+	return t[k]
 }
 
 // alivePID reports whether the process recorded on ap still runs.
@@ -228,10 +263,11 @@ func counts(e AccessPort) bool {
 	return false
 }
 
-// candidates: the ready entries of network (id or name) this project may
-// take. With entries of several networks of that name, none: the attach
-// then asks Neutron, which says the name is ambiguous.
-func (a *Attacher) candidates(ctx context.Context, network string) ([]AccessPort, error) {
+// candidates: the ready entries of network (id or name) made for the
+// security group set groups (a groupsKey) that this project may take.
+// With entries of several networks of that name, none: the attach then
+// asks Neutron, which says the name is ambiguous.
+func (a *Attacher) candidates(ctx context.Context, network, groups string) ([]AccessPort, error) {
 	es, err := a.poolEntries(ctx)
 	if err != nil {
 		return nil, err
@@ -242,7 +278,7 @@ func (a *Attacher) candidates(ctx context.Context, network string) ([]AccessPort
 	for _, e := range es {
 		ids := e.ExternalIDs
 		if ids[KeyState] != statePool || ids[KeyProject] != project || ids[KeyVIF] != a.VM.VIFID ||
-			(ids[KeyNetwork] != network && ids[KeyNetworkName] != network) {
+			(ids[KeyNetwork] != network && ids[KeyNetworkName] != network) || ids[KeySecurityGroups] != groups {
 			continue
 		}
 		if _, err := parsePortData(ids); err != nil {
@@ -258,22 +294,25 @@ func (a *Attacher) candidates(ctx context.Context, network string) ([]AccessPort
 }
 
 // HasPoolPort reports whether network (id or name) has a ready pool port
-// this project may take, i.e. whether Attach would make no Neutron call.
-func (a *Attacher) HasPoolPort(ctx context.Context, network string) bool {
-	if a.Pool == nil {
+// of the security groups given (ids; none: the default set) that this
+// project may take, i.e. whether Attach would make no Neutron call.
+// Groups given by name are resolved by Neutron first: false.
+func (a *Attacher) HasPoolPort(ctx context.Context, network string, groups []string) bool {
+	if a.Pool == nil || !allIDs(groups) {
 		return false
 	}
-	c, err := a.candidates(ctx, network)
+	c, err := a.candidates(ctx, network, groupsKey(groups))
 	return err == nil && len(c) > 0
 }
 
-// attachFromPool takes a ready pool entry of req.Network and plugs it into
-// the namespace. ok is false if there was none to take.
-func (a *Attacher) attachFromPool(ctx context.Context, req Request) (at Attachment, ok bool, err error) {
+// attachFromPool takes a ready pool entry of req.Network made for the
+// group set groups (a groupsKey) and plugs it into the namespace. ok is
+// false if there was none to take.
+func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups string) (at Attachment, ok bool, err error) {
 	if a.Pool == nil {
 		return Attachment{}, false, nil
 	}
-	cands, err := a.candidates(ctx, req.Network)
+	cands, err := a.candidates(ctx, req.Network, groups)
 	if err != nil || len(cands) == 0 {
 		return Attachment{}, false, err
 	}
@@ -347,7 +386,7 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 		PortName: e.Name, Bridge: a.VM.Bridge, VLAN: e.VLAN,
 		ContainerID: req.ContainerID, NetnsPath: req.NetnsPath, IfName: req.IfName,
 		NetworkID: ids[KeyNetwork], NetworkName: d.networkName, PortID: ids[KeyPort], MAC: cfg.MAC.String(),
-		Addresses: cfg.Addresses, Gateways: cfg.Gateways, MTU: cfg.MTU,
+		Addresses: cfg.Addresses, Gateways: cfg.Gateways, MTU: cfg.MTU, DNS: d.dns, SecurityGroups: groupsOf(ids[KeySecurityGroups]),
 		// In trunk mode only ports Neutron reported ACTIVE enter the
 		// pool, and a child port stays bound while its parent is.
 		Status: map[bool]string{true: "ACTIVE"}[a.trunkMode()], State: stateReady,
@@ -374,8 +413,8 @@ func (a *Attacher) shouldReturn(ctx context.Context, ap AccessPort) bool {
 	if _, err := parsePortData(ap.ExternalIDs); err != nil {
 		return false
 	}
-	network := ap.ExternalIDs[KeyNetwork]
-	target := a.poolTarget(ctx, network)
+	key := keyOf(ap)
+	target := a.poolTarget(ctx, key)
 	if target == 0 {
 		return false
 	}
@@ -385,7 +424,7 @@ func (a *Attacher) shouldReturn(ctx context.Context, ap AccessPort) bool {
 	}
 	n := 0
 	for _, e := range es {
-		if e.ExternalIDs[KeyNetwork] == network && counts(e) {
+		if keyOf(e) == key && counts(e) {
 			n++
 		}
 	}
@@ -469,12 +508,13 @@ func (a *Attacher) drainEntry(ctx context.Context, e AccessPort) (bool, error) {
 	return true, nil
 }
 
-// FillPool sets network's pool target to size and makes the missing ready
-// entries: it claims their VLANs, then creates their Neutron ports
-// (several at a time) and waits until each is ACTIVE. Entries above the
-// target (e.g. after a concurrent fill) are deleted. Several fills may run
-// at once. size 0 empties the network's pool like DrainPool.
-func (a *Attacher) FillPool(ctx context.Context, network string, size int) (PoolStatus, error) {
+// FillPool sets the target of network's pool of ports in the security
+// groups given (names or ids; none: the project's default group) to size
+// and makes the missing ready entries: it claims their VLANs, then creates
+// their Neutron ports (several at a time) and waits until each is ACTIVE.
+// Entries above the target (e.g. after a concurrent fill) are deleted.
+// Several fills may run at once. size 0 empties that pool.
+func (a *Attacher) FillPool(ctx context.Context, network string, groups []string, size int) (PoolStatus, error) {
 	if a.Pool == nil {
 		return PoolStatus{}, ErrNoPool
 	}
@@ -484,10 +524,15 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 	if a.VM.VIFID == "" {
 		return PoolStatus{}, fmt.Errorf("%w: pool ports are children of the VM's port: pass --vif-id", ErrNoVIF)
 	}
+	gids, err := a.resolveGroups(ctx, groups)
+	if err != nil {
+		return PoolStatus{}, err
+	}
 	nw, err := a.Cloud.FindNetwork(ctx, network)
 	if err != nil {
 		return PoolStatus{}, err
 	}
+	key := poolKey{network: nw.ID, groups: groupsKey(gids)}
 	mtu, err := a.networkMTU(nw)
 	if err != nil {
 		return PoolStatus{}, err
@@ -499,7 +544,7 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 	if size > 0 {
 		target = strconv.Itoa(size)
 	}
-	if err := a.Pool.SetBridgeExternalIDs(ctx, a.VM.Bridge, map[string]string{KeyPoolTargetPrefix + nw.ID: target}); err != nil {
+	if err := a.Pool.SetBridgeExternalIDs(ctx, a.VM.Bridge, map[string]string{key.targetKey(): target}); err != nil {
 		return PoolStatus{}, fmt.Errorf("setting the pool target: %w", err)
 	}
 	es, err := a.poolEntries(ctx)
@@ -508,7 +553,7 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 	}
 	have := 0
 	for _, e := range es {
-		if e.ExternalIDs[KeyNetwork] == nw.ID && counts(e) {
+		if keyOf(e) == key && counts(e) {
 			have++
 		}
 	}
@@ -525,6 +570,7 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 		ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
 			KeyNetwork: nw.ID, KeyNetworkName: nw.Name, KeyVIF: a.VM.VIFID, KeyVIFMAC: a.VM.MAC, KeyProject: a.Cloud.ProjectID(),
 			KeyState: stateFilling, KeyPID: pid, KeyPooled: "true", KeyClaimed: claimedNow(),
+			KeySecurityGroups: key.groups,
 		}, nil)
 		if err != nil {
 			if ap.Name != "" {
@@ -542,7 +588,7 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := a.makeEntry(ctx, nw, mtu, ap); err != nil {
+			if err := a.makeEntry(ctx, nw, mtu, key.groups, ap); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -550,16 +596,16 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 		})
 	}
 	wg.Wait()
-	if err := a.trimPool(ctx, nw.ID, size); err != nil {
+	if err := a.trimPool(ctx, key, size); err != nil {
 		errs = append(errs, err)
 	}
 	st, err := a.PoolStatus(ctx)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	out := PoolStatus{NetworkID: nw.ID, Network: nw.Name, Target: size}
+	out := PoolStatus{NetworkID: nw.ID, Network: nw.Name, SecurityGroups: groupsOf(key.groups), Target: size}
 	for _, s := range st {
-		if s.NetworkID == nw.ID {
+		if s.NetworkID == nw.ID && groupsKey(s.SecurityGroups) == key.groups {
 			out = s
 		}
 	}
@@ -567,9 +613,10 @@ func (a *Attacher) FillPool(ctx context.Context, network string, size int) (Pool
 }
 
 // makeEntry creates the Neutron port of a claimed entry (a subport in
-// trunk mode), waits until it is ACTIVE (trunk mode) and makes the entry
-// ready; on failure it removes what it made, in reverse order.
-func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, ap AccessPort) (err error) {
+// trunk mode) in the security groups of the set groups (a groupsKey),
+// waits until it is ACTIVE (trunk mode) and makes the entry ready; on
+// failure it removes what it made, in reverse order.
+func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, groups string, ap AccessPort) (err error) {
 	nc := context.WithoutCancel(ctx)
 	// ap is read when the undo runs: newChild may move to another VLAN.
 	undo := []func(context.Context) error{func(ctx context.Context) error { return a.Switch.Release(ctx, ap.Name) }}
@@ -581,7 +628,7 @@ func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, ap 
 	if err := interrupted(ctx); err != nil {
 		return err
 	}
-	port, err := a.newChild(ctx, &ap, childSpec{networkID: nw.ID, name: PoolPortName}, &undo)
+	port, err := a.newChild(ctx, &ap, childSpec{networkID: nw.ID, name: PoolPortName, groups: groupsOf(groups)}, &undo)
 	if err != nil {
 		return err
 	}
@@ -595,7 +642,7 @@ func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, ap 
 	if _, err := a.waitActiveIfReported(ctx, port); err != nil {
 		return err
 	}
-	ids := portData{networkName: nw.Name, project: a.Cloud.ProjectID(), cfg: cfg, probe: dhcpProbeAddr(nw, port)}.ids()
+	ids := newPortData(nw, port, a.Cloud.ProjectID(), cfg).ids()
 	ids[KeyState], ids[KeyPID] = statePool, ""
 	if err := a.Pool.UpdateExternalIDsIf(nc, ap.Name, map[string]string{KeyState: stateFilling, KeyPort: port.ID}, ids); err != nil {
 		return fmt.Errorf("making pool port %s ready: %w", ap.Name, err)
@@ -604,15 +651,15 @@ func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, ap 
 	return nil
 }
 
-// trimPool deletes ready entries of network beyond target.
-func (a *Attacher) trimPool(ctx context.Context, networkID string, target int) error {
+// trimPool deletes ready entries of pool k beyond target.
+func (a *Attacher) trimPool(ctx context.Context, k poolKey, target int) error {
 	es, err := a.poolEntries(ctx)
 	if err != nil {
 		return err
 	}
 	var ready []AccessPort
 	for _, e := range es {
-		if e.ExternalIDs[KeyNetwork] == networkID && e.ExternalIDs[KeyState] == statePool {
+		if keyOf(e) == k && e.ExternalIDs[KeyState] == statePool {
 			ready = append(ready, e)
 		}
 	}
@@ -628,9 +675,9 @@ func (a *Attacher) trimPool(ctx context.Context, networkID string, target int) e
 }
 
 // DrainPool deletes the ready pool ports of network (id or name; "" for
-// every network) and clears its target, so that ports in use are deleted
-// rather than returned when their attachments end. It returns how many
-// entries it deleted.
+// every network), of every security group set, and clears their targets,
+// so that ports in use are deleted rather than returned when their
+// attachments end. It returns how many entries it deleted.
 func (a *Attacher) DrainPool(ctx context.Context, network string) (int, error) {
 	if a.Pool == nil {
 		return 0, ErrNoPool
@@ -645,8 +692,8 @@ func (a *Attacher) DrainPool(ctx context.Context, network string) (int, error) {
 	}
 	nets := map[string]bool{}
 	if network == "" {
-		for id := range targets {
-			nets[id] = true
+		for k := range targets {
+			nets[k.network] = true
 		}
 		for _, e := range es {
 			nets[e.ExternalIDs[KeyNetwork]] = true
@@ -657,8 +704,10 @@ func (a *Attacher) DrainPool(ctx context.Context, network string) (int, error) {
 				nets[e.ExternalIDs[KeyNetwork]] = true
 			}
 		}
-		if _, ok := targets[network]; ok {
-			nets[network] = true
+		for k := range targets {
+			if k.network == network {
+				nets[network] = true
+			}
 		}
 		if len(nets) == 0 {
 			nw, err := a.Cloud.FindNetwork(ctx, network)
@@ -673,7 +722,12 @@ func (a *Attacher) DrainPool(ctx context.Context, network string) (int, error) {
 	}
 	unset := map[string]string{}
 	for id := range nets {
-		unset[KeyPoolTargetPrefix+id] = ""
+		unset[poolKey{network: id}.targetKey()] = ""
+	}
+	for k := range targets {
+		if nets[k.network] {
+			unset[k.targetKey()] = ""
+		}
 	}
 	if err := a.Pool.SetBridgeExternalIDs(ctx, a.VM.Bridge, unset); err != nil {
 		return 0, fmt.Errorf("clearing the pool target: %w", err)
@@ -713,22 +767,22 @@ func (a *Attacher) PoolStatus(ctx context.Context) ([]PoolStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	by := map[string]*PoolStatus{}
-	get := func(id string) *PoolStatus {
-		if by[id] == nil {
-			by[id] = &PoolStatus{NetworkID: id, Target: targets[id]}
+	by := map[poolKey]*PoolStatus{}
+	get := func(k poolKey) *PoolStatus {
+		if by[k] == nil {
+			by[k] = &PoolStatus{NetworkID: k.network, SecurityGroups: groupsOf(k.groups), Target: targets[k]}
 		}
-		return by[id]
+		return by[k]
 	}
-	for id := range targets {
-		get(id)
+	for k := range targets {
+		get(k)
 	}
 	for _, ap := range aps {
 		ids := ap.ExternalIDs
 		if ids[KeyPooled] != "true" {
 			continue
 		}
-		s := get(ids[KeyNetwork])
+		s := get(keyOf(ap))
 		if s.Network == "" {
 			s.Network = ids[KeyNetworkName]
 		}
@@ -749,7 +803,10 @@ func (a *Attacher) PoolStatus(ctx context.Context) ([]PoolStatus, error) {
 		if c := strings.Compare(x.Network, y.Network); c != 0 {
 			return c
 		}
-		return strings.Compare(x.NetworkID, y.NetworkID)
+		if c := strings.Compare(x.NetworkID, y.NetworkID); c != 0 {
+			return c
+		}
+		return strings.Compare(groupsKey(x.SecurityGroups), groupsKey(y.SecurityGroups))
 	})
 	return out, nil
 }

@@ -45,7 +45,7 @@ func (r *rig) newNetns(t *testing.T, name string) string {
 func TestPoolFillAttachReturn(t *testing.T) {
 	r := newPoolRig(t)
 	ctx := context.Background()
-	st, err := r.a.FillPool(ctx, "LS1", 2)
+	st, err := r.a.FillPool(ctx, "LS1", nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestPoolFillAttachReturn(t *testing.T) {
 	}
 	// Filling again to the same size makes nothing.
 	writes := len(r.cl.requests)
-	if _, err := r.a.FillPool(ctx, "LS1", 2); err != nil || len(r.cl.ports) != 2 {
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 2); err != nil || len(r.cl.ports) != 2 {
 		t.Fatalf("refill: %v, %d ports", err, len(r.cl.ports))
 	}
 	if w := r.cl.requests[writes:]; len(w) != 0 {
@@ -140,14 +140,14 @@ func TestPoolFillAttachReturn(t *testing.T) {
 func TestPoolNotForOtherProjectOrNetwork(t *testing.T) {
 	r := newPoolRig(t)
 	ctx := context.Background()
-	if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
 		t.Fatal(err)
 	}
 	for name, ap := range r.sw.ports {
 		ap.ExternalIDs[KeyProject] = "other"
 		r.sw.ports[name] = ap
 	}
-	if r.a.HasPoolPort(ctx, "LS1") {
+	if r.a.HasPoolPort(ctx, "LS1", nil) {
 		t.Error("another project's pool port is offered")
 	}
 	at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
@@ -163,7 +163,7 @@ func TestPoolConcurrentAttachesTakeDistinctPorts(t *testing.T) {
 	r := newPoolRig(t)
 	ctx := context.Background()
 	const n = 8
-	if _, err := r.a.FillPool(ctx, "LS1", n); err != nil {
+	if _, err := r.a.FillPool(ctx, "LS1", nil, n); err != nil {
 		t.Fatal(err)
 	}
 	calls := r.cl.calls
@@ -207,7 +207,7 @@ func TestPoolRollbackReturnsPort(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newPoolRig(t)
 			ctx := context.Background()
-			if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+			if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
 				t.Fatal(err)
 			}
 			tc.setup(r)
@@ -228,7 +228,7 @@ func TestPoolRollbackReturnsPort(t *testing.T) {
 func TestPoolGC(t *testing.T) {
 	r := newPoolRig(t)
 	ctx := context.Background()
-	if _, err := r.a.FillPool(ctx, "LS1", 4); err != nil {
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 4); err != nil {
 		t.Fatal(err)
 	}
 	set := func(name string, ids map[string]string) {
@@ -305,7 +305,7 @@ func TestPoolFillErrors(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(r)
 			}
-			_, err := r.a.FillPool(context.Background(), tc.network, tc.size)
+			_, err := r.a.FillPool(context.Background(), tc.network, nil, tc.size)
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -322,7 +322,7 @@ func TestPoolFillErrors(t *testing.T) {
 func TestDiscoverVMTrustsKnownParent(t *testing.T) {
 	r := newPoolRig(t)
 	ctx := context.Background()
-	if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
 		t.Fatal(err)
 	}
 	// vif-1 is not in the fake Neutron: only the pool's record vouches.
@@ -368,7 +368,7 @@ func TestAttachProbesDataPath(t *testing.T) {
 
 	t.Run("pool", func(t *testing.T) {
 		r := newPoolRig(t)
-		if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+		if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
 			t.Fatal(err)
 		}
 		at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
@@ -386,7 +386,7 @@ func TestAttachProbesDataPath(t *testing.T) {
 	for _, tc := range []struct{ name, value string }{{"pool without DHCP", "none"}, {"pool entry of before", ""}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newPoolRig(t)
-			if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+			if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
 				t.Fatal(err)
 			}
 			for name := range r.sw.ports {
@@ -435,7 +435,7 @@ func TestAttachProbesDataPath(t *testing.T) {
 
 	t.Run("pool probe fails", func(t *testing.T) {
 		r := newPoolRig(t)
-		if _, err := r.a.FillPool(ctx, "LS1", 1); err != nil {
+		if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
 			t.Fatal(err)
 		}
 		r.links.probeErr = errors.New("no DHCP reply")

@@ -250,7 +250,7 @@ func TestTrunkRollbackRemovesOnlyItsOwn(t *testing.T) {
 func TestPoolOfSubports(t *testing.T) {
 	r := newPoolRig(t)
 	ctx := context.Background()
-	if _, err := r.a.FillPool(ctx, "LS1", 3); err != nil {
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 3); err != nil {
 		t.Fatal(err)
 	}
 	tr := r.cl.trunks["trunk-1"]

@@ -34,8 +34,9 @@ type Subnet struct {
 	// EnableDHCP: the network answers DHCP for the subnet's ports (with
 	// OVN, native DHCP: attach uses it to probe a port's data path).
 	EnableDHCP bool `json:"enable_dhcp"`
-	// DNSNameservers are the resolvers the subnet's ports are told of.
-	DNSNameservers []string `json:"dns_nameservers,omitempty"`
+	// DNSNameservers are the subnet's dns_nameservers: the resolvers its
+	// ports are given (a container's /etc/resolv.conf).
+	DNSNameservers []netip.Addr `json:"dns_nameservers,omitempty"`
 }
 
 // CreateNetworkOpts: a network with one IPv4 and optionally one IPv6 subnet.
@@ -226,7 +227,15 @@ func (c *Client) listSubnets(ctx context.Context, networkID string) ([]Subnet, e
 			return nil, fmt.Errorf("subnet %s has an invalid cidr %q: %w", s.ID, s.CIDR, err)
 		}
 		gw, _ := netip.ParseAddr(s.GatewayIP) // no gateway is allowed
-		out = append(out, Subnet{ID: s.ID, NetworkID: s.NetworkID, CIDR: p, Gateway: gw, IPVersion: s.IPVersion, EnableDHCP: s.EnableDHCP, DNSNameservers: s.DNSNameservers})
+		sn := Subnet{ID: s.ID, NetworkID: s.NetworkID, CIDR: p, Gateway: gw, IPVersion: s.IPVersion, EnableDHCP: s.EnableDHCP}
+		for _, d := range s.DNSNameservers {
+			a, err := netip.ParseAddr(d)
+			if err != nil {
+				return nil, fmt.Errorf("subnet %s has an invalid dns_nameservers entry %q: %w", s.ID, d, err)
+			}
+			sn.DNSNameservers = append(sn.DNSNameservers, a)
+		}
+		out = append(out, sn)
 	}
 	return out, nil
 }

@@ -42,6 +42,8 @@ type Port struct {
 	// empty, also on trunk subports (see Trunk for those).
 	ParentName string `json:"parent_name,omitempty"`
 	Tag        int    `json:"tag,omitempty"`
+	// SecurityGroups are the port's groups (ids).
+	SecurityGroups []string `json:"security_groups,omitempty"`
 	// CreatedAt is zero if Neutron does not say.
 	CreatedAt time.Time `json:"created_at,omitzero"`
 }
@@ -62,6 +64,9 @@ type ChildPortOpts struct {
 	// FixedIP, if valid, is the address asked for (e.g. docker run --ip);
 	// Neutron picks the subnet that holds it.
 	FixedIP netip.Addr
+	// SecurityGroups are the port's groups (ids); nil: the project's
+	// default group, as Neutron gives it.
+	SecurityGroups []string
 }
 
 // PortOpts describe a plain port (trunk mode: it becomes a child of the
@@ -71,6 +76,8 @@ type PortOpts struct {
 	Name        string
 	Description string
 	FixedIP     netip.Addr // see ChildPortOpts
+	// SecurityGroups: see ChildPortOpts.
+	SecurityGroups []string
 }
 
 // PortFilter selects ports; empty fields do not filter.
@@ -97,12 +104,13 @@ func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, er
 	up := true
 	opts := portsbinding.CreateOptsExt{
 		CreateOptsBuilder: ports.CreateOpts{
-			NetworkID:    o.NetworkID,
-			Name:         o.Name,
-			AdminStateUp: &up,
-			DeviceOwner:  DeviceOwner,
-			DeviceID:     o.DeviceID,
-			FixedIPs:     fixedIPs(o.FixedIP),
+			NetworkID:      o.NetworkID,
+			Name:           o.Name,
+			AdminStateUp:   &up,
+			DeviceOwner:    DeviceOwner,
+			DeviceID:       o.DeviceID,
+			FixedIPs:       fixedIPs(o.FixedIP),
+			SecurityGroups: securityGroups(o.SecurityGroups),
 		},
 		Profile: map[string]any{"parent_name": o.ParentID, "tag": o.Tag},
 	}
@@ -123,7 +131,8 @@ func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, er
 func (c *Client) CreatePort(ctx context.Context, o PortOpts) (Port, error) {
 	up := true
 	var p portWithBinding
-	opts := ports.CreateOpts{NetworkID: o.NetworkID, Name: o.Name, Description: o.Description, AdminStateUp: &up, FixedIPs: fixedIPs(o.FixedIP)}
+	opts := ports.CreateOpts{NetworkID: o.NetworkID, Name: o.Name, Description: o.Description, AdminStateUp: &up, FixedIPs: fixedIPs(o.FixedIP),
+		SecurityGroups: securityGroups(o.SecurityGroups)}
 	if err := ports.Create(ctx, c.net, opts).ExtractInto(&p); err != nil {
 		return Port{}, c.apiError(fmt.Sprintf("creating a port on network %s", o.NetworkID), err)
 	}
@@ -173,7 +182,8 @@ func (c *Client) ListPorts(ctx context.Context, f PortFilter) ([]Port, error) {
 }
 
 func toPort(p portWithBinding) (Port, error) {
-	out := Port{ID: p.ID, Name: p.Name, Description: p.Description, NetworkID: p.NetworkID, Status: p.Status, DeviceID: p.DeviceID, DeviceOwner: p.DeviceOwner, CreatedAt: p.CreatedAt}
+	out := Port{ID: p.ID, Name: p.Name, Description: p.Description, NetworkID: p.NetworkID, Status: p.Status, DeviceID: p.DeviceID, DeviceOwner: p.DeviceOwner, CreatedAt: p.CreatedAt,
+		SecurityGroups: p.SecurityGroups}
 	if p.MACAddress != "" {
 		mac, err := net.ParseMAC(p.MACAddress)
 		if err != nil {
@@ -206,4 +216,13 @@ func fixedIPs(ip netip.Addr) any {
 		return nil
 	}
 	return []ports.IP{{IPAddress: ip.String()}}
+}
+
+// securityGroups is the security_groups of a port create: nil (not sent)
+// leaves the choice to Neutron, which gives the project's default group.
+func securityGroups(ids []string) *[]string {
+	if len(ids) == 0 {
+		return nil
+	}
+	return &ids
 }

@@ -20,7 +20,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -82,18 +81,6 @@ type CNI struct {
 	// VIF is the VM's Neutron port: only its children are this VM's.
 	VIF string
 	Log *slog.Logger
-	// DNSTTL is how long a network's DNS servers are reused without
-	// asking Neutron (zero: a minute): an ADD from the pool makes no
-	// Neutron call then.
-	DNSTTL time.Duration
-
-	mu  sync.Mutex
-	dns map[string]cachedDNS // by network id
-}
-
-type cachedDNS struct {
-	servers []string
-	until   time.Time
 }
 
 func (c *CNI) log() *slog.Logger {
@@ -212,7 +199,7 @@ func (c *CNI) add(ctx context.Context, req cniapi.Request, conf cniapi.NetConf) 
 	if err := c.Switch.SetExternalIDs(context.WithoutCancel(ctx), at.PortName, map[string]string{KeyCNIContainer: req.ContainerID, KeyCNINetwork: conf.Name}); err != nil {
 		return nil, undo(types.NewError(types.ErrTryAgainLater, "recording the attachment on OVS port "+at.PortName, err.Error()))
 	}
-	res := c.result(ctx, req, at, prev)
+	res := c.result(req, at, prev)
 	out, err := res.GetAsVersion(conf.CNIVersion)
 	if err != nil {
 		return nil, undo(types.NewError(types.ErrIncompatibleCNIVersion, "the result cannot be given in cniVersion "+conf.CNIVersion, err.Error()))
@@ -257,7 +244,7 @@ func prevResult(conf cniapi.NetConf) (*types100.Result, *types.Error) {
 }
 
 // result: the attachment as CNI's result, after prev's interfaces.
-func (c *CNI) result(ctx context.Context, req cniapi.Request, at attach.Attachment, prev *types100.Result) *types100.Result {
+func (c *CNI) result(req cniapi.Request, at attach.Attachment, prev *types100.Result) *types100.Result {
 	r := &types100.Result{CNIVersion: types100.ImplementedSpecVersion}
 	if prev != nil {
 		r = prev
@@ -279,47 +266,14 @@ func (c *CNI) result(ctx context.Context, req cniapi.Request, at attach.Attachme
 		}
 		r.IPs = append(r.IPs, ip)
 	}
-	for _, s := range c.nameservers(ctx, at.NetworkID) {
-		if !slices.Contains(r.DNS.Nameservers, s) {
+	// The subnet's dns_nameservers, as the attachment carries them (a
+	// pool port recorded them when it was made: no Neutron call here).
+	for _, a := range at.DNS {
+		if s := a.String(); !slices.Contains(r.DNS.Nameservers, s) {
 			r.DNS.Nameservers = append(r.DNS.Nameservers, s)
 		}
 	}
 	return r
-}
-
-// nameservers: the DNS servers of the network's subnets (none when
-// Neutron cannot say: the attachment works without them).
-func (c *CNI) nameservers(ctx context.Context, networkID string) []string {
-	ttl := c.DNSTTL
-	if ttl == 0 {
-		ttl = time.Minute
-	}
-	c.mu.Lock()
-	d, ok := c.dns[networkID]
-	c.mu.Unlock()
-	if ok && time.Now().Before(d.until) {
-		return d.servers
-	}
-	nw, err := c.Cloud.GetNetwork(ctx, networkID)
-	if err != nil {
-		c.log().Warn("no DNS servers in the result: reading the network failed", "network", networkID, "err", err)
-		return nil
-	}
-	var servers []string
-	for _, s := range nw.Subnets {
-		for _, ns := range s.DNSNameservers {
-			if !slices.Contains(servers, ns) {
-				servers = append(servers, ns)
-			}
-		}
-	}
-	c.mu.Lock()
-	if c.dns == nil {
-		c.dns = map[string]cachedDNS{}
-	}
-	c.dns[networkID] = cachedDNS{servers: servers, until: time.Now().Add(ttl)}
-	c.mu.Unlock()
-	return servers
 }
 
 // del removes the attachment (veth, Neutron port or back to the pool,

@@ -29,7 +29,7 @@ type fakeCNIVM struct {
 func newFakeCNIVM() *fakeCNIVM {
 	return &fakeCNIVM{ports: map[string]map[string]string{}, network: cloud.Network{
 		ID: "net-1", Name: "LS1", MTU: 1442,
-		Subnets: []cloud.Subnet{{ID: "sub-1", CIDR: netip.MustParsePrefix("10.1.0.0/24"), Gateway: netip.MustParseAddr("10.1.0.1"), DNSNameservers: []string{"10.1.0.53"}}},
+		Subnets: []cloud.Subnet{{ID: "sub-1", CIDR: netip.MustParsePrefix("10.1.0.0/24"), Gateway: netip.MustParseAddr("10.1.0.1"), DNSNameservers: []netip.Addr{netip.MustParseAddr("10.1.0.53")}}},
 	}}
 }
 
@@ -48,7 +48,7 @@ func (f *fakeCNIVM) Attach(_ context.Context, req attach.Request) (attach.Attach
 	return attach.Attachment{
 		PortName: name, VLAN: f.next, NetnsPath: req.NetnsPath, IfName: req.IfName, NetworkID: f.network.ID, PortID: "port-" + name,
 		MAC: "fa:16:3e:00:00:01", Addresses: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("10.1.0.%d/24", 10+f.next))},
-		Gateways: []netip.Addr{netip.MustParseAddr("10.1.0.1")}, MTU: 1442,
+		Gateways: []netip.Addr{netip.MustParseAddr("10.1.0.1")}, MTU: 1442, DNS: f.network.Subnets[0].DNSNameservers,
 	}, nil
 }
 

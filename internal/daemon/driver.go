@@ -38,6 +38,7 @@ type Cloud interface {
 	DeleteNetwork(ctx context.Context, id string) error
 	ListNetworks(ctx context.Context) ([]cloud.Network, error)
 	ListPorts(ctx context.Context, f cloud.PortFilter) ([]cloud.Port, error)
+	ResolveSecurityGroups(ctx context.Context, namesOrIDs []string) ([]string, error)
 }
 
 // Sentinel errors.
@@ -53,6 +54,10 @@ var (
 // Option names (-o for the driver, --ipam-opt for IPAM).
 const (
 	OptNetwork = "network"
+	// OptSecurityGroups: the security groups (names or ids, comma-
+	// separated) of the network's container ports; none: the project's
+	// default group.
+	OptSecurityGroups = "security_groups"
 )
 
 // Driver is the Docker network and IPAM driver of one VM.
@@ -167,21 +172,25 @@ func (d *Driver) ReleasePool(ctx context.Context, req dockerdriver.ReleasePoolRe
 	return d.setRecords(ctx, map[string]string{keyPoolPrefix + req.PoolID: ""})
 }
 
-// poolNetwork is the Neutron network and subnet a pool is bound to.
-func (d *Driver) poolNetwork(ctx context.Context, poolID string) (netID, subnetID string, err error) {
+// poolNetwork is the Neutron network and subnet a pool is bound to, and
+// the security groups (ids) of its ports (none: the default group).
+func (d *Driver) poolNetwork(ctx context.Context, poolID string) (netID, subnetID string, groups []string, err error) {
 	recs, err := d.records(ctx)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	v, ok := recs[keyPoolPrefix+poolID]
 	if !ok {
-		return "", "", fmt.Errorf("pool %s: %w", poolID, ErrUnknownPool)
+		return "", "", nil, fmt.Errorf("pool %s: %w", poolID, ErrUnknownPool)
 	}
 	f := strings.Fields(v)
-	if len(f) != 2 {
-		return "", "", fmt.Errorf("pool %s: %w: its network was not created (use -d ovn with --ipam-driver ovn)", poolID, ErrUnknownPool)
+	if len(f) != 2 && len(f) != 3 {
+		return "", "", nil, fmt.Errorf("pool %s: %w: its network was not created (use -d ovn with --ipam-driver ovn)", poolID, ErrUnknownPool)
 	}
-	return f[0], f[1], nil
+	if len(f) == 3 {
+		groups = strings.Split(f[2], ",")
+	}
+	return f[0], f[1], groups, nil
 }
 
 // RequestAddress reserves a Neutron port on the pool's network (from the
@@ -206,11 +215,11 @@ func (d *Driver) RequestAddress(ctx context.Context, req dockerdriver.RequestAdd
 		}
 		return dockerdriver.RequestAddressResponse{Address: netip.PrefixFrom(ip, pool.Bits()).String()}, nil
 	}
-	netID, _, err := d.poolNetwork(ctx, req.PoolID)
+	netID, _, groups, err := d.poolNetwork(ctx, req.PoolID)
 	if err != nil {
 		return dockerdriver.RequestAddressResponse{}, err
 	}
-	e, err := d.Attach.Reserve(ctx, attach.ReserveRequest{NetworkID: netID, IP: ip, Ref: newRef()})
+	e, err := d.Attach.Reserve(ctx, attach.ReserveRequest{NetworkID: netID, IP: ip, Ref: newRef(), SecurityGroups: groups})
 	if errors.Is(err, cloud.ErrUnreachable) && !ip.IsValid() {
 		// Reserve takes a ready pool port without asking Neutron: it
 		// asked because none was left.
@@ -266,7 +275,7 @@ func (d *Driver) ReleaseAddress(ctx context.Context, req dockerdriver.ReleaseAdd
 	if err != nil {
 		return fmt.Errorf("%w: address %q", ErrBadOption, req.Address)
 	}
-	netID, _, err := d.poolNetwork(ctx, req.PoolID)
+	netID, _, _, err := d.poolNetwork(ctx, req.PoolID)
 	if errors.Is(err, ErrUnknownPool) {
 		return nil // the gateway of a network being created, or gone
 	}
@@ -307,6 +316,13 @@ func (d *Driver) CreateNetwork(ctx context.Context, req dockerdriver.CreateNetwo
 	if name == "" {
 		return fmt.Errorf("%w: name the Neutron network with -o network=NAME (found, or created with the network's subnet) or -o network=ID: Docker does not tell drivers the network's own name", ErrBadOption)
 	}
+	// Groups are resolved first: a bad one leaves nothing made.
+	var groups []string
+	if v := opts[OptSecurityGroups]; v != "" {
+		if groups, err = d.Cloud.ResolveSecurityGroups(ctx, strings.Split(v, ",")); err != nil {
+			return fmt.Errorf("%w: -o %s=%s: %w", ErrBadOption, OptSecurityGroups, v, err)
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	nw, created, err := d.neutronNetwork(ctx, name, pool)
@@ -321,9 +337,13 @@ func (d *Driver) CreateNetwork(ctx context.Context, req dockerdriver.CreateNetwo
 		return err
 	}
 	rec := network{NeutronID: nw.ID, SubnetID: sub.ID, Pool: pool, Created: created}
+	poolRec := nw.ID + " " + sub.ID
+	if len(groups) > 0 {
+		poolRec += " " + strings.Join(groups, ",")
+	}
 	if err := d.setRecords(ctx, map[string]string{
 		keyNetworkPrefix + req.NetworkID: rec.String(),
-		keyPoolPrefix + pool.String():    nw.ID + " " + sub.ID,
+		keyPoolPrefix + pool.String():    poolRec,
 	}); err != nil {
 		if created {
 			d.deleteCreated(ctx, nw.ID)
@@ -351,8 +371,8 @@ func genericOptions(opts map[string]any) (map[string]string, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s, ok := g[k].(string)
-		if k != OptNetwork || !ok {
-			return nil, fmt.Errorf("%w: -o %s: the ovn driver knows -o network=ID|NAME only", ErrBadOption, k)
+		if (k != OptNetwork && k != OptSecurityGroups) || !ok {
+			return nil, fmt.Errorf("%w: -o %s: the ovn driver knows -o network=ID|NAME and -o security_groups=SG1,SG2 only", ErrBadOption, k)
 		}
 		out[k] = s
 	}

@@ -79,12 +79,20 @@ func (c *fakeCloud) ListPorts(_ context.Context, f cloud.PortFilter) ([]cloud.Po
 	return c.ports[f.NetworkID], nil
 }
 
+// The project's security groups.
+var fakeGroups = []cloud.SecurityGroup{{ID: "aaaaaaaa-0000-4000-8000-000000000001", Name: "web"}, {ID: "aaaaaaaa-0000-4000-8000-000000000002", Name: "db"}}
+
+func (c *fakeCloud) ResolveSecurityGroups(_ context.Context, given []string) ([]string, error) {
+	return cloud.MatchSecurityGroups(fakeGroups, given)
+}
+
 // fakeAttach keeps entries in memory, like the access ports would.
 type fakeAttach struct {
 	entries []attach.Entry
 	calls   []string
 	// reserveErr, if set, is what Reserve fails with.
 	reserveErr error
+	groups     [][]string // the groups of each Reserve
 }
 
 func (a *fakeAttach) Reserve(_ context.Context, r attach.ReserveRequest) (attach.Entry, error) {
@@ -92,6 +100,7 @@ func (a *fakeAttach) Reserve(_ context.Context, r attach.ReserveRequest) (attach
 	if a.reserveErr != nil {
 		return attach.Entry{}, a.reserveErr
 	}
+	a.groups = append(a.groups, r.SecurityGroups)
 	ip := r.IP
 	if !ip.IsValid() {
 		ip = netip.MustParseAddr(fmt.Sprintf("10.1.0.%d", 10+len(a.entries)))
@@ -379,5 +388,32 @@ func TestRequestAddressNeutronDown(t *testing.T) {
 	}
 	if len(a.entries) != 0 {
 		t.Errorf("entries left: %+v", a.entries)
+	}
+}
+
+// -o security_groups names the groups of the network's ports: resolved
+// (names or ids) when the network is created, recorded with its pool, and
+// given to every reservation; a bad one creates nothing.
+func TestCreateNetworkSecurityGroups(t *testing.T) {
+	ctx := context.Background()
+	d, cl, a, b := newDriver()
+	err := d.CreateNetwork(ctx, dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS9", "security_groups": "web,nosuch"}), IPv4Data: ipv4("10.9.0.0/24")})
+	if !errors.Is(err, ErrBadOption) || !errors.Is(err, cloud.ErrNotFound) || !strings.Contains(err.Error(), `"nosuch"`) {
+		t.Fatalf("unknown group: %v, want a bad option naming it", err)
+	}
+	if len(cl.created) != 0 || len(b.ids) != 0 {
+		t.Fatalf("a refused create made networks %v, records %v", cl.created, b.ids)
+	}
+	if err := d.CreateNetwork(ctx, dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS9", "security_groups": "web,db"}), IPv4Data: ipv4("10.9.0.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.ids[keyPoolPrefix+"10.9.0.0/24"], "net-1 sub-net-1 "+fakeGroups[0].ID+","+fakeGroups[1].ID; got != want {
+		t.Errorf("pool record %q, want %q", got, want)
+	}
+	if _, err := d.RequestAddress(ctx, dockerdriver.RequestAddressRequest{PoolID: "10.9.0.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]string{{fakeGroups[0].ID, fakeGroups[1].ID}}, a.groups); diff != "" {
+		t.Errorf("groups of the reservations (-want +got):\n%s", diff)
 	}
 }

@@ -11,7 +11,9 @@ import (
 const (
 	// keyPoolPrefix + pool CIDR: "pending" from RequestPool until
 	// CreateNetwork binds the pool to a Neutron subnet ("<network id>
-	// <subnet id>"): a pool serves one Docker network of this VM.
+	// <subnet id>", then " <group id>,<group id>…" when the network was
+	// created with -o security_groups): a pool serves one Docker network
+	// of this VM.
 	keyPoolPrefix = "ovn-docker:docker-pool:"
 	// keyNetworkPrefix + Docker network id: "<network id> <subnet id>
 	// <pool CIDR> <created>", created being "created" when this VM made

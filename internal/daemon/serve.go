@@ -53,7 +53,7 @@ type Server struct {
 // Pool is the port pool as the refill uses it.
 type Pool interface {
 	PoolStatus(ctx context.Context) ([]attach.PoolStatus, error)
-	FillPool(ctx context.Context, network string, size int) (attach.PoolStatus, error)
+	FillPool(ctx context.Context, network string, groups []string, size int) (attach.PoolStatus, error)
 }
 
 // refill keeps the pools topped up until ctx ends.
@@ -83,7 +83,7 @@ func (s *Server) refill(ctx context.Context) {
 			if !served[p.NetworkID] || p.Target == 0 || 2*(p.Ready+p.Pending) > p.Target {
 				continue
 			}
-			if _, err := s.Pool.FillPool(ctx, p.NetworkID, p.Target); err != nil {
+			if _, err := s.Pool.FillPool(ctx, p.NetworkID, p.SecurityGroups, p.Target); err != nil {
 				s.Log.Warn("pool refill", "network", p.NetworkID, "err", err)
 				continue
 			}

@@ -109,7 +109,7 @@ func (p *fakePool) PoolStatus(context.Context) ([]attach.PoolStatus, error) {
 	return p.status, nil
 }
 
-func (p *fakePool) FillPool(_ context.Context, network string, size int) (attach.PoolStatus, error) {
+func (p *fakePool) FillPool(_ context.Context, network string, _ []string, size int) (attach.PoolStatus, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fills = append(p.fills, fmt.Sprintf("%s %d", network, size))

@@ -38,6 +38,28 @@ var valueFlags = map[string]bool{
 	"security-opt": true, "shm-size": true, "stop-signal": true, "stop-timeout": true, "storage-opt": true,
 	"sysctl": true, "tmpfs": true, "ulimit": true, "user": true, "userns": true, "uts": true, "volume": true,
 	"volume-driver": true, "volumes-from": true, "workdir": true,
+	// ovn-docker's own, taken out of the line before docker sees it.
+	OptSecurityGroup: true,
+}
+
+// OptSecurityGroup is ovn-docker's --security-group, which a run line
+// may carry among docker's options: see TakeOpts.
+const OptSecurityGroup = "security-group"
+
+// TakeOpts removes the options named name from the line and returns
+// their values, in order.
+func (r RunLine) TakeOpts(name string) (RunLine, []string) {
+	var vals []string
+	opts := make([]Opt, 0, len(r.Opts))
+	for _, o := range r.Opts {
+		if o.Name == name {
+			vals = append(vals, o.Value)
+			continue
+		}
+		opts = append(opts, o)
+	}
+	r.Opts = opts
+	return r, vals
 }
 
 var shortBool = map[byte]string{'d': "detach", 'i': "interactive", 't': "tty", 'P': "publish-all", 'q': "quiet"}

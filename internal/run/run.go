@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,9 @@ type Connect func(ctx context.Context) (net Network, vifID string, err error)
 type Options struct {
 	Line    docker.RunLine
 	Network string // the network's name or id, as the user gave it
+	// SecurityGroups (names or ids) are the port's; none: the project's
+	// default group.
+	SecurityGroups []string
 	// VIFID, if known before connecting, lets the holder start while
 	// Connect runs (the engine's slowest step overlaps the cloud's).
 	VIFID string
@@ -82,7 +86,10 @@ type Options struct {
 	// WriteHosts adds the container's own lines to the /etc/hosts of the
 	// holder (process pid); nil: docker.AppendHosts.
 	WriteHosts func(pid int, entries []docker.HostsEntry) error
-	Log        *slog.Logger
+	// WriteResolv makes servers the resolvers in the /etc/resolv.conf
+	// of the holder (process pid); nil: docker.SetNameservers.
+	WriteResolv func(pid int, servers []netip.Addr) error
+	Log         *slog.Logger
 }
 
 // Run is one `ovn-docker run`. Use New, then Do.
@@ -121,6 +128,9 @@ func New(opts Options, dk Docker, connect Connect) *Run {
 	}
 	if opts.WriteHosts == nil {
 		opts.WriteHosts = docker.AppendHosts
+	}
+	if opts.WriteResolv == nil {
+		opts.WriteResolv = docker.SetNameservers
 	}
 	// The container's name is known before it exists (it names the
 	// holder, the holder's hostname and the Neutron port): a container
@@ -338,7 +348,8 @@ func (r *Run) attach(ctx context.Context) error {
 		return fmt.Errorf("interrupted: %w", err)
 	}
 	netns := fmt.Sprintf("/proc/%d/ns/net", r.holder.Pid)
-	att, err := r.net.Attach(ctx, attach.Request{NetnsPath: netns, IfName: "eth0", Network: r.opts.Network, ContainerID: r.holder.ID, Name: r.name})
+	att, err := r.net.Attach(ctx, attach.Request{NetnsPath: netns, IfName: "eth0", Network: r.opts.Network, ContainerID: r.holder.ID, Name: r.name,
+		SecurityGroups: r.opts.SecurityGroups})
 	if err != nil {
 		return err
 	}
@@ -352,7 +363,27 @@ func (r *Run) attach(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted: %w", err)
 	}
-	return r.hosts(att)
+	if err := r.hosts(att); err != nil {
+		return err
+	}
+	return r.resolvers(att)
+}
+
+// resolvers (step "resolvers") makes the dns_nameservers of the port's
+// subnets the container's resolvers, as Neutron gives them to a VM's
+// port: the engine copied the VM's /etc/resolv.conf, whose servers the
+// container cannot reach from its network. --dns keeps the user's
+// choice; a subnet without dns_nameservers keeps the engine's file.
+// Nothing to undo: the file goes with the holder.
+func (r *Run) resolvers(att attach.Attachment) error {
+	if _, given := r.opts.Line.Last("dns"); given || len(att.DNS) == 0 {
+		return nil
+	}
+	if err := r.opts.WriteResolv(r.holder.Pid, att.DNS); err != nil {
+		return fmt.Errorf("step resolvers: %w", err)
+	}
+	r.log.Debug("resolvers from the subnet", "dns", att.DNS)
+	return nil
 }
 
 // hosts (step "hosts") maps the container's hostname to its addresses in

@@ -165,6 +165,8 @@ func (e *fakeEngine) log() []string {
 type fakeNetwork struct {
 	e         *fakeEngine
 	attachErr error
+	dns       []netip.Addr // the attachment's DNS servers
+	groups    []string     // the groups of the last attach
 }
 
 func (n *fakeNetwork) Attach(_ context.Context, req attach.Request) (attach.Attachment, error) {
@@ -174,8 +176,9 @@ func (n *fakeNetwork) Attach(_ context.Context, req attach.Request) (attach.Atta
 		return attach.Attachment{}, n.attachErr
 	}
 	n.e.record("attach %s", req.ContainerID)
+	n.groups = req.SecurityGroups
 	return attach.Attachment{PortName: "ovd00aport", VLAN: 10, ContainerID: req.ContainerID,
-		Addresses: []netip.Prefix{netip.MustParsePrefix("10.1.0.5/24")}}, nil
+		Addresses: []netip.Prefix{netip.MustParsePrefix("10.1.0.5/24")}, DNS: n.dns}, nil
 }
 
 func (n *fakeNetwork) Detach(_ context.Context, sel attach.Selector) (int, error) {
@@ -190,6 +193,8 @@ type runCase struct {
 	n          *fakeNetwork
 	connectErr error
 	vifKnown   bool
+	groups     []string
+	resolv     *[][]netip.Addr // WriteResolv's calls
 }
 
 func (c runCase) do(t *testing.T, args ...string) (int, error) {
@@ -198,7 +203,13 @@ func (c runCase) do(t *testing.T, args ...string) (int, error) {
 	if err != nil {
 		t.Fatalf("ParseRun(%q): %v", args, err)
 	}
-	opts := Options{Line: line, Network: "LS1", PID: 1, WriteHosts: func(int, []docker.HostsEntry) error { return nil }}
+	opts := Options{Line: line, Network: "LS1", PID: 1, SecurityGroups: c.groups, WriteHosts: func(int, []docker.HostsEntry) error { return nil },
+		WriteResolv: func(_ int, servers []netip.Addr) error {
+			if c.resolv != nil {
+				*c.resolv = append(*c.resolv, servers)
+			}
+			return nil
+		}}
 	if c.vifKnown {
 		opts.VIFID = "vif-1"
 	}
@@ -405,5 +416,39 @@ func TestHostname(t *testing.T) {
 		if got := Hostname(line, tc.name); got != tc.want {
 			t.Errorf("Hostname(%q, %q) = %q; want %q", tc.args, tc.name, got, tc.want)
 		}
+	}
+}
+
+// The subnet's DNS servers become the container's resolvers, unless the
+// run line has --dns or the subnet has none; the security groups go to
+// the attach as given.
+func TestRunResolversAndGroups(t *testing.T) {
+	dns := []netip.Addr{netip.MustParseAddr("198.51.100.53")}
+	for _, tc := range []struct {
+		name string
+		dns  []netip.Addr
+		args []string
+		want [][]netip.Addr
+	}{
+		{"subnet servers", dns, []string{"-d", "busybox:local"}, [][]netip.Addr{dns}},
+		{"--dns wins", dns, []string{"-d", "--dns", "192.0.2.53", "busybox:local"}, nil},
+		{"subnet without servers", nil, []string{"-d", "busybox:local"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCase()
+			c.n.dns = tc.dns
+			c.groups = []string{"web", "db"}
+			var got [][]netip.Addr
+			c.resolv = &got
+			if code, err := c.do(t, tc.args...); err != nil || code != 0 {
+				t.Fatalf("Do = %d, %v", code, err)
+			}
+			if d := cmp.Diff(tc.want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
+				t.Errorf("resolvers written (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff([]string{"web", "db"}, c.n.groups); d != "" {
+				t.Errorf("groups of the attach (-want +got):\n%s", d)
+			}
+		})
 	}
 }

@@ -114,6 +114,13 @@ fi
 # hv1, so both the same-hypervisor and the cross-tunnel cases exist), and a
 # physical host on a provider VLAN that every hypervisor reaches.
 HVS=(hv1 hv2)
+# The gateway chassis: where routers' gateway ports (SNAT, floating IPs)
+# may be scheduled, as a deployment's network nodes. Real Neutron's ML2/OVN
+# schedules them only on chassis with ovn-cms-options=enable-chassis-as-gw
+# (lib/hv.sh); ovn-neutrond is told the same list (--gateway-chassis).
+# hv2 is a compute-only chassis, so its containers reach the outside
+# through the tunnel to hv1.
+GW_HVS=(hv1)
 VMS=(vm1 vm2 vm3)
 declare -A VM_HV=([vm1]=hv1 [vm2]=hv2 [vm3]=hv1)
 declare -A VM_NUM=([vm1]=1 [vm2]=2 [vm3]=3)

@@ -27,6 +27,14 @@ start_hv() {
 		vsctl "$hv" --no-wait --may-exist add-br "$br" \
 			-- set Bridge "$br" datapath_type=netdev other_config:disable-in-band=true
 	done
+	if [[ " ${GW_HVS[*]} " == *" $hv "* ]]; then
+		# A gateway chassis: ML2/OVN schedules router gateway ports only on
+		# chassis that say so (ovn-controller copies this to SB's
+		# Chassis other_config).
+		vsctl "$hv" --no-wait set Open_vSwitch . external_ids:ovn-cms-options=enable-chassis-as-gw
+	else
+		vsctl "$hv" --no-wait remove Open_vSwitch . external_ids ovn-cms-options
+	fi
 	start_vswitchd "$ns" "$d"
 	plug_hv_fabric "$hv"
 	if ! pidfile_alive "$d/ovn-controller.pid"; then

@@ -55,7 +55,7 @@ start_neutrond() {
 		setsid "$BIN/ovn-neutrond" serve --nb="$NB_DB" --listen="$MGMT_HOST_IP:$API_PORT" \
 			--metrics-listen="127.0.0.1:$METRICS_PORT" \
 			--public-url="$API_URL" --identity="$d/identity.yaml" --signing-key="$d/signing.key" \
-			--vlan-networks="$PHYSNET" --flat-networks="$PHYSNET" --gateway-chassis="$(IFS=,; echo "${HVS[*]}")" \
+			--vlan-networks="$PHYSNET" --flat-networks="$PHYSNET" --gateway-chassis="$(IFS=,; echo "${GW_HVS[*]}")" \
 			>>"$d/ovn-neutrond.log" 2>&1 </dev/null &
 		echo $! >"$d/ovn-neutrond.pid"
 	fi

@@ -173,7 +173,6 @@ func fetchFrom(ctx context.Context, ns, url string) (string, error) {
 // security group rule lets TCP to its port in.
 func TestRouterSNATAndFloatingIP(t *testing.T) {
 	r := newPluginRig(t)
-	requireCloud(t, r.s, "neutrond", "the openstack sandbox schedules no gateway chassis (no enable-chassis-as-gw)")
 	pn := needProviderNetwork(t, r.s)
 	phys := r.s.physicalHost(t, "phys1")
 	vm1 := r.s.VM(t, "vm1")

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
 
 // KeySecurityGroups: the security groups (ids, sorted, comma-separated)
@@ -76,24 +78,7 @@ func parseTargetKey(k string) (poolKey, bool) {
 // be looked at before asking Neutron what the names mean.
 func allIDs(vs []string) bool {
 	for _, v := range vs {
-		if !looksLikeUUID(v) {
-			return false
-		}
-	}
-	return true
-}
-
-func looksLikeUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if r != '-' {
-				return false
-			}
-		case !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F'):
+		if !cloud.LooksLikeID(v) {
 			return false
 		}
 	}

@@ -124,7 +124,7 @@ func (c *Client) GetNetwork(ctx context.Context, id string) (Network, error) {
 // else a list filtered by name, then the network's subnets. Two requests
 // whatever the cloud holds.
 func (c *Client) FindNetwork(ctx context.Context, nameOrID string) (Network, error) {
-	if looksLikeID(nameOrID) {
+	if LooksLikeID(nameOrID) {
 		n, err := c.GetNetwork(ctx, nameOrID)
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return n, err
@@ -185,8 +185,9 @@ func (c *Client) networksByIDPrefix(ctx context.Context, prefix string) ([]netwo
 	return slices.DeleteFunc(ns, func(n networkWithMTU) bool { return !strings.HasPrefix(n.ID, strings.ToLower(prefix)) }), nil
 }
 
-// looksLikeID: Neutron ids are UUIDs (36 characters with dashes).
-func looksLikeID(s string) bool {
+// LooksLikeID: Neutron ids are UUIDs (36 characters with dashes), so a
+// string of that shape is taken for an id, anything else for a name.
+func LooksLikeID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

@@ -389,7 +389,7 @@ func (d *Driver) neutronNetwork(ctx context.Context, name string, pool netip.Pre
 	if !errors.Is(err, cloud.ErrNotFound) {
 		return cloud.Network{}, false, fmt.Errorf("-o network=%s: %w", name, err)
 	}
-	if looksLikeUUID(name) {
+	if cloud.LooksLikeID(name) {
 		return cloud.Network{}, false, fmt.Errorf("-o network=%s: %w: no network of your project has that id", name, err)
 	}
 	nw, err = d.Cloud.CreateNetwork(ctx, cloud.CreateNetworkOpts{Name: name, IPv4CIDR: pool})
@@ -397,23 +397,6 @@ func (d *Driver) neutronNetwork(ctx context.Context, name string, pool netip.Pre
 		return cloud.Network{}, false, fmt.Errorf("-o network=%s: creating it: %w", name, err)
 	}
 	return nw, true, nil
-}
-
-func looksLikeUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case (c < '0' || c > '9') && (c < 'a' || c > 'f'):
-			return false
-		}
-	}
-	return true
 }
 
 // pickSubnet: the network's IPv4 subnet equal to the pool, else (a pool

@@ -27,19 +27,13 @@ import (
 
 // cniBuild builds ovn-cni once, next to the cnitool `sandbox up` built.
 var cniBuild = sync.OnceValues(func() (string, error) {
+	dir, err := buildCommand("ovn-cni")
+	if err != nil {
+		return "", err
+	}
 	root, err := repoRoot()
 	if err != nil {
 		return "", err
-	}
-	dir, err := os.MkdirTemp("", "ovn-cni-e2e-")
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/ovn-cni")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building ovn-cni: %w: %s", err, out)
 	}
 	tool := filepath.Join(root, "bin", "cnitool")
 	if _, err := os.Stat(tool); err != nil {

@@ -30,23 +30,29 @@ import (
 // pluginBuild builds cmd/ovn-docker once, statically (the pause image is
 // made from the executable itself).
 var pluginBuild = sync.OnceValues(func() (string, error) {
+	dir, err := buildCommand("ovn-docker")
+	return filepath.Join(dir, "ovn-docker"), err
+})
+
+// buildCommand builds ./cmd/NAME statically into a new temporary
+// directory and returns the directory.
+func buildCommand(name string) (string, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "ovn-docker-e2e-")
+	dir, err := os.MkdirTemp("", name+"-e2e-")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "ovn-docker")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ovn-docker")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/"+name)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building ovn-docker: %w: %s", err, out)
+		return "", fmt.Errorf("building %s: %w: %s", name, err, out)
 	}
-	return bin, nil
-})
+	return dir, nil
+}
 
 // pluginRig is the sandbox as the plugin tests use it.
 type pluginRig struct {

@@ -41,6 +41,7 @@ type Client struct {
 	net     *gophercloud.ServiceClient
 	authURL string
 	project string
+	vifID   string // the VM's port, when the client talks to a VM proxy
 	log     *slog.Logger
 
 	// login authenticates afresh on a throwaway provider and returns it

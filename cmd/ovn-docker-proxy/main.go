@@ -33,6 +33,7 @@ func main() {
 
 type options struct {
 	osCloud, netnsDir, prefix string
+	logFile                   string
 	port                      int
 	cfg                       vmproxy.Config
 	debug                     bool
@@ -79,6 +80,7 @@ result).`,
 	f.IntVar(&o.cfg.Burst, "burst", vmproxy.DefaultBurst, "requests one VM may make at once")
 	f.DurationVar(&o.cfg.IdentityTTL, "identity-ttl", vmproxy.DefaultIdentityTTL, "how long the VM port behind an address is remembered")
 	f.BoolVar(&o.debug, "debug", false, "log more")
+	f.StringVar(&o.logFile, "log-file", "", "append the log (the audit trail) to this file (mode 0600) instead of stderr")
 	root.AddCommand(manpage.Command())
 	return root
 }
@@ -100,7 +102,16 @@ func run(ctx context.Context, o options) error {
 	if o.debug {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	out := os.Stderr
+	if o.logFile != "" {
+		f, err := os.OpenFile(o.logFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("--log-file: %w", err)
+		}
+		defer f.Close()
+		out = f
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)

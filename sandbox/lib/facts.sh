@@ -109,6 +109,7 @@ daemons() {
 	esac
 	engine_daemons
 	plugin_daemons
+	proxy_daemons
 }
 
 cmd_status() {

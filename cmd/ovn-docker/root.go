@@ -75,7 +75,7 @@ OVN_DOCKER_CRED or --cred-file, which keep it out of ps) with OS_AUTH_URL or
 --os-cloud for the identity endpoint; or the usual OS_* password variables or
 a clouds.yaml entry (--os-cloud / OS_CLOUD); or none at all, where the
 hypervisor runs ovn-docker-proxy: it acts for this VM on its own containers'
-ports (--proxy, else found at `+cloud.DefaultProxyURL+`).`,
+ports (--proxy, else found at ` + cloud.DefaultProxyURL + `).`,
 		Example: `  TOKEN=$(openstack token issue -f value -c id)
   ovn-docker --cred=$TOKEN create network LS1
   ovn-docker --cred=$TOKEN --network=LS1 run -d busybox:local sleep 1d

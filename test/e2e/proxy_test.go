@@ -215,7 +215,9 @@ func TestProxySpoofedSourceGetsNoAnswer(t *testing.T) {
 	// vm1 sends with vm2's address: OVN's port security on vm1's port
 	// drops it before it reaches any proxy.
 	MustInNetns(t, vm1.Netns, "ip", "addr", "add", vm2.IP+"/32", "dev", vm1.Bridge)
-	t.Cleanup(func() { mustRun(t, "ip", "netns", "exec", vm1.Netns, "ip", "addr", "del", vm2.IP+"/32", "dev", vm1.Bridge) })
+	t.Cleanup(func() {
+		mustRun(t, "ip", "netns", "exec", vm1.Netns, "ip", "addr", "del", vm2.IP+"/32", "dev", vm1.Bridge)
+	})
 	code, body := proxyCall(t, vm1.Netns, http.MethodGet, "/ovn-docker/whoami", "", "--interface", vm2.IP, "-m", "4")
 	if code != 0 {
 		t.Errorf("a request from vm1 with vm2's source address got an answer: %d %s", code, body)
@@ -442,7 +444,9 @@ func TestProxyOtherTenantSeesOnlyItsNetworks(t *testing.T) {
 	MustInNetns(t, ns, "ip", "addr", "add", vmPort.FixedIPs[0].IP.String()+"/24", "dev", "eth0")
 	MustInNetns(t, ns, "ip", "route", "add", "169.254.169.254/32", "via", strings.TrimSpace(lp))
 	mustRun(t, "ovs-vsctl", "--db="+hv.OVSDB, "add-port", "br-int", link, "--", "set", "Interface", link, "external_ids:iface-id="+vmPort.ID)
-	t.Cleanup(func() { _, _ = run(context.Background(), nil, "ovs-vsctl", "--db="+hv.OVSDB, "--if-exists", "del-port", "br-int", link) })
+	t.Cleanup(func() {
+		_, _ = run(context.Background(), nil, "ovs-vsctl", "--db="+hv.OVSDB, "--if-exists", "del-port", "br-int", link)
+	})
 	var who cloud.WhoAmI
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -169,7 +169,7 @@ const WhoAmIPath = "ovn-docker/whoami"
 
 // safeSegment: what ids and action names look like; anything else never
 // reaches Neutron's URL.
-var safeSegment = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+var safeSegment = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
 
 type request struct {
 	caller Caller

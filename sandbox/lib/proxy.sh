@@ -99,7 +99,8 @@ start_proxies() {
 	for vm in "${VMS[@]}"; do route_to_proxy "$vm" "$LP_IP"; done
 	for hv in "${HVS[@]}"; do start_proxy "$hv"; done
 	for vm in "${VMS[@]}"; do
-		wait_for 30 "the VM proxy of ${VM_HV[$vm]} to answer $vm (see $(proxy_log "${VM_HV[$vm]}"))" \
+		# A real Keystone under load takes tens of seconds to authenticate.
+		wait_for 120 "the VM proxy of ${VM_HV[$vm]} to answer $vm (see $(proxy_log "${VM_HV[$vm]}"))" \
 			in_ns "$(ns_of "$vm")" curl -sf -m 2 -o /dev/null "$PROXY_URL/ovn-docker/whoami"
 	done
 	log "VM proxy serves ${VMS[*]} at $PROXY_URL"

@@ -473,3 +473,76 @@ func TestProxyOtherTenantSeesOnlyItsNetworks(t *testing.T) {
 		t.Errorf("alt's VM makes a port on demo's network: %d %s, want 404", code, body)
 	}
 }
+
+func TestProxyKilledMidCreateLeavesNothingGCCannotClean(t *testing.T) {
+	r, vm1, _ := newProxyRig(t)
+	before := r.leftovers(t, vm1, "demo")
+	pidFile := filepath.Join(r.s.hv(t, "hv1").Dir, "ovn-docker-proxy.pid")
+	restart := func() {
+		if _, code := r.s.Script(t, "proxy-network", r.s.Network.ID); code != 0 {
+			t.Fatalf("restarting the proxies: sandbox proxy-network exit %d", code)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			code, body := proxyCall(t, vm1.Netns, http.MethodGet, "/ovn-docker/whoami", "", "-m", "2")
+			if code == http.StatusOK {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("hv1's proxy is not back: %d %s", code, body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Cleanup(func() { r.s.Script(t, "proxy-network", r.s.Network.ID) }) // after a failure half way
+	// The kill lands at several moments of a run: once its network is
+	// read (before the port create), once the port is made (before it
+	// becomes a child: add_subports in trunk mode), and a little later.
+	for _, k := range []struct {
+		after string
+		delay time.Duration
+	}{{"list_subnets", 0}, {"create_port", 0}, {"create_port", 20 * time.Millisecond}, {"add_subports", 0}} {
+		seen := strings.Count(r.s.proxyLog(t, "hv1"), "action="+k.after)
+		done := make(chan result, 1)
+		go func() {
+			done <- r.proxyPlugin(t, vm1, "--network=vmnet", "run", "-d", r.s.Image, "sleep", "1d")
+		}()
+		for deadline := time.Now().Add(60 * time.Second); strings.Count(r.s.proxyLog(t, "hv1"), "action="+k.after) == seen; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the run never made a %s request through hv1's proxy", k.after)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		time.Sleep(k.delay)
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		res := <-done
+		t.Logf("killed %v after its %s: run exit %d", k.delay, k.after, res.code)
+		restart()
+		if res.code == 0 {
+			r.mustProxyPlugin(t, vm1, "rm", lastLine(res.stdout))
+		}
+	}
+	t.Logf("Neutron ports left by the kills, for gc: %s", diffKeys(setOf(before.NeutronPort), setOf(r.leftovers(t, vm1, "demo").NeutronPort)))
+	r.mustProxyPlugin(t, vm1, "gc")
+	after := r.leftovers(t, vm1, "demo")
+	for what, d := range map[string]string{
+		"Neutron ports": diffKeys(setOf(before.NeutronPort), setOf(after.NeutronPort)),
+		"OVS ports":     diffKeys(setOf(before.OVSPorts), setOf(after.OVSPorts)),
+		"NB children":   diffKeys(setOf(before.LSPs), setOf(after.LSPs)),
+		"containers":    diffKeys(setOf(before.Containers), setOf(after.Containers)),
+	} {
+		if d != "" {
+			t.Errorf("%s left after the kills and gc: %s", what, d)
+		}
+	}
+}

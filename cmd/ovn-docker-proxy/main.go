@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -114,9 +115,7 @@ func run(ctx context.Context, o options) error {
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cctx, cancel := context.WithTimeout(ctx, time.Minute)
-	cl, err := cloud.Connect(cctx, cloud.Options{Cloud: o.osCloud}, log)
-	cancel()
+	cl, err := connect(ctx, o.osCloud, log)
 	if err != nil {
 		return fmt.Errorf("the service credential: %w", err)
 	}
@@ -124,4 +123,27 @@ func run(ctx context.Context, o options) error {
 		"allow_network_create", o.cfg.AllowNetworkCreate, "max_children", o.cfg.MaxChildren, "rate", o.cfg.Rate, "burst", o.cfg.Burst)
 	ns := &vmproxy.Namespaces{Dir: o.netnsDir, Prefix: o.prefix, Port: o.port, Server: vmproxy.New(cl, o.cfg, log), Log: log}
 	return ns.Run(ctx)
+}
+
+// connect authenticates with the service credential, trying again while
+// the identity service cannot be reached or answers too slowly (a proxy may
+// start before the cloud's API does); a credential refused, or missing, is
+// final.
+func connect(ctx context.Context, osCloud string, log *slog.Logger) (*cloud.Client, error) {
+	wait := time.Second
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		cl, err := cloud.Connect(cctx, cloud.Options{Cloud: osCloud}, log)
+		cancel()
+		if err == nil || errors.Is(err, cloud.ErrAuth) || errors.Is(err, cloud.ErrNoCredentials) {
+			return cl, err
+		}
+		log.Warn("authenticating with the service credential failed; trying again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
 }

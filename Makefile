@@ -87,6 +87,7 @@ clean:
 man:
 	$(GO) run ./cmd/ovn-docker gen-man docs/man
 	$(GO) run ./cmd/ovn-neutrond gen-man docs/man
+	$(GO) run ./cmd/ovn-docker-proxy gen-man docs/man
 
 # Fuzz every request decoder of ovn-neutrond and the docker run line parser
 # for FUZZTIME each (seed

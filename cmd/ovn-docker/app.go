@@ -20,6 +20,7 @@ import (
 // app holds the global options and the connections made from them.
 type app struct {
 	cred, credFile, osCloud string
+	proxy                   string // the hypervisor's VM proxy: no credentials in the VM
 	vifID, network          string
 	securityGroups          []string // --security-group: the ports' groups (names or ids)
 	networkFromEnv          bool     // network is OVN_DOCKER_NETWORK's (or unset), not --network's
@@ -88,8 +89,40 @@ func (a *app) cloud(ctx context.Context) (*cloud.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cloud.Connect(ctx, cloud.Options{Token: tok, Cloud: a.osCloud, Getenv: a.getenv, CacheDir: cloud.DefaultCacheDir(a.getenv)}, a.log)
+	if a.proxy != "" {
+		return a.viaProxy(ctx, a.proxy, nil)
+	}
+	cl, err := cloud.Connect(ctx, cloud.Options{Token: tok, Cloud: a.osCloud, Getenv: a.getenv, CacheDir: cloud.DefaultCacheDir(a.getenv)}, a.log)
+	if errors.Is(err, cloud.ErrNoCredentials) && tok == "" && a.osCloud == "" && a.getenv("OS_CLOUD") == "" && a.getenv("OS_AUTH_URL") == "" {
+		// No credentials at all: the VM proxy of the hypervisor, if there
+		// is one, acts for this VM.
+		return a.viaProxy(ctx, cloud.DefaultProxyURL, err)
+	}
+	return cl, err
 }
+
+// viaProxy connects to the VM proxy; the VM's port is the one the proxy
+// says unless --vif-id names one. noCreds is the error to give instead of
+// the proxy's when the proxy was only tried by default.
+func (a *app) viaProxy(ctx context.Context, url string, noCreds error) (*cloud.Client, error) {
+	pctx, cancel := context.WithTimeout(ctx, proxyDialTimeout)
+	defer cancel()
+	cl, err := cloud.ConnectProxy(pctx, url, 0, a.log)
+	if err != nil {
+		if noCreds != nil {
+			return nil, fmt.Errorf("%w; and no VM proxy answered at %s (--proxy): %v", noCreds, url, err)
+		}
+		return nil, err
+	}
+	if a.vifID == "" {
+		a.vifID = cl.VIFID()
+	}
+	return cl, nil
+}
+
+// proxyDialTimeout bounds the first question to the VM proxy, so that a VM
+// without one is told soon.
+const proxyDialTimeout = 10 * time.Second
 
 func (a *app) docker() *docker.Client {
 	return &docker.Client{Bin: a.dockerBin, Env: withoutSecrets(os.Environ())}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
 	"github.com/ovn-docker/ovn-docker/internal/manpage"
 	"github.com/ovn-docker/ovn-docker/internal/version"
 )
@@ -72,7 +73,9 @@ the VM's NIC by a VLAN tag unique inside the VM.
 Credentials: --cred TOKEN (a Keystone token from "openstack token issue"; also
 OVN_DOCKER_CRED or --cred-file, which keep it out of ps) with OS_AUTH_URL or
 --os-cloud for the identity endpoint; or the usual OS_* password variables or
-a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
+a clouds.yaml entry (--os-cloud / OS_CLOUD); or none at all, where the
+hypervisor runs ovn-docker-proxy: it acts for this VM on its own containers'
+ports (--proxy, else found at ` + cloud.DefaultProxyURL + `).`,
 		Example: `  TOKEN=$(openstack token issue -f value -c id)
   ovn-docker --cred=$TOKEN create network LS1
   ovn-docker --cred=$TOKEN --network=LS1 run -d busybox:local sleep 1d
@@ -95,6 +98,7 @@ a clouds.yaml entry (--os-cloud / OS_CLOUD).`,
 	pf.StringVar(&a.cred, "cred", "", "Keystone token (prefer OVN_DOCKER_CRED or --cred-file: arguments are visible in ps)")
 	pf.StringVar(&a.credFile, "cred-file", "", "file holding the Keystone token")
 	pf.StringVar(&a.osCloud, "os-cloud", "", "clouds.yaml entry (default $OS_CLOUD)")
+	pf.StringVar(&a.proxy, "proxy", a.envDefault("OVN_DOCKER_PROXY", ""), "URL of the hypervisor's VM proxy (ovn-docker-proxy), which acts for this VM with no credentials in it (default $OVN_DOCKER_PROXY; without any credentials "+cloud.DefaultProxyURL+" is tried)")
 	pf.StringVar(&a.vifID, "vif-id", a.envDefault("OS_VIF_ID", ""), "the VM's Neutron port id (default $OS_VIF_ID; else found by the VM NIC's MAC)")
 	pf.StringVar(&a.portMode, "port-mode", a.envDefault("OVN_DOCKER_PORT_MODE", "auto"),
 		"how container ports become children of the VM's port: trunk (subports of the VM port's trunk), binding-profile (binding:profile parent_name/tag; real Neutron forbids it to members and does not check the parent's owner), or auto (trunk where Neutron has the trunk extension)")

@@ -45,6 +45,7 @@ type Client struct {
 	// byToken: the caller gave a bare token, which cannot be renewed.
 	byToken bool
 	project string
+	vifID   string // the VM's port, when the client talks to a VM proxy
 	log     *slog.Logger
 
 	// login authenticates afresh on a throwaway provider and returns it

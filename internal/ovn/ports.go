@@ -353,6 +353,12 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 			lsp.Options["nat-addresses"] = "router"
 		}
 	}
+	// A distributed port (the metadata agent's, the VM proxy's) is bound
+	// on every chassis at once and reaches only that chassis's ports, as
+	// ML2/OVN writes it.
+	if p.DeviceOwner == OwnerDistributed {
+		lsp.Type = "localport"
+	}
 	if p.ParentName != "" {
 		parent, tag := p.ParentName, p.Tag
 		lsp.ParentName = &parent

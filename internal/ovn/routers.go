@@ -29,6 +29,7 @@ const (
 	OwnerRouterInterface = "network:router_interface"
 	OwnerRouterGateway   = "network:router_gateway"
 	OwnerFloatingIP      = "network:floatingip"
+	OwnerDistributed     = "network:distributed"
 	lrpPrefix            = "lrp-"
 
 	keyRouterName   = "neutron:router_name"

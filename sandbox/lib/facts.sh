@@ -110,6 +110,7 @@ daemons() {
 	engine_daemons
 	plugin_daemons
 	cri_daemons
+	proxy_daemons
 }
 
 cmd_status() {

@@ -91,7 +91,7 @@ func (s *Server) createPort(ctx context.Context, rq request) (reply, error) {
 	const action = "create_port"
 	c := rq.caller
 	attrs, rep := decodeBody(action, rq.body, "port", []string{"network_id", "name", "description", "admin_state_up",
-		"device_owner", "device_id", "fixed_ips", "binding:profile"})
+		"device_owner", "device_id", "fixed_ips", "binding:profile", "security_groups"})
 	if attrs == nil {
 		return rep, nil
 	}
@@ -134,6 +134,11 @@ func (s *Server) createPort(ctx context.Context, rq request) (reply, error) {
 	}
 	if !visible {
 		return refuse(http.StatusNotFound, action, "Network %s could not be found.", netID), nil
+	}
+	if sg, has := attrs["security_groups"]; has {
+		if rep, ok, err := s.checkSecurityGroups(ctx, action, c, sg); !ok {
+			return rep, err
+		}
 	}
 	n, err := s.children(ctx, c)
 	if err != nil {

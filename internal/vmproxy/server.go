@@ -218,6 +218,8 @@ func (s *Server) route(ctx context.Context, rq request) (reply, error) {
 		return s.createPort(ctx, rq)
 	case rq.is(del, "ports", "*"):
 		return s.deletePort(ctx, rq)
+	case rq.is(get, "security-groups"):
+		return s.listSecurityGroups(ctx, rq)
 	case rq.is(get, "trunks"):
 		return s.listTrunks(ctx, rq)
 	case rq.is(get, "trunks", "*"):
@@ -227,7 +229,7 @@ func (s *Server) route(ctx context.Context, rq request) (reply, error) {
 	case rq.is(put, "trunks", "*", "add_subports"), rq.is(put, "trunks", "*", "remove_subports"):
 		return s.changeSubports(ctx, rq)
 	}
-	return forbidden("other", "a VM may not %s /v2.0/%s through the VM proxy: it may learn its port (/%s), list networks, "+
+	return forbidden("other", "a VM may not %s /v2.0/%s through the VM proxy: it may learn its port (/%s), list networks and its project's security groups, "+
 		"and create, list, show and delete the child ports of its own port (and its own trunk's subports)", rq.method, strings.Join(rq.segs, "/"), WhoAmIPath), nil
 }
 

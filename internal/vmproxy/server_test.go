@@ -58,15 +58,18 @@ func newFake() *fakeNeutron {
 	child := `{"id": "child-vm2", "network_id": "` + net1 + `", "project_id": "` + proj + `", "description": "ovn-docker child of ` + vm2 + ` via x"}`
 	mine := `{"id": "child-vm1", "network_id": "` + net1 + `", "project_id": "` + proj + `", "binding:profile": {"parent_name": "` + vm1 + `", "tag": 5}}`
 	return &fakeNeutron{gets: map[string]string{
-		"ports":                `{"ports": [` + vmPort(vm1, "10.0.0.11") + `, ` + vmPort(vm2, "10.0.0.12") + `, ` + child + `, ` + mine + `, {"id": "ct", "network_id": "` + net1 + `", "project_id": "` + proj + `", "device_owner": "compute:ovn-docker", "binding:profile": {"parent_name": "` + vm1 + `", "tag": 6}, "fixed_ips": [{"ip_address": "10.0.0.50"}]}]}`,
-		"ports/child-vm2":      `{"port": ` + child + `}`,
-		"ports/child-vm1":      `{"port": ` + mine + `}`,
-		"ports/" + vm2:         `{"port": ` + vmPort(vm2, "10.0.0.12") + `}`,
-		"networks/" + net1:     `{"network": {"id": "` + net1 + `", "project_id": "` + proj + `"}}`,
-		"networks/" + other:    `{"network": {"id": "` + other + `", "project_id": "proj-alt"}}`,
-		"networks":             `{"networks": [{"id": "` + net1 + `", "project_id": "` + proj + `"}, {"id": "` + other + `", "project_id": "proj-alt"}, {"id": "shared", "project_id": "x", "shared": true}]}`,
-		"trunks/trunk-vm2":     `{"trunk": {"id": "trunk-vm2", "port_id": "` + vm2 + `", "project_id": "` + proj + `"}}`,
-		"trunks/trunk-vm1":     `{"trunk": {"id": "trunk-vm1", "port_id": "` + vm1 + `", "project_id": "` + proj + `", "sub_ports": []}}`,
+		"ports":             `{"ports": [` + vmPort(vm1, "10.0.0.11") + `, ` + vmPort(vm2, "10.0.0.12") + `, ` + child + `, ` + mine + `, {"id": "ct", "network_id": "` + net1 + `", "project_id": "` + proj + `", "device_owner": "compute:ovn-docker", "binding:profile": {"parent_name": "` + vm1 + `", "tag": 6}, "fixed_ips": [{"ip_address": "10.0.0.50"}]}]}`,
+		"ports/child-vm2":   `{"port": ` + child + `}`,
+		"ports/child-vm1":   `{"port": ` + mine + `}`,
+		"ports/" + vm2:      `{"port": ` + vmPort(vm2, "10.0.0.12") + `}`,
+		"networks/" + net1:  `{"network": {"id": "` + net1 + `", "project_id": "` + proj + `"}}`,
+		"networks/" + other: `{"network": {"id": "` + other + `", "project_id": "proj-alt"}}`,
+		"networks":          `{"networks": [{"id": "` + net1 + `", "project_id": "` + proj + `"}, {"id": "` + other + `", "project_id": "proj-alt"}, {"id": "shared", "project_id": "x", "shared": true}]}`,
+		// Only with the caller's project as filter: a list without it
+		// finds nothing here.
+		"security-groups?project_id=" + proj: `{"security_groups": [{"id": "sg-own", "project_id": "` + proj + `"}]}`,
+		"trunks/trunk-vm2":                   `{"trunk": {"id": "trunk-vm2", "port_id": "` + vm2 + `", "project_id": "` + proj + `"}}`,
+		"trunks/trunk-vm1":                   `{"trunk": {"id": "trunk-vm1", "port_id": "` + vm1 + `", "project_id": "` + proj + `", "sub_ports": []}}`,
 	}}
 }
 
@@ -110,6 +113,10 @@ func TestPolicy(t *testing.T) {
 		{"trunk of another port", "10.0.0.11", "POST", "/v2.0/trunks", `{"trunk": {"port_id": "port-vm2"}}`, 403, nil},
 		{"path injection", "10.0.0.11", "GET", "/v2.0/ports/..%2f..%2fnetworks", "", 404, nil},
 		{"other resource", "10.0.0.11", "GET", "/v2.0/routers", "", 403, nil},
+		{"own project's security groups", "10.0.0.11", "GET", "/v2.0/security-groups?project_id=proj-alt", "", 200, nil},
+		{"child in own security group", "10.0.0.11", "POST", "/v2.0/ports", `{"port": {"network_id": "net-1", "security_groups": ["sg-own"]}}`, 201, []string{"POST ports"}},
+		{"child in another project's security group", "10.0.0.11", "POST", "/v2.0/ports", `{"port": {"network_id": "net-1", "security_groups": ["sg-own", "sg-alt"]}}`, 404, nil},
+		{"security_groups not a list", "10.0.0.11", "POST", "/v2.0/ports", `{"port": {"network_id": "net-1", "security_groups": "sg-own"}}`, 400, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake()

@@ -44,6 +44,13 @@ func (vm VM) pluginSocket() string { return filepath.Join(vm.Dir, "run/docker/pl
 // frees its ports.
 func (r *pluginRig) startVMEngine(t *testing.T, vm VM) *vmEngine {
 	t.Helper()
+	return r.startVMEngineEnv(t, vm, append(r.s.Env(t, vm, "demo"), "PATH="+os.Getenv("PATH")))
+}
+
+// startVMEngineEnv is startVMEngine with a daemon (if it starts one) of
+// the environment env.
+func (r *pluginRig) startVMEngineEnv(t *testing.T, vm VM, env []string) *vmEngine {
+	t.Helper()
 	e := &vmEngine{vm: vm}
 	if c, err := net.Dial("unix", vm.pluginSocket()); err == nil {
 		c.Close()
@@ -53,7 +60,7 @@ func (r *pluginRig) startVMEngine(t *testing.T, vm VM) *vmEngine {
 			t.Fatal(err)
 		}
 		cmd := exec.Command("nsenter", "--net=/run/netns/"+vm.Netns, "--mount="+vm.MountNS, "--", r.bin, "daemon")
-		cmd.Env = append(r.s.Env(t, vm, "demo"), "PATH="+os.Getenv("PATH"))
+		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = log, log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		if err := cmd.Start(); err != nil {

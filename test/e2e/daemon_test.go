@@ -355,7 +355,7 @@ func TestDaemonBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown option", []string{"-d", "ovn", "--ipam-driver", "ovn", "-o", "network=" + neutron, "-o", "colour=blue"}, "-o colour: the ovn driver knows -o network=ID|NAME only"},
+		{"unknown option", []string{"-d", "ovn", "--ipam-driver", "ovn", "-o", "network=" + neutron, "-o", "colour=blue"}, "-o colour: the ovn driver knows -o network=ID|NAME and -o security_groups=SG1,SG2 only"},
 		{"no Neutron network named", []string{"-d", "ovn", "--ipam-driver", "ovn"}, "name the Neutron network with -o network=NAME"},
 		{"another project's network", []string{"-d", "ovn", "--ipam-driver", "ovn", "-o", "network=" + altNet.ID}, "no network of your project has that id"},
 		{"Docker's own IPAM", []string{"-d", "ovn", "-o", "network=" + neutron}, "--ipam-driver ovn"},

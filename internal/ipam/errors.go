@@ -13,4 +13,11 @@ var (
 	ErrOutOfRange = errors.New("address out of range")
 	// ErrInvalid: malformed or inconsistent input (CIDR, pool, gateway, MAC).
 	ErrInvalid = errors.New("invalid value")
+	// ErrPoolOutOfBounds (with ErrInvalid): an allocation pool reaches
+	// beyond the subnet's usable addresses (Neutron's
+	// OutOfBoundsAllocationPool).
+	ErrPoolOutOfBounds = errors.New("allocation pool out of bounds")
+	// ErrPoolsOverlap (with ErrInvalid): two allocation pools overlap
+	// (Neutron's OverlappingAllocationPools, a conflict).
+	ErrPoolsOverlap = errors.New("allocation pools overlap")
 )

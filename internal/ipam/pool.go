@@ -65,7 +65,7 @@ func ValidatePools(p netip.Prefix, gateway netip.Addr, pools []Pool) error {
 			return fmt.Errorf("%w: allocation pool %s: start is after end", ErrInvalid, pool)
 		}
 		if pool.Start.Compare(first) < 0 || pool.End.Compare(last) > 0 {
-			return fmt.Errorf("%w: allocation pool %s over-reaches subnet %s: pools must lie within %s-%s", ErrInvalid, pool, p, first, last)
+			return fmt.Errorf("%w: %w: allocation pool %s over-reaches subnet %s: pools must lie within %s-%s", ErrInvalid, ErrPoolOutOfBounds, pool, p, first, last)
 		}
 		if gateway.IsValid() && pool.contains(gateway) {
 			return fmt.Errorf("%w: gateway_ip %s conflicts with allocation pool %s", ErrInvalid, gateway, pool)
@@ -75,7 +75,7 @@ func ValidatePools(p netip.Prefix, gateway netip.Addr, pools []Pool) error {
 	slices.SortFunc(sorted, func(a, b Pool) int { return a.Start.Compare(b.Start) })
 	for i := 1; i < len(sorted); i++ {
 		if sorted[i].Start.Compare(sorted[i-1].End) <= 0 {
-			return fmt.Errorf("%w: allocation pools %s and %s overlap in subnet %s", ErrInvalid, sorted[i-1], sorted[i], p)
+			return fmt.Errorf("%w: %w: allocation pools %s and %s overlap in subnet %s", ErrInvalid, ErrPoolsOverlap, sorted[i-1], sorted[i], p)
 		}
 	}
 	return nil

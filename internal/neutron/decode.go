@@ -35,17 +35,17 @@ func readBody(r *http.Request, resource string, allowed []string) (attrs, error)
 	var outer map[string]json.RawMessage
 	if err := json.Unmarshal(data, &outer); err != nil || outer == nil {
 		if !utf8.Valid(data) {
-			return nil, badReq("Malformed request body: it is not valid UTF-8; %s.", textRule)
+			return nil, httpBadReq("Malformed request body: it is not valid UTF-8; %s.", textRule)
 		}
-		return nil, badReq("Malformed request body: want a JSON object {\"%s\": {...}}.", resource)
+		return nil, httpBadReq("Malformed request body: want a JSON object {\"%s\": {...}}.", resource)
 	}
 	raw, ok := outer[resource]
 	if !ok {
-		return nil, badReq("Resource body required: the request body has no \"%s\" object.", resource)
+		return nil, httpBadReq("Resource body required: the request body has no \"%s\" object.", resource)
 	}
 	var a attrs
 	if err := json.Unmarshal(raw, &a); err != nil || a == nil {
-		return nil, badReq("Malformed request body: \"%s\" must be a JSON object.", resource)
+		return nil, httpBadReq("Malformed request body: \"%s\" must be a JSON object.", resource)
 	}
 	var unknown []string
 	for k := range a {
@@ -57,14 +57,14 @@ func readBody(r *http.Request, resource string, allowed []string) (attrs, error)
 	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if slices.Contains(readOnlyAttrs, k) {
 			if r.Method == http.MethodPost {
-				return nil, badReq("Attribute '%s' not allowed in POST", k)
+				return nil, httpBadReq("Attribute '%s' not allowed in POST", k)
 			}
-			return nil, badReq("Cannot update read-only attribute %s", k)
+			return nil, httpBadReq("Cannot update read-only attribute %s", k)
 		}
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		return nil, badReq("Unrecognized attribute(s) '%s'", strings.Join(unknown, ", "))
+		return nil, httpBadReq("Unrecognized attribute(s) '%s'", strings.Join(unknown, ", "))
 	}
 	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if err := checkText(k, a[k]); err != nil {
@@ -136,7 +136,7 @@ func integer(field string, raw json.RawMessage, lo, hi int) (int, error) {
 func parseAddr(field, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, invalid("Invalid input for %s. Reason: '%s' is not a valid IP address.", field, clip(s))
+		return netip.Addr{}, httpBadReq("Invalid input for %s. Reason: '%s' is not a valid IP address.", field, clip(s))
 	}
 	return a.Unmap(), nil
 }
@@ -154,7 +154,7 @@ func projectFor(a attrs, c Caller) (string, error) {
 			continue
 		}
 		if got != "" && *v != got {
-			return "", badReq("project_id and tenant_id do not match (%q, %q).", got, *v)
+			return "", httpBadReq("project_id and tenant_id do not match (%q, %q).", got, *v)
 		}
 		got = *v
 	}
@@ -162,7 +162,7 @@ func projectFor(a attrs, c Caller) (string, error) {
 		return c.ProjectID, nil
 	}
 	if got != c.ProjectID && !c.Admin {
-		return "", badReq("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges")
+		return "", httpBadReq("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges")
 	}
 	return got, nil
 }

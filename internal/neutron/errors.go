@@ -43,6 +43,14 @@ func badReq(format string, args ...any) error {
 	return &badRequest{typ: "BadRequest", msg: fmt.Sprintf(format, args...)}
 }
 
+// httpBadReq is the 400 Neutron's API layer gives before the request
+// reaches a plugin (its type is webob's, HTTPBadRequest): a body that does
+// not parse, an attribute unknown, missing, not allowed or refused by its
+// validator, a project the caller may not name.
+func httpBadReq(format string, args ...any) error {
+	return &badRequest{typ: "HTTPBadRequest", msg: fmt.Sprintf(format, args...)}
+}
+
 // conflict is a 409 decided by the API layer.
 type conflict struct{ typ, msg string }
 
@@ -76,6 +84,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status = http.StatusConflict
 		case errors.Is(oe.Kind, ovn.ErrInvalid):
 			status = http.StatusBadRequest
+		case errors.Is(oe.Kind, ovn.ErrForbidden):
+			status = http.StatusForbidden
 		case errors.Is(oe.Kind, ovn.ErrPrecondition):
 			status = http.StatusPreconditionFailed
 		case errors.Is(oe.Kind, ovn.ErrUnavailable):

@@ -127,7 +127,7 @@ func (s *server) createFIP(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	if !a.has("floating_network_id") {
-		s.fail(w, r, badReq("Failed to parse request. Required attribute 'floating_network_id' not specified"))
+		s.fail(w, r, httpBadReq("Failed to parse request. Required attribute 'floating_network_id' not specified"))
 		return
 	}
 	if sub, _ := optStr(a, "subnet_id"); sub != "" {

@@ -62,7 +62,7 @@ func addressPairs(raw json.RawMessage) (*[]ovn.AddressPair, error) {
 		seen[ap] = true
 		if len(keys) > 0 {
 			slices.Sort(keys)
-			return nil, badReq("Unrecognized attribute(s) '%s'", strings.Join(keys, ", "))
+			return nil, httpBadReq("Unrecognized attribute(s) '%s'", strings.Join(keys, ", "))
 		}
 		if strings.Contains(ap.IPAddress, "/") {
 			if _, err := netip.ParsePrefix(ap.IPAddress); err != nil {

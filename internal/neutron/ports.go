@@ -107,7 +107,7 @@ func parseProfile(raw json.RawMessage) (*ovn.Profile, error) {
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, invalid("Invalid input for binding:profile. Reason: '%s' is not a JSON object.", clip(raw))
+		return nil, httpBadReq("Invalid input for binding:profile. Reason: '%s' is not a dictionary.", clip(raw))
 	}
 	prof := &ovn.Profile{}
 	if len(m) > 0 {
@@ -255,7 +255,7 @@ func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	if netID == nil || *netID == "" {
-		s.fail(w, r, badReq("Invalid input for operation: 'network_id' is required to create a port."))
+		s.fail(w, r, httpBadReq("Failed to parse request. Required attribute 'network_id' not specified"))
 		return
 	}
 	spec.NetworkID = *netID

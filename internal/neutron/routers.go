@@ -248,7 +248,7 @@ func (s *server) routerInterface(add bool) handlerFunc {
 		a := attrs(body)
 		for k := range a {
 			if k != "subnet_id" && k != "port_id" {
-				s.fail(w, r, badReq("Unrecognized attribute(s) '%s'", k))
+				s.fail(w, r, httpBadReq("Unrecognized attribute(s) '%s'", k))
 				return
 			}
 		}

@@ -266,7 +266,7 @@ func ruleSpec(a attrs) (ovn.SecurityGroupRule, error) {
 	var err error
 	for _, k := range []string{"security_group_id", "direction"} {
 		if !a.has(k) {
-			return rule, badReq("Failed to parse request. Required attribute '%s' not specified", k)
+			return rule, httpBadReq("Failed to parse request. Required attribute '%s' not specified", k)
 		}
 	}
 	if rule.GroupID, err = optStr(a, "security_group_id"); err != nil {

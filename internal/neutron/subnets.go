@@ -244,7 +244,7 @@ func subnetSpec(a attrs, c Caller) (ovn.SubnetSpec, error) {
 			return spec, err
 		}
 		if err := ipam.ValidatePools(spec.CIDR, spec.Gateway, spec.Pools); err != nil {
-			return spec, invalid("Invalid input for allocation_pools. Reason: %v", err)
+			return spec, ovn.PoolError(err)
 		}
 	} else {
 		spec.Pools = ipam.DefaultPools(spec.CIDR, spec.Gateway)

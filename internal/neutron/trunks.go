@@ -204,7 +204,7 @@ func boundedString(a attrs, k string, max int) (*string, error) {
 		return v, err
 	}
 	if utf8.RuneCountInString(*v) > max {
-		return nil, invalid("Invalid input for %s. Reason: '%s' exceeds maximum length of %d.", k, *v, max)
+		return nil, httpBadReq("Invalid input for %s. Reason: '%s' exceeds maximum length of %d.", k, *v, max)
 	}
 	return v, nil
 }
@@ -260,11 +260,11 @@ func (s *server) createTrunk(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	if portID == nil {
-		s.fail(w, r, badReq("Failed to parse request. Required attribute 'port_id' not specified"))
+		s.fail(w, r, httpBadReq("Failed to parse request. Required attribute 'port_id' not specified"))
 		return
 	}
 	if !uuidRE.MatchString(*portID) {
-		s.fail(w, r, invalid("Invalid input for port_id. Reason: '%s' is not a valid UUID.", *portID))
+		s.fail(w, r, httpBadReq("Invalid input for port_id. Reason: '%s' is not a valid UUID.", *portID))
 		return
 	}
 	spec.PortID = *portID
@@ -294,7 +294,7 @@ func (s *server) updateTrunk(w http.ResponseWriter, r *http.Request, c Caller) {
 	}
 	for _, k := range trunkReadOnlyAttrs {
 		if a.has(k) {
-			s.fail(w, r, badReq("Cannot update read-only attribute %s", k))
+			s.fail(w, r, httpBadReq("Cannot update read-only attribute %s", k))
 			return
 		}
 	}
@@ -328,7 +328,7 @@ func readSubports(r *http.Request, withSegmentation bool) ([]ovn.SubPort, error)
 	}
 	raw, ok := body["sub_ports"]
 	if !ok {
-		return nil, badReq("Failed to parse request. Required attribute 'sub_ports' not specified")
+		return nil, httpBadReq("Failed to parse request. Required attribute 'sub_ports' not specified")
 	}
 	return parseSubports(raw, withSegmentation)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ovn-docker/ovn-docker/internal/ipam"
 	"github.com/ovn-docker/ovn-docker/internal/nbdb"
 )
 
@@ -13,6 +14,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrInvalid  = errors.New("invalid input")
+	// ErrForbidden: the caller sees the resource but may not do this
+	// with it.
+	ErrForbidden = errors.New("forbidden")
 	// ErrUnavailable: NB could not be reached or kept refusing the
 	// transaction (retries exhausted).
 	ErrUnavailable = errors.New("northbound database unavailable")
@@ -51,4 +55,18 @@ func subnetNotFound(id string) *Error {
 
 func portNotFound(id string) *Error {
 	return notFound(nbdb.LogicalSwitchPortTable, "PortNotFound", "Port", id)
+}
+
+// PoolError is Neutron's answer to allocation pools ipam.ValidatePools
+// refused: OutOfBoundsAllocationPool (400) and OverlappingAllocationPools
+// (409) by their own types, as Neutron answers them, anything else
+// InvalidInput.
+func PoolError(err error) *Error {
+	switch {
+	case errors.Is(err, ipam.ErrPoolOutOfBounds):
+		return newErr(ErrInvalid, "OutOfBoundsAllocationPool", "The allocation pool spans beyond the subnet cidr: %v.", err)
+	case errors.Is(err, ipam.ErrPoolsOverlap):
+		return newErr(ErrConflict, "OverlappingAllocationPools", "Found overlapping allocation pools: %v.", err)
+	}
+	return newErr(ErrInvalid, "InvalidInput", "Invalid input for allocation_pools. Reason: %v", err)
 }

@@ -54,13 +54,17 @@ func (v *view) visibleNetwork(sc Scope, id string) (*Network, error) {
 
 // usableNetwork returns the network if the caller may put ports on it
 // (own, shared, or admin): an external network is only seen by other
-// projects, which reach it through routers and floating IPs.
+// projects, which reach it through routers and floating IPs; as in
+// Neutron, they are told so (they see the network anyway).
 func (v *view) usableNetwork(sc Scope, id string) (*Network, error) {
 	n := v.networks[id]
-	if n == nil || !(sc.owns(n.ProjectID) || n.Shared) {
-		return nil, networkNotFound(id)
+	switch {
+	case n != nil && (sc.owns(n.ProjectID) || n.Shared):
+		return n, nil
+	case n != nil && n.External:
+		return nil, newErr(ErrForbidden, "HTTPForbidden", "Tenant %s not allowed to create port on this network", sc.ProjectID)
 	}
-	return n, nil
+	return nil, networkNotFound(id)
 }
 
 // ownedNetwork is visibleNetwork for changes: a shared network of

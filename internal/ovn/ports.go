@@ -238,6 +238,10 @@ func (v *view) allocate(n *Network, reqs *[]IPRequest, deviceOwner string) (res 
 				return res, newErr(ErrConflict, "IpAddressAlreadyAllocated",
 					"IP address %s already allocated in subnet %s.", addr, sn.ID)
 			}
+			if rq.SubnetID == "" { // as Neutron: no subnet of the network has it usable
+				return res, newErr(ErrInvalid, "InvalidIpForNetwork",
+					"IP address %s is not a valid IP for any of the subnets on the specified network (it is subnet %s's network or broadcast address).", addr, sn.ID)
+			}
 			return res, newErr(ErrInvalid, "InvalidIpForSubnet",
 				"IP address %s is not a valid IP for the specified subnet %s (%s): it is the network or broadcast address.", addr, sn.ID, sn.CIDR)
 		}
@@ -253,8 +257,9 @@ func (s *Store) pickMAC(networkID, requested string) (string, error) {
 	if requested != "" {
 		hw, err := ipam.ParseMAC(requested)
 		if err != nil {
-			return "", newErr(ErrInvalid, "InvalidInput",
-				"Invalid input for operation: '%s' is not a valid MAC address (want six octets like fa:16:3e:12:34:56).", requested)
+			// Neutron's API layer refuses it (its validator), hence webob's type.
+			return "", newErr(ErrInvalid, "HTTPBadRequest",
+				"Invalid input for mac_address. Reason: '%s' is not a valid MAC address (want six octets like fa:16:3e:12:34:56).", requested)
 		}
 		mac := hw.String()
 		if _, taken := used[mac]; taken {

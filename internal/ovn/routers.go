@@ -277,7 +277,7 @@ func (s *Store) gatewayPort(ctx context.Context, r *Router, networkID string) (*
 	}
 	s.view.mu.RUnlock()
 	if n == nil || !n.External {
-		return nil, badRouter("Network %s is not a valid external network", networkID)
+		return nil, badRouter("Network %s is not an external network.", networkID)
 	}
 	if !hasV4 {
 		return nil, badRouter("Network %s has no IPv4 subnet for the router gateway", networkID)
@@ -496,7 +496,12 @@ func (s *Store) DeleteRouter(ctx context.Context, sc Scope, id string) error {
 	}
 	ifaces, gw := s.RouterPorts(id)
 	if len(ifaces) > 0 {
-		return newErr(ErrConflict, "RouterInUse", "Router %s still has ports", id)
+		ids := make([]string, len(ifaces))
+		for i, p := range ifaces {
+			ids[i] = p.ID
+		}
+		slices.Sort(ids)
+		return newErr(ErrConflict, "RouterInUse", "Router %s has ports still attached: %s", id, strings.Join(ids, ", "))
 	}
 	if s.routerHasFIPs(r) {
 		return newErr(ErrConflict, "RouterInUse", "Router %s still has floating IPs", id)

@@ -306,7 +306,7 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 		}
 		if upd.Pools != nil {
 			if err := ipam.ValidatePools(sn.CIDR, spec.Gateway, *upd.Pools); err != nil {
-				return newErr(ErrInvalid, "InvalidInput", "Invalid input for allocation_pools. Reason: %v", err)
+				return PoolError(err)
 			}
 			pools, _ := json.Marshal(*upd.Pools)
 			ext[keyPools] = string(pools)

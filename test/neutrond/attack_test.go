@@ -243,7 +243,7 @@ func TestAttackTable(t *testing.T) {
 		{name: "port on another project's network", do: req("POST", "/v2.0/ports", f.demo, fmt.Sprintf(`{"port": {"network_id": %q}}`, f.altNet)), status: 404, typ: "NetworkNotFound"},
 		{name: "subnet on another project's network", do: req("POST", "/v2.0/subnets", f.demo, fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "10.99.0.0/24"}}`, f.altNet)), status: 404, typ: "NetworkNotFound"},
 		{name: "child of another project's port", do: req("POST", "/v2.0/ports", f.demo, portBody(fmt.Sprintf(`, "binding:profile": {"parent_name": %q, "tag": 9}`, f.altPort))), status: 404, typ: "PortNotFound"},
-		{name: "network into another project", do: req("POST", "/v2.0/networks", f.demo, fmt.Sprintf(`{"network": {"name": "x", "project_id": %q}}`, projAlt)), status: 400, typ: "BadRequest", msg: "requires admin privileges"},
+		{name: "network into another project", do: req("POST", "/v2.0/networks", f.demo, fmt.Sprintf(`{"network": {"name": "x", "project_id": %q}}`, projAlt)), status: 400, typ: "HTTPBadRequest", msg: "requires admin privileges"},
 		// Tokens.
 		{name: "no token", do: req("GET", "/v2.0/networks", "", ""), status: 401, typ: "keystone:401", msg: "requires authentication"},
 		{name: "tampered token", do: req("GET", "/v2.0/networks", tampered, ""), status: 401, typ: "keystone:401"},

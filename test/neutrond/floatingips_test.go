@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/floatingips"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/routers"
@@ -53,8 +54,19 @@ func TestFloatingIPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fip.PortID != port || fip.FixedIP != fixed || fip.RouterID != r.ID || fip.Status != "ACTIVE" {
+	if fip.PortID != port || fip.FixedIP != fixed || fip.RouterID != r.ID {
 		t.Fatalf("associated floating IP = %+v", fip)
+	}
+	// Real Neutron answers the update with the status it had (DOWN) and
+	// makes it ACTIVE once OVN has the NAT row; ovn-neutrond answers
+	// ACTIVE at once. Either way a client soon reads ACTIVE.
+	for deadline := time.Now().Add(20 * time.Second); fip.Status != "ACTIVE"; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("associated floating IP still %s after 20 s: %+v", fip.Status, fip)
+		}
+		if fip, err = floatingips.Get(ctx, demo, fip.ID).Extract(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	nat := nbctl(t, nb, "--bare", "--columns=external_ip,logical_ip,logical_port,external_ids", "find", "NAT", "type=dnat_and_snat")
 	for _, want := range []string{fip.FloatingIP, fixed, port, "neutron:fip_id=" + fip.ID, "neutron:router_name=neutron-" + r.ID} {

@@ -80,8 +80,8 @@ func TestOpenstackCLI(t *testing.T) {
 	if got := nbctl(t, nb, "get", "Logical_Switch_Port", c1ID, "parent_name"); got != `"`+vmID+`"` {
 		t.Fatalf("parent_name = %s", got)
 	}
-	if got := nbctl(t, nb, "get", "Logical_Switch_Port", c1ID, "tag_request"); got != "10" {
-		t.Fatalf("tag_request = %s", got)
+	if got := nbctl(t, nb, "get", "Logical_Switch_Port", c1ID, tagColumn(srv)); got != "10" {
+		t.Fatalf("%s = %s", tagColumn(srv), got)
 	}
 	show := osc(t, srv, profiler, "port", "show", c1ID, "-f", "json").(map[string]any)
 	mac := show["mac_address"].(string)

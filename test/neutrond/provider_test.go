@@ -87,8 +87,8 @@ func TestProviderNetworks(t *testing.T) {
 	if code != 200 || len(body["networks"].([]any)) != 1 {
 		t.Fatalf("member lists external networks: %d %v", code, body)
 	}
-	if code, body := call(t, srv, demo, "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q}}`, vlanID)); code != 404 {
-		t.Fatalf("member port on another project's external network: %d %v", code, body)
+	if code, body := call(t, srv, demo, "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q}}`, vlanID)); code != 403 || body["NeutronError"].(map[string]any)["type"] != "HTTPForbidden" {
+		t.Fatalf("member port on another project's external network: %d %v, want 403 HTTPForbidden", code, body)
 	}
 
 	// A tenant network is geneve with a VNI, and has no localnet port.

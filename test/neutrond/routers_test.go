@@ -10,6 +10,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/routers"
 )
 
+// mixedRoute is the refusal real Neutron does not make.
+const mixedRoute = "route of mixed IP versions"
+
 // lrRow returns columns of a router's Logical_Router, by name.
 func lrRow(t *testing.T, nb, routerID, columns string) string {
 	t.Helper()
@@ -162,14 +165,17 @@ func TestRouters(t *testing.T) {
 		{"subnet and port", demoTok, "PUT", "/v2.0/routers/" + r2.ID + "/add_router_interface", fmt.Sprintf(`{"subnet_id": %q, "port_id": %q}`, sub2, p2), 400, "BadRequest", "Cannot specify both"},
 		{"neither subnet nor port", demoTok, "PUT", "/v2.0/routers/" + r2.ID + "/add_router_interface", `{}`, 400, "BadRequest", "Either subnet_id or port_id"},
 		{"another project's router", altTok, "PUT", "/v2.0/routers/" + r.ID + "/add_router_interface", fmt.Sprintf(`{"subnet_id": %q}`, sub2), 404, "RouterNotFound", r.ID},
-		{"gateway on a network that is not external", demoTok, "PUT", "/v2.0/routers/" + r2.ID, fmt.Sprintf(`{"router": {"external_gateway_info": {"network_id": %q}}}`, net2), 400, "BadRequest", "is not a valid external network"},
+		{"gateway on a network that is not external", demoTok, "PUT", "/v2.0/routers/" + r2.ID, fmt.Sprintf(`{"router": {"external_gateway_info": {"network_id": %q}}}`, net2), 400, "BadRequest", "is not an external network"},
 		{"route via an unconnected nexthop", demoTok, "PUT", "/v2.0/routers/" + r.ID, `{"router": {"routes": [{"destination": "0.0.0.0/0", "nexthop": "192.0.2.1"}]}}`, 400, "InvalidRoutes", "nexthop is not connected with router"},
-		{"route of mixed IP versions", demoTok, "PUT", "/v2.0/routers/" + r.ID, `{"router": {"routes": [{"destination": "fd00::/64", "nexthop": "10.1.0.9"}]}}`, 400, "InvalidRoutes", "Invalid format for routes"},
+		{mixedRoute, demoTok, "PUT", "/v2.0/routers/" + r.ID, `{"router": {"routes": [{"destination": "fd00::/64", "nexthop": "10.1.0.9"}]}}`, 400, "InvalidRoutes", "Invalid format for routes"},
 		{"remove an interface the router lacks", demoTok, "PUT", "/v2.0/routers/" + r2.ID + "/remove_router_interface", fmt.Sprintf(`{"subnet_id": %q}`, sub1), 404, "RouterInterfaceNotFoundForSubnet", sub1},
 		{"delete a router interface port directly", demoTok, "DELETE", "/v2.0/ports/" + ri.PortID, "", 409, "ServicePortInUse", "cannot be deleted directly via the port API"},
-		{"delete a router with interfaces", demoTok, "DELETE", "/v2.0/routers/" + r.ID, "", 409, "RouterInUse", "still has ports"},
+		{"delete a router with interfaces", demoTok, "DELETE", "/v2.0/routers/" + r.ID, "", 409, "RouterInUse", "has ports still attached"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			if srv.neutron() && tt.name == mixedRoute {
+				t.Skip("real Neutron accepts it (checked below); ovn-neutrond refuses a route whose nexthop is of the other IP version (OVN could not use it): a deliberate difference")
+			}
 			code, body := call(t, srv, tt.tok, tt.method, tt.path, tt.body)
 			ne, _ := body["NeutronError"].(map[string]any)
 			if code != tt.status || ne["type"] != tt.typ || !strings.Contains(fmt.Sprint(ne["message"]), tt.msg) {
@@ -179,6 +185,15 @@ func TestRouters(t *testing.T) {
 	}
 	if after := nbDump(t, nb) + nbctl(t, nb, "list", "Logical_Router") + nbctl(t, nb, "list", "NAT") + nbctl(t, nb, "list", "Logical_Router_Port"); after != before {
 		t.Fatalf("refused requests changed NB:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if srv.neutron() {
+		route := `{"router": {"routes": [{"destination": "fd00::/64", "nexthop": "10.1.0.9"}]}}`
+		if code, body := call(t, srv, demoTok, "PUT", "/v2.0/routers/"+r.ID, route); code != 200 {
+			t.Fatalf("real Neutron refused a route of mixed IP versions: %d %v", code, body)
+		}
+		if code, body := call(t, srv, demoTok, "PUT", "/v2.0/routers/"+r.ID, `{"router": {"routes": []}}`); code != 200 {
+			t.Fatalf("removing the routes: %d %v", code, body)
+		}
 	}
 
 	// Tear-down: interfaces, then the router with its gateway.

@@ -86,7 +86,7 @@ func checkLength(attr, s string) error {
 		limit = maxOtherLen
 	}
 	if n := utf8.RuneCountInString(s); n > limit {
-		return invalid("Invalid input for %s. Reason: the value is %d characters long, more than the maximum of %d.", attr, n, limit)
+		return httpBadReq("Invalid input for %s. Reason: the value is %d characters long, more than the maximum of %d.", attr, n, limit)
 	}
 	return nil
 }

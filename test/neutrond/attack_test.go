@@ -219,8 +219,8 @@ func TestAttackTable(t *testing.T) {
 		{name: "NUL in subnet name", do: req("PUT", "/v2.0/subnets/"+f.subnet, f.demo, `{"subnet": {"name": `+nul+`}}`), status: 400, typ: "InvalidInput", msg: "Invalid input for name."},
 		{name: "invalid UTF-8 in port description", do: req("POST", "/v2.0/ports", f.demo, portBody(`, "description": "a`+"\xff"+`b"`)), status: 400, typ: "InvalidInput", msg: "not valid UTF-8"},
 		// (12) names of any length.
-		{name: "256-character network name", do: req("POST", "/v2.0/networks", f.demo, `{"network": {"name": `+long+`}}`), status: 400, typ: "InvalidInput", msg: "more than the maximum of 255"},
-		{name: "256-character port description", do: req("PUT", "/v2.0/ports/"+f.vm, f.demo, `{"port": {"description": `+long+`}}`), status: 400, typ: "InvalidInput", msg: "more than the maximum of 255"},
+		{name: "256-character network name", do: req("POST", "/v2.0/networks", f.demo, `{"network": {"name": `+long+`}}`), status: 400, typ: "HTTPBadRequest", msg: "more than the maximum of 255"},
+		{name: "256-character port description", do: req("PUT", "/v2.0/ports/"+f.vm, f.demo, `{"port": {"description": `+long+`}}`), status: 400, typ: "HTTPBadRequest", msg: "more than the maximum of 255"},
 		// (12) content types.
 		{name: "text/plain body", do: func(t *testing.T) reply {
 			return send(t, f.srv, "POST", "/v2.0/networks", map[string]string{"X-Auth-Token": f.demo, "Content-Type": "text/plain"}, `{"network": {"name": "x"}}`)

@@ -414,6 +414,11 @@ const (
 // no packet ever left the VM then).
 func (a *Attacher) probeDataPath(ctx context.Context, req Request, hostName, portID string, mac net.HardwareAddr, ip netip.Addr) error {
 	if !ip.IsValid() {
+		// Nothing to probe, but the VM end must still be up: on a
+		// network without DHCP (a provider network) a veth set down by
+		// ovs-vswitchd left the container without a packet out, and
+		// ps and doctor saw nothing wrong.
+		a.ensureVMEndUp(ctx, hostName, portID)
 		return nil
 	}
 	pctx, cancel := context.WithTimeout(ctx, a.waitActive())
@@ -437,11 +442,7 @@ func (a *Attacher) probeDataPath(ctx context.Context, req Request, hostName, por
 		if pctx.Err() != nil || !noReply {
 			break
 		}
-		if down, uerr := a.Links.EnsureUp(pctx, hostName); uerr != nil {
-			a.log().Warn("checking the VM end of the veth", "veth", hostName, "err", uerr)
-		} else if down {
-			a.log().Warn("the VM end of the veth was down (set down by ovs-vswitchd); set it up again", "veth", hostName, "port", portID)
-		}
+		a.ensureVMEndUp(pctx, hostName, portID)
 	}
 	if ierr := interrupted(ctx); ierr != nil {
 		return ierr
@@ -449,6 +450,16 @@ func (a *Attacher) probeDataPath(ctx context.Context, req Request, hostName, por
 	return fmt.Errorf("%w: port %s (%s, MAC %s, %s in %s) got no answer from the network's DHCP within %s: %w "+
 		"(is ovn-controller on the VM's hypervisor running and connected? does the port's Logical_Switch_Port have dhcpv4_options?)",
 		ErrNoDataPath, portID, ip, mac, req.IfName, req.NetnsPath, a.waitActive(), err)
+}
+
+// ensureVMEndUp sets the VM end of the veth up if ovs-vswitchd set it
+// down, and says so.
+func (a *Attacher) ensureVMEndUp(ctx context.Context, hostName, portID string) {
+	if down, err := a.Links.EnsureUp(ctx, hostName); err != nil {
+		a.log().Warn("checking the VM end of the veth", "veth", hostName, "err", err)
+	} else if down {
+		a.log().Warn("the VM end of the veth was down (set down by ovs-vswitchd); set it up again", "veth", hostName, "port", portID)
+	}
 }
 
 // dhcpProbeAddr is the port's first IPv4 address on a subnet with DHCP

@@ -358,11 +358,16 @@ func TestAttachProbesDataPath(t *testing.T) {
 	t.Run("cold without DHCP", func(t *testing.T) {
 		r := newRig(t)
 		r.cl.networks[0].Subnets[0].EnableDHCP = false
-		if _, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"}); err != nil {
+		at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1"})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(r.links.probes) != 0 {
 			t.Errorf("probed %v", r.links.probes)
+		}
+		// Nothing answers a probe there, but the VM end is made sure up.
+		if d := cmp.Diff([]string{at.PortName}, r.links.ensured); d != "" {
+			t.Errorf("EnsureUp calls (-want +got):\n%s", d)
 		}
 	})
 

@@ -7,10 +7,8 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -186,11 +184,7 @@ func TestDoctorNamesTheBrokenLink(t *testing.T) {
 func stopOVNController(t *testing.T, hv Hypervisor) {
 	t.Helper()
 	pidFile := filepath.Join(hv.Dir, "ovn-controller.pid")
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid, err := readPidFile(pidFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,11 +16,7 @@ import (
 
 // switchPid is the live pid in a hypervisor's ovs-vswitchd pid file, or 0.
 func switchPid(hv Hypervisor) int {
-	b, err := os.ReadFile(hv.Dir + "/ovs-vswitchd.pid")
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid, err := readPidFile(hv.Dir + "/ovs-vswitchd.pid")
 	if err != nil || syscall.Kill(pid, 0) != nil {
 		return 0
 	}

@@ -372,11 +372,7 @@ func lastLine(s string) string {
 
 func TestProxyHV2ServesVM2WithHV1Down(t *testing.T) {
 	r, vm1, vm2 := newProxyRig(t)
-	b, err := os.ReadFile(filepath.Join(r.s.hv(t, "hv1").Dir, "ovn-docker-proxy.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid, err := readPidFile(filepath.Join(r.s.hv(t, "hv1").Dir, "ovn-docker-proxy.pid"))
 	if err != nil {
 		t.Fatal(err)
 	}

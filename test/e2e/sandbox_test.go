@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -592,4 +593,17 @@ func TestVMsReachCloudAPIHost(t *testing.T) {
 	for _, vm := range s.VMs {
 		PingEventually(t, vm.Netns, s.APIHostIP)
 	}
+}
+
+// readPidFile is the pid a daemon's pid file names.
+func readPidFile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return pid, nil
 }

@@ -101,6 +101,8 @@ func TestDaemonNotRunning(t *testing.T) {
 
 func TestDaemonNeutronUnreachable(t *testing.T) {
 	r := newPluginRig(t)
+	openBugOn(t, r.s, cloudOpenStack, "with Keystone + Neutron behind an unreachable route, docker network create waits "+
+		"on the daemon past 2 minutes instead of failing with 'cannot reach Neutron' (seen 2026-11-30)")
 	vm := r.s.VM(t, "vm1")
 	names := r.neutronNetworks(t, "net", "new")
 	e := r.startVMEngine(t, vm)

@@ -112,6 +112,9 @@ func sortedValues(m map[string]string) []string {
 // Neutron port, one OVS port and one VLAN per running container.
 func TestDaemonKillDuringBurst(t *testing.T) {
 	r := newPluginRig(t)
+	openBugOn(t, r.s, cloudOpenStack, "with real Neutron's slower port creates, a reservation the restarted daemon starts while "+
+		"Docker retries the calls the killed one dropped stays in state reserving, pid alive, after the burst (one OVS port, VLAN "+
+		"and Neutron port left; seen 2026-11-30)")
 	vm := r.s.VM(t, "vm1")
 	r.sandboxDaemon(t, vm, "start")
 	t.Cleanup(func() { r.sandboxDaemon(t, vm, "start") })

@@ -278,7 +278,7 @@ func TestAttackTable(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			before := nbDump(t, f.nb)
+			before := f.srv.nbState(t, f.nb)
 			by := startBystander(t, f)
 			n := max(r.repeat, 1)
 			var got reply
@@ -299,7 +299,7 @@ func TestAttackTable(t *testing.T) {
 			if !strings.Contains(msg, r.msg) {
 				t.Errorf("message %q lacks %q", msg, r.msg)
 			}
-			if after := nbDump(t, f.nb); !r.changesNB && after != before {
+			if after := f.srv.nbState(t, f.nb); !r.changesNB && after != before {
 				t.Errorf("NB changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})

@@ -153,7 +153,7 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 					return
 				}
 			}
-			before := nbDump(t, f.nb)
+			before := f.srv.nbState(t, f.nb)
 			code, body := call(t, f.srv, tc.tok, tc.method, tc.path, strings.ReplaceAll(tc.body, `"MAC"`, `"`+mac+`"`))
 			if code != tc.status {
 				t.Errorf("status = %d, want %d (body %v)", code, tc.status, body)
@@ -164,7 +164,7 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 					t.Errorf("body = %v, want NeutronError of type %s with a message", body, tc.typ)
 				}
 			}
-			if after := nbDump(t, f.nb); after != before {
+			if after := f.srv.nbState(t, f.nb); after != before {
 				t.Errorf("NB changed by a refused request:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})

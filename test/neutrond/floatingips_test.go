@@ -91,7 +91,7 @@ func TestFloatingIPs(t *testing.T) {
 		t.Fatalf("unrouted port: %d %v", code, body)
 	}
 	unrouted := body["port"].(map[string]any)["id"].(string)
-	before := nbDump(t, nb) + nbctl(t, nb, "list", "NAT")
+	before := srv.nbState(t, nb, "NAT")
 	for _, tt := range []struct {
 		name, tok, method, path, body string
 		status                        int
@@ -114,7 +114,7 @@ func TestFloatingIPs(t *testing.T) {
 			}
 		})
 	}
-	if after := nbDump(t, nb) + nbctl(t, nb, "list", "NAT"); after != before {
+	if after := srv.nbState(t, nb, "NAT"); after != before {
 		t.Fatalf("refused requests changed NB:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 

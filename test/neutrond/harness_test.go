@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -299,6 +300,43 @@ func nbDump(t *testing.T, nb string) string {
 		b.WriteString(nbctl(t, nb, "--columns="+tc[1], "list", tc[0]))
 	}
 	return b.String()
+}
+
+// revisionNumber matches the revision an LSP or LS row carries in NB.
+var revisionNumber = regexp.MustCompile(`"neutron:revision_number"="[0-9]+"`)
+
+// nbState is nbDump plus the whole of extraTables, as a refused request
+// must leave it. ovn-neutrond writes NB before it answers, so one
+// snapshot is exact. Real Neutron also writes after it answered (a
+// router's gateway, a port's status bumping its revision number, its
+// periodic maintenance), so there the snapshot is taken once two reads a
+// second apart agree, with revision numbers left out: they move with any
+// status change of a port the test never touched.
+func (s *server) nbState(t *testing.T, nb string, extraTables ...string) string {
+	t.Helper()
+	read := func() string {
+		dump := nbDump(t, nb)
+		for _, table := range extraTables {
+			dump += nbctl(t, nb, "list", table)
+		}
+		if s.neutron() {
+			dump = revisionNumber.ReplaceAllString(dump, `"neutron:revision_number"=*`)
+		}
+		return dump
+	}
+	state := read()
+	if !s.neutron() {
+		return state
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		next := read()
+		if next == state {
+			break
+		}
+		state = next
+	}
+	return state
 }
 
 // profileAs is who creates a port with a binding:profile for member's

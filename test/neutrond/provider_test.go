@@ -108,7 +108,7 @@ func TestProviderNetworks(t *testing.T) {
 
 	// Refusals: Neutron's policy (403) and type drivers (400, 409); none
 	// leaves anything in NB.
-	before := nbDump(t, nb)
+	before := srv.nbState(t, nb)
 	for _, tt := range []struct {
 		name   string
 		tok    string
@@ -150,7 +150,7 @@ func TestProviderNetworks(t *testing.T) {
 	if code, body := call(t, srv, admin, "PUT", "/v2.0/networks/"+vlanID, `{"network": {"provider:physical_network": "physnet2"}}`); code != 400 {
 		t.Fatalf("admin moves a VLAN network to another physical network: %d %v", code, body)
 	}
-	if after := nbDump(t, nb); after != before {
+	if after := srv.nbState(t, nb); after != before {
 		t.Fatalf("refused requests changed NB:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 

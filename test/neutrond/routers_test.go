@@ -151,7 +151,7 @@ func TestRouters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := nbDump(t, nb) + nbctl(t, nb, "list", "Logical_Router") + nbctl(t, nb, "list", "NAT") + nbctl(t, nb, "list", "Logical_Router_Port")
+	before := srv.nbState(t, nb, "Logical_Router", "NAT", "Logical_Router_Port")
 	for _, tt := range []struct {
 		name, tok, method, path, body string
 		status                        int
@@ -183,7 +183,7 @@ func TestRouters(t *testing.T) {
 			}
 		})
 	}
-	if after := nbDump(t, nb) + nbctl(t, nb, "list", "Logical_Router") + nbctl(t, nb, "list", "NAT") + nbctl(t, nb, "list", "Logical_Router_Port"); after != before {
+	if after := srv.nbState(t, nb, "Logical_Router", "NAT", "Logical_Router_Port"); after != before {
 		t.Fatalf("refused requests changed NB:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	if srv.neutron() {

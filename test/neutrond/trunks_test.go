@@ -233,7 +233,7 @@ func TestTrunkRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := nbDump(t, tc.nb)
+	before := tc.srv.nbState(t, tc.nb)
 
 	sub7 := func(port string, seg any, typ string) string {
 		return fmt.Sprintf(`{"sub_ports": [{"port_id": %q, "segmentation_type": %q, "segmentation_id": %v}]}`, port, typ, seg)
@@ -283,7 +283,7 @@ func TestTrunkRefusals(t *testing.T) {
 			}
 		})
 	}
-	if after := nbDump(t, tc.nb); after != before {
+	if after := tc.srv.nbState(t, tc.nb); after != before {
 		t.Fatalf("refused requests changed NB:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	// alt sees only its own trunk.

@@ -81,6 +81,9 @@ later gc with the cloud.`,
 				for _, h := range holders.Replugged {
 					fmt.Fprintf(a.stdout, "re-plugged the network of holder %s\n", h)
 				}
+				for _, h := range holders.Raised {
+					fmt.Fprintf(a.stdout, "set up the VM end of the veth of holder %s (it was down: no packet left)\n", h)
+				}
 				for _, c := range holders.Restarted {
 					fmt.Fprintf(a.stdout, "started container %s again (restart policy always; the engine started it before its holder)\n", c)
 				}
@@ -115,6 +118,7 @@ type holderReport struct {
 	Holders    []string `json:"removed_holders"`
 	Containers []string `json:"removed_never_started,omitempty"`
 	Replugged  []string `json:"replugged,omitempty"`
+	Raised     []string `json:"veth_set_up,omitempty"`
 	Restarted  []string `json:"restarted,omitempty"`
 }
 
@@ -185,8 +189,9 @@ func (a *app) gcHolders(ctx context.Context, dk *docker.Client, at *attach.Attac
 		}
 		if used[h.ID] {
 			if h.Status == "running" {
-				rp, err := a.replugHolder(ctx, dk, at, h, atts)
+				rp, raised, err := a.replugHolder(ctx, dk, at, h, atts)
 				rep.Replugged = append(rep.Replugged, rp...)
+				rep.Raised = append(rep.Raised, raised...)
 				if err != nil {
 					errs = append(errs, err)
 				}
@@ -244,9 +249,8 @@ func startAlwaysUsers(ctx context.Context, dk *docker.Client, h docker.Summary, 
 }
 
 // replugHolder re-plugs the attachments of a running holder that lost
-// their veth.
-func (a *app) replugHolder(ctx context.Context, dk *docker.Client, at *attach.Attacher, h docker.Summary, atts []attach.Attachment) ([]string, error) {
-	var done []string
+// their veth, and sets up the VM end of those whose veth is down.
+func (a *app) replugHolder(ctx context.Context, dk *docker.Client, at *attach.Attacher, h docker.Summary, atts []attach.Attachment) (replugged, raised []string, _ error) {
 	var errs []error
 	for _, x := range atts {
 		if x.ContainerID != h.ID {
@@ -254,7 +258,7 @@ func (a *app) replugHolder(ctx context.Context, dk *docker.Client, at *attach.At
 		}
 		c, err := dk.Inspect(ctx, h.ID)
 		if err != nil || !c.Running || c.Pid <= 0 {
-			return done, err
+			return replugged, raised, err
 		}
 		netns := fmt.Sprintf("/proc/%d/ns/net", c.Pid)
 		need, err := at.NeedsReplug(ctx, x, netns)
@@ -263,6 +267,12 @@ func (a *app) replugHolder(ctx context.Context, dk *docker.Client, at *attach.At
 			continue
 		}
 		if !need {
+			was, err := at.RaiseVMEnd(ctx, x)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("setting up the veth %s of %s: %w", x.PortName, h.Name, err))
+			} else if was {
+				raised = append(raised, h.Name+" ("+x.PortName+")")
+			}
 			continue
 		}
 		a.log.Info("gc: re-plugging", "holder", h.Name, "ovs_port", x.PortName)
@@ -270,9 +280,9 @@ func (a *app) replugHolder(ctx context.Context, dk *docker.Client, at *attach.At
 			errs = append(errs, fmt.Errorf("re-plugging %s of %s: %w", x.PortName, h.Name, err))
 			continue
 		}
-		done = append(done, h.Name+" ("+x.PortName+")")
+		replugged = append(replugged, h.Name+" ("+x.PortName+")")
 	}
-	return done, errors.Join(errs...)
+	return replugged, raised, errors.Join(errs...)
 }
 
 // gcPauseImages removes pause images of other builds of the plugin; an

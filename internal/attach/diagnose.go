@@ -266,6 +266,15 @@ func (w *walk) veth(ctx context.Context) (Finding, error) {
 	if !vmEnd {
 		f.Problems = []string{"veth " + w.at.PortName + " gone"}
 		f.Fix = fixGC + " to re-plug it (same port, VLAN and addresses)"
+		return f, nil
+	}
+	down, err := li.LinkDown(ctx, w.at.PortName)
+	if err != nil {
+		return Finding{}, err
+	}
+	if down {
+		f.Problems = []string{"the VM end of the veth, " + w.at.PortName + ", is down: no packet of the container leaves the VM"}
+		f.Fix = fixGC + " to set it up (or `ip link set " + w.at.PortName + " up` in the VM)"
 	}
 	return f, nil
 }

@@ -17,6 +17,20 @@ type LinkInspector interface {
 	LinkExists(ctx context.Context, name string) (bool, error)
 	// LinkInNetns: the namespace at netnsPath has a link of that name.
 	LinkInNetns(ctx context.Context, netnsPath, name string) (bool, error)
+	// LinkDown: the VM's link of that name is administratively down.
+	LinkDown(ctx context.Context, name string) (bool, error)
+}
+
+// RaiseVMEnd sets the VM end of the ready attachment's veth up if it is
+// down, and reports whether it was: ovs-vswitchd can set it down behind
+// attach's back (see netdev's EnsureUp), and a container then has an
+// interface, an OVS port and a Neutron port that all look fine but no
+// packet goes out.
+func (a *Attacher) RaiseVMEnd(ctx context.Context, at Attachment) (bool, error) {
+	if at.State != stateReady {
+		return false, nil
+	}
+	return a.Links.EnsureUp(ctx, at.PortName)
 }
 
 // Replug gives the ready attachment on OVS port portName its veth again,

@@ -42,6 +42,7 @@ type FakeLink struct {
 	MTU   int
 	MAC   net.HardwareAddr
 	Cfg   IfaceConfig // the peer's configuration, on the container end
+	Down  bool        // administratively down (see SetDown)
 }
 
 type fakeKey struct{ netns, name string }
@@ -177,10 +178,33 @@ func (f *Fake) ProbeDHCP(ctx context.Context, netnsPath, ifName string, mac net.
 	return nil
 }
 
-// EnsureUp reports whether the link was down (never, in the fake).
+// EnsureUp sets a current-namespace link up and reports whether it was
+// down.
 func (f *Fake) EnsureUp(ctx context.Context, name string) (bool, error) {
-	_, err := f.link(ctx, name)
-	return false, err
+	l, err := f.link(ctx, name)
+	if err != nil || !l.Down {
+		return false, err
+	}
+	f.SetDown(name, false)
+	return true, nil
+}
+
+// LinkDown reports whether a current-namespace link is down.
+func (f *Fake) LinkDown(ctx context.Context, name string) (bool, error) {
+	l, err := f.link(ctx, name)
+	return l.Down, err
+}
+
+// SetDown sets a current-namespace link down or up, as ovs-vswitchd or
+// an operator may; it does nothing to a link the fake does not have.
+func (f *Fake) SetDown(name string, down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := fakeKey{"", name}
+	if l, ok := f.links[k]; ok {
+		l.Down = down
+		f.links[k] = l
+	}
 }
 
 // Probes returns the ProbeDHCP calls so far, in order.

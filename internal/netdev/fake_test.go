@@ -17,6 +17,8 @@ var _ interface {
 	DeleteLink(ctx context.Context, name string) error
 	DeleteLinkInNetns(ctx context.Context, netnsPath, name string) error
 	LinkExists(ctx context.Context, name string) (bool, error)
+	LinkDown(ctx context.Context, name string) (bool, error)
+	EnsureUp(ctx context.Context, name string) (bool, error)
 	LinkMTU(ctx context.Context, name string) (int, error)
 } = (*Fake)(nil)
 
@@ -43,6 +45,20 @@ func TestFake(t *testing.T) {
 	}
 	if ok, err := f.LinkExists(ctx, "ovdv2"); ok || err != nil {
 		t.Errorf("LinkExists(ovdv2) = %v, %v", ok, err)
+	}
+	// Down as ovs-vswitchd may set it; EnsureUp says so and mends it.
+	f.SetDown("ovdv1", true)
+	if down, err := f.LinkDown(ctx, "ovdv1"); !down || err != nil {
+		t.Errorf("LinkDown(ovdv1) after SetDown = %v, %v", down, err)
+	}
+	if was, err := f.EnsureUp(ctx, "ovdv1"); !was || err != nil {
+		t.Errorf("EnsureUp(ovdv1) = %v, %v, want it was down", was, err)
+	}
+	if down, _ := f.LinkDown(ctx, "ovdv1"); down {
+		t.Error("ovdv1 still down after EnsureUp")
+	}
+	if _, err := f.LinkDown(ctx, "nope"); !errors.Is(err, ErrNoLink) {
+		t.Errorf("LinkDown(nope) = %v, want ErrNoLink", err)
 	}
 	if _, err := f.LinkMAC(ctx, "nope"); !errors.Is(err, ErrNoLink) {
 		t.Errorf("LinkMAC(nope) = %v, want ErrNoLink", err)

@@ -73,6 +73,16 @@ func (n *Netlink) LinkExists(ctx context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
+// LinkDown reports whether a current-namespace link is administratively
+// down (see EnsureUp for who sets it down).
+func (n *Netlink) LinkDown(ctx context.Context, name string) (bool, error) {
+	l, err := n.link(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	return l.Attrs().Flags&net.FlagUp == 0, nil
+}
+
 // LinkMTU returns a link's MTU (current network namespace).
 func (n *Netlink) LinkMTU(ctx context.Context, name string) (int, error) {
 	l, err := n.link(ctx, name)

@@ -2,6 +2,7 @@ package netdev
 
 import (
 	"errors"
+	"os/exec"
 	"fmt"
 	"net"
 	"net/netip"
@@ -114,6 +115,18 @@ func TestCreateVethConfiguresBothEnds(t *testing.T) {
 	ctx := testCtx(t)
 	if ok, err := n.LinkExists(ctx, "vsta1"); !ok || err != nil {
 		t.Errorf("LinkExists(vsta1) = %v, %v", ok, err)
+	}
+	if down, err := n.LinkDown(ctx, "vsta1"); down || err != nil {
+		t.Errorf("LinkDown(vsta1) = %v, %v, want up", down, err)
+	}
+	if out, err := exec.Command("ip", "link", "set", "vsta1", "down").CombinedOutput(); err != nil {
+		t.Fatalf("ip link set vsta1 down: %v: %s", err, out)
+	}
+	if down, err := n.LinkDown(ctx, "vsta1"); !down || err != nil {
+		t.Errorf("LinkDown(vsta1) after ip link set down = %v, %v", down, err)
+	}
+	if was, err := n.EnsureUp(ctx, "vsta1"); !was || err != nil {
+		t.Errorf("EnsureUp(vsta1) = %v, %v, want it was down", was, err)
 	}
 	if mtu, err := n.LinkMTU(ctx, "vsta1"); mtu != 1442 || err != nil {
 		t.Errorf("LinkMTU(vsta1) = %d, %v", mtu, err)

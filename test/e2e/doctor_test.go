@@ -136,6 +136,24 @@ func TestDoctorNamesTheBrokenLink(t *testing.T) {
 		}
 	})
 
+	t.Run("VM end of the veth down", func(t *testing.T) {
+		// What ovs-vswitchd can do behind attach's back: every other link
+		// looks fine, but no packet of the container leaves the VM.
+		name, row := run("vethdown")
+		MustInNetns(t, vm1.Netns, "ip", "link", "set", row.OVSPort, "down")
+		rep, res := r.doctor(t, vm1, nb, name)
+		wantBroken(t, "VM end of the veth down", rep, res, "veth")
+		if p := strings.Join(rep.FirstBroken.Problems, " "); !strings.Contains(p, row.OVSPort) || !strings.Contains(p, "down") {
+			t.Errorf("the veth that is down is not named: %+v", rep.FirstBroken)
+		}
+		if out := r.gc(t, vm1); !strings.Contains(out, "set up the VM end of the veth") {
+			t.Errorf("gc did not say it set the veth up:\n%s", out)
+		}
+		if rep, res := r.doctor(t, vm1, nb, name); res.code != 0 || rep.Broken {
+			t.Errorf("doctor after gc set the veth up:\n%s", res)
+		}
+	})
+
 	t.Run("OVS port removed", func(t *testing.T) {
 		// After rm (a cleanup run before this one): the Neutron port is
 		// recorded nowhere in the VM any more, gc deletes it as nobody's.

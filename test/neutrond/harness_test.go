@@ -310,7 +310,7 @@ var revisionNumber = regexp.MustCompile(`"neutron:revision_number"="[0-9]+"`)
 // snapshot is exact. Real Neutron also writes after it answered (a
 // router's gateway, a port's status bumping its revision number, its
 // periodic maintenance), so there the snapshot is taken once two reads a
-// second apart agree, with revision numbers left out: they move with any
+// half a second apart agree, with revision numbers left out: they move with any
 // status change of a port the test never touched.
 func (s *server) nbState(t *testing.T, nb string, extraTables ...string) string {
 	t.Helper()
@@ -329,7 +329,7 @@ func (s *server) nbState(t *testing.T, nb string, extraTables ...string) string 
 		return state
 	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(time.Second)
+		time.Sleep(500 * time.Millisecond)
 		next := read()
 		if next == state {
 			break

@@ -15,6 +15,11 @@ func (l Links) LinkExists(ctx context.Context, name string) (bool, error) {
 	return l.N.LinkExists(ctx, name)
 }
 
+// LinkDown makes Links an attach.LinkInspector.
+func (l Links) LinkDown(ctx context.Context, name string) (bool, error) {
+	return l.N.LinkDown(ctx, name)
+}
+
 // LinkAddrs makes Links an attach.AddrInspector.
 func (l Links) LinkAddrs(ctx context.Context, nsPath, name string) ([]netip.Prefix, error) {
 	return l.N.LinkAddrs(ctx, nsPath, name)

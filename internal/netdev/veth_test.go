@@ -2,11 +2,11 @@ package netdev
 
 import (
 	"errors"
-	"os/exec"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"

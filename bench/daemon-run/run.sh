@@ -66,18 +66,68 @@ for m, xs in sorted(by.items()):
     print(f"{sys.argv[1]} daemon {m}: n={len(xs)} p50={statistics.median(xs):.1f} ms min={min(xs):.1f} max={max(xs):.1f}")
 ' "$1"
 }
-off=$(stat -c %s "$dlog")
-rounds cold | tee "$S/bench-cold.txt"
-calls cold "$off" | tee -a "$S/bench-cold.txt"
-invm "$bin" pool fill --network "$net" --size $((N + 2)) >/dev/null
-off=$(stat -c %s "$dlog")
-rounds pool | tee "$S/bench-pool.txt"
-calls pool "$off" | tee -a "$S/bench-pool.txt"
-python3 - "$S/bench-cold.txt" "$S/bench-pool.txt" <<'PY'
+# burst LABEL: 16 concurrent runs on a pool of 24 (the daemon refills a
+# pool at half its size): how many took their port from the pool, and how
+# long the burst took.
+burst() {
+	local off s e froms asks
+	invm "$bin" pool fill --network "$net" --size 24 >/dev/null
+	off=$(stat -c %s "$dlog")
+	s=$(date +%s%N)
+	for _ in $(seq 16); do dk run --rm --network OVNB $img true >/dev/null & done
+	wait
+	e=$(date +%s%N)
+	froms=$(tail -c +"$((off + 1))" "$dlog" | grep -c '"address reserved from the pool"' || true)
+	asks=$(tail -c +"$((off + 1))" "$dlog" | grep -c '"method":"IpamDriver.RequestAddress"' || true)
+	echo "$1 burst of 16: ${froms} of ${asks} addresses from the pool, $(((e - s) / 1000000)) ms"
+}
+# phase LABEL: cold rounds (pool drained), pool rounds, a burst; each
+# round's times go to $S/bench-LABEL-{cold,pool}.txt.
+phase() {
+	local off
+	invm "$bin" pool drain --network "$net" >/dev/null
+	off=$(stat -c %s "$dlog")
+	rounds "$1-cold" | tee "$S/bench-$1-cold.txt"
+	calls "$1-cold" "$off" | tee -a "$S/bench-$1-cold.txt"
+	invm "$bin" pool fill --network "$net" --size $((N + 2)) >/dev/null
+	off=$(stat -c %s "$dlog")
+	rounds "$1-pool" | tee "$S/bench-$1-pool.txt"
+	calls "$1-pool" "$off" | tee -a "$S/bench-$1-pool.txt"
+	burst "$1" | tee "$S/bench-$1-burst.txt"
+}
+summary() {
+	python3 - "$@" <<'PY'
 import re, statistics, sys
 for f in sys.argv[1:]:
     rows = [dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)us", l)) for l in open(f) if " daemon " not in l]
     med = lambda xs: statistics.median(xs)
-    print(f"{f.split('-')[-1][:-4]}: n={len(rows)} median ms ovn={med([r['ovn'] for r in rows])/1000:.0f} bridge={med([r['bridge'] for r in rows])/1000:.0f} none={med([r['none'] for r in rows])/1000:.0f}; "
+    print(f"{f.split('bench-')[-1][:-4]}: n={len(rows)} median ms ovn={med([r['ovn'] for r in rows])/1000:.0f} bridge={med([r['bridge'] for r in rows])/1000:.0f} none={med([r['none'] for r in rows])/1000:.0f}; "
           f"median of ratios ovn/bridge={med([r['ovn']/r['bridge'] for r in rows]):.2f} ovn/none={med([r['ovn']/r['none'] for r in rows]):.2f} bridge/none={med([r['bridge']/r['none'] for r in rows]):.2f}")
 PY
+}
+phase empty
+summary "$S/bench-empty-cold.txt" "$S/bench-empty-pool.txt"
+# SEED=N: the same again with N more ports in NB (bench/nbseed: a network
+# of their own, written straight into NB), as in a large cloud where
+# ovn-northd recomputes everything on each change.
+if [[ ${SEED:-0} -gt 0 ]]; then
+	s=$(date +%s)
+	seeded=$(cd "$ROOT" && go run ./bench/nbseed -facts "$facts" -n "$SEED")
+	trap 'cd "$ROOT" && go run ./bench/nbseed -facts "$facts" -remove "$seeded"; cleanup' EXIT
+	# Wait until ovn-northd has bound them all in SB (one recompute).
+	sbdb=$(python3 -c "import json;print(json.load(open('$facts'))['sb_db'])")
+	until [[ $(ovn-sbctl --db="$sbdb" --bare --columns=_uuid find Port_Binding | grep -c .) -ge $SEED ]]; do sleep 2; done
+	echo "seeded $SEED ports in NB (network $seeded), in SB after $(($(date +%s) - s)) s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	phase seeded
+	summary "$S/bench-seeded-cold.txt" "$S/bench-seeded-pool.txt"
+	python3 - "$S/bench-empty-pool.txt" "$S/bench-seeded-pool.txt" <<'PY'
+import re, statistics, sys
+def p50(f, what):
+    if what == "run":
+        return statistics.median([int(m) for l in open(f) if " daemon " not in l for m in re.findall(r"ovn=(\d+)us", l)]) / 1000
+    return [float(m) for l in open(f) if what in l for m in re.findall(r"p50=([\d.]+)", l)][0]
+for what in ("run", "IpamDriver.RequestAddress", "NetworkDriver.Join"):
+    e, s = p50(sys.argv[1], what), p50(sys.argv[2], what)
+    print(f"pool, {what}: p50 {e:.1f} ms on an empty NB, {s:.1f} ms seeded: {s/e:.2f}x")
+PY
+fi

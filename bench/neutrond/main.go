@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ovn-docker/ovn-docker/bench/internal/nbseed"
 	"github.com/ovn-docker/ovn-docker/bench/internal/neutronapi"
 	"github.com/ovn-docker/ovn-docker/internal/keystone"
 	"github.com/ovn-docker/ovn-docker/internal/neutron"
@@ -77,7 +79,7 @@ func run(n, conc, fill int, cpuprofile, portExtra string) error {
 	fmt.Printf("ovn-neutrond port benchmark: NB ovsdb-server (unix socket), %d ports per phase, %d CPUs\n\n", n, runtime.NumCPU())
 	fmt.Printf("%-34s %8s %10s %10s %10s\n", "phase", "ports", "ports/s", "p50 ms", "p99 ms")
 
-	netA, _, err := cl.network("bench-a", "10.128.0.0/16")
+	netA, _, err := cl.Network("bench-a", "10.128.0.0/16")
 	if err != nil {
 		return err
 	}
@@ -99,15 +101,30 @@ func run(n, conc, fill int, cpuprofile, portExtra string) error {
 
 	// Allocation cost against fill: a /14 subnet, create+delete latency
 	// with 10 and with `fill` addresses allocated.
-	netB, subnetB, err := cl.network("bench-fill", "10.64.0.0/14")
+	netB, subnetB, err := cl.Network("bench-fill", "10.64.0.0/14")
 	if err != nil {
 		return err
 	}
-	sd, err := newSeeder(ctx, nb, store, netB, subnetB)
+	sd, err := nbseed.New(ctx, nb, netB, subnetB, netip.MustParsePrefix("10.64.0.0/14"), netip.MustParseAddr("10.65.0.0"))
 	if err != nil {
 		return err
 	}
-	defer sd.close()
+	defer sd.Close()
+	// fillTo seeds up to total, then waits until the server's view holds
+	// the seeded ports.
+	fillTo := func(total int) error {
+		if err := sd.FillTo(ctx, total); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(5 * time.Minute)
+		for len(store.ListPorts(ovn.Scope{Admin: true}, netB)) < sd.Seeded() {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("server view did not reach %d ports", sd.Seeded())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		return nil
+	}
 	probe := func(label string) (stats, error) {
 		a0, t0 := means(reg)
 		ids, st, err := cl.creates(netB, 500, 1)
@@ -121,7 +138,7 @@ func run(n, conc, fill int, cpuprofile, portExtra string) error {
 		_, err = cl.deletes(ids, 1)
 		return st, err
 	}
-	if err := sd.fillTo(ctx, 10); err != nil {
+	if err := fillTo(10); err != nil {
 		return err
 	}
 	small, err := probe("create at 10 allocated")
@@ -129,7 +146,7 @@ func run(n, conc, fill int, cpuprofile, portExtra string) error {
 		return err
 	}
 	t0 := time.Now()
-	if err := sd.fillTo(ctx, fill); err != nil {
+	if err := fillTo(fill); err != nil {
 		return err
 	}
 	seedTime := time.Since(t0)
@@ -173,19 +190,6 @@ type apiClient struct {
 	*neutronapi.Client
 	// portExtra is added to every port create body (see -port-security).
 	portExtra string
-}
-
-func (c *apiClient) network(name, cidr string) (string, string, error) {
-	out, err := c.Do("POST", "/v2.0/networks", fmt.Sprintf(`{"network": {"name": %q}}`, name), 201)
-	if err != nil {
-		return "", "", err
-	}
-	id := out["network"].(map[string]any)["id"].(string)
-	out, err = c.Do("POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": %q}}`, id, cidr), 201)
-	if err != nil {
-		return "", "", err
-	}
-	return id, out["subnet"].(map[string]any)["id"].(string), nil
 }
 
 // creates makes n ports on netID with conc clients.

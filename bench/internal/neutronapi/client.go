@@ -65,3 +65,18 @@ func Token(base, user, password, projectID string) (string, error) {
 	}
 	return tok, nil
 }
+
+// Network creates a network with one IPv4 subnet of cidr and returns the
+// ids of both.
+func (c *Client) Network(name, cidr string) (netID, subnetID string, _ error) {
+	out, err := c.Do("POST", "/v2.0/networks", fmt.Sprintf(`{"network": {"name": %q}}`, name), 201)
+	if err != nil {
+		return "", "", err
+	}
+	netID = out["network"].(map[string]any)["id"].(string)
+	out, err = c.Do("POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": %q}}`, netID, cidr), 201)
+	if err != nil {
+		return "", "", err
+	}
+	return netID, out["subnet"].(map[string]any)["id"].(string), nil
+}

@@ -15,8 +15,13 @@ S=${S%/}
 
 # IDX picks the instance's link-local /24 and default ports. The default
 # instance gets the well-known ones; others get a stable value from their name.
+# An instance keeps the index it was brought up with ($S/index) until
+# `down`, so that a later command without SANDBOX_INDEX (env, exec, a
+# benchmark) still finds its addresses.
 if [[ -n ${SANDBOX_INDEX:-} ]]; then
 	IDX=$SANDBOX_INDEX
+elif [[ -s $S/index ]]; then
+	IDX=$(<"$S/index")
 elif [[ $N == ovd ]]; then
 	IDX=169
 else

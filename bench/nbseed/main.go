@@ -105,8 +105,14 @@ func removeSeeded(ctx context.Context, f facts, api *neutronapi.Client, netID st
 	if _, err := sd.Remove(ctx); err != nil {
 		return err
 	}
-	_, err = api.Do("DELETE", "/v2.0/networks/"+netID, "", 204)
-	return err
+	// The server sees the ports go through its NB monitor, a moment after
+	// the transaction: until then it finds the network in use (409).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		_, err = api.Do("DELETE", "/v2.0/networks/"+netID, "", 204)
+		if err == nil || !strings.Contains(err.Error(), "NetworkInUse") || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
 
 // client is an API client with a token of user.

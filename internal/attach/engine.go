@@ -296,24 +296,35 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 	if err := interrupted(ctx); err != nil {
 		return Entry{}, err
 	}
+	// Each step's time goes in the log line: Join's latency is theirs.
+	var steps []any
+	step := func(name string, start time.Time) {
+		steps = append(steps, name, float64(time.Since(start).Microseconds())/1000)
+	}
 	// The peer is made in the VM's own namespace: the engine moves it.
+	start := time.Now()
 	if err := a.Links.CreateVeth(context.WithoutCancel(ctx), ap.Name, ownNetns, cfg); err != nil {
 		return Entry{}, fmt.Errorf("creating veth %s <-> %s: %w", ap.Name, peer, err)
 	}
+	step("veth_ms", start)
+	start = time.Now()
 	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)
 	err = a.Switch.WaitInterfaceUp(octx, ap.Name)
 	ocancel()
 	if err != nil {
 		return Entry{}, fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
 	}
+	step("ovs_up_ms", start)
+	start = time.Now()
 	req := Request{NetnsPath: ownNetns, IfName: peer}
 	if err := a.probeDataPath(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
 		return Entry{}, err
 	}
+	step("probe_ms", start)
 	if err := a.setIDs(ctx, &ap, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
 		return Entry{}, err
 	}
-	a.log().InfoContext(ctx, "plugged", "ovs_port", ap.Name, "peer", peer, "endpoint", endpoint, "port", ap.ExternalIDs[KeyPort])
+	a.log().InfoContext(ctx, "plugged", append([]any{"ovs_port", ap.Name, "peer", peer, "endpoint", endpoint, "port", ap.ExternalIDs[KeyPort]}, steps...)...)
 	return entryOf(ap), nil
 }
 

@@ -22,7 +22,10 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
 
 // Keys of engine entries.
@@ -183,7 +186,7 @@ func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest, groups st
 	pooled := a.Pool != nil && a.poolTarget(ctx, poolKey{network: nw.ID, groups: groups}) > 0 && !req.IP.IsValid()
 	ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
 		KeyNetwork: nw.ID, KeyNetworkName: nw.Name, KeyVIF: a.VM.VIFID, KeyVIFMAC: a.VM.MAC, KeyProject: a.Cloud.ProjectID(),
-		KeyState: stateReserving, KeyPID: a.pid(), KeyEngineRef: req.Ref, KeySecurityGroups: groups,
+		KeyState: stateReserving, KeyPID: a.pid(), KeyEngineRef: req.Ref, KeySecurityGroups: groups, KeyClaimed: claimedNow(),
 	}, nil)
 	if err != nil {
 		if ap.Name != "" {
@@ -362,15 +365,25 @@ func (a *Attacher) Free(ctx context.Context, ref string) error {
 	return a.detachOne(ctx, ap)
 }
 
+// Freed is what FreeIf freed.
+type Freed struct {
+	// Ports are the access ports freed.
+	Ports []string
+	// Settle is until when a Neutron port create for one of them, sent
+	// by a process killed since, may still complete in the cloud (zero:
+	// none can): FreeOrphans after it deletes such ports.
+	Settle time.Time
+}
+
 // FreeIf frees the entries for which keep says false, except those a live
 // process is working on: the engine's reconciliation after a restart.
-// It returns the access ports freed.
-func (a *Attacher) FreeIf(ctx context.Context, keep func(Entry) bool) ([]string, error) {
+func (a *Attacher) FreeIf(ctx context.Context, keep func(Entry) bool) (Freed, error) {
 	aps, err := a.vmPorts(ctx)
 	if err != nil {
-		return nil, err
+		return Freed{}, err
 	}
-	var out []string
+	var out Freed
+	var inFlight settle
 	var errs []error
 	for _, ap := range aps {
 		if ap.ExternalIDs[KeyEngineRef] == "" || isAttachment(ap) {
@@ -386,7 +399,66 @@ func (a *Attacher) FreeIf(ctx context.Context, keep func(Entry) bool) ([]string,
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, ap.Name)
+		out.Ports = append(out.Ports, ap.Name)
+		if ap.ExternalIDs[KeyState] == stateReserving && a.trunkMode() {
+			// Only a trunk-mode port names its claim (its description),
+			// which is how FreeOrphans finds it.
+			inFlight.note(ap)
+		}
+	}
+	out.Settle = inFlight.until
+	return out, errors.Join(errs...)
+}
+
+// FreeOrphans deletes the Neutron ports (taken off the VM's trunk first)
+// made for the access ports claims, which FreeIf freed while their
+// process's port create may still have been under way in the cloud: such
+// a port completes with no claim left to record it. Call it after
+// Freed.Settle. Ports an access port records are left alone. It returns
+// the ports deleted.
+func (a *Attacher) FreeOrphans(ctx context.Context, claims []string) ([]string, error) {
+	gone := map[string]bool{}
+	for _, c := range claims {
+		gone[c] = true
+	}
+	ps, err := a.Cloud.ListPorts(ctx, cloud.PortFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("listing ports for the orphans of freed reservations: %w", err)
+	}
+	aps, err := a.vmPorts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recorded := map[string]bool{}
+	for _, ap := range aps {
+		recorded[ap.ExternalIDs[KeyPort]] = true
+	}
+	var out []string
+	var errs []error
+	var trunk *cloud.Trunk
+	for _, p := range ps {
+		if !gone[a.claimOf(p)] || recorded[p.ID] {
+			continue
+		}
+		if trunk == nil {
+			t, err := a.Cloud.FindTrunk(ctx, a.VM.VIFID)
+			if err != nil && !errors.Is(err, cloud.ErrNotFound) {
+				return out, fmt.Errorf("the trunk of the VM's port %s: %w", a.VM.VIFID, err)
+			}
+			trunk = &t
+		}
+		if trunk.ID != "" && slices.ContainsFunc(trunk.Subports, func(s cloud.Subport) bool { return s.PortID == p.ID }) {
+			if err := a.Cloud.RemoveSubport(ctx, trunk.ID, p.ID); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if err := a.Cloud.DeletePort(ctx, p.ID); err != nil && !errors.Is(err, cloud.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("deleting Neutron port %s of freed claim %s: %w", p.ID, a.claimOf(p), err))
+			continue
+		}
+		a.log().Info("deleted the Neutron port of a freed reservation, created after its process died", "port", p.ID, "ovs_port", a.claimOf(p))
+		out = append(out, p.ID)
 	}
 	return out, errors.Join(errs...)
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ovn-docker/ovn-docker/internal/cloud"
 )
 
 func TestEngineReservePlugUnplugFree(t *testing.T) {
@@ -130,4 +134,74 @@ func TestEngineReserveFromPool(t *testing.T) {
 	if len(es) != 0 {
 		t.Errorf("engine entries left: %+v", es)
 	}
+}
+
+// A daemon killed while its reservation's port create was under way in
+// the cloud: the restarted daemon frees the claim at once (its process is
+// dead), and the port, completed afterwards with no claim to record it,
+// is deleted once the create has settled. A port whose claim lives on is
+// left alone.
+func TestEngineFreeIfThenFreeOrphans(t *testing.T) {
+	r := newTrunkRig(t)
+	r.a.Pool = r.sw
+	ctx := context.Background()
+	// A live reservation of this process, for contrast.
+	live, err := r.a.Reserve(ctx, ReserveRequest{NetworkID: "net-1", Ref: "ref-live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The killed daemon's: claimed, port not yet recorded.
+	claimed := time.Now()
+	dead, err := r.sw.ClaimVLAN(ctx, "br-vm", map[string]string{
+		KeyNetwork: "net-1", KeyVIF: "vif-1", KeyProject: "proj-1", KeyState: stateReserving,
+		KeyPID: "999999999@1", KeyEngineRef: "ref-dead", KeyClaimed: strconv.FormatInt(claimed.UnixMilli(), 10),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its create completes in the cloud, as a subport, after the kill.
+	orphan, err := r.cl.CreatePort(ctx, cloud.PortOpts{NetworkID: "net-1", Description: childDescription("vif-1", dead.Name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := r.cl.FindTrunk(ctx, "vif-1")
+	if err := r.cl.AddSubport(ctx, tr.ID, orphan.ID, dead.VLAN); err != nil {
+		t.Fatal(err)
+	}
+
+	freed, err := r.a.FreeIf(ctx, func(e Entry) bool { return e.Ref == "ref-live" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{dead.Name}, freed.Ports); diff != "" {
+		t.Errorf("freed (-want +got):\n%s", diff)
+	}
+	if want := claimed.Add(createSettle); freed.Settle.Before(want.Add(-time.Second)) || freed.Settle.After(want.Add(time.Second)) {
+		t.Errorf("settle %v, want %v (the claim plus %v)", freed.Settle, want, createSettle)
+	}
+	if _, ok := r.sw.ports[dead.Name]; ok {
+		t.Errorf("the dead claim %s is still there", dead.Name)
+	}
+
+	deleted, err := r.a.FreeOrphans(ctx, freed.Ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{orphan.ID}, deleted); diff != "" {
+		t.Errorf("deleted (-want +got):\n%s", diff)
+	}
+	if _, ok := r.cl.ports[orphan.ID]; ok {
+		t.Errorf("orphan port %s left", orphan.ID)
+	}
+	tr, _ = r.cl.FindTrunk(ctx, "vif-1")
+	if h := tr.VLANHolder(dead.VLAN); h != "" {
+		t.Errorf("VLAN %d still held on the trunk by %s", dead.VLAN, h)
+	}
+	if _, ok := r.cl.ports[live.PortID]; !ok {
+		t.Errorf("the live reservation's port %s was deleted", live.PortID)
+	}
+	if err := r.a.Free(ctx, "ref-live"); err != nil {
+		t.Fatal(err)
+	}
+	r.empty(t)
 }

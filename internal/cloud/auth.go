@@ -93,7 +93,7 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*Client, error) 
 		return nil, fmt.Errorf("invalid auth URL %q: %w", authURL, err)
 	}
 	c := &Client{authURL: authURL, log: log, byToken: byToken}
-	provider.HTTPClient = withRenewal(http.Client{Timeout: timeout}, c)
+	provider.HTTPClient = withRenewal(http.Client{Timeout: timeout, Transport: newTransport()}, c)
 	c.cache, err = newAuthCache(o.CacheDir, first(ao.TokenID, ao.Password, ao.ApplicationCredentialSecret), identityParts(ao, eo)...)
 	if err != nil {
 		log.Warn("not caching the authentication", "err", err)

@@ -26,7 +26,7 @@ func (c *Client) apiError(what string, err error) error {
 	var code gophercloud.ErrUnexpectedResponseCode
 	if !errors.As(err, &code) {
 		if isUnreachable(err) {
-			return fmt.Errorf("%s: %w: cannot reach Neutron at %s: %v", what, ErrUnreachable, c.net.Endpoint, rootCause(err))
+			return fmt.Errorf("%s: %w: cannot reach Neutron at %s: %v (check that this host has a route to it and that Neutron runs there, then try again)", what, ErrUnreachable, c.net.Endpoint, rootCause(err))
 		}
 		return fmt.Errorf("%s: %w", what, err)
 	}

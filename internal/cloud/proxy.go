@@ -44,7 +44,7 @@ func ConnectProxy(ctx context.Context, proxyURL string, timeout time.Duration, l
 	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
 		return nil, fmt.Errorf("invalid proxy URL %q: want http://HOST:PORT", proxyURL)
 	}
-	provider := &gophercloud.ProviderClient{IdentityBase: base, IdentityEndpoint: base, HTTPClient: http.Client{Timeout: timeout}}
+	provider := &gophercloud.ProviderClient{IdentityBase: base, IdentityEndpoint: base, HTTPClient: http.Client{Timeout: timeout, Transport: newTransport()}}
 	c := &Client{net: serviceClient(provider, base), log: log}
 	var who WhoAmI
 	if _, err := c.net.Get(ctx, base+WhoAmIPath, &who, nil); err != nil {

@@ -28,7 +28,8 @@ type Attacher interface {
 	Unplug(ctx context.Context, endpoint string) error
 	Free(ctx context.Context, ref string) error
 	EngineEntries(ctx context.Context) ([]attach.Entry, error)
-	FreeIf(ctx context.Context, keep func(attach.Entry) bool) ([]string, error)
+	FreeIf(ctx context.Context, keep func(attach.Entry) bool) (attach.Freed, error)
+	FreeOrphans(ctx context.Context, claims []string) ([]string, error)
 }
 
 // Cloud is Neutron as the driver uses it.

@@ -174,9 +174,11 @@ func (a *fakeAttach) Free(_ context.Context, ref string) error {
 
 func (a *fakeAttach) EngineEntries(context.Context) ([]attach.Entry, error) { return a.entries, nil }
 
-func (a *fakeAttach) FreeIf(context.Context, func(attach.Entry) bool) ([]string, error) {
-	return nil, nil
+func (a *fakeAttach) FreeIf(context.Context, func(attach.Entry) bool) (attach.Freed, error) {
+	return attach.Freed{}, nil
 }
+
+func (a *fakeAttach) FreeOrphans(context.Context, []string) ([]string, error) { return nil, nil }
 
 func newDriver() (*Driver, *fakeCloud, *fakeAttach, *fakeBridge) {
 	c := &fakeCloud{nets: map[string]cloud.Network{}, ports: map[string][]cloud.Port{}}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
@@ -94,7 +95,8 @@ func (s *Server) refill(ctx context.Context) {
 
 // Run is the daemon's life, step by step.
 func (s *Server) Run(ctx context.Context) error {
-	if err := s.reconcile(ctx); err != nil {
+	freed, err := s.reconcile(ctx)
+	if err != nil {
 		s.Log.Warn("reconciliation at start incomplete", "err", err)
 	}
 	ln, err := s.listen()
@@ -107,12 +109,13 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopMetrics()
-	rctx, stopRefill := context.WithCancel(ctx)
-	refilled := make(chan struct{})
-	go func() { defer close(refilled); s.refill(rctx) }()
+	bctx, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { s.refill(bctx) })
+	background.Go(func() { s.freeOrphans(bctx, freed) })
 	err = s.serve(ctx, ln)
-	stopRefill()
-	<-refilled
+	stopBackground()
+	background.Wait()
 	return err
 }
 
@@ -120,7 +123,7 @@ func (s *Server) Run(ctx context.Context) error {
 // or plugged by a process that is gone, addresses Docker was given but
 // never bound to an endpoint, and endpoints the engine no longer has.
 // Endpoints the engine has are kept: their containers run on.
-func (s *Server) reconcile(ctx context.Context) error {
+func (s *Server) reconcile(ctx context.Context) (attach.Freed, error) {
 	keep := func(e attach.Entry) bool { return e.Endpoint != "" && e.State == "ready" }
 	if s.Endpoints != nil {
 		eps, err := s.Endpoints(ctx)
@@ -131,10 +134,32 @@ func (s *Server) reconcile(ctx context.Context) error {
 		}
 	}
 	freed, err := s.Driver.Attach.FreeIf(ctx, keep)
-	if len(freed) > 0 {
-		s.Log.Info("freed what a previous daemon left", "ovs_ports", freed)
+	if len(freed.Ports) > 0 {
+		s.Log.Info("freed what a previous daemon left", "ovs_ports", freed.Ports)
 	}
-	return err
+	return freed, err
+}
+
+// freeOrphans deletes, once they have settled, the Neutron ports that
+// port creates of a killed daemon completed after reconcile freed their
+// claims (real Neutron completes a create seconds after its client died).
+// It runs while the daemon serves: it touches nothing but those ports.
+func (s *Server) freeOrphans(ctx context.Context, freed attach.Freed) {
+	if freed.Settle.IsZero() {
+		return
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Until(freed.Settle)):
+	}
+	deleted, err := s.Driver.Attach.FreeOrphans(ctx, freed.Ports)
+	if err != nil {
+		s.Log.Warn("deleting the ports a previous daemon's creates left", "err", err)
+	}
+	if len(deleted) > 0 {
+		s.Log.Info("deleted the ports a previous daemon's creates left", "ports", deleted)
+	}
 }
 
 // listen makes the plugin socket, replacing one a dead daemon left.

@@ -1,6 +1,7 @@
 package dockerdriver
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -59,7 +60,16 @@ func Handler(nd NetworkDriver, ipam IPAMDriver, log *slog.Logger) http.Handler {
 			l := log.With(logMethod, method, logRequest, id)
 			body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 			var resp any
-			if err == nil {
+			switch {
+			case err != nil:
+			case len(bytes.TrimSpace(body)) == 0 && gives[method]:
+				// Docker goes on whatever a call that gives something
+				// back answers; what this one gave back was freed at
+				// the daemon's start or is by the calls that follow.
+				l.Warn("empty request: a call resent after the plugin restarted; answered done", logTook, time.Since(start))
+				writeJSON(w, http.StatusOK, struct{}{})
+				return
+			default:
 				resp, err = f(context.WithValue(r.Context(), requestIDKey{}, id), body)
 			}
 			if err != nil {
@@ -112,8 +122,35 @@ func Handler(nd NetworkDriver, ipam IPAMDriver, log *slog.Logger) http.Handler {
 // ErrBadRequest: the engine's request could not be decoded.
 var ErrBadRequest = errors.New("malformed request")
 
+// ErrEmptyRequest: the engine sent a call without its body. Docker's
+// plugin client does so when it sends a call again because the plugin's
+// connection broke while serving it (the daemon was killed or restarted):
+// the retry reuses the buffer the first attempt drained
+// (moby pkg/plugins.Client.callWithRetry). The daemon that got the first
+// attempt is gone, and what it left half made was freed when this one
+// started.
+var ErrEmptyRequest = errors.New("empty request: Docker sent this call again without its body, as it does when the plugin " +
+	"restarted while serving it; nothing of it was done: run the command again")
+
+// gives: the calls that give something back. Docker only logs their
+// errors and goes on, so an empty one (ErrEmptyRequest) is answered done:
+// an endpoint's veth and address, and a pool, are freed by the calls
+// Docker makes next (DeleteEndpoint is followed by ReleaseAddress,
+// DeleteNetwork by ReleasePool) or, if the restarted daemon found them
+// half given back, at its start.
+var gives = map[string]bool{
+	"NetworkDriver.DeleteNetwork":  true,
+	"NetworkDriver.DeleteEndpoint": true,
+	"NetworkDriver.Leave":          true,
+	"IpamDriver.ReleaseAddress":    true,
+	"IpamDriver.ReleasePool":       true,
+}
+
 func decode[Req any](body []byte) (Req, error) {
 	var req Req
+	if len(bytes.TrimSpace(body)) == 0 {
+		return req, ErrEmptyRequest
+	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return req, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}

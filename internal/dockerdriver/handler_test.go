@@ -179,3 +179,41 @@ func TestHandlerErrors(t *testing.T) {
 		t.Errorf("unknown call: status %d, %v", code, got)
 	}
 }
+
+// Docker resends a call whose connection broke (the daemon restarted
+// while serving it) with an empty body: a call that asks for something
+// fails saying so, one that gives something back is answered done, and
+// neither reaches the driver.
+func TestHandlerEmptyRequest(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		code int
+		want map[string]any
+	}{
+		{"/IpamDriver.RequestAddress", http.StatusInternalServerError, map[string]any{"Err": ErrEmptyRequest.Error()}},
+		{"/IpamDriver.RequestPool", http.StatusInternalServerError, map[string]any{"Err": ErrEmptyRequest.Error()}},
+		{"/NetworkDriver.CreateNetwork", http.StatusInternalServerError, map[string]any{"Err": ErrEmptyRequest.Error()}},
+		{"/NetworkDriver.CreateEndpoint", http.StatusInternalServerError, map[string]any{"Err": ErrEmptyRequest.Error()}},
+		{"/NetworkDriver.Join", http.StatusInternalServerError, map[string]any{"Err": ErrEmptyRequest.Error()}},
+		{"/NetworkDriver.EndpointOperInfo", http.StatusInternalServerError, map[string]any{"Err": ErrEmptyRequest.Error()}},
+		{"/NetworkDriver.Leave", http.StatusOK, map[string]any{}},
+		{"/NetworkDriver.DeleteEndpoint", http.StatusOK, map[string]any{}},
+		{"/NetworkDriver.DeleteNetwork", http.StatusOK, map[string]any{}},
+		{"/IpamDriver.ReleaseAddress", http.StatusOK, map[string]any{}},
+		{"/IpamDriver.ReleasePool", http.StatusOK, map[string]any{}},
+	} {
+		t.Run(c.path, func(t *testing.T) {
+			f := &fake{}
+			code, got := post(t, Handler(f, f, slog.New(slog.DiscardHandler)), c.path, "")
+			if code != c.code {
+				t.Errorf("status %d, want %d", code, c.code)
+			}
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+			if len(f.calls) != 0 {
+				t.Errorf("an empty request reached the driver: %v", f.calls)
+			}
+		})
+	}
+}

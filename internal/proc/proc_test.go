@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSelfIsAliveWithStartTime(t *testing.T) {
@@ -72,5 +73,41 @@ func TestStartTimeWithParenthesesInName(t *testing.T) {
 	r := Of(cmd.Process.Pid)
 	if !strings.Contains(string(r), "@") || !r.Alive() {
 		t.Errorf("Of(child named %q) = %q, alive %v; want a live PID@START", exe, r, r.Alive())
+	}
+}
+
+// A killed child that nobody has reaped yet (a zombie) has exited: a
+// claim of it is dead, with or without its start time.
+func TestZombieIsNotAlive(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Skip("cannot start sleep:", err)
+	}
+	defer func() { _ = cmd.Wait() }()
+	r := Of(cmd.Process.Pid)
+	if !r.Alive() {
+		t.Fatalf("Ref %q of a running child is not alive", r)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// Not reaped: wait until the kernel shows it a zombie.
+	for i := 0; ; i++ {
+		st, err := readStat(cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.state == "Z" {
+			break
+		}
+		if i == 200 {
+			t.Fatalf("child %d not a zombie after 2 s: state %s", cmd.Process.Pid, st.state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, ref := range []Ref{r, Ref(strconv.Itoa(cmd.Process.Pid))} {
+		if ref.Alive() {
+			t.Errorf("Ref %q of a killed, unreaped child is alive", ref)
+		}
 	}
 }

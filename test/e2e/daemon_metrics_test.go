@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // scrapeDaemon reads the VM's daemon's /metrics (the sandbox serves them
@@ -66,8 +67,15 @@ func TestDaemonMetrics(t *testing.T) {
 			t.Errorf("%s: %v before a run, %v after; want one more", s, b, a)
 		}
 	}
+	// The daemon reads the pool from its OVSDB connection's cache, which
+	// learns of the fill (another process's write) a moment later.
 	ready := `ovn_docker_pool_ports\{network="` + regexp.QuoteMeta(neutron) + `",network_id="` + netID + `",state="ready"\}`
-	if v := metricValue(after, ready); v != 2 {
+	v := metricValue(after, ready)
+	for deadline := time.Now().Add(5 * time.Second); v != 2 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		v = metricValue(scrapeDaemon(t, vm), ready)
+	}
+	if v != 2 {
 		t.Errorf("%s = %v after pool fill --size 2", ready, v)
 	}
 	rss := metricValue(after, `process_resident_memory_bytes`)

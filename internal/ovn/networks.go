@@ -67,15 +67,41 @@ func (v *view) usableNetwork(sc Scope, id string) (*Network, error) {
 	return nil, networkNotFound(id)
 }
 
-// ownedNetwork is visibleNetwork for changes: a shared network of
-// another project is visible but not the caller's to change (Neutron
-// answers 404 for it too, hiding nothing that listing does not show).
+// ownedNetwork is visibleNetwork for changes Neutron's API layer makes
+// no policy check of its own on (tags): a network of another project is
+// missing to the caller, shared or not.
 func (v *view) ownedNetwork(sc Scope, id string) (*Network, error) {
 	n := v.networks[id]
 	if n == nil || !sc.owns(n.ProjectID) {
 		return nil, networkNotFound(id)
 	}
 	return n, nil
+}
+
+// changeableNetwork is visibleNetwork for a change Neutron's policy
+// decides (action is its rule: update_network, delete_network): a network the caller cannot see is missing (404); one
+// it sees (shared, external) but does not own is refused as Neutron's
+// policy refuses it (403 PolicyNotAuthorized), which reveals nothing
+// listing does not show.
+func (v *view) changeableNetwork(sc Scope, id, action string) (*Network, error) {
+	n, err := v.visibleNetwork(sc, id)
+	if err != nil {
+		return nil, err
+	}
+	if !sc.owns(n.ProjectID) {
+		return nil, newErr(ErrForbidden, "PolicyNotAuthorized", "rule:%s is disallowed by policy", action)
+	}
+	return n, nil
+}
+
+// subnetNetwork is the network a subnet is created on: Neutron's API
+// layer hides a network of another project that is not shared (an
+// external one too) before its policy refuses a shared one (403).
+func (v *view) subnetNetwork(sc Scope, id string) (*Network, error) {
+	if n := v.networks[id]; n != nil && !n.Shared && !sc.owns(n.ProjectID) {
+		return nil, networkNotFound(id)
+	}
+	return v.changeableNetwork(sc, id, "create_subnet")
 }
 
 // ListNetworks returns the networks the caller may see.
@@ -201,7 +227,7 @@ func (s *Store) UpdateNetwork(ctx context.Context, sc Scope, id string, spec Net
 	var out *Network
 	err := s.retry(ctx, "update network "+id, func() error {
 		s.view.mu.RLock()
-		n, err := s.view.ownedNetwork(sc, id)
+		n, err := s.view.changeableNetwork(sc, id, "update_network")
 		s.view.mu.RUnlock()
 		if err != nil {
 			return err
@@ -269,7 +295,7 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 	defer s.lockNetwork(id)()
 	return s.retry(ctx, "delete network "+id, func() error {
 		s.view.mu.RLock()
-		n, err := s.view.ownedNetwork(sc, id)
+		n, err := s.view.changeableNetwork(sc, id, "delete_network")
 		nports := len(s.view.portsByNet[id])
 		var subnets []*Subnet
 		for _, sn := range s.view.subnetsByNet[id] {

@@ -157,7 +157,7 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 			poolOps = ops
 		}
 		s.view.mu.RLock()
-		n, err := s.view.ownedNetwork(sc, spec.NetworkID)
+		n, err := s.view.subnetNetwork(sc, spec.NetworkID)
 		var overlap, otherPool *Subnet
 		ready := false
 		if err == nil {

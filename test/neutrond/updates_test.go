@@ -135,8 +135,29 @@ func TestSharedNetworksAndListScoping(t *testing.T) {
 	if got := names(alt, "/v2.0/subnets", "subnets"); len(got) != 1 {
 		t.Fatalf("alt sees subnets %v, want the shared network's", got)
 	}
-	// A member cannot change the shared network it does not own.
-	if code, _ := call(t, srv, alt, "PUT", "/v2.0/networks/"+pub, `{"network": {"name": "mine"}}`); code != 404 {
-		t.Fatalf("member renames the shared network: %d", code)
+	// A member cannot change the shared network it does not own: it sees
+	// it, so Neutron's policy refuses (403); another project's network it
+	// cannot see is missing (404).
+	for _, tt := range []struct {
+		name, method, path, body string
+		code                     int
+		typ, msg                 string
+	}{
+		{"rename the shared network", "PUT", "/v2.0/networks/" + pub, `{"network": {"name": "mine"}}`, 403, "PolicyNotAuthorized", "rule:update_network is disallowed by policy"},
+		{"delete the shared network", "DELETE", "/v2.0/networks/" + pub, "", 403, "PolicyNotAuthorized", "rule:delete_network is disallowed by policy"},
+		{"subnet on the shared network", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "172.16.9.0/24"}}`, pub), 403, "PolicyNotAuthorized", "rule:create_subnet is disallowed by policy"},
+		{"rename another project's network", "PUT", "/v2.0/networks/" + priv, `{"network": {"name": "mine"}}`, 404, "NetworkNotFound", priv},
+		{"delete another project's network", "DELETE", "/v2.0/networks/" + priv, "", 404, "NetworkNotFound", priv},
+		{"subnet on another project's network", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "172.16.9.0/24"}}`, priv), 404, "NetworkNotFound", priv},
+	} {
+		code, body := call(t, srv, alt, tt.method, tt.path, tt.body)
+		ne, _ := body["NeutronError"].(map[string]any)
+		if code != tt.code || errType(body) != tt.typ || !strings.Contains(fmt.Sprint(ne["message"]), tt.msg) {
+			t.Errorf("member: %s: %d %v, want %d %s %q", tt.name, code, body, tt.code, tt.typ, tt.msg)
+		}
+	}
+	_, body = call(t, srv, demo, "GET", "/v2.0/networks/"+pub, "")
+	if got := body["network"].(map[string]any)["name"]; got != "public" {
+		t.Fatalf("shared network after refused changes is named %v", got)
 	}
 }

@@ -94,14 +94,16 @@ func (v *view) changeableNetwork(sc Scope, id, action string) (*Network, error) 
 	return n, nil
 }
 
-// subnetNetwork is the network a subnet is created on: Neutron's API
-// layer hides a network of another project that is not shared (an
-// external one too) before its policy refuses a shared one (403).
+// subnetNetwork is the network a subnet is created on: the caller's or
+// a shared one, as Neutron's policy lets any member add a subnet of its
+// own to a shared network; Neutron's API layer hides any other network
+// (an external one too).
 func (v *view) subnetNetwork(sc Scope, id string) (*Network, error) {
-	if n := v.networks[id]; n != nil && !n.Shared && !sc.owns(n.ProjectID) {
+	n := v.networks[id]
+	if n == nil || !(sc.owns(n.ProjectID) || n.Shared) {
 		return nil, networkNotFound(id)
 	}
-	return v.changeableNetwork(sc, id, "create_subnet")
+	return n, nil
 }
 
 // ListNetworks returns the networks the caller may see.
@@ -347,13 +349,36 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 // read, and bump neutron:ipam_generation so that a competing allocation
 // based on the same state fails.
 func (s *Store) bumpIPAM(n *Network) ([]ovsdb.Operation, map[string]string, error) {
+	return s.rewriteNetwork(n, func(ext map[string]string) {
+		gen, _ := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64)
+		ext[keyIPAMGeneration] = strconv.FormatUint(gen+1, 10)
+	})
+}
+
+// reviseForSubnet returns the guard and update of network n when one of
+// its subnets is created (allocating: the IPAM generation bumped too),
+// changed or deleted: Neutron bumps the network's revision_number and
+// updated_at with each (its subnets revise their network).
+func (s *Store) reviseForSubnet(n *Network, allocating bool) ([]ovsdb.Operation, map[string]string, error) {
+	return s.rewriteNetwork(n, func(ext map[string]string) {
+		if allocating {
+			gen, _ := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64)
+			ext[keyIPAMGeneration] = strconv.FormatUint(gen+1, 10)
+		}
+		ext[keyRevision] = strconv.FormatInt(n.Revision+1, 10)
+		ext[keyUpdatedAt] = fmtTime(time.Now())
+	})
+}
+
+// rewriteNetwork returns a guard on n's external_ids as they were read
+// and their update by change.
+func (s *Store) rewriteNetwork(n *Network, change func(ext map[string]string)) ([]ovsdb.Operation, map[string]string, error) {
 	ops, err := s.guard(nbdb.LogicalSwitchTable, n.uuid, n.ext)
 	if err != nil {
 		return nil, nil, err
 	}
 	ext := copyMap(n.ext)
-	gen, _ := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64)
-	ext[keyIPAMGeneration] = strconv.FormatUint(gen+1, 10)
+	change(ext)
 	ls := &nbdb.LogicalSwitch{UUID: n.uuid, ExternalIDs: ext}
 	upd, err := s.nb.Where(ls).Update(ls, &ls.ExternalIDs)
 	if err != nil {

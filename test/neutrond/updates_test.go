@@ -10,8 +10,10 @@ func TestUpdatesReachNB(t *testing.T) {
 	f := setup(t)
 	get := func(table, rec, col string) string { return nbctl(t, f.nb, "get", table, rec, col) }
 
+	// Revision 3: created, its subnet created (a subnet revises its
+	// network), renamed.
 	code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/networks/"+f.net, `{"network": {"name": "renamed", "mtu": 1400}}`)
-	if code != 200 || body["network"].(map[string]any)["name"] != "renamed" || body["network"].(map[string]any)["revision_number"] != float64(2) {
+	if code != 200 || body["network"].(map[string]any)["name"] != "renamed" || body["network"].(map[string]any)["revision_number"] != float64(3) {
 		t.Fatalf("update network: %d %v", code, body)
 	}
 	if got := get("Logical_Switch", "neutron-"+f.net, "external_ids:neutron\\:mtu"); got != `"1400"` {
@@ -146,7 +148,7 @@ func TestSharedNetworksAndListScoping(t *testing.T) {
 	}
 	// A member cannot change the shared network it does not own: it sees
 	// it, so Neutron's policy refuses (403); another project's network it
-	// cannot see is missing (404).
+	// cannot see is missing (404), for a subnet on it too.
 	for _, tt := range []struct {
 		name, method, path, body string
 		code                     int
@@ -154,7 +156,6 @@ func TestSharedNetworksAndListScoping(t *testing.T) {
 	}{
 		{"rename the shared network", "PUT", "/v2.0/networks/" + pub, `{"network": {"name": "mine"}}`, 403, "PolicyNotAuthorized", "rule:update_network is disallowed by policy"},
 		{"delete the shared network", "DELETE", "/v2.0/networks/" + pub, "", 403, "PolicyNotAuthorized", "rule:delete_network is disallowed by policy"},
-		{"subnet on the shared network", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "172.16.9.0/24"}}`, pub), 403, "PolicyNotAuthorized", "rule:create_subnet is disallowed by policy"},
 		{"rename another project's network", "PUT", "/v2.0/networks/" + priv, `{"network": {"name": "mine"}}`, 404, "NetworkNotFound", priv},
 		{"delete another project's network", "DELETE", "/v2.0/networks/" + priv, "", 404, "NetworkNotFound", priv},
 		{"subnet on another project's network", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "172.16.9.0/24"}}`, priv), 404, "NetworkNotFound", priv},
@@ -164,6 +165,15 @@ func TestSharedNetworksAndListScoping(t *testing.T) {
 		if code != tt.code || errType(body) != tt.typ || !strings.Contains(fmt.Sprint(ne["message"]), tt.msg) {
 			t.Errorf("member: %s: %d %v, want %d %s %q", tt.name, code, body, tt.code, tt.typ, tt.msg)
 		}
+	}
+	// Neutron's policy lets a member add a subnet of its own to a shared
+	// network (and remove it again).
+	code, body = call(t, srv, alt, "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "172.16.9.0/24"}}`, pub))
+	if code != 201 || body["subnet"].(map[string]any)["project_id"] != srv.project("alt") {
+		t.Fatalf("member's subnet on the shared network: %d %v", code, body)
+	}
+	if code, body := call(t, srv, alt, "DELETE", "/v2.0/subnets/"+body["subnet"].(map[string]any)["id"].(string), ""); code != 204 {
+		t.Fatalf("member deletes its subnet on the shared network: %d %v", code, body)
 	}
 	_, body = call(t, srv, demo, "GET", "/v2.0/networks/"+pub, "")
 	if got := body["network"].(map[string]any)["name"]; got != "public" {

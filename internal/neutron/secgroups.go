@@ -66,7 +66,7 @@ func ruleJSON(r *ovn.SecurityGroupRule) obj {
 		"port_range_min":          pmin,
 		"port_range_max":          pmax,
 		"remote_ip_prefix":        nullable(r.RemoteIPPrefix),
-		"normalized_cidr":         nullable(r.RemoteIPPrefix),
+		"normalized_cidr":         nullable(r.NormalizedCIDR()),
 		"remote_group_id":         nullable(r.RemoteGroupID),
 		"remote_address_group_id": nil,
 		"description":             r.Description,

@@ -67,12 +67,40 @@ func (v *view) usableNetwork(sc Scope, id string) (*Network, error) {
 	return nil, networkNotFound(id)
 }
 
-// ownedNetwork is visibleNetwork for changes: a shared network of
-// another project is visible but not the caller's to change (Neutron
-// answers 404 for it too, hiding nothing that listing does not show).
+// ownedNetwork is visibleNetwork for changes Neutron's API layer makes
+// no policy check of its own on (tags): a network of another project is
+// missing to the caller, shared or not.
 func (v *view) ownedNetwork(sc Scope, id string) (*Network, error) {
 	n := v.networks[id]
 	if n == nil || !sc.owns(n.ProjectID) {
+		return nil, networkNotFound(id)
+	}
+	return n, nil
+}
+
+// changeableNetwork is visibleNetwork for a change Neutron's policy
+// decides (action is its rule: update_network, delete_network): a network the caller cannot see is missing (404); one
+// it sees (shared, external) but does not own is refused as Neutron's
+// policy refuses it (403 PolicyNotAuthorized), which reveals nothing
+// listing does not show.
+func (v *view) changeableNetwork(sc Scope, id, action string) (*Network, error) {
+	n, err := v.visibleNetwork(sc, id)
+	if err != nil {
+		return nil, err
+	}
+	if !sc.owns(n.ProjectID) {
+		return nil, newErr(ErrForbidden, "PolicyNotAuthorized", "rule:%s is disallowed by policy", action)
+	}
+	return n, nil
+}
+
+// subnetNetwork is the network a subnet is created on: the caller's or
+// a shared one, as Neutron's policy lets any member add a subnet of its
+// own to a shared network; Neutron's API layer hides any other network
+// (an external one too).
+func (v *view) subnetNetwork(sc Scope, id string) (*Network, error) {
+	n := v.networks[id]
+	if n == nil || !(sc.owns(n.ProjectID) || n.Shared) {
 		return nil, networkNotFound(id)
 	}
 	return n, nil
@@ -201,7 +229,7 @@ func (s *Store) UpdateNetwork(ctx context.Context, sc Scope, id string, spec Net
 	var out *Network
 	err := s.retry(ctx, "update network "+id, func() error {
 		s.view.mu.RLock()
-		n, err := s.view.ownedNetwork(sc, id)
+		n, err := s.view.changeableNetwork(sc, id, "update_network")
 		s.view.mu.RUnlock()
 		if err != nil {
 			return err
@@ -269,7 +297,7 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 	defer s.lockNetwork(id)()
 	return s.retry(ctx, "delete network "+id, func() error {
 		s.view.mu.RLock()
-		n, err := s.view.ownedNetwork(sc, id)
+		n, err := s.view.changeableNetwork(sc, id, "delete_network")
 		nports := len(s.view.portsByNet[id])
 		var subnets []*Subnet
 		for _, sn := range s.view.subnetsByNet[id] {
@@ -321,13 +349,36 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 // read, and bump neutron:ipam_generation so that a competing allocation
 // based on the same state fails.
 func (s *Store) bumpIPAM(n *Network) ([]ovsdb.Operation, map[string]string, error) {
+	return s.rewriteNetwork(n, func(ext map[string]string) {
+		gen, _ := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64)
+		ext[keyIPAMGeneration] = strconv.FormatUint(gen+1, 10)
+	})
+}
+
+// reviseForSubnet returns the guard and update of network n when one of
+// its subnets is created (allocating: the IPAM generation bumped too),
+// changed or deleted: Neutron bumps the network's revision_number and
+// updated_at with each (its subnets revise their network).
+func (s *Store) reviseForSubnet(n *Network, allocating bool) ([]ovsdb.Operation, map[string]string, error) {
+	return s.rewriteNetwork(n, func(ext map[string]string) {
+		if allocating {
+			gen, _ := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64)
+			ext[keyIPAMGeneration] = strconv.FormatUint(gen+1, 10)
+		}
+		ext[keyRevision] = strconv.FormatInt(n.Revision+1, 10)
+		ext[keyUpdatedAt] = fmtTime(time.Now())
+	})
+}
+
+// rewriteNetwork returns a guard on n's external_ids as they were read
+// and their update by change.
+func (s *Store) rewriteNetwork(n *Network, change func(ext map[string]string)) ([]ovsdb.Operation, map[string]string, error) {
 	ops, err := s.guard(nbdb.LogicalSwitchTable, n.uuid, n.ext)
 	if err != nil {
 		return nil, nil, err
 	}
 	ext := copyMap(n.ext)
-	gen, _ := strconv.ParseUint(ext[keyIPAMGeneration], 10, 64)
-	ext[keyIPAMGeneration] = strconv.FormatUint(gen+1, 10)
+	change(ext)
 	ls := &nbdb.LogicalSwitch{UUID: n.uuid, ExternalIDs: ext}
 	upd, err := s.nb.Where(ls).Update(ls, &ls.ExternalIDs)
 	if err != nil {

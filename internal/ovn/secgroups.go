@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,20 +65,33 @@ type SecurityGroup struct {
 // SecurityGroupRule is one rule of a group. Nil ports and "" strings are
 // Neutron's null.
 type SecurityGroupRule struct {
-	ID             string    `json:"id"`
-	GroupID        string    `json:"security_group_id"`
-	ProjectID      string    `json:"project_id"`
-	Direction      string    `json:"direction"`
-	EtherType      string    `json:"ethertype"`
-	Protocol       string    `json:"protocol,omitempty"`
-	PortMin        *int      `json:"port_range_min,omitempty"`
-	PortMax        *int      `json:"port_range_max,omitempty"`
+	ID        string `json:"id"`
+	GroupID   string `json:"security_group_id"`
+	ProjectID string `json:"project_id"`
+	Direction string `json:"direction"`
+	EtherType string `json:"ethertype"`
+	Protocol  string `json:"protocol,omitempty"`
+	PortMin   *int   `json:"port_range_min,omitempty"`
+	PortMax   *int   `json:"port_range_max,omitempty"`
+	// RemoteIPPrefix is kept as given (a mask added when it had none),
+	// as Neutron keeps it; NormalizedCIDR is what it matches.
 	RemoteIPPrefix string    `json:"remote_ip_prefix,omitempty"`
 	RemoteGroupID  string    `json:"remote_group_id,omitempty"`
 	Description    string    `json:"description,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 
 	uuid string
+}
+
+// NormalizedCIDR is the network of the rule's remote_ip_prefix (host
+// bits cleared), "" without one: Neutron's normalized_cidr, which
+// ML2/OVN's ACL matches.
+func (r *SecurityGroupRule) NormalizedCIDR() string {
+	p, err := netip.ParsePrefix(r.RemoteIPPrefix)
+	if err != nil {
+		return ""
+	}
+	return p.Masked().String()
 }
 
 // pgName is ML2/OVN's Port_Group name of a security group.
@@ -328,7 +342,7 @@ func (s *Store) guardPG(g *SecurityGroup) ([]ovsdb.Operation, error) {
 }
 
 // DeleteSecurityGroup removes a group no port uses. A member cannot
-// remove its default group.
+// remove its default group (once no port uses it either).
 func (s *Store) DeleteSecurityGroup(ctx context.Context, sc Scope, id string) error {
 	g, err := s.GetSecurityGroup(ctx, sc, id)
 	if err != nil {
@@ -337,14 +351,16 @@ func (s *Store) DeleteSecurityGroup(ctx context.Context, sc Scope, id string) er
 	if err := checkRevision(ctx, g.Revision); err != nil {
 		return err
 	}
+	// Neutron asks whether ports use the group before whether it is the
+	// default one.
+	if users := s.groupUsers(id); len(users) > 0 {
+		return newErr(ErrConflict, "SecurityGroupInUse", "Security Group %s in use.", id)
+	}
 	if g.Name == DefaultGroupName && !sc.Admin {
 		return newErr(ErrConflict, "SecurityGroupCannotRemoveDefault", "Insufficient rights for removing default security group.")
 	}
 	var pg nbdb.PortGroup
 	pg.UUID = g.uuid
-	if users := s.groupUsers(id); len(users) > 0 {
-		return newErr(ErrConflict, "SecurityGroupInUse", "Security Group %s in use.", id)
-	}
 	// The ports column is not monitored: wait until it is still empty
 	// in NB itself, so a port that joined meanwhile aborts the delete.
 	w := ovsdb.Operation{Op: ovsdb.OperationWait, Table: nbdb.PortGroupTable, Timeout: &timeout0,

@@ -36,11 +36,13 @@ func protoNumber(p string) int {
 }
 
 // ValidateRule checks a rule as Neutron's securitygroups_db does, with
-// its error types and messages, and normalises it (the CIDR masked,
-// a full port range dropped).
+// its error types and messages, and normalises it (a mask added to a
+// bare remote address, a full port range dropped).
 func ValidateRule(r *SecurityGroupRule) error {
 	if r.Direction != "ingress" && r.Direction != "egress" {
-		return invalidInput("Invalid input for direction. Reason: %s is not in valid_values", quoteOrNull(r.Direction))
+		// Neutron's API layer checks the attribute's values, before its
+		// plugin sees the rule.
+		return newErr(ErrInvalid, "HTTPBadRequest", "Invalid input for direction. Reason: %s is not in valid_values.", quoteOrNull(r.Direction))
 	}
 	if r.EtherType == "" {
 		r.EtherType = "IPv4"
@@ -70,14 +72,14 @@ func ValidateRule(r *SecurityGroupRule) error {
 		if err != nil {
 			a, aerr := netip.ParseAddr(r.RemoteIPPrefix)
 			if aerr != nil {
-				return invalidInput("Invalid input for remote_ip_prefix. Reason: '%s' is not a valid IP subnet", r.RemoteIPPrefix)
+				return newErr(ErrInvalid, "InvalidCIDR", "Invalid CIDR %s given as IP prefix.", r.RemoteIPPrefix)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		if (p.Addr().Is4() && r.EtherType != "IPv4") || (p.Addr().Is6() && r.EtherType != "IPv6") {
 			return newErr(ErrInvalid, "SecurityGroupRuleParameterConflict", "Conflicting value ethertype %s for CIDR %s", r.EtherType, r.RemoteIPPrefix)
 		}
-		r.RemoteIPPrefix = p.Masked().String()
+		r.RemoteIPPrefix = p.String()
 	}
 	proto := protoNumber(r.Protocol)
 	if (proto == 1 && r.EtherType == "IPv6") || (proto == 58 && r.EtherType == "IPv4") {
@@ -148,8 +150,8 @@ func ruleMatch(r *SecurityGroupRule) string {
 	if r.Direction == "ingress" {
 		srcDst = "src"
 	}
-	if r.RemoteIPPrefix != "" {
-		fmt.Fprintf(&b, " && %s.%s == %s", ipv, srcDst, r.RemoteIPPrefix)
+	if cidr := r.NormalizedCIDR(); cidr != "" {
+		fmt.Fprintf(&b, " && %s.%s == %s", ipv, srcDst, cidr)
 	}
 	if r.RemoteGroupID != "" {
 		fmt.Fprintf(&b, " && %s.%s == $%s_%s", ipv, srcDst, pgName(r.RemoteGroupID), ipv)
@@ -201,12 +203,20 @@ func ruleACL(g *SecurityGroup, r *SecurityGroupRule) *nbdb.ACL {
 	}
 }
 
-// sameRule reports whether two rules allow the same traffic (Neutron's
-// duplicate check ignores ids and descriptions).
+// sameRule reports whether two rules are duplicates as Neutron's
+// _rule_to_key sees them: ids and descriptions ignored, remote_ip_prefix
+// compared as given (192.0.2.7/24 is no duplicate of 192.0.2.0/24),
+// except that any address of either family is no prefix at all.
 func sameRule(a, b *SecurityGroupRule) bool {
 	eq := func(x, y *int) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
+	prefix := func(p string) string {
+		if p == "0.0.0.0/0" || p == "::/0" {
+			return ""
+		}
+		return p
+	}
 	return a.Direction == b.Direction && a.EtherType == b.EtherType && protoNumber(a.Protocol) == protoNumber(b.Protocol) &&
-		eq(a.PortMin, b.PortMin) && eq(a.PortMax, b.PortMax) && a.RemoteIPPrefix == b.RemoteIPPrefix && a.RemoteGroupID == b.RemoteGroupID
+		eq(a.PortMin, b.PortMin) && eq(a.PortMax, b.PortMax) && prefix(a.RemoteIPPrefix) == prefix(b.RemoteIPPrefix) && a.RemoteGroupID == b.RemoteGroupID
 }
 
 func ruleNotFound(id string) *Error {

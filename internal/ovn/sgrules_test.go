@@ -22,6 +22,10 @@ func TestRuleMatchAsACLPy(t *testing.T) {
 			"outport == @" + pg + " && ip4 && ip4.src == 192.0.2.0/24 && tcp && tcp.dst == 22"},
 		{"UDP range by number", SecurityGroupRule{Direction: "egress", EtherType: "IPv4", Protocol: "17", PortMin: ptr(1000), PortMax: ptr(2000), RemoteIPPrefix: "10.0.0.0/8"},
 			"inport == @" + pg + " && ip4 && ip4.dst == 10.0.0.0/8 && udp && udp.dst >= 1000 && udp.dst <= 2000"},
+		{"a prefix with host bits matches its network", SecurityGroupRule{Direction: "ingress", EtherType: "IPv4", RemoteIPPrefix: "192.0.2.7/24"},
+			"outport == @" + pg + " && ip4 && ip4.src == 192.0.2.0/24"},
+		{"a bare address is its /32", SecurityGroupRule{Direction: "egress", EtherType: "IPv4", RemoteIPPrefix: "192.0.2.7"},
+			"inport == @" + pg + " && ip4 && ip4.dst == 192.0.2.7/32"},
 		{"ICMP type and code", SecurityGroupRule{Direction: "ingress", EtherType: "IPv4", Protocol: "icmp", PortMin: ptr(8), PortMax: ptr(0)},
 			"outport == @" + pg + " && ip4 && icmp4 && icmp4.type == 8 && icmp4.code == 0"},
 		{"other protocol", SecurityGroupRule{Direction: "ingress", EtherType: "IPv4", Protocol: "vrrp"}, "outport == @" + pg + " && ip4 && ip.proto == 112"},
@@ -58,8 +62,8 @@ func TestValidateRuleRefusesAsNeutron(t *testing.T) {
 		{"ICMPv6 over IPv4", SecurityGroupRule{Direction: "ingress", Protocol: "ipv6-icmp"}, "SecurityGroupEthertypeConflictWithProtocol"},
 		{"IPv6 prefix on IPv4", SecurityGroupRule{Direction: "ingress", RemoteIPPrefix: "fd00::/8"}, "SecurityGroupRuleParameterConflict"},
 		{"prefix and group", SecurityGroupRule{Direction: "ingress", RemoteIPPrefix: "10.0.0.0/8", RemoteGroupID: "x"}, "SecurityGroupMultipleRemoteEntites"},
-		{"bad prefix", SecurityGroupRule{Direction: "ingress", RemoteIPPrefix: "10.0.0/8"}, "InvalidInput"},
-		{"bad direction", SecurityGroupRule{Direction: "up"}, "InvalidInput"},
+		{"bad prefix", SecurityGroupRule{Direction: "ingress", RemoteIPPrefix: "10.0.0.0/33"}, "InvalidCIDR"},
+		{"bad direction", SecurityGroupRule{Direction: "up"}, "HTTPBadRequest"},
 		{"bad ethertype", SecurityGroupRule{Direction: "ingress", EtherType: "ipv4"}, "SecurityGroupRuleInvalidEtherType"},
 	}
 	for _, tt := range tests {
@@ -76,5 +80,28 @@ func TestValidateRuleRefusesAsNeutron(t *testing.T) {
 	r := SecurityGroupRule{Direction: "ingress", Protocol: "tcp", PortMin: ptr(1), PortMax: ptr(65535)}
 	if err := ValidateRule(&r); err != nil || r.PortMin != nil || r.PortMax != nil {
 		t.Fatalf("full range: %v, ports %v %v, want none", err, r.PortMin, r.PortMax)
+	}
+}
+
+// Neutron compares remote_ip_prefix as given (its normalized_cidr is
+// only what the ACL matches), any address of a family being no prefix.
+func TestSameRuleAsNeutronsRuleKey(t *testing.T) {
+	rule := func(prefix string) *SecurityGroupRule {
+		return &SecurityGroupRule{Direction: "ingress", EtherType: "IPv4", RemoteIPPrefix: prefix}
+	}
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"192.0.2.7/24", "192.0.2.7/24", true},
+		{"192.0.2.7/24", "192.0.2.0/24", false},
+		{"0.0.0.0/0", "", true},
+		{"::/0", "", true},
+		{"10.0.0.0/8", "", false},
+	}
+	for _, tt := range tests {
+		if got := sameRule(rule(tt.a), rule(tt.b)); got != tt.same {
+			t.Errorf("sameRule(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.same)
+		}
 	}
 }

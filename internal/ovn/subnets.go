@@ -157,7 +157,7 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 			poolOps = ops
 		}
 		s.view.mu.RLock()
-		n, err := s.view.ownedNetwork(sc, spec.NetworkID)
+		n, err := s.view.subnetNetwork(sc, spec.NetworkID)
 		var overlap, otherPool *Subnet
 		ready := false
 		if err == nil {
@@ -191,7 +191,7 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 				"Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet (%s, %s).",
 				spec.CIDR, n.ID, overlap.ID, overlap.CIDR)
 		}
-		ops, lsExt, err := s.bumpIPAM(n)
+		ops, lsExt, err := s.reviseForSubnet(n, true)
 		if err != nil {
 			return err
 		}
@@ -235,7 +235,10 @@ func (s *Store) CreateSubnet(ctx context.Context, sc Scope, spec SubnetSpec) (*S
 		if err := s.transact(ctx, append(ops, create...)); err != nil {
 			return err
 		}
-		return s.settle(ctx, func() bool { return s.view.subnets[id] != nil })
+		return s.settle(ctx, func() bool {
+			m := s.view.networks[n.ID]
+			return s.view.subnets[id] != nil && m != nil && m.Revision > n.Revision
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -318,6 +321,11 @@ func (s *Store) UpdateSubnet(ctx context.Context, sc Scope, id string, upd Subne
 		if err != nil {
 			return err
 		}
+		revise, _, err := s.reviseForSubnet(n, false)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, revise...)
 		row := &nbdb.DHCPOptions{UUID: sn.uuid, ExternalIDs: ext, Options: s.dhcpOptions(&spec, ext[keyServerMAC], n.MTU)}
 		u, err := s.nb.Where(row).Update(row, &row.ExternalIDs, &row.Options)
 		if err != nil {
@@ -421,12 +429,13 @@ func (s *Store) DeleteSubnet(ctx context.Context, sc Scope, id string) error {
 			return newErr(ErrConflict, "SubnetInUse",
 				"Unable to complete operation on subnet %s: One or more ports have an IP allocation from this subnet (%d).", id, used)
 		}
-		// Guard without a bump: a port allocated meanwhile by another
-		// process bumps the switch and aborts this delete; a port create
-		// racing with it requires this DHCP_Options row to exist.
+		// Guarded: a port allocated meanwhile by another process bumps
+		// the switch and aborts this delete; a port create racing with
+		// it requires this DHCP_Options row to exist. The network's
+		// revision moves, as in Neutron.
 		var ops []ovsdb.Operation
 		if n != nil {
-			ops, err = s.guard(nbdb.LogicalSwitchTable, n.uuid, n.ext)
+			ops, _, err = s.reviseForSubnet(n, false)
 			if err != nil {
 				return err
 			}

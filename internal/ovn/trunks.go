@@ -335,12 +335,14 @@ func withProfileKeys(profile json.RawMessage, parent string, tag int) json.RawMe
 
 // attach is the subport p after joining trunk t on parent, as ML2/OVN
 // leaves it: parent_name and tag on the LSP and in binding:profile,
-// device_owner trunk:subport, device_id the trunk.
+// device_owner trunk:subport, device_id untouched (empty: a port with a
+// device cannot become a subport; only the OVS agent's trunk driver
+// writes the trunk there).
 func attachSubport(p, parent *Port, trunkID string, tag int, withHost bool) *Port {
 	np := *p
 	np.ParentName, np.Tag, np.SubportOf = parent.ID, tag, trunkID
 	np.Profile = withProfileKeys(p.Profile, parent.ID, tag)
-	np.DeviceOwner, np.DeviceID = SubportOwner, trunkID
+	np.DeviceOwner = SubportOwner
 	if withHost {
 		np.HostID = parent.HostID
 	}
@@ -353,7 +355,11 @@ func detachSubport(p *Port) *Port {
 	np := *p
 	np.ParentName, np.Tag, np.SubportOf = "", 0, ""
 	np.Profile = withProfileKeys(p.Profile, "", 0)
-	np.DeviceOwner, np.DeviceID, np.HostID = "", "", ""
+	np.DeviceOwner, np.HostID = "", ""
+	if p.DeviceID == p.SubportOf {
+		// joined while ovn-neutrond still wrote the trunk there
+		np.DeviceID = ""
+	}
 	np.Revision = p.Revision + 1
 	return &np
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
@@ -134,8 +135,11 @@ func TestSecurityGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rule.RemoteIPPrefix != "192.0.2.0/24" {
-		t.Errorf("remote_ip_prefix = %s, want it normalised to 192.0.2.0/24", rule.RemoteIPPrefix)
+	// Neutron keeps the prefix as given and matches its network
+	// (normalized_cidr).
+	code, body = call(t, srv, demoTok, "GET", "/v2.0/security-group-rules/"+rule.ID+"?fields=remote_ip_prefix&fields=normalized_cidr", "")
+	if diff := cmp.Diff(map[string]any{"remote_ip_prefix": "192.0.2.7/24", "normalized_cidr": "192.0.2.0/24"}, body["security_group_rule"]); code != 200 || diff != "" {
+		t.Errorf("rule's prefixes: %d (-want +got):\n%s", code, diff)
 	}
 	if got := pgMatches(t, nb, pgOf(web.ID)); !slices.Contains(got, "to-lport 1002 allow-related outport == @"+pgOf(web.ID)+" && ip4 && ip4.src == 192.0.2.0/24 && tcp && tcp.dst == 80") {
 		t.Fatalf("web ACLs = %q", got)
@@ -149,6 +153,16 @@ func TestSecurityGroups(t *testing.T) {
 	}
 	if got := membersOf(pgOf(def)); !slices.Equal(got, []string{open.ID}) {
 		t.Fatalf("default members after the move = %v", got)
+	}
+
+	// alt's default group, which no port uses.
+	var altDef string
+	_, body = call(t, srv, altTok, "GET", "/v2.0/security-groups?name=default", "")
+	if l, _ := body["security_groups"].([]any); len(l) == 1 {
+		altDef, _ = l[0].(map[string]any)["id"].(string)
+	}
+	if altDef == "" {
+		t.Fatalf("alt's default group: %v", body)
 	}
 
 	// Refusals, each leaving NB as it was.
@@ -168,14 +182,17 @@ func TestSecurityGroups(t *testing.T) {
 		{"ICMP type out of range", demoTok, "POST", "/v2.0/security-group-rules", rulePost(`, "protocol": "icmp", "port_range_min": 300`), 400, "SecurityGroupInvalidIcmpValue", "It must be 0 to 255"},
 		{"ICMP code without type", demoTok, "POST", "/v2.0/security-group-rules", rulePost(`, "protocol": "icmp", "port_range_max": 3`), 400, "SecurityGroupMissingIcmpType", "ICMP type (port-range-min) is missing"},
 		{"unknown protocol", demoTok, "POST", "/v2.0/security-group-rules", rulePost(`, "protocol": "smtp"`), 400, "SecurityGroupRuleInvalidProtocol", "protocol smtp not supported"},
-		{"bad direction", demoTok, "POST", "/v2.0/security-group-rules", fmt.Sprintf(`{"security_group_rule": {"security_group_id": %q, "direction": "inward"}}`, web.ID), 400, "InvalidInput", "inward"},
+		{"bad direction", demoTok, "POST", "/v2.0/security-group-rules", fmt.Sprintf(`{"security_group_rule": {"security_group_id": %q, "direction": "inward"}}`, web.ID), 400, "HTTPBadRequest", "Invalid input for direction. Reason: inward is not in valid_values."},
 		{"bad ethertype", demoTok, "POST", "/v2.0/security-group-rules", rulePost(`, "ethertype": "IPv5"`), 400, "SecurityGroupRuleInvalidEtherType", "IPv5"},
 		{"prefix of the other IP version", demoTok, "POST", "/v2.0/security-group-rules", rulePost(`, "remote_ip_prefix": "fd00::/64"`), 400, "SecurityGroupRuleParameterConflict", "Conflicting value ethertype IPv4 for CIDR fd00::/64"},
 		{"prefix and group", demoTok, "POST", "/v2.0/security-group-rules", rulePost(fmt.Sprintf(`, "remote_ip_prefix": "10.0.0.0/8", "remote_group_id": %q`, def)), 400, "SecurityGroupMultipleRemoteEntites", "Only one of"},
-		{"duplicate rule", demoTok, "POST", "/v2.0/security-group-rules", rulePost(`, "protocol": "tcp", "port_range_min": 80, "port_range_max": 80, "remote_ip_prefix": "192.0.2.0/24"`), 409, "SecurityGroupRuleExists", rule.ID},
+		{"duplicate rule", demoTok, "POST", "/v2.0/security-group-rules", rulePost(`, "protocol": "tcp", "port_range_min": 80, "port_range_max": 80, "remote_ip_prefix": "192.0.2.7/24"`), 409, "SecurityGroupRuleExists", rule.ID},
 		{"rule in another project's group", altTok, "POST", "/v2.0/security-group-rules", rulePost(``), 404, "SecurityGroupNotFound", web.ID},
 		{"group named default", altTok, "POST", "/v2.0/security-groups", `{"security_group": {"name": "default"}}`, 409, "SecurityGroupDefaultAlreadyExists", "Default security group already exists."},
-		{"delete own default group", demoTok, "DELETE", "/v2.0/security-groups/" + def, "", 409, "SecurityGroupCannotRemoveDefault", "Insufficient rights"},
+		// Neutron asks whether ports use a group before whether it is
+		// the default one.
+		{"delete own default group in use", demoTok, "DELETE", "/v2.0/security-groups/" + def, "", 409, "SecurityGroupInUse", def},
+		{"delete own unused default group", altTok, "DELETE", "/v2.0/security-groups/" + altDef, "", 409, "SecurityGroupCannotRemoveDefault", "Insufficient rights"},
 		{"delete group in use", demoTok, "DELETE", "/v2.0/security-groups/" + web.ID, "", 409, "SecurityGroupInUse", web.ID},
 		{"port with another project's group", altTok, "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q, "security_groups": [%q]}}`, netID, web.ID), 404, "", ""},
 		{"groups without port security", demoTok, "POST", "/v2.0/ports", fmt.Sprintf(`{"port": {"network_id": %q, "port_security_enabled": false, "security_groups": [%q]}}`, netID, web.ID), 400, "PortSecurityAndIPRequiredForSecurityGroups", "Port security must be enabled"},
@@ -192,6 +209,16 @@ func TestSecurityGroups(t *testing.T) {
 	}
 	if after := nbctl(t, nb, "--columns=_uuid,name,acls,ports,external_ids", "list", "Port_Group") + nbctl(t, nb, "list", "ACL"); after != before {
 		t.Fatalf("refused requests changed Port_Group/ACL rows")
+	}
+
+	// The prefix of the rule, host bits cleared, is another rule to
+	// Neutron (it compares prefixes as given); ACLs are left to the
+	// rule's deletion below (ML2/OVN shares one ACL between such rules,
+	// ovn-neutrond keeps one per rule, its record of the rule).
+	if code, body := call(t, srv, demoTok, "POST", "/v2.0/security-group-rules", rulePost(`, "protocol": "tcp", "port_range_min": 80, "port_range_max": 80, "remote_ip_prefix": "192.0.2.0/24"`)); code != 201 {
+		t.Errorf("the rule's network as prefix: %d %v, want 201", code, body)
+	} else if err := rules.Delete(ctx, demo, body["security_group_rule"].(map[string]any)["id"].(string)).ExtractErr(); err != nil {
+		t.Fatal(err)
 	}
 
 	// Port security off together with no groups leaves the drop group.

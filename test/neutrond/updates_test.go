@@ -10,8 +10,10 @@ func TestUpdatesReachNB(t *testing.T) {
 	f := setup(t)
 	get := func(table, rec, col string) string { return nbctl(t, f.nb, "get", table, rec, col) }
 
+	// Revision 3: created, its subnet created (a subnet revises its
+	// network), renamed.
 	code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/networks/"+f.net, `{"network": {"name": "renamed", "mtu": 1400}}`)
-	if code != 200 || body["network"].(map[string]any)["name"] != "renamed" || body["network"].(map[string]any)["revision_number"] != float64(2) {
+	if code != 200 || body["network"].(map[string]any)["name"] != "renamed" || body["network"].(map[string]any)["revision_number"] != float64(3) {
 		t.Fatalf("update network: %d %v", code, body)
 	}
 	if got := get("Logical_Switch", "neutron-"+f.net, "external_ids:neutron\\:mtu"); got != `"1400"` {
@@ -26,14 +28,23 @@ func TestUpdatesReachNB(t *testing.T) {
 	if got := get("DHCP_Options", dhcp, "options:mtu"); got != `"1400"` {
 		t.Fatalf("DHCP mtu after network MTU change = %s", got)
 	}
-	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/subnets/"+f.subnet, `{"subnet": {"enable_dhcp": false, "dns_nameservers": ["10.20.0.53"]}}`); code != 200 {
+	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/subnets/"+f.subnet, `{"subnet": {"dns_nameservers": ["10.20.0.53"]}}`); code != 200 {
 		t.Fatalf("update subnet: %d %v", code, body)
+	}
+	if got := get("DHCP_Options", dhcp, "options:dns_server"); got != `"{10.20.0.53}"` {
+		t.Fatalf("dns_server = %s", got)
+	}
+	if code, body := call(t, f.srv, f.demo, "PUT", "/v2.0/subnets/"+f.subnet, `{"subnet": {"enable_dhcp": false}}`); code != 200 {
+		t.Fatalf("disable DHCP: %d %v", code, body)
 	}
 	if got := get("Logical_Switch_Port", f.vm, "dhcpv4_options"); got != "[]" {
 		t.Fatalf("dhcpv4_options after disabling DHCP = %s", got)
 	}
-	if got := get("DHCP_Options", dhcp, "options:dns_server"); got != `"{10.20.0.53}"` {
-		t.Fatalf("dns_server = %s", got)
+	// ML2/OVN deletes the subnet's DHCP_Options row; ovn-neutrond keeps
+	// it, its record of the subnet, which no port points at any more.
+	kept := strings.Contains(nbctl(t, f.nb, "--bare", "--columns=_uuid", "list", "DHCP_Options"), dhcp)
+	if kept == f.srv.neutron() {
+		t.Fatalf("the subnet's DHCP_Options row is kept after disabling DHCP: %v, want %v", kept, !f.srv.neutron())
 	}
 
 	// A port: rename, disable, drop port security (with its security
@@ -67,8 +78,8 @@ func TestUpdatesReachNB(t *testing.T) {
 	if code, body := call(t, f.srv, ptok, "PUT", "/v2.0/ports/"+c, fmt.Sprintf(`{"port": {"binding:profile": {"parent_name": %q, "tag": 7}}}`, f.vm)); code != 200 {
 		t.Fatalf("move to tag 7: %d %v", code, body)
 	}
-	if got := get("Logical_Switch_Port", c, "tag_request"); got != "7" {
-		t.Fatalf("tag_request = %s", got)
+	if got := get("Logical_Switch_Port", c, tagColumn(f.srv)); got != "7" {
+		t.Fatalf("%s = %s", tagColumn(f.srv), got)
 	}
 	if code, body := call(t, f.srv, ptok, "PUT", "/v2.0/ports/"+c, `{"port": {"binding:profile": {}}}`); code != 200 {
 		t.Fatalf("clear profile: %d %v", code, body)
@@ -135,8 +146,37 @@ func TestSharedNetworksAndListScoping(t *testing.T) {
 	if got := names(alt, "/v2.0/subnets", "subnets"); len(got) != 1 {
 		t.Fatalf("alt sees subnets %v, want the shared network's", got)
 	}
-	// A member cannot change the shared network it does not own.
-	if code, _ := call(t, srv, alt, "PUT", "/v2.0/networks/"+pub, `{"network": {"name": "mine"}}`); code != 404 {
-		t.Fatalf("member renames the shared network: %d", code)
+	// A member cannot change the shared network it does not own: it sees
+	// it, so Neutron's policy refuses (403); another project's network it
+	// cannot see is missing (404), for a subnet on it too.
+	for _, tt := range []struct {
+		name, method, path, body string
+		code                     int
+		typ, msg                 string
+	}{
+		{"rename the shared network", "PUT", "/v2.0/networks/" + pub, `{"network": {"name": "mine"}}`, 403, "PolicyNotAuthorized", "rule:update_network is disallowed by policy"},
+		{"delete the shared network", "DELETE", "/v2.0/networks/" + pub, "", 403, "PolicyNotAuthorized", "rule:delete_network is disallowed by policy"},
+		{"rename another project's network", "PUT", "/v2.0/networks/" + priv, `{"network": {"name": "mine"}}`, 404, "NetworkNotFound", priv},
+		{"delete another project's network", "DELETE", "/v2.0/networks/" + priv, "", 404, "NetworkNotFound", priv},
+		{"subnet on another project's network", "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "172.16.9.0/24"}}`, priv), 404, "NetworkNotFound", priv},
+	} {
+		code, body := call(t, srv, alt, tt.method, tt.path, tt.body)
+		ne, _ := body["NeutronError"].(map[string]any)
+		if code != tt.code || errType(body) != tt.typ || !strings.Contains(fmt.Sprint(ne["message"]), tt.msg) {
+			t.Errorf("member: %s: %d %v, want %d %s %q", tt.name, code, body, tt.code, tt.typ, tt.msg)
+		}
+	}
+	// Neutron's policy lets a member add a subnet of its own to a shared
+	// network (and remove it again).
+	code, body = call(t, srv, alt, "POST", "/v2.0/subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "172.16.9.0/24"}}`, pub))
+	if code != 201 || body["subnet"].(map[string]any)["project_id"] != srv.project("alt") {
+		t.Fatalf("member's subnet on the shared network: %d %v", code, body)
+	}
+	if code, body := call(t, srv, alt, "DELETE", "/v2.0/subnets/"+body["subnet"].(map[string]any)["id"].(string), ""); code != 204 {
+		t.Fatalf("member deletes its subnet on the shared network: %d %v", code, body)
+	}
+	_, body = call(t, srv, demo, "GET", "/v2.0/networks/"+pub, "")
+	if got := body["network"].(map[string]any)["name"]; got != "public" {
+		t.Fatalf("shared network after refused changes is named %v", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/attach"
 	"github.com/ovn-docker/ovn-docker/internal/cloud"
@@ -30,6 +31,7 @@ type Attacher interface {
 	EngineEntries(ctx context.Context) ([]attach.Entry, error)
 	FreeIf(ctx context.Context, keep func(attach.Entry) bool) (attach.Freed, error)
 	FreeOrphans(ctx context.Context, claims []string) ([]string, error)
+	SetAddresses(ctx context.Context, ref string, ips []cloud.FixedIP) (attach.Entry, error)
 }
 
 // Cloud is Neutron as the driver uses it.
@@ -73,6 +75,8 @@ type Driver struct {
 	// mu orders the changes of the bridge's records: one daemon per VM
 	// writes them.
 	mu sync.Mutex
+	// pairs matches an endpoint's IPv6 request to its IPv4 reservation.
+	pairs pairing
 }
 
 var (
@@ -104,13 +108,11 @@ func (d *Driver) setRecords(ctx context.Context, ids map[string]string) error {
 
 // ---- IPAM ----
 
-// RequestPool gives Docker a pool: --subnet if given, else a /24 that no
-// subnet of the tenant uses. The pool id is the CIDR; CreateNetwork binds
-// it to the Neutron subnet.
+// RequestPool gives Docker a pool: --subnet if given, else a subnet that
+// no subnet of the tenant uses (an IPv4 /24, or with --ipv6 an IPv6 /64
+// too). The pool id is the CIDR; CreateNetwork binds it to the Neutron
+// subnet of its IP version.
 func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRequest) (dockerdriver.RequestPoolResponse, error) {
-	if req.V6 {
-		return dockerdriver.RequestPoolResponse{}, fmt.Errorf("--ipv6: %w yet: create the network without --ipv6", ErrUnsupported)
-	}
 	for k := range req.Options {
 		return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: --ipam-opt %s: the ovn IPAM driver takes no options (name the Neutron network with -o network=ID|NAME)", ErrBadOption, k)
 	}
@@ -125,8 +127,8 @@ func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRe
 	}
 	var pool netip.Prefix
 	if req.Pool != "" {
-		if pool, err = netip.ParsePrefix(req.Pool); err != nil || !pool.Addr().Is4() {
-			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: --subnet %q: want an IPv4 CIDR such as 10.1.2.0/24", ErrBadOption, req.Pool)
+		if pool, err = netip.ParsePrefix(req.Pool); err != nil || pool.Addr().Is4() == req.V6 || pool.Addr().Is4In6() {
+			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: --subnet %q: want %s", ErrBadOption, req.Pool, wantCIDR(req.V6))
 		}
 		pool = pool.Masked()
 		for k := range recs {
@@ -152,7 +154,11 @@ func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRe
 				used = append(used, s.CIDR)
 			}
 		}
-		if pool, err = cloud.FreeV4Subnet(used); err != nil {
+		free := cloud.FreeV4Subnet
+		if req.V6 {
+			free = freeV6Subnet
+		}
+		if pool, err = free(used); err != nil {
 			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: pass --subnet", err)
 		}
 	}
@@ -180,6 +186,11 @@ func (d *Driver) poolNetwork(ctx context.Context, poolID string) (netID, subnetI
 	if err != nil {
 		return "", "", nil, err
 	}
+	return poolBinding(recs, poolID)
+}
+
+// poolBinding reads a pool's record: see poolNetwork.
+func poolBinding(recs map[string]string, poolID string) (netID, subnetID string, groups []string, err error) {
 	v, ok := recs[keyPoolPrefix+poolID]
 	if !ok {
 		return "", "", nil, fmt.Errorf("pool %s: %w", poolID, ErrUnknownPool)
@@ -216,9 +227,20 @@ func (d *Driver) RequestAddress(ctx context.Context, req dockerdriver.RequestAdd
 		}
 		return dockerdriver.RequestAddressResponse{Address: netip.PrefixFrom(ip, pool.Bits()).String()}, nil
 	}
-	netID, _, groups, err := d.poolNetwork(ctx, req.PoolID)
+	pool, err := netip.ParsePrefix(req.PoolID)
+	if err != nil {
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("pool %s: %w", req.PoolID, ErrUnknownPool)
+	}
+	recs, err := d.records(ctx)
 	if err != nil {
 		return dockerdriver.RequestAddressResponse{}, err
+	}
+	netID, subnetID, groups, err := poolBinding(recs, req.PoolID)
+	if err != nil {
+		return dockerdriver.RequestAddressResponse{}, err
+	}
+	if pool.Addr().Is6() {
+		return d.requestV6(ctx, netID, subnetID, pool, ip)
 	}
 	e, err := d.Attach.Reserve(ctx, attach.ReserveRequest{NetworkID: netID, IP: ip, Ref: newRef(), SecurityGroups: groups})
 	if errors.Is(err, cloud.ErrUnreachable) && !ip.IsValid() {
@@ -229,27 +251,123 @@ func (d *Driver) RequestAddress(ctx context.Context, req dockerdriver.RequestAdd
 	if err != nil {
 		return dockerdriver.RequestAddressResponse{}, err
 	}
-	addr, ok := v4(e.Config.Addresses)
+	addr, ok := addrIn(e.Config.Addresses, pool)
 	if !ok {
 		_ = d.Attach.Free(context.WithoutCancel(ctx), e.Ref)
-		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("Neutron port %s has no IPv4 address", e.PortID)
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("Neutron port %s has no address in %s", e.PortID, pool)
+	}
+	if _, ok := boundPool(recs, netID, true); ok {
+		// Docker asks for the IPv6 address next: it is this port's.
+		if err := d.pairs.publish(ctx, netID, pendingV4{Ref: e.Ref, SubnetID: subnetID, Addr: addr.Addr()}, d.abandoned); err != nil {
+			_ = d.Attach.Free(context.WithoutCancel(ctx), e.Ref)
+			return dockerdriver.RequestAddressResponse{}, err
+		}
 	}
 	return dockerdriver.RequestAddressResponse{Address: addr.String()}, nil
+}
+
+// requestV6 gives Docker the IPv6 address of the port the endpoint's
+// IPv4 request reserved: the port's own, or the one asked for (--ip6),
+// which Neutron then gives the port. When it fails the IPv4 reservation
+// is freed too: Docker does not release it then.
+func (d *Driver) requestV6(ctx context.Context, netID, subnetID string, pool netip.Prefix, ip netip.Addr) (_ dockerdriver.RequestAddressResponse, err error) {
+	pv, ok := d.pairs.take(netID, "")
+	if !ok {
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("%w: IPv6 address of pool %s: no IPv4 address was asked for first; the ovn driver gives an endpoint both addresses of one Neutron port", ErrUnsupported, pool)
+	}
+	defer func() {
+		if err != nil {
+			_ = d.Attach.Free(context.WithoutCancel(ctx), pv.Ref)
+		}
+	}()
+	if ip.IsValid() && !pool.Contains(ip) {
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("%w: --ip6 %s is not in the network's IPv6 subnet %s", ErrBadOption, ip, pool)
+	}
+	e, err := d.entryByRef(ctx, pv.Ref)
+	if err != nil {
+		return dockerdriver.RequestAddressResponse{}, err
+	}
+	have, ok := addrIn(e.Config.Addresses, pool)
+	if ok && (!ip.IsValid() || have.Addr() == ip) {
+		return dockerdriver.RequestAddressResponse{Address: have.String()}, nil
+	}
+	// An IPv4 address asked for (--ip) gave the port no IPv6 address;
+	// an IPv6 address asked for replaces the one Neutron chose.
+	ne, err := d.Attach.SetAddresses(ctx, pv.Ref, []cloud.FixedIP{{SubnetID: pv.SubnetID, IP: pv.Addr}, {SubnetID: subnetID, IP: ip}})
+	if err != nil {
+		if ip.IsValid() {
+			return dockerdriver.RequestAddressResponse{}, fmt.Errorf("--ip6 %s: %w", ip, err)
+		}
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("giving Neutron port %s an address of %s: %w", e.PortID, pool, err)
+	}
+	if have, ok = addrIn(ne.Config.Addresses, pool); !ok {
+		return dockerdriver.RequestAddressResponse{}, fmt.Errorf("Neutron port %s has no address in %s", e.PortID, pool)
+	}
+	return dockerdriver.RequestAddressResponse{Address: have.String()}, nil
+}
+
+// abandoned frees an IPv4 reservation whose IPv6 request never came.
+func (d *Driver) abandoned(pv pendingV4) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d.log().WarnContext(ctx, "no IPv6 request followed the IPv4 reservation: Docker gave up on the endpoint; freeing it", "address", pv.Addr, "ref", pv.Ref)
+	if err := d.Attach.Free(ctx, pv.Ref); err != nil {
+		d.log().WarnContext(ctx, "freeing an abandoned reservation", "ref", pv.Ref, "err", err)
+	}
+}
+
+func (d *Driver) entryByRef(ctx context.Context, ref string) (attach.Entry, error) {
+	es, err := d.Attach.EngineEntries(ctx)
+	if err != nil {
+		return attach.Entry{}, err
+	}
+	for _, e := range es {
+		if e.Ref == ref {
+			return e, nil
+		}
+	}
+	return attach.Entry{}, fmt.Errorf("reservation %s: %w", ref, attach.ErrNoEntry)
+}
+
+// boundPool is the pool of the IP version (v6 or not) bound to the
+// Neutron network netID.
+func boundPool(recs map[string]string, netID string, v6 bool) (netip.Prefix, bool) {
+	for k, v := range recs {
+		c, ok := strings.CutPrefix(k, keyPoolPrefix)
+		if !ok {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil || p.Addr().Is6() != v6 {
+			continue
+		}
+		if f := strings.Fields(v); len(f) >= 2 && f[0] == netID {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// addrIn is the address of ps in pool, else (a network with several
+// subnets of the version) the first of pool's IP version.
+func addrIn(ps []netip.Prefix, pool netip.Prefix) (netip.Prefix, bool) {
+	for _, p := range ps {
+		if pool.Contains(p.Addr()) {
+			return p, true
+		}
+	}
+	for _, p := range ps {
+		if p.Addr().Is6() == pool.Addr().Is6() {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
 }
 
 func newRef() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return "docker-" + hex.EncodeToString(b[:])
-}
-
-func v4(ps []netip.Prefix) (netip.Prefix, bool) {
-	for _, p := range ps {
-		if p.Addr().Unmap().Is4() {
-			return p, true
-		}
-	}
-	return netip.Prefix{}, false
 }
 
 // entryByAddress: the reservation of ip on the Neutron network.
@@ -303,15 +421,26 @@ func (d *Driver) CreateNetwork(ctx context.Context, req dockerdriver.CreateNetwo
 	if err != nil {
 		return err
 	}
-	if v, _ := req.Options[dockerdriver.OptionEnableIPv6].(bool); v || len(req.IPv6Data) > 0 {
-		return fmt.Errorf("--ipv6: %w yet", ErrUnsupported)
-	}
 	if len(req.IPv4Data) != 1 || req.IPv4Data[0].AddressSpace != dockerdriver.AddressSpace {
-		return fmt.Errorf("%w: addresses come from Neutron: create the network with --ipam-driver ovn (and at most one --subnet)", ErrBadOption)
+		return fmt.Errorf("%w: addresses come from Neutron: create the network with --ipam-driver ovn (and at most one IPv4 --subnet)", ErrBadOption)
 	}
 	pool, err := netip.ParsePrefix(req.IPv4Data[0].Pool)
 	if err != nil {
 		return fmt.Errorf("%w: pool %q", ErrBadOption, req.IPv4Data[0].Pool)
+	}
+	// With --ipv6, Docker gives an IPv6 pool too.
+	var pool6 netip.Prefix
+	switch {
+	case len(req.IPv6Data) > 1 || len(req.IPv6Data) == 1 && req.IPv6Data[0].AddressSpace != dockerdriver.AddressSpace:
+		return fmt.Errorf("%w: addresses come from Neutron: create the network with --ipam-driver ovn (and at most one IPv6 --subnet)", ErrBadOption)
+	case len(req.IPv6Data) == 1:
+		if pool6, err = netip.ParsePrefix(req.IPv6Data[0].Pool); err != nil || !pool6.Addr().Is6() {
+			return fmt.Errorf("%w: IPv6 pool %q", ErrBadOption, req.IPv6Data[0].Pool)
+		}
+	default:
+		if v, _ := req.Options[dockerdriver.OptionEnableIPv6].(bool); v {
+			return fmt.Errorf("%w: --ipv6 without an IPv6 pool: create the network with --ipam-driver ovn", ErrBadOption)
+		}
 	}
 	name := opts[OptNetwork]
 	if name == "" {
@@ -326,11 +455,15 @@ func (d *Driver) CreateNetwork(ctx context.Context, req dockerdriver.CreateNetwo
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	nw, created, err := d.neutronNetwork(ctx, name, pool)
+	nw, created, err := d.neutronNetwork(ctx, name, pool, pool6)
 	if err != nil {
 		return err
 	}
 	sub, err := pickSubnet(nw, pool)
+	var sub6 cloud.Subnet
+	if err == nil && pool6.IsValid() {
+		sub6, err = pickSubnet(nw, pool6)
+	}
 	if err != nil {
 		if created {
 			d.deleteCreated(ctx, nw.ID)
@@ -338,20 +471,26 @@ func (d *Driver) CreateNetwork(ctx context.Context, req dockerdriver.CreateNetwo
 		return err
 	}
 	rec := network{NeutronID: nw.ID, SubnetID: sub.ID, Pool: pool, Created: created}
-	poolRec := nw.ID + " " + sub.ID
-	if len(groups) > 0 {
-		poolRec += " " + strings.Join(groups, ",")
+	poolRec := func(subnetID string) string {
+		if len(groups) > 0 {
+			return nw.ID + " " + subnetID + " " + strings.Join(groups, ",")
+		}
+		return nw.ID + " " + subnetID
 	}
-	if err := d.setRecords(ctx, map[string]string{
+	recs := map[string]string{
 		keyNetworkPrefix + req.NetworkID: rec.String(),
-		keyPoolPrefix + pool.String():    poolRec,
-	}); err != nil {
+		keyPoolPrefix + pool.String():    poolRec(sub.ID),
+	}
+	if pool6.IsValid() {
+		recs[keyPoolPrefix+pool6.String()] = poolRec(sub6.ID)
+	}
+	if err := d.setRecords(ctx, recs); err != nil {
 		if created {
 			d.deleteCreated(ctx, nw.ID)
 		}
 		return err
 	}
-	d.log().InfoContext(ctx, "network", "docker_network", req.NetworkID, "neutron_network", nw.ID, "subnet", sub.CIDR, "created", created)
+	d.log().InfoContext(ctx, "network", "docker_network", req.NetworkID, "neutron_network", nw.ID, "subnet", sub.CIDR, "ipv6_subnet", sub6.CIDR, "created", created)
 	return nil
 }
 
@@ -381,8 +520,9 @@ func genericOptions(opts map[string]any) (map[string]string, error) {
 }
 
 // neutronNetwork finds the network, or creates it (by name only) with the
-// pool as its subnet.
-func (d *Driver) neutronNetwork(ctx context.Context, name string, pool netip.Prefix) (cloud.Network, bool, error) {
+// pools as its subnets (pool6 if valid). A network found is not changed:
+// it has the IPv6 subnet, or the Docker network cannot have IPv6.
+func (d *Driver) neutronNetwork(ctx context.Context, name string, pool, pool6 netip.Prefix) (cloud.Network, bool, error) {
 	nw, err := d.Cloud.FindNetwork(ctx, name)
 	if err == nil {
 		return nw, false, nil
@@ -393,31 +533,38 @@ func (d *Driver) neutronNetwork(ctx context.Context, name string, pool netip.Pre
 	if cloud.LooksLikeID(name) {
 		return cloud.Network{}, false, fmt.Errorf("-o network=%s: %w: no network of your project has that id", name, err)
 	}
-	nw, err = d.Cloud.CreateNetwork(ctx, cloud.CreateNetworkOpts{Name: name, IPv4CIDR: pool})
+	nw, err = d.Cloud.CreateNetwork(ctx, cloud.CreateNetworkOpts{Name: name, IPv4CIDR: pool, IPv6CIDR: pool6})
 	if err != nil {
 		return cloud.Network{}, false, fmt.Errorf("-o network=%s: creating it: %w", name, err)
 	}
 	return nw, true, nil
 }
 
-// pickSubnet: the network's IPv4 subnet equal to the pool, else (a pool
-// Docker did not ask for) its only IPv4 subnet.
+// pickSubnet: the network's subnet equal to the pool, of the pool's IP
+// version.
 func pickSubnet(nw cloud.Network, pool netip.Prefix) (cloud.Subnet, error) {
-	var v4s []cloud.Subnet
+	v6 := pool.Addr().Is6()
 	var cidrs []string
 	for _, s := range nw.Subnets {
-		if s.CIDR.Addr().Is4() {
-			if s.CIDR.Masked() == pool {
-				return s, nil
-			}
-			v4s = append(v4s, s)
-			cidrs = append(cidrs, s.CIDR.String())
+		if s.CIDR.Addr().Is6() != v6 {
+			continue
 		}
+		if s.CIDR.Masked() == pool {
+			return s, nil
+		}
+		cidrs = append(cidrs, s.CIDR.String())
 	}
-	if len(v4s) == 0 {
+	version, flag := "IPv4", ""
+	if v6 {
+		version, flag = "IPv6", " --ipv6"
+	}
+	if len(cidrs) == 0 {
+		if v6 {
+			return cloud.Subnet{}, fmt.Errorf("%w: --ipv6: Neutron network %s (%s) exists and has no IPv6 subnet; the ovn driver adds subnets only to networks it creates: add one in Neutron (openstack subnet create --ip-version 6 --network %s ...) or create the Docker network without --ipv6", ErrBadOption, nw.Name, nw.ID, nw.ID)
+		}
 		return cloud.Subnet{}, fmt.Errorf("%w: Neutron network %s (%s) has no IPv4 subnet", ErrBadOption, nw.Name, nw.ID)
 	}
-	return cloud.Subnet{}, fmt.Errorf("%w: Neutron network %s exists with subnet(s) %s, not %s: create the Docker network with --subnet %s", ErrBadOption, nw.Name, strings.Join(cidrs, ", "), pool, cidrs[0])
+	return cloud.Subnet{}, fmt.Errorf("%w: Neutron network %s exists with %s subnet(s) %s, not %s: create the Docker network%s with --subnet %s", ErrBadOption, nw.Name, version, strings.Join(cidrs, ", "), pool, flag, cidrs[0])
 }
 
 // Served lists the Neutron networks of the Docker networks this driver
@@ -490,9 +637,6 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req dockerdriver.CreateEndp
 	if req.Interface == nil || req.Interface.Address == "" {
 		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("%w: endpoint %s has no IPv4 address: use --ipam-driver ovn", ErrForeignAddr, req.EndpointID)
 	}
-	if req.Interface.AddressIPv6 != "" {
-		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("IPv6 address %s: %w yet", req.Interface.AddressIPv6, ErrUnsupported)
-	}
 	p, err := netip.ParsePrefix(req.Interface.Address)
 	if err != nil {
 		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("%w: address %q", ErrBadOption, req.Interface.Address)
@@ -503,6 +647,15 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req dockerdriver.CreateEndp
 	}
 	if e.Endpoint != "" && e.Endpoint != req.EndpointID {
 		return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("address %s is endpoint %s's already", p.Addr(), e.Endpoint)
+	}
+	if a := req.Interface.AddressIPv6; a != "" {
+		p6, err := netip.ParsePrefix(a)
+		if err != nil {
+			return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("%w: IPv6 address %q", ErrBadOption, a)
+		}
+		if !slices.Contains(e.Config.Addresses, p6) {
+			return dockerdriver.CreateEndpointResponse{}, fmt.Errorf("endpoint %s: IPv6 address %s: %w: Neutron port %s has %v", req.EndpointID, p6, ErrForeignAddr, e.PortID, e.Config.Addresses)
+		}
 	}
 	mac := e.Config.MAC.String()
 	if m := req.Interface.MacAddress; m != "" && !strings.EqualFold(m, mac) {
@@ -542,9 +695,21 @@ func (d *Driver) Join(ctx context.Context, req dockerdriver.JoinRequest) (docker
 		return dockerdriver.JoinResponse{}, err
 	}
 	resp := dockerdriver.JoinResponse{InterfaceName: dockerdriver.InterfaceName{SrcName: e.Peer, DstPrefix: "eth"}}
+	// An IPv6 gateway only where Docker configured the IPv6 address (the
+	// network has --ipv6): a route via an unreachable gateway fails the
+	// join. A port of a Neutron network with an IPv6 subnet has that
+	// address even without.
+	recs, err := d.records(ctx)
+	if err != nil {
+		return dockerdriver.JoinResponse{}, err
+	}
+	pool6, _ := boundPool(recs, e.NetworkID, true)
 	for _, gw := range e.Config.Gateways {
-		if gw.Is4() && resp.Gateway == "" {
+		switch {
+		case gw.Is4() && resp.Gateway == "":
 			resp.Gateway = gw.String()
+		case gw.Is6() && resp.GatewayIPv6 == "" && pool6.Contains(gw):
+			resp.GatewayIPv6 = gw.String()
 		}
 	}
 	return resp, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,8 +57,13 @@ func (c *fakeCloud) FindNetwork(_ context.Context, s string) (cloud.Network, err
 func (c *fakeCloud) CreateNetwork(_ context.Context, o cloud.CreateNetworkOpts) (cloud.Network, error) {
 	id := fmt.Sprintf("net-%d", len(c.nets)+1)
 	n := cloud.Network{ID: id, Name: o.Name, MTU: 1442, Subnets: []cloud.Subnet{{ID: "sub-" + id, CIDR: o.IPv4CIDR, Gateway: o.IPv4CIDR.Addr().Next()}}}
+	created := o.Name + " " + o.IPv4CIDR.String()
+	if o.IPv6CIDR.IsValid() {
+		n.Subnets = append(n.Subnets, cloud.Subnet{ID: "sub6-" + id, CIDR: o.IPv6CIDR, Gateway: o.IPv6CIDR.Addr().Next()})
+		created += " " + o.IPv6CIDR.String()
+	}
 	c.nets[id] = n
-	c.created = append(c.created, o.Name+" "+o.IPv4CIDR.String())
+	c.created = append(c.created, created)
 	return n, nil
 }
 
@@ -93,6 +99,9 @@ type fakeAttach struct {
 	// reserveErr, if set, is what Reserve fails with.
 	reserveErr error
 	groups     [][]string // the groups of each Reserve
+	// v6, if valid, is the IPv6 subnet of every network: a port made
+	// without an address asked for has one there too, as Neutron gives.
+	v6 netip.Prefix
 }
 
 func (a *fakeAttach) Reserve(_ context.Context, r attach.ReserveRequest) (attach.Entry, error) {
@@ -112,8 +121,46 @@ func (a *fakeAttach) Reserve(_ context.Context, r attach.ReserveRequest) (attach
 			Gateways: []netip.Addr{netip.MustParseAddr("10.1.0.1")}, MTU: 1442,
 		},
 	}
+	if a.v6.IsValid() && !r.IP.IsValid() {
+		e.Config.Addresses = append(e.Config.Addresses, a.nextV6())
+		e.Config.Gateways = append(e.Config.Gateways, a.v6.Addr().Next())
+	}
 	a.entries = append(a.entries, e)
 	return e, nil
+}
+
+// nextV6 is an address of a.v6 no entry has.
+func (a *fakeAttach) nextV6() netip.Prefix {
+	ip := a.v6.Addr().Next()
+	for a.find(func(e attach.Entry) bool {
+		return slices.Contains(e.Config.Addresses, netip.PrefixFrom(ip, a.v6.Bits()))
+	}) != nil || ip == a.v6.Addr().Next() {
+		ip = ip.Next()
+	}
+	return netip.PrefixFrom(ip, a.v6.Bits())
+}
+
+// SetAddresses takes a fixed IP without address for one in a.v6.
+func (a *fakeAttach) SetAddresses(_ context.Context, ref string, ips []cloud.FixedIP) (attach.Entry, error) {
+	a.calls = append(a.calls, fmt.Sprintf("SetAddresses %v", ips))
+	e := a.find(func(e attach.Entry) bool { return e.Ref == ref })
+	if e == nil {
+		return attach.Entry{}, attach.ErrNoEntry
+	}
+	var addrs []netip.Prefix
+	for _, ip := range ips {
+		switch {
+		case !ip.IP.IsValid():
+			addrs = append(addrs, a.nextV6())
+		case ip.IP.Is4():
+			addrs = append(addrs, netip.PrefixFrom(ip.IP, 24))
+		default:
+			addrs = append(addrs, netip.PrefixFrom(ip.IP, a.v6.Bits()))
+		}
+	}
+	e.Config.Addresses = addrs
+	e.Config.Gateways = []netip.Addr{netip.MustParseAddr("10.1.0.1"), a.v6.Addr().Next()}
+	return *e, nil
 }
 
 func (a *fakeAttach) find(f func(attach.Entry) bool) *attach.Entry {
@@ -225,7 +272,7 @@ func TestRequestPool(t *testing.T) {
 		req  dockerdriver.RequestPoolRequest
 		want error
 	}{
-		{dockerdriver.RequestPoolRequest{V6: true}, ErrUnsupported},
+		{dockerdriver.RequestPoolRequest{V6: true, Pool: "10.9.0.0/24"}, ErrBadOption},
 		{dockerdriver.RequestPoolRequest{Options: map[string]string{"x": "y"}}, ErrBadOption},
 		{dockerdriver.RequestPoolRequest{Pool: "fd00::/64"}, ErrBadOption},
 		{dockerdriver.RequestPoolRequest{Pool: "10.9.0.0/24", SubPool: "10.9.0.0/25"}, ErrUnsupported},
@@ -247,6 +294,7 @@ func TestRequestPool(t *testing.T) {
 
 func TestCreateNetwork(t *testing.T) {
 	existing := cloud.Network{ID: "11111111-2222-3333-4444-555555555555", Name: "LS1", Subnets: []cloud.Subnet{{ID: "s1", CIDR: netip.MustParsePrefix("10.1.0.0/24")}}}
+	dual := cloud.Network{ID: "22222222-2222-3333-4444-555555555555", Name: "LS2", Subnets: []cloud.Subnet{{ID: "s2", CIDR: netip.MustParsePrefix("10.2.0.0/24")}, {ID: "s2v6", CIDR: netip.MustParsePrefix("fd00:0:0:2::/64")}}}
 	for _, c := range []struct {
 		name    string
 		req     dockerdriver.CreateNetworkRequest
@@ -255,18 +303,25 @@ func TestCreateNetwork(t *testing.T) {
 		record  string
 	}{
 		{"found by name", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS1"}), IPv4Data: ipv4("10.1.0.0/24")}, nil, nil, existing.ID + " s1 10.1.0.0/24 found"},
+		{"IPv4 only on a dual-stack network", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS2"}), IPv4Data: ipv4("10.2.0.0/24")}, nil, nil, dual.ID + " s2 10.2.0.0/24 found"},
 		{"found by id", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": existing.ID}), IPv4Data: ipv4("10.1.0.0/24")}, nil, nil, existing.ID + " s1 10.1.0.0/24 found"},
-		{"created", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS9"}), IPv4Data: ipv4("10.9.0.0/24")}, nil, []string{"LS9 10.9.0.0/24"}, "net-2 sub-net-2 10.9.0.0/24 created"},
+		{"created", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS9"}), IPv4Data: ipv4("10.9.0.0/24")}, nil, []string{"LS9 10.9.0.0/24"}, "net-3 sub-net-3 10.9.0.0/24 created"},
 		{"other subnet", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS1"}), IPv4Data: ipv4("10.2.0.0/24")}, ErrBadOption, nil, ""},
 		{"unknown option", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS9", "colour": "blue"}), IPv4Data: ipv4("10.9.0.0/24")}, ErrBadOption, nil, ""},
 		{"no network named", dockerdriver.CreateNetworkRequest{NetworkID: "d1", IPv4Data: ipv4("10.9.0.0/24")}, ErrBadOption, nil, ""},
 		{"unknown id", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "99999999-2222-3333-4444-555555555555"}), IPv4Data: ipv4("10.9.0.0/24")}, cloud.ErrNotFound, nil, ""},
 		{"Docker's IPAM", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: generic(map[string]any{"network": "LS9"}), IPv4Data: []dockerdriver.IPAMData{{AddressSpace: "LocalDefault", Pool: "172.18.0.0/16"}}}, ErrBadOption, nil, ""},
-		{"IPv6", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: map[string]any{dockerdriver.OptionEnableIPv6: true, dockerdriver.OptionGeneric: map[string]any{"network": "LS9"}}, IPv4Data: ipv4("10.9.0.0/24")}, ErrUnsupported, nil, ""},
+		{"IPv6 without pool", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: map[string]any{dockerdriver.OptionEnableIPv6: true, dockerdriver.OptionGeneric: map[string]any{"network": "LS9"}}, IPv4Data: ipv4("10.9.0.0/24")}, ErrBadOption, nil, ""},
+		{"IPv6 created", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: map[string]any{dockerdriver.OptionEnableIPv6: true, dockerdriver.OptionGeneric: map[string]any{"network": "LS9"}}, IPv4Data: ipv4("10.9.0.0/24"), IPv6Data: ipv4("fd00:0:0:9::/64")}, nil, []string{"LS9 10.9.0.0/24 fd00:0:0:9::/64"}, "net-3 sub-net-3 10.9.0.0/24 created"},
+		{"IPv6 found", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: map[string]any{dockerdriver.OptionEnableIPv6: true, dockerdriver.OptionGeneric: map[string]any{"network": "LS2"}}, IPv4Data: ipv4("10.2.0.0/24"), IPv6Data: ipv4("fd00:0:0:2::/64")}, nil, nil, dual.ID + " s2 10.2.0.0/24 found"},
+		{"IPv6 found, other IPv6 subnet", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: map[string]any{dockerdriver.OptionEnableIPv6: true, dockerdriver.OptionGeneric: map[string]any{"network": "LS2"}}, IPv4Data: ipv4("10.2.0.0/24"), IPv6Data: ipv4("fd00:0:0:2::/48")}, ErrBadOption, nil, ""},
+		{"IPv6 found without IPv6 subnet", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: map[string]any{dockerdriver.OptionEnableIPv6: true, dockerdriver.OptionGeneric: map[string]any{"network": "LS1"}}, IPv4Data: ipv4("10.1.0.0/24"), IPv6Data: ipv4("fd00:0:0:1::/64")}, ErrBadOption, nil, ""},
+		{"two IPv6 pools", dockerdriver.CreateNetworkRequest{NetworkID: "d1", Options: map[string]any{dockerdriver.OptionEnableIPv6: true, dockerdriver.OptionGeneric: map[string]any{"network": "LS9"}}, IPv4Data: ipv4("10.9.0.0/24"), IPv6Data: append(ipv4("fd00:0:0:9::/64"), ipv4("fd00:0:0:8::/64")...)}, ErrBadOption, nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d, cl, _, b := newDriver()
 			cl.nets[existing.ID] = existing
+			cl.nets[dual.ID] = dual
 			err := d.CreateNetwork(context.Background(), c.req)
 			if !errors.Is(err, c.wantErr) {
 				t.Fatalf("error %v, want %v", err, c.wantErr)

@@ -6,7 +6,7 @@ import (
 )
 
 // ErrNoFreeSubnet: every candidate default subnet overlaps an existing one.
-var ErrNoFreeSubnet = errors.New("no free 10.x.y.0/24 subnet")
+var ErrNoFreeSubnet = errors.New("no free subnet (10.x.y.0/24, fd00:0:0:x::/64)")
 
 // FreeV4Subnet picks the first 10.x.y.0/24 (from 10.1.0.0/24 on; 10.0.0.0/16
 // is skipped because it is the most common VM and sandbox range) that
@@ -15,18 +15,31 @@ var ErrNoFreeSubnet = errors.New("no free 10.x.y.0/24 subnet")
 func FreeV4Subnet(used []netip.Prefix) (netip.Prefix, error) {
 	for x := 1; x < 256; x++ {
 		for y := 0; y < 256; y++ {
-			p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(x), byte(y), 0}), 24)
-			free := true
-			for _, u := range used {
-				if u.Overlaps(p) {
-					free = false
-					break
-				}
-			}
-			if free {
+			if p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(x), byte(y), 0}), 24); !overlapsAny(p, used) {
 				return p, nil
 			}
 		}
 	}
 	return netip.Prefix{}, ErrNoFreeSubnet
+}
+
+// FreeV6Subnet picks the first unique local fd00:0:0:x::/64 (x from 1)
+// that overlaps none of the given prefixes: the IPv6 counterpart of
+// FreeV4Subnet.
+func FreeV6Subnet(used []netip.Prefix) (netip.Prefix, error) {
+	for x := 1; x < 1<<16; x++ {
+		if p := netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0xfd, 6: byte(x >> 8), 7: byte(x)}), 64); !overlapsAny(p, used) {
+			return p, nil
+		}
+	}
+	return netip.Prefix{}, ErrNoFreeSubnet
+}
+
+func overlapsAny(p netip.Prefix, used []netip.Prefix) bool {
+	for _, u := range used {
+		if u.Overlaps(p) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 )
@@ -36,5 +37,32 @@ func TestFreeV4Subnet(t *testing.T) {
 	}
 	if _, err := FreeV4Subnet(pp("10.0.0.0/8")); err == nil {
 		t.Error("want ErrNoFreeSubnet when 10/8 is used")
+	}
+}
+
+func TestFreeV6Subnet(t *testing.T) {
+	for _, c := range []struct {
+		used []string
+		want string
+	}{
+		{nil, "fd00:0:0:1::/64"},
+		{[]string{"fd00:0:0:1::/64", "fd00:0:0:2::/63"}, "fd00:0:0:4::/64"},
+		{[]string{"fd00::/16"}, ""},
+		{[]string{"10.1.0.0/24", "2001:db8::/32"}, "fd00:0:0:1::/64"},
+	} {
+		var used []netip.Prefix
+		for _, u := range c.used {
+			used = append(used, netip.MustParsePrefix(u))
+		}
+		got, err := FreeV6Subnet(used)
+		if c.want == "" {
+			if !errors.Is(err, ErrNoFreeSubnet) {
+				t.Errorf("%v: %v, %v; want ErrNoFreeSubnet", c.used, got, err)
+			}
+			continue
+		}
+		if err != nil || got.String() != c.want {
+			t.Errorf("%v: %v, %v; want %s", c.used, got, err, c.want)
+		}
 	}
 }

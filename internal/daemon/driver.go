@@ -156,7 +156,7 @@ func (d *Driver) RequestPool(ctx context.Context, req dockerdriver.RequestPoolRe
 		}
 		free := cloud.FreeV4Subnet
 		if req.V6 {
-			free = freeV6Subnet
+			free = cloud.FreeV6Subnet
 		}
 		if pool, err = free(used); err != nil {
 			return dockerdriver.RequestPoolResponse{}, fmt.Errorf("%w: pass --subnet", err)
@@ -718,3 +718,11 @@ func (d *Driver) Join(ctx context.Context, req dockerdriver.JoinRequest) (docker
 // Leave has nothing to do: Docker moves the interface out of the
 // container, and DeleteEndpoint deletes it.
 func (d *Driver) Leave(context.Context, dockerdriver.LeaveRequest) error { return nil }
+
+// wantCIDR describes the --subnet expected.
+func wantCIDR(v6 bool) string {
+	if v6 {
+		return "an IPv6 CIDR such as fd00:0:0:1::/64 (with --ipv6, give --subnet once per IP version)"
+	}
+	return "an IPv4 CIDR such as 10.1.2.0/24"
+}

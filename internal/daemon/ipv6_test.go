@@ -47,33 +47,6 @@ func TestRequestPoolIPv6(t *testing.T) {
 	}
 }
 
-func TestFreeV6Subnet(t *testing.T) {
-	for _, c := range []struct {
-		used []string
-		want string
-	}{
-		{nil, "fd00:0:0:1::/64"},
-		{[]string{"fd00:0:0:1::/64", "fd00:0:0:2::/63"}, "fd00:0:0:4::/64"},
-		{[]string{"fd00::/16"}, ""},
-		{[]string{"10.1.0.0/24", "2001:db8::/32"}, "fd00:0:0:1::/64"},
-	} {
-		var used []netip.Prefix
-		for _, u := range c.used {
-			used = append(used, netip.MustParsePrefix(u))
-		}
-		got, err := freeV6Subnet(used)
-		if c.want == "" {
-			if !errors.Is(err, errNoFreeV6Subnet) {
-				t.Errorf("%v: %v, %v; want errNoFreeV6Subnet", c.used, got, err)
-			}
-			continue
-		}
-		if err != nil || got.String() != c.want {
-			t.Errorf("%v: %v, %v; want %s", c.used, got, err, c.want)
-		}
-	}
-}
-
 // dualStack is a driver with a Docker network d1 bound to a Neutron
 // network with an IPv4 and an IPv6 subnet.
 func dualStack(t *testing.T) (*Driver, *fakeAttach) {

@@ -72,16 +72,6 @@ func requireCloud(t *testing.T, s *Sandbox, cloud, why string) {
 	}
 }
 
-// openBugOn skips the test on cloud, where it finds a bug not fixed yet
-// (said in bug, with what is seen): the skip says so in every run's
-// output, and the test runs everywhere else.
-func openBugOn(t *testing.T, s *Sandbox, cloud, bug string) {
-	t.Helper()
-	if s.Cloud == cloud {
-		t.Skipf("OPEN BUG on cloud %s: %s", cloud, bug)
-	}
-}
-
 // Network is the VMs' logical network.
 type Network struct {
 	Name string `json:"name"` // the Logical_Switch

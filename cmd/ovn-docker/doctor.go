@@ -52,7 +52,7 @@ and what to do) or "not checked" (with why):
 - container: the container and its network-holding container run
 - namespace: the namespace is the one the network was made in
 - interface: eth0 (etc.) is in it, with the port's addresses
-- veth: the VM end of the veth exists
+- veth: the VM end of the veth exists and is up
 - OVS port: the VM bridge's access port is open, with its VLAN
 - VM NIC: the bridge's uplink, and the VM's port (vif-id) it is
 - Neutron port: the container's port exists in Neutron

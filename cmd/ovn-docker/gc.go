@@ -26,6 +26,8 @@ func newGCCmd(a *app) *cobra.Command {
   - a running network-holding container whose veth is gone (restarted, e.g.
     with dockerd, in a new namespace) gets its network back: the same
     Neutron port, VLAN, MAC and addresses, plugged into its new namespace;
+    one whose veth's VM end is down (ovs-vswitchd can set it down) gets it
+    set up;
   - OVS access ports whose container or namespace is gone, whose attach
     never finished, or whose Neutron port is gone are removed (veth, VLAN);
   - pool ports left half-made by a crash are finished or removed, and so

@@ -320,7 +320,8 @@ func TestTopologyCaptureGeneveOnUnderlay(t *testing.T) {
 
 // The physical host and a container on the provider network in vm2 reach
 // each other; on the physical segment the frames carry the provider VLAN,
-// between the switch and vm2's hypervisor.
+// the request between the switch and vm2's hypervisor (and the reply too,
+// but for the unexplained case below).
 func TestTopologyContainerReachesPhysicalHost(t *testing.T) {
 	r := newPluginRig(t)
 	s := r.s

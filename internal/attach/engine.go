@@ -206,11 +206,10 @@ func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest, groups st
 	if err != nil {
 		return Entry{}, err
 	}
-	cfg, err := ifaceConfig("", nw, port, mtu, false)
+	ids, err := a.portIDs(nw, port, mtu)
 	if err != nil {
 		return Entry{}, err
 	}
-	ids := newPortData(nw, port, a.Cloud.ProjectID(), cfg).ids()
 	ids[KeyPort] = port.ID
 	if pooled {
 		ids[KeyPooled] = "true"

@@ -47,13 +47,13 @@ func (a *Attacher) SetAddresses(ctx context.Context, ref string, ips []cloud.Fix
 	if err != nil {
 		return Entry{}, err
 	}
-	cfg, err := ifaceConfig("", nw, port, mtu, false)
+	ids, err := a.portIDs(nw, port, mtu)
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := a.setIDs(context.WithoutCancel(ctx), &ap, newPortData(nw, port, a.Cloud.ProjectID(), cfg).ids()); err != nil {
+	if err := a.setIDs(context.WithoutCancel(ctx), &ap, ids); err != nil {
 		return Entry{}, err
 	}
-	a.log().InfoContext(ctx, "addresses changed", "ovs_port", ap.Name, "port", port.ID, "addresses", cfg.Addresses, "ref", ref)
+	a.log().InfoContext(ctx, "addresses changed", "ovs_port", ap.Name, "port", port.ID, "addresses", port.FixedIPs, "ref", ref)
 	return entryOf(ap), nil
 }

@@ -83,6 +83,17 @@ type portData struct {
 	dns                  []netip.Addr // see KeyDNS
 }
 
+// portIDs is what an entry records of its Neutron port for a later plug
+// (portData's external_ids): MAC, addresses with their prefix lengths,
+// gateways, MTU, network and project.
+func (a *Attacher) portIDs(nw cloud.Network, port cloud.Port, mtu int) (map[string]string, error) {
+	cfg, err := ifaceConfig("", nw, port, mtu, false)
+	if err != nil {
+		return nil, err
+	}
+	return newPortData(nw, port, a.Cloud.ProjectID(), cfg).ids(), nil
+}
+
 // newPortData is what an attach of port (on nw, owned by project) needs.
 func newPortData(nw cloud.Network, port cloud.Port, project string, cfg IfaceConfig) portData {
 	return portData{networkName: nw.Name, project: project, cfg: cfg, probe: dhcpProbeAddr(nw, port), dns: nameservers(nw, port)}
@@ -635,14 +646,13 @@ func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, gro
 	if err := a.setIDs(nc, &ap, map[string]string{KeyPort: port.ID}); err != nil {
 		return err
 	}
-	cfg, err := ifaceConfig("", nw, port, mtu, false)
+	ids, err := a.portIDs(nw, port, mtu)
 	if err != nil {
 		return err
 	}
 	if _, err := a.waitActiveIfReported(ctx, port); err != nil {
 		return err
 	}
-	ids := newPortData(nw, port, a.Cloud.ProjectID(), cfg).ids()
 	ids[KeyState], ids[KeyPID] = statePool, ""
 	if err := a.Pool.UpdateExternalIDsIf(nc, ap.Name, map[string]string{KeyState: stateFilling, KeyPort: port.ID}, ids); err != nil {
 		return fmt.Errorf("making pool port %s ready: %w", ap.Name, err)

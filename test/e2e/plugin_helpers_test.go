@@ -339,6 +339,37 @@ func (r *pluginRig) leftovers(t *testing.T, vm VM, tenant string) leftovers {
 	return l
 }
 
+// portsSettled waits until two listings of tenant's Neutron ports, taken
+// a settle interval apart, agree (at most 30 s): until the server has
+// finished the requests that a killed client had sent.
+func (r *pluginRig) portsSettled(t *testing.T, tenant string) {
+	t.Helper()
+	const settle = 1500 * time.Millisecond
+	list := func() []string {
+		ps, err := r.clouds[tenant].ListPorts(t.Context(), cloud.PortFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, 0, len(ps))
+		for _, p := range ps {
+			ids = append(ids, p.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	prev := list()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(settle)
+		cur := list()
+		if slices.Equal(prev, cur) {
+			return
+		}
+		t.Logf("Neutron ports still changing after the kill: %v -> %v", prev, cur)
+		prev = cur
+	}
+	t.Fatalf("%s's Neutron ports still changing after 30 s", tenant)
+}
+
 // portGone checks that nothing of one attachment is left.
 func (r *pluginRig) portGone(t *testing.T, vm VM, tenant string, row psRow) {
 	t.Helper()

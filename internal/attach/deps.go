@@ -72,6 +72,9 @@ type IfaceConfig struct {
 	Gateways          []netip.Addr
 	MTU               int
 	DisableTxChecksum bool
+	// NoIPv6AddrGen: IPv6 address generation off (a parked peer, with
+	// no address, then sends nothing).
+	NoIPv6AddrGen bool
 }
 
 // Links is what attach needs from the kernel.
@@ -91,6 +94,19 @@ type Links interface {
 	// whether it was.
 	EnsureUp(ctx context.Context, name string) (bool, error)
 }
+
+// PeerMover may be implemented by Links; the pool parks each entry's
+// veth, proven, in the VM only if it is (see pool.go). MoveLink moves the
+// VM's link name into the namespace at netnsPath, renames it cfg.Name and
+// configures it (addresses, up, routes; MAC and MTU stay); the other end
+// of the veth stays, and with it OVS's port. On failure the veth is gone.
+// A missing link is an error wrapping ErrNoParkedPeer.
+type PeerMover interface {
+	MoveLink(ctx context.Context, name, netnsPath string, cfg IfaceConfig) error
+}
+
+// ErrNoParkedPeer: a pool entry's parked veth end is not in the VM.
+var ErrNoParkedPeer = errors.New("parked veth end missing")
 
 // Announcer may be implemented by Links. Announce tells the network the
 // addresses of a new interface (gratuitous ARP). Peers may hold a stale

@@ -286,7 +286,7 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 			if derr := a.Links.DeleteLink(rctx, ap.Name); derr != nil {
 				a.log().WarnContext(ctx, "rollback: deleting veth failed", "veth", ap.Name, "err", derr)
 			}
-			if serr := a.Switch.SetExternalIDs(rctx, ap.Name, map[string]string{KeyState: stateReserved, KeyPID: "", KeyPeer: ""}); serr != nil {
+			if serr := a.Switch.SetExternalIDs(rctx, ap.Name, map[string]string{KeyState: stateReserved, KeyPID: "", KeyPeer: "", KeyParked: ""}); serr != nil {
 				a.log().WarnContext(ctx, "rollback: marking the entry reserved failed", "ovs_port", ap.Name, "err", serr)
 			}
 		}
@@ -297,6 +297,21 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 	cfg.DisableTxChecksum = a.VM.DatapathType == "netdev"
 	if err := interrupted(ctx); err != nil {
 		return Entry{}, err
+	}
+	if a.parkedReady(ctx, ap, peer) {
+		// A pool entry's veth, parked and proven at fill time: the
+		// engine moves its free end; nothing to make, wait for or probe.
+		if err := a.setIDs(ctx, &ap, map[string]string{KeyState: stateReady, KeyPID: "", KeyParked: ""}); err != nil {
+			return Entry{}, err
+		}
+		a.log().InfoContext(ctx, "plugged", "ovs_port", ap.Name, "peer", peer, "endpoint", endpoint, "port", ap.ExternalIDs[KeyPort], "parked", true)
+		return entryOf(ap), nil
+	}
+	if ap.ExternalIDs[KeyParked] != "" {
+		// Whatever is left of the parked veth goes: a new one is made.
+		if err := a.Links.DeleteLink(context.WithoutCancel(ctx), ap.Name); err != nil {
+			return Entry{}, fmt.Errorf("deleting the broken parked veth %s: %w", ap.Name, err)
+		}
 	}
 	// Each step's time goes in the log line: Join's latency is theirs.
 	var steps []any
@@ -330,6 +345,28 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 	return entryOf(ap), nil
 }
 
+// parkedReady: ap is a pool entry whose veth is parked with free end
+// peer, both ends still in the VM and the VM end up (set up again if
+// ovs-vswitchd set it down).
+func (a *Attacher) parkedReady(ctx context.Context, ap AccessPort, peer string) bool {
+	if ap.ExternalIDs[KeyParked] != peer {
+		return false
+	}
+	li, ok := a.Links.(LinkInspector)
+	if !ok {
+		return false
+	}
+	if in, err := li.LinkExists(ctx, peer); err != nil || !in {
+		a.log().WarnContext(ctx, "pool port's parked veth end is missing; making a veth", "ovs_port", ap.Name, "peer", peer, "err", err)
+		return false
+	}
+	if _, err := a.Links.EnsureUp(ctx, ap.Name); err != nil {
+		a.log().WarnContext(ctx, "pool port's parked veth has no VM end; making a veth", "ovs_port", ap.Name, "err", err)
+		return false
+	}
+	return true
+}
+
 // ownNetns is this process's network namespace (the VM's).
 const ownNetns = "/proc/self/ns/net"
 
@@ -347,7 +384,7 @@ func (a *Attacher) Unplug(ctx context.Context, endpoint string) error {
 	if err := a.Links.DeleteLink(ctx, ap.Name); err != nil {
 		return fmt.Errorf("deleting veth %s: %w", ap.Name, err)
 	}
-	return a.Switch.SetExternalIDs(ctx, ap.Name, map[string]string{KeyState: stateReserved, KeyPID: "", KeyPeer: "", KeyEndpoint: ""})
+	return a.Switch.SetExternalIDs(ctx, ap.Name, map[string]string{KeyState: stateReserved, KeyPID: "", KeyPeer: "", KeyEndpoint: "", KeyParked: ""})
 }
 
 // Free ends the reservation ref: veth deleted if any, the port given back

@@ -281,10 +281,12 @@ func (a *Attacher) gcPool(ctx context.Context, rep *GCReport, inFlight *settle) 
 		ids := e.ExternalIDs
 		state := ids[KeyState]
 		if state == statePool {
-			if _, perr := parsePortData(ids); perr == nil {
-				continue
-			} else {
+			if _, perr := parsePortData(ids); perr != nil {
 				a.log().Info("gc: removing pool port", "ovs_port", e.Name, "why", "incomplete record: "+perr.Error())
+			} else if why := a.brokenParking(ctx, e); why != "" {
+				a.log().Info("gc: removing pool port", "ovs_port", e.Name, "why", why)
+			} else {
+				continue
 			}
 			if ok, err := a.drainEntry(ctx, e); err != nil {
 				errs = append(errs, err)
@@ -333,6 +335,29 @@ func (a *Attacher) gcPool(ctx context.Context, rep *GCReport, inFlight *settle) 
 		rep.PoolRemoved = append(rep.PoolRemoved, e.Name)
 	}
 	return errors.Join(errs...)
+}
+
+// brokenParking says what is wrong with the parked veth of the ready
+// entry e ("": nothing, or e has none): an end missing. A VM end that
+// ovs-vswitchd set down is set up again, which repairs it.
+func (a *Attacher) brokenParking(ctx context.Context, e AccessPort) string {
+	peer := e.ExternalIDs[KeyParked]
+	li, ok := a.Links.(LinkInspector)
+	if peer == "" || !ok {
+		return ""
+	}
+	for _, name := range []string{peer, e.Name} {
+		in, err := li.LinkExists(ctx, name)
+		if err != nil {
+			a.log().Warn("gc: checking a pool port's parked veth", "ovs_port", e.Name, "link", name, "err", err)
+			return ""
+		}
+		if !in {
+			return "parked veth end " + name + " missing"
+		}
+	}
+	a.ensureVMEndUp(ctx, e.Name, e.ExternalIDs[KeyPort])
+	return ""
 }
 
 func (a *Attacher) deadAttachment(ctx context.Context, at Attachment, ap AccessPort, alive Alive) (bool, string, error) {

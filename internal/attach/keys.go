@@ -40,6 +40,12 @@ const (
 	// PoolPortName, no device_id), which may go back to the pool when its
 	// attachment ends.
 	KeyPooled = "ovn-docker:pooled"
+	// KeyParked: the name of a pool entry's veth end parked in the VM
+	// (PeerName of the access port; the other end is the access port's
+	// interface, opened by OVS, the data path proven from the parked
+	// end), set while the entry has one: taking the entry moves that end
+	// into the container instead of making a veth.
+	KeyParked = "ovn-docker:parked"
 
 	// KeyPoolTargetPrefix + network id (+ "/" + security group ids for a
 	// set other than the default, see poolKey), on the VM bridge: how many

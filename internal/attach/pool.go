@@ -3,10 +3,19 @@ package attach
 // The port pool: Neutron ports made ahead of need, so that an attach makes
 // no Neutron call at all.
 //
-// A pool entry is an access port of the VM bridge (a claimed VLAN, no veth)
-// whose Neutron port already exists as a child of the VM's port with that
-// VLAN as tag, and was ACTIVE when the entry became ready: OVN binds a
-// child port as soon as its parent is bound, so it stays up while unused.
+// A pool entry is an access port of the VM bridge (a claimed VLAN) whose
+// Neutron port already exists as a child of the VM's port with that VLAN
+// as tag, and was ACTIVE when the entry became ready: OVN binds a child
+// port as soon as its parent is bound, so it stays up while unused. A
+// ready entry also has its veth (when Links is a PeerMover): the VM end is
+// the access port's interface, opened by OVS, and the other end is parked
+// in the VM (PeerName, recorded as KeyParked) with the port's MAC and MTU,
+// up, without addresses and with IPv6 address generation off, so it sends
+// nothing; the data path was proven from it (DHCP probe) before the entry
+// became ready. Taking the entry moves the parked end into the container
+// (or hands it to the engine, which moves it): OVS keeps its port and
+// ofport, so the proven path stays proven, and the attach makes no veth,
+// waits for no OVS and sends no probe.
 // The access port's external_ids carry everything the attach needs
 // (portData): Neutron port and network ids, MAC, addresses with prefix
 // lengths, gateways, MTU, the owning project. The per-network target (how
@@ -20,7 +29,9 @@ package attach
 // another entry (or creates a port if none is left). Giving an entry back
 // (Detach, while the pool is below its target) deletes the veth, flips the
 // state to "pool-returning", renews the OVS Interface (so that the next
-// veth's "interface up" is observed afresh) and flips the state to "pool".
+// veth's "interface up" is observed afresh), parks a new veth, proven like
+// at fill time (the container's end died with its namespace, or was
+// deleted with the veth), and flips the state to "pool".
 // A crash at any point leaves a state with a dead pid, which GC finishes
 // or removes.
 //
@@ -365,14 +376,33 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 	}
 	d.cfg.Name = req.IfName
 	d.cfg.DisableTxChecksum = a.VM.DatapathType == "netdev"
-	cfg, err := a.plug(ctx, req, e, d.cfg)
-	if err == nil {
-		// A pool port was ACTIVE when it was made, but its flows on the
-		// hypervisor are what the container needs.
-		err = a.probeDataPath(ctx, req, e.Name, ids[KeyPort], cfg.MAC, d.probe)
+	var cfg IfaceConfig
+	parked := false
+	if mover, ok := a.Links.(PeerMover); ok && ids[KeyParked] != "" {
+		cfg, err = a.moveParked(ctx, mover, req, e, d.cfg)
+		parked = err == nil
+		if errors.Is(err, ErrNoParkedPeer) {
+			// Deleted behind our back (gc removes such entries, but
+			// this one was taken first): plug it the slow way.
+			a.log().Warn("pool port's parked veth end is missing; making a veth", "ovs_port", e.Name, "peer", ids[KeyParked])
+			err = a.Links.DeleteLink(context.WithoutCancel(ctx), e.Name)
+		}
+	}
+	// plugged: a veth exists, which a failure from here on deletes.
+	plugged := parked
+	if err == nil && !parked {
+		cfg, err = a.plug(ctx, req, e, d.cfg)
+		plugged = err == nil
+		if err == nil {
+			// A pool port was ACTIVE when it was made, but its flows on
+			// the hypervisor are what the container needs.
+			err = a.probeDataPath(ctx, req, e.Name, ids[KeyPort], cfg.MAC, d.probe)
+		}
+	}
+	if plugged {
 		if err == nil {
 			a.announce(ctx, req, e.Name, cfg)
-			if err = a.Switch.SetExternalIDs(ctx, e.Name, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
+			if err = a.Switch.SetExternalIDs(ctx, e.Name, map[string]string{KeyState: stateReady, KeyPID: "", KeyParked: ""}); err != nil {
 				err = fmt.Errorf("marking OVS port %s ready: %w", e.Name, err)
 			}
 		}
@@ -392,7 +422,7 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 		}
 		return Attachment{}, err
 	}
-	a.log().Info("attached from the pool", "ovs_port", e.Name, "port", ids[KeyPort], "netns", req.NetnsPath, "ifname", req.IfName)
+	a.log().Info("attached from the pool", "ovs_port", e.Name, "port", ids[KeyPort], "netns", req.NetnsPath, "ifname", req.IfName, "parked", parked)
 	return Attachment{
 		PortName: e.Name, Bridge: a.VM.Bridge, VLAN: e.VLAN,
 		ContainerID: req.ContainerID, NetnsPath: req.NetnsPath, IfName: req.IfName,
@@ -402,6 +432,73 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 		// pool, and a child port stays bound while its parent is.
 		Status: map[bool]string{true: "ACTIVE"}[a.trunkMode()], State: stateReady,
 	}, nil
+}
+
+// moveParked moves the taken entry e's parked veth end into req's
+// namespace as req.IfName, configured by cfg (gateways only for the
+// namespace's first interface, as plug does), and makes sure the VM end
+// is still up: no veth made, no wait for OVS, no probe. On failure other
+// than ErrNoParkedPeer the veth is gone.
+func (a *Attacher) moveParked(ctx context.Context, mover PeerMover, req Request, e AccessPort, cfg IfaceConfig) (IfaceConfig, error) {
+	if first, err := a.firstInNetns(ctx, req, e.Name); err != nil {
+		return cfg, err
+	} else if !first {
+		cfg.Gateways = nil
+	}
+	if err := interrupted(ctx); err != nil {
+		return cfg, err
+	}
+	peer := e.ExternalIDs[KeyParked]
+	if err := mover.MoveLink(context.WithoutCancel(ctx), peer, req.NetnsPath, cfg); err != nil {
+		return cfg, fmt.Errorf("moving veth end %s (of %s) into %s as %s: %w", peer, e.Name, req.NetnsPath, req.IfName, err)
+	}
+	// The OVS end did not move: its port, ofport and flows are the ones
+	// proven at fill time. ovs-vswitchd could have set it down since.
+	a.ensureVMEndUp(ctx, e.Name, e.ExternalIDs[KeyPort])
+	return cfg, nil
+}
+
+// park gives entry ap (its Neutron port's data d) its veth: the VM end is
+// the access port, the other end PeerName(ap.Name) stays in the VM with
+// the port's MAC and MTU, up, without addresses and IPv6 address
+// generation off. It waits for OVS to open the VM end and proves the data
+// path from the parked end. It returns the parked end's name; on failure
+// no veth is left.
+func (a *Attacher) park(ctx context.Context, ap AccessPort, d portData) (string, error) {
+	peer := PeerName(ap.Name)
+	cfg := IfaceConfig{Name: peer, MAC: d.cfg.MAC, MTU: d.cfg.MTU, DisableTxChecksum: a.VM.DatapathType == "netdev", NoIPv6AddrGen: true}
+	if err := interrupted(ctx); err != nil {
+		return "", err
+	}
+	if err := a.Links.CreateVeth(context.WithoutCancel(ctx), ap.Name, ownNetns, cfg); err != nil {
+		return "", fmt.Errorf("creating veth %s <-> %s: %w", ap.Name, peer, err)
+	}
+	err := func() error {
+		octx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := a.Switch.WaitInterfaceUp(octx, ap.Name); err != nil {
+			if ierr := interrupted(ctx); ierr != nil {
+				return ierr
+			}
+			return fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
+		}
+		return a.probeDataPath(ctx, Request{NetnsPath: ownNetns, IfName: peer}, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe)
+	}()
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := a.Links.DeleteLink(rctx, ap.Name); derr != nil {
+			a.log().Warn("rollback: deleting veth failed; `ovn-docker gc` will clean up", "veth", ap.Name, "err", derr)
+		}
+		return "", err
+	}
+	return peer, nil
+}
+
+// parks: pool entries get their veth parked (see the package comment).
+func (a *Attacher) parks() bool {
+	_, ok := a.Links.(PeerMover)
+	return ok
 }
 
 // giveBack returns an entry this process holds (an attachment whose veth
@@ -456,10 +553,17 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	}
 	err = a.Pool.UpdateExternalIDsIf(ctx, ap.Name, expect, map[string]string{
 		KeyState: stateReturning, KeyPID: pid, KeyContainer: "", KeyNetns: "", KeyIfName: "",
-		KeyEngineRef: "", KeyEndpoint: "", KeyPeer: "",
+		KeyEngineRef: "", KeyEndpoint: "", KeyPeer: "", KeyParked: "",
 	})
 	if err != nil {
 		return false, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
+	}
+	ready := map[string]string{KeyState: statePool, KeyPID: ""}
+	if a.parks() {
+		// A return that crashed may have left the veth it was parking.
+		if err := a.Links.DeleteLink(ctx, ap.Name); err != nil {
+			return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
+		}
 	}
 	// Bounded: without ovs-vswitchd the renewal never completes, and the
 	// caller then deletes the port instead.
@@ -468,11 +572,21 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	if err := a.Pool.RenewInterface(rctx, ap.Name); err != nil {
 		return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
-	if err := a.Pool.UpdateExternalIDsIf(ctx, ap.Name, map[string]string{KeyState: stateReturning, KeyPID: pid},
-		map[string]string{KeyState: statePool, KeyPID: ""}); err != nil {
+	if a.parks() {
+		d, err := parsePortData(ap.ExternalIDs)
+		if err != nil {
+			return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
+		}
+		peer, err := a.park(ctx, ap, d)
+		if err != nil {
+			return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
+		}
+		ready[KeyParked] = peer
+	}
+	if err := a.Pool.UpdateExternalIDsIf(ctx, ap.Name, map[string]string{KeyState: stateReturning, KeyPID: pid}, ready); err != nil {
 		return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
-	a.log().Info("returned to the pool", "ovs_port", ap.Name, "port", ap.ExternalIDs[KeyPort])
+	a.log().Info("returned to the pool", "ovs_port", ap.Name, "port", ap.ExternalIDs[KeyPort], "parked", ready[KeyParked])
 	return true, nil
 }
 
@@ -646,18 +760,30 @@ func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, gro
 	if err := a.setIDs(nc, &ap, map[string]string{KeyPort: port.ID}); err != nil {
 		return err
 	}
-	ids, err := a.portIDs(nw, port, mtu)
+	cfg, err := ifaceConfig("", nw, port, mtu, false)
 	if err != nil {
 		return err
 	}
+	d := newPortData(nw, port, a.Cloud.ProjectID(), cfg)
+	ids := d.ids()
 	if _, err := a.waitActiveIfReported(ctx, port); err != nil {
 		return err
+	}
+	if a.parks() {
+		ap.ExternalIDs = maps.Clone(ap.ExternalIDs)
+		ap.ExternalIDs[KeyPort] = port.ID
+		peer, err := a.park(ctx, ap, d)
+		if err != nil {
+			return fmt.Errorf("pool port %s: %w", ap.Name, err)
+		}
+		undo = append(undo, func(ctx context.Context) error { return a.Links.DeleteLink(ctx, ap.Name) })
+		ids[KeyParked] = peer
 	}
 	ids[KeyState], ids[KeyPID] = statePool, ""
 	if err := a.Pool.UpdateExternalIDsIf(nc, ap.Name, map[string]string{KeyState: stateFilling, KeyPort: port.ID}, ids); err != nil {
 		return fmt.Errorf("making pool port %s ready: %w", ap.Name, err)
 	}
-	a.log().Info("pool port ready", "ovs_port", ap.Name, "port", port.ID, "network", nw.ID)
+	a.log().Info("pool port ready", "ovs_port", ap.Name, "port", port.ID, "network", nw.ID, "parked", ids[KeyParked])
 	return nil
 }
 

@@ -213,3 +213,33 @@ func (f *Fake) Probes() []FakeProbe {
 	defer f.mu.Unlock()
 	return slices.Clone(f.probes)
 }
+
+// MoveLink moves a current-namespace link into netnsPath as cfg.Name,
+// like Netlink.MoveLink (the peer keeps its name).
+func (f *Fake) MoveLink(ctx context.Context, name, netnsPath string, cfg IfaceConfig) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := validate(name, cfg); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.links[fakeKey{"", name}]
+	if !ok {
+		return fmt.Errorf("move %s: %w", name, ErrNoLink)
+	}
+	if _, ok := f.links[fakeKey{netnsPath, cfg.Name}]; ok {
+		return fmt.Errorf("move %s: %q in %s: %w", name, cfg.Name, netnsPath, ErrExists)
+	}
+	delete(f.links, fakeKey{"", name})
+	for k, p := range f.links {
+		if p.Peer == name && l.Peer == p.Name {
+			p.Peer = cfg.Name
+			f.links[k] = p
+		}
+	}
+	l.Netns, l.Name, l.Cfg = netnsPath, cfg.Name, cfg
+	f.links[fakeKey{netnsPath, cfg.Name}] = l
+	return nil
+}

@@ -29,6 +29,13 @@ type IfaceConfig struct {
 	// off). Needed on a netdev (userspace) OVS bridge: it does not fill in
 	// the checksums the kernel left to the "hardware", so TCP hangs.
 	DisableTxChecksum bool
+	// NoIPv6AddrGen turns IPv6 address generation off on the interface
+	// before it goes up, so that an interface without addresses sends
+	// nothing (no link-local address, hence no DAD or router
+	// solicitation): a pool entry's peer parked in the VM. The setting
+	// does not follow the interface into another namespace: the kernel
+	// makes its IPv6 state afresh there.
+	NoIPv6AddrGen bool
 }
 
 // Netlink is the real implementation. Safe for concurrent use; it keeps no

@@ -103,6 +103,11 @@ func configurePeer(cfg IfaceConfig) error {
 	if err := enableIPv6(cfg); err != nil {
 		return err
 	}
+	if cfg.NoIPv6AddrGen {
+		if err := noIPv6AddrGen(cfg.Name); err != nil {
+			return err
+		}
+	}
 	for _, p := range cfg.Addresses {
 		addr := &netlink.Addr{IPNet: prefixToIPNet(p)}
 		if p.Addr().Unmap().Is6() {
@@ -166,6 +171,77 @@ func enableIPv6(cfg IfaceConfig) error {
 		}
 		return nil
 	}
+	return nil
+}
+
+// noIPv6AddrGen sets addr_gen_mode to none (1) on the interface. A kernel
+// without IPv6 has nothing to turn off. Must run on a thread inside the
+// namespace, like enableIPv6.
+func noIPv6AddrGen(name string) error {
+	path := "/proc/sys/net/ipv6/conf/" + name + "/addr_gen_mode"
+	err := os.WriteFile(path, []byte("1"), 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("IPv6 address generation off on %s: %w", name, err)
+	}
+	return nil
+}
+
+// MoveLink moves the current-namespace link name (a parked veth end)
+// into the namespace at netnsPath, renames it cfg.Name there and
+// configures it like CreateVeth configures a peer (addresses, up,
+// routes; its MAC and MTU stay as they are). The other end stays where
+// it is, with its ifindex, so OVS keeps its port. Moving takes the kernel
+// down the link first, which lets it be renamed. On failure the link is
+// deleted (with its peer): it may be half-configured in the namespace.
+func (n *Netlink) MoveLink(ctx context.Context, name, netnsPath string, cfg IfaceConfig) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := validate(name, cfg); err != nil {
+		return err
+	}
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		if isNotFound(err) {
+			return fmt.Errorf("move %s: %w", name, ErrNoLink)
+		}
+		return fmt.Errorf("move %s: %w", name, err)
+	}
+	target, err := ns.GetNS(netnsPath)
+	if err != nil {
+		return fmt.Errorf("move %s: open network namespace %s: %w", name, netnsPath, err)
+	}
+	defer target.Close()
+	if err := netlink.LinkSetNsFd(link, int(target.Fd())); err != nil {
+		return fmt.Errorf("move %s into %s: %w", name, netnsPath, err)
+	}
+	err = target.Do(func(ns.NetNS) error {
+		if name != cfg.Name {
+			l, err := netlink.LinkByName(name)
+			if err != nil {
+				return fmt.Errorf("find %s: %w", name, err)
+			}
+			if err := netlink.LinkSetName(l, cfg.Name); err != nil {
+				return fmt.Errorf("rename %s to %s: %w", name, cfg.Name, err)
+			}
+		}
+		return configurePeer(cfg)
+	})
+	if err != nil {
+		if derr := target.Do(func(ns.NetNS) error {
+			if derr := deleteLink(cfg.Name); derr != nil {
+				return derr
+			}
+			return deleteLink(name)
+		}); derr != nil {
+			n.log.Warn("rollback: delete moved link", "link", name, "netns", netnsPath, "error", derr)
+		}
+		return fmt.Errorf("configure %s in %s (moved from %s): %w", cfg.Name, netnsPath, name, err)
+	}
+	n.log.DebugContext(ctx, "moved link", "link", name, "netns", netnsPath, "name", cfg.Name)
 	return nil
 }
 

@@ -372,3 +372,51 @@ func TestCreateVethGatewayOutsideSubnet(t *testing.T) {
 	}
 	t.Errorf("no route via 192.0.2.1 in %+v", routes)
 }
+
+func TestMoveLinkParkedPeer(t *testing.T) {
+	needRoot(t)
+	nsPath := newNetns(t, "vst-m1")
+	cleanupLink(t, "vstm1")
+	cleanupLink(t, "vstp1")
+	n := New(testLogger())
+	ctx := testCtx(t)
+	parked := IfaceConfig{Name: "vstp1", MAC: mustMAC("02:00:0a:01:00:07"), MTU: 1442, NoIPv6AddrGen: true}
+	if err := n.CreateVeth(ctx, "vstm1", "/proc/self/ns/net", parked); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv6/conf/vstp1/addr_gen_mode"); err == nil && strings.TrimSpace(string(b)) != "1" {
+		t.Errorf("parked end's addr_gen_mode = %q, want 1 (none)", b)
+	}
+	hostIndex := func() int {
+		l, err := netlink.LinkByName("vstm1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Attrs().Index
+	}
+	before := hostIndex()
+	cfg := IfaceConfig{
+		Name:      "eth0",
+		Addresses: []netip.Prefix{netip.MustParsePrefix("10.1.0.7/24")},
+		Gateways:  []netip.Addr{netip.MustParseAddr("10.1.0.1")},
+	}
+	if err := n.MoveLink(ctx, "vstp1", nsPath, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var got observed
+	inNetns(t, nsPath, func() (err error) { got, err = observe("eth0"); return err })
+	want := observed{Name: "eth0", MAC: "02:00:0a:01:00:07", MTU: 1442, Up: true,
+		Addresses: []string{"10.1.0.7/24"}, Defaults: []string{"10.1.0.1"}, TxCsum: true}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("moved end (-want +got):\n%s", d)
+	}
+	if ok, _ := n.LinkExists(ctx, "vstp1"); ok {
+		t.Error("vstp1 still in the VM after the move")
+	}
+	if after := hostIndex(); after != before {
+		t.Errorf("VM end's ifindex %d -> %d: OVS would see a new interface", before, after)
+	}
+	if err := n.MoveLink(ctx, "vstp1", nsPath, cfg); !errors.Is(err, ErrNoLink) {
+		t.Errorf("moving a missing link: %v, want ErrNoLink", err)
+	}
+}

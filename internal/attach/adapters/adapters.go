@@ -111,8 +111,21 @@ func NewLinks(log *slog.Logger) Links { return Links{netdev.New(log)} }
 func (l Links) CreateVeth(ctx context.Context, host, nsPath string, cfg attach.IfaceConfig) error {
 	return l.N.CreateVeth(ctx, host, nsPath, netdev.IfaceConfig{
 		Name: cfg.Name, MAC: cfg.MAC, Addresses: cfg.Addresses, Gateways: cfg.Gateways,
+		MTU: cfg.MTU, DisableTxChecksum: cfg.DisableTxChecksum, NoIPv6AddrGen: cfg.NoIPv6AddrGen,
+	})
+}
+
+var _ attach.PeerMover = Links{}
+
+func (l Links) MoveLink(ctx context.Context, name, nsPath string, cfg attach.IfaceConfig) error {
+	err := l.N.MoveLink(ctx, name, nsPath, netdev.IfaceConfig{
+		Name: cfg.Name, MAC: cfg.MAC, Addresses: cfg.Addresses, Gateways: cfg.Gateways,
 		MTU: cfg.MTU, DisableTxChecksum: cfg.DisableTxChecksum,
 	})
+	if errors.Is(err, netdev.ErrNoLink) {
+		return fmt.Errorf("%w: %w", attach.ErrNoParkedPeer, err)
+	}
+	return err
 }
 
 func (l Links) DeleteLink(ctx context.Context, name string) error {

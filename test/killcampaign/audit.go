@@ -234,6 +234,9 @@ func (c *campaign) auditVM(v vm, holders map[string]holder, claimed map[string]s
 		switch state {
 		case "pool":
 			rep.Counts["pool ports"]++
+			if parked := ap.ids["ovn-docker:parked"]; parked != "" && !has(vl, parked) {
+				nonet("%s: ready pool port %s lost its parked veth end %s", v.Name, ap.name, parked)
+			}
 			continue
 		case "ready":
 		default:
@@ -259,6 +262,13 @@ func (c *campaign) auditVM(v vm, holders map[string]holder, claimed map[string]s
 		if _, err := vswitch.VLANFromPortName(l); err == nil { // an access port's VM end
 			if _, ok := findPort(aps, l); !ok {
 				leak("%s: veth %s has no OVS access port", v.Name, l)
+			}
+		}
+		// A pool entry's parked end (or an engine's end not yet moved):
+		// its access port must exist.
+		if vmEnd, ok := strings.CutPrefix(l, "ovc"); ok {
+			if _, ok := findPort(aps, vswitch.AccessPortPrefix+vmEnd); !ok {
+				leak("%s: parked veth end %s has no OVS access port", v.Name, l)
 			}
 		}
 	}

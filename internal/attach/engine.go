@@ -148,6 +148,7 @@ func (a *Attacher) reserveFromPool(ctx context.Context, req ReserveRequest, grou
 		return Entry{}, false, err
 	}
 	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	preferParked(cands, true) // the engine moves the parked end itself
 	for _, e := range cands {
 		take := map[string]string{KeyState: stateReserved, KeyPID: "", KeyEngineRef: req.Ref}
 		err := a.Pool.UpdateExternalIDsIf(context.WithoutCancel(ctx), e.Name, map[string]string{KeyState: statePool, KeyPort: e.ExternalIDs[KeyPort]}, take)

@@ -107,41 +107,57 @@ func TestPoolParksProvenVeths(t *testing.T) {
 		t.Errorf("attachment still records a parked end: %v", r.sw.ports[at.PortName].ExternalIDs)
 	}
 
-	// Detach gives it back with a new parked, proven veth.
+	// Detach gives it back without veth: the next namespace attach
+	// makes one in place, cheaper than a move.
 	if _, err := r.a.Detach(ctx, Selector{ContainerID: "c1"}); err != nil {
 		t.Fatal(err)
 	}
+	want[at.PortName] = ""
 	if d := cmp.Diff(want, r.parked(t)); d != "" {
 		t.Errorf("parked after the return (-want +got):\n%s", d)
 	}
-	if len(r.links.probes) != probes+1 {
-		t.Errorf("the return probed %v", r.links.probes[probes:])
+	if len(r.links.probes) != probes || len(r.links.links) != 1 {
+		t.Errorf("the return probed %v, links %v", r.links.probes[probes:], r.links.links)
 	}
 
-	// The engine gets the parked end as is.
-	e, err := r.a.Reserve(ctx, ReserveRequest{NetworkID: "net-1", Ref: "ref-1"})
-	if err != nil {
-		t.Fatal(err)
+	// The engine takes the parked entry first, and gets its end as is;
+	// then the other one, plugged as before. Both go back parked.
+	var es []Entry
+	for i := range 2 {
+		ref := fmt.Sprint("ref-", i)
+		e, err := r.a.Reserve(ctx, ReserveRequest{NetworkID: "net-1", Ref: ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.a.SetEndpoint(ctx, ref, fmt.Sprint("ep-", i)); err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
 	}
-	if _, err := r.a.SetEndpoint(ctx, "ref-1", "ep-1"); err != nil {
-		t.Fatal(err)
+	if es[0].PortName == at.PortName {
+		t.Errorf("the engine took the unparked entry %s first", at.PortName)
 	}
-	probes = len(r.links.probes)
-	p, err := r.a.Plug(ctx, "ep-1")
-	if err != nil {
-		t.Fatal(err)
+	for i, wantProbes := range []int{0, 1} {
+		probes = len(r.links.probes)
+		p, err := r.a.Plug(ctx, fmt.Sprint("ep-", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Peer != PeerName(es[i].PortName) || p.State != stateReady || len(r.links.probes) != probes+wantProbes {
+			t.Errorf("plug %d of %s: %+v, probes %v", i, es[i].PortName, p, r.links.probes[probes:])
+		}
 	}
-	if p.Peer != PeerName(e.PortName) || p.State != stateReady || len(r.links.probes) != probes {
-		t.Errorf("plug: %+v, probes %v", p, r.links.probes[probes:])
+	for i := range 2 {
+		if err := r.a.Unplug(ctx, fmt.Sprint("ep-", i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.a.Free(ctx, fmt.Sprint("ref-", i)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := r.a.Unplug(ctx, "ep-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.a.Free(ctx, "ref-1"); err != nil {
-		t.Fatal(err)
-	}
+	want[at.PortName] = PeerName(at.PortName)
 	if d := cmp.Diff(want, r.parked(t)); d != "" {
-		t.Errorf("parked after the engine freed it (-want +got):\n%s", d)
+		t.Errorf("parked after the engine freed both (-want +got):\n%s", d)
 	}
 
 	// gc removes a ready entry whose parked veth went.

@@ -30,8 +30,8 @@ package attach
 // (Detach, while the pool is below its target) deletes the veth, flips the
 // state to "pool-returning", renews the OVS Interface (so that the next
 // veth's "interface up" is observed afresh), parks a new veth, proven like
-// at fill time (the container's end died with its namespace, or was
-// deleted with the veth), and flips the state to "pool".
+// at fill time, if the engine used the entry (see parkOnReturn), and flips
+// the state to "pool".
 // A crash at any point leaves a state with a dead pid, which GC finishes
 // or removes.
 //
@@ -341,6 +341,10 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 	// Concurrent attaches start at different entries, so they rarely
 	// collide; a loser just tries the next.
 	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	// Entries without a parked veth first: making the veth in the
+	// namespace costs less than moving a parked end there (see
+	// parkOnReturn), and parked ones are best left to the engine.
+	preferParked(cands, false)
 	pid := a.pid()
 	nc := context.WithoutCancel(ctx)
 	for _, e := range cands {
@@ -501,6 +505,34 @@ func (a *Attacher) parks() bool {
 	return ok
 }
 
+// parkOnReturn: entry ap, given back, gets a parked veth only if the
+// engine used it. The engine moves the veth's free end into the
+// container itself, so a parked one spares its Join the veth, the wait
+// for OVS and the probe. A namespace attachment (CLI, CNI) gains nothing
+// from it: moving a link into another namespace takes the kernel longer
+// (it waits for every pending RCU callback, 15-30 ms here) than making
+// the veth in place, waiting for OVS and probing together, so such an
+// entry goes back as before, without veth, and its next attach makes one
+// in place. Fill parks every entry: which kind of attach takes it is not
+// known then, and each entry finds its kind after its first use.
+func (a *Attacher) parkOnReturn(ap AccessPort) bool {
+	return a.parks() && ap.ExternalIDs[KeyEngineRef] != ""
+}
+
+// preferParked orders entries (stably) with parked ones first, or last.
+func preferParked(es []AccessPort, first bool) {
+	slices.SortStableFunc(es, func(x, y AccessPort) int {
+		px, py := x.ExternalIDs[KeyParked] != "", y.ExternalIDs[KeyParked] != ""
+		switch {
+		case px == py:
+			return 0
+		case px == first:
+			return -1
+		}
+		return 1
+	})
+}
+
 // giveBack returns an entry this process holds (an attachment whose veth
 // is gone) to the pool, or deletes it if that fails.
 func (a *Attacher) giveBack(ctx context.Context, ap AccessPort) error {
@@ -559,6 +591,7 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 		return false, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
 	ready := map[string]string{KeyState: statePool, KeyPID: ""}
+	park := a.parkOnReturn(ap)
 	if a.parks() {
 		// A return that crashed may have left the veth it was parking.
 		if err := a.Links.DeleteLink(ctx, ap.Name); err != nil {
@@ -572,7 +605,7 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	if err := a.Pool.RenewInterface(rctx, ap.Name); err != nil {
 		return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
-	if a.parks() {
+	if park {
 		d, err := parsePortData(ap.ExternalIDs)
 		if err != nil {
 			return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)

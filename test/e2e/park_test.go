@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,6 +51,33 @@ func readyEntryNames(t *testing.T, vm VM, networkID string) []string {
 		`external_ids:"ovn-docker:state"=pool`, `external_ids:"ovn-docker:network"=`+networkID))
 }
 
+// parkedLinks: the links of vm's ready pool entries of network (id) that
+// record a parked veth: the VM end and the parked end of each.
+func parkedLinks(t *testing.T, vm VM, networkID string) []string {
+	t.Helper()
+	var out []string
+	for _, name := range readyEntryNames(t, vm, networkID) {
+		if peer := strings.Trim(vm.VSCtl(t, "--if-exists", "get", "Port", name, `external_ids:"ovn-docker:parked"`), `"`); peer != "" {
+			out = append(out, name, peer)
+		}
+	}
+	return out
+}
+
+// linksBesides is links with those of drop taken out and those of add
+// put in, sorted.
+func linksBesides(links, drop, add []string) []string {
+	var out []string
+	for _, l := range links {
+		if !slices.Contains(drop, l) {
+			out = append(out, l)
+		}
+	}
+	out = append(out, add...)
+	slices.Sort(out)
+	return out
+}
+
 func readyEntries(t *testing.T, vm VM, networkID string) int {
 	t.Helper()
 	return len(readyEntryNames(t, vm, networkID))
@@ -65,7 +93,7 @@ func TestPoolEntriesParkProvenVeths(t *testing.T) {
 	r := newPluginRig(t)
 	vm1, vm2 := r.s.VM(t, "vm1"), r.s.VM(t, "vm2")
 	r.sandboxDaemon(t, vm1, "start")
-	neutron := r.neutronNetworks(t, "park")[0]
+	neutron := r.createNetwork(t, "demo", "park")
 	peer := strings.TrimSpace(r.mustPlugin(t, vm2, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+neutron, "run", "-d", "busybox:local", "sleep", "3600"))
 	r.rmAtEnd(t, vm2, "demo", peer)
 	peerIP := rowOf(t, r.ps(t, vm2, "demo"), peer).ip(t)
@@ -86,13 +114,14 @@ func TestPoolEntriesParkProvenVeths(t *testing.T) {
 	}
 
 	e := r.startVMEngine(t, vm1)
-	r.createDockerNetwork(t, e, "LSP", neutron)
+	dnet := neutron + "-d"
+	r.createDockerNetwork(t, e, dnet, neutron, "--subnet", nw.Subnets[0].CIDR.String())
 	logPath := filepath.Join(vm1.Dir, "ovn-docker-daemon.log")
 	st, err := os.Stat(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := e.docker(t.Context(), "run", "--rm", "--network", "LSP", daemonImage, "ping", "-c", "1", "-W", "2", peerIP); err != nil {
+	if out, err := e.docker(t.Context(), "run", "--rm", "--network", dnet, daemonImage, "ping", "-c", "1", "-W", "2", peerIP); err != nil {
 		t.Errorf("single ping from a Docker container on a parked pool port failed: %v\n%s", err, out)
 	}
 	b, err := os.ReadFile(logPath)

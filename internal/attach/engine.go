@@ -6,7 +6,8 @@ package attach
 // taken from the pool, its address handed to the engine), then creates
 // the endpoint and joins it to a container (Plug with a hand-off: the veth
 // pair is made in the VM, proven, and its free end left for the engine to
-// move into the container), and later leaves (Unplug: the veth is
+// move into the container; a pool entry's parked veth is handed over as
+// is), and later leaves (Unplug: the veth is
 // deleted) and releases the address (Free: the port goes back to the pool
 // or is deleted, the VLAN released).
 //
@@ -42,7 +43,7 @@ const (
 // States of engine entries (KeyState).
 const (
 	stateReserving = "reserving" // Reserve in progress (KeyPID)
-	stateReserved  = "reserved"  // the engine holds the address, no veth
+	stateReserved  = "reserved"  // the engine holds the address, no veth (or a pool entry's parked one)
 	statePlugging  = "plugging"  // Plug in progress (KeyPID)
 )
 

@@ -12,10 +12,14 @@ package attach
 // in the VM (PeerName, recorded as KeyParked) with the port's MAC and MTU,
 // up, without addresses and with IPv6 address generation off, so it sends
 // nothing; the data path was proven from it (DHCP probe) before the entry
-// became ready. Taking the entry moves the parked end into the container
-// (or hands it to the engine, which moves it): OVS keeps its port and
-// ofport, so the proven path stays proven, and the attach makes no veth,
-// waits for no OVS and sends no probe.
+// became ready. The engine's Plug hands the parked end over (the engine
+// moves it into the container): OVS keeps its port and ofport, so the
+// proven path stays proven, and Plug makes no veth, waits for no OVS and
+// sends no probe. A namespace attach (CLI, CNI) prefers an entry without
+// a parked veth, makes its veth in place and probes as before, since the
+// kernel moves a link between namespaces more slowly than that; it moves
+// a parked end in only when no other entry is left (see parkOnReturn for
+// which entries go back parked).
 // The access port's external_ids carry everything the attach needs
 // (portData): Neutron port and network ids, MAC, addresses with prefix
 // lengths, gateways, MTU, the owning project. The per-network target (how

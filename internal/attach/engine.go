@@ -208,10 +208,11 @@ func (a *Attacher) reserveNew(ctx context.Context, req ReserveRequest, groups st
 	if err != nil {
 		return Entry{}, err
 	}
-	ids, err := a.portIDs(nw, port, mtu)
+	d, err := a.entryPortData(nw, port, mtu)
 	if err != nil {
 		return Entry{}, err
 	}
+	ids := d.ids()
 	ids[KeyPort] = port.ID
 	if pooled {
 		ids[KeyPooled] = "true"

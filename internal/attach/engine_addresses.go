@@ -47,10 +47,11 @@ func (a *Attacher) SetAddresses(ctx context.Context, ref string, ips []cloud.Fix
 	if err != nil {
 		return Entry{}, err
 	}
-	ids, err := a.portIDs(nw, port, mtu)
+	d, err := a.entryPortData(nw, port, mtu)
 	if err != nil {
 		return Entry{}, err
 	}
+	ids := d.ids()
 	if err := a.setIDs(context.WithoutCancel(ctx), &ap, ids); err != nil {
 		return Entry{}, err
 	}

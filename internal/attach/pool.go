@@ -98,15 +98,15 @@ type portData struct {
 	dns                  []netip.Addr // see KeyDNS
 }
 
-// portIDs is what an entry records of its Neutron port for a later plug
-// (portData's external_ids): MAC, addresses with their prefix lengths,
-// gateways, MTU, network and project.
-func (a *Attacher) portIDs(nw cloud.Network, port cloud.Port, mtu int) (map[string]string, error) {
+// entryPortData is what an entry records of its Neutron port for a later
+// plug (its ids() are the external_ids): MAC, addresses with their prefix
+// lengths, gateways, MTU, network and project.
+func (a *Attacher) entryPortData(nw cloud.Network, port cloud.Port, mtu int) (portData, error) {
 	cfg, err := ifaceConfig("", nw, port, mtu, false)
 	if err != nil {
-		return nil, err
+		return portData{}, err
 	}
-	return newPortData(nw, port, a.Cloud.ProjectID(), cfg).ids(), nil
+	return newPortData(nw, port, a.Cloud.ProjectID(), cfg), nil
 }
 
 // newPortData is what an attach of port (on nw, owned by project) needs.
@@ -797,11 +797,10 @@ func (a *Attacher) makeEntry(ctx context.Context, nw cloud.Network, mtu int, gro
 	if err := a.setIDs(nc, &ap, map[string]string{KeyPort: port.ID}); err != nil {
 		return err
 	}
-	cfg, err := ifaceConfig("", nw, port, mtu, false)
+	d, err := a.entryPortData(nw, port, mtu)
 	if err != nil {
 		return err
 	}
-	d := newPortData(nw, port, a.Cloud.ProjectID(), cfg)
 	ids := d.ids()
 	if _, err := a.waitActiveIfReported(ctx, port); err != nil {
 		return err

@@ -56,6 +56,10 @@ type Attacher struct {
 	// ports ACTIVE, so only then does attach wait for it; the data-path
 	// probe is made in both.
 	Mode PortMode
+	// DNS, when set (the cloud has dns-integration), gives each port the
+	// container's name as dns_name, so that containers on one network
+	// resolve each other through OVN's DNS. Nil: ports get no dns_name.
+	DNS PortNamer
 
 	mu      sync.Mutex
 	trunkID string // the VM's trunk, once known
@@ -232,6 +236,15 @@ func (a *Attacher) attachNew(ctx context.Context, req Request, groups string) (_
 	if a.trunkMode() {
 		spec.deviceID = "" // Neutron refuses a subport with a device_id
 	}
+	// The dns_name goes with the create when the port has its owner as
+	// device_id; a port made without one (a pool port, a subport) is
+	// named with its owner once made (see nameAfter).
+	dnsName, nameLater := a.dnsNameFor(req), ""
+	if spec.deviceID != "" {
+		spec.dnsName = dnsName
+	} else if req.ContainerID != "" {
+		nameLater = dnsName
+	}
 	port, err := a.newChild(ctx, &ap, spec, &undo)
 	if err != nil {
 		return Attachment{}, err
@@ -239,6 +252,9 @@ func (a *Attacher) attachNew(ctx context.Context, req Request, groups string) (_
 	log := a.log().With("ovs_port", ap.Name, "vlan", ap.VLAN, "network", nw.ID, "port", port.ID)
 	cfg, cerr := ifaceConfig(req.IfName, nw, port, mtu, a.VM.DatapathType == "netdev")
 	ids := map[string]string{KeyPort: port.ID}
+	if nameLater != "" && a.nameAfter(nc, port.ID, nameLater, req.ContainerID) {
+		ids[KeyDNSName] = nameLater // a pool port's is cleared when it goes back
+	}
 	d := newPortData(nw, port, a.Cloud.ProjectID(), cfg)
 	if cerr == nil {
 		maps.Copy(ids, d.ids())

@@ -340,6 +340,13 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 			KeyState: stateAttaching, KeyPID: pid,
 			KeyContainer: req.ContainerID, KeyNetns: req.NetnsPath, KeyIfName: req.IfName,
 		}
+		// Recorded before the port is named, so that its return to the
+		// pool clears a name set by an attach that then crashed.
+		dnsName := ""
+		if req.ContainerID != "" {
+			dnsName = a.dnsNameFor(req)
+			take[KeyDNSName] = dnsName
+		}
 		err := a.Pool.UpdateExternalIDsIf(nc, e.Name, map[string]string{KeyState: statePool, KeyPort: e.ExternalIDs[KeyPort]}, take)
 		if errors.Is(err, ErrPortTaken) {
 			a.log().Debug("pool port taken by another attach, trying the next", "ovs_port", e.Name)
@@ -349,6 +356,9 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 			return Attachment{}, false, fmt.Errorf("taking pool port %s: %w", e.Name, err)
 		}
 		maps.Copy(e.ExternalIDs, take)
+		if dnsName != "" {
+			a.nameAfter(nc, e.ExternalIDs[KeyPort], dnsName, req.ContainerID)
+		}
 		at, err := a.plugPooled(ctx, req, e)
 		return at, true, err
 	}
@@ -461,6 +471,16 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	if err != nil {
 		return false, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
+	// The container's name leaves the port before it is ready for
+	// another one (its DNS records would answer for the next owner).
+	if name := ap.ExternalIDs[KeyDNSName]; name != "" {
+		if a.DNS == nil {
+			return true, fmt.Errorf("returning %s to the pool: its port has dns_name %q and this process cannot clear it", ap.Name, name)
+		}
+		if err := a.DNS.SetPortDNSName(ctx, ap.ExternalIDs[KeyPort], "", ""); err != nil {
+			return true, fmt.Errorf("returning %s to the pool: clearing dns_name %q: %w", ap.Name, name, err)
+		}
+	}
 	// Bounded: without ovs-vswitchd the renewal never completes, and the
 	// caller then deletes the port instead.
 	rctx, cancel := context.WithTimeout(ctx, renewTimeout)
@@ -469,7 +489,7 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 		return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
 	if err := a.Pool.UpdateExternalIDsIf(ctx, ap.Name, map[string]string{KeyState: stateReturning, KeyPID: pid},
-		map[string]string{KeyState: statePool, KeyPID: ""}); err != nil {
+		map[string]string{KeyState: statePool, KeyPID: "", KeyDNSName: ""}); err != nil {
 		return true, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
 	a.log().Info("returned to the pool", "ovs_port", ap.Name, "port", ap.ExternalIDs[KeyPort])

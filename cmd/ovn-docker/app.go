@@ -196,6 +196,9 @@ func (a *app) attacherWith(ctx context.Context, cl *cloud.Client) (*attach.Attac
 		a.log.Debug("asking Neutron for dns-integration; ports get no dns_name", "err", err)
 	} else if ok {
 		at.DNS = cl
+		// A pool port is named in the background (see attach's
+		// nameInBackground): the command waits for it before exiting.
+		a.closers = append(a.closers, at.WaitNamed)
 	}
 	return at, nil
 }

@@ -63,6 +63,8 @@ type Attacher struct {
 
 	mu      sync.Mutex
 	trunkID string // the VM's trunk, once known
+	// naming: port id → closed when its background naming is done
+	naming map[string]chan struct{}
 }
 
 // Request says which namespace to attach to which network.

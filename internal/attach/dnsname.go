@@ -64,3 +64,57 @@ func (a *Attacher) nameAfter(ctx context.Context, portID, dnsName, deviceID stri
 	}
 	return true
 }
+
+// nameInBackground names a pool port without making the attach wait:
+// the update (4.5 ms p50 from a VM on ovn-neutrond, more with real
+// Neutron) would be most of a pool attach. It runs while the container is
+// created and started; WaitNamed waits for it before the process exits,
+// and the port's return to the pool waits for it before clearing the
+// name.
+func (a *Attacher) nameInBackground(ctx context.Context, portID, dnsName, deviceID string) {
+	if dnsName == "" {
+		return
+	}
+	done := make(chan struct{})
+	a.mu.Lock()
+	if a.naming == nil {
+		a.naming = map[string]chan struct{}{}
+	}
+	a.naming[portID] = done
+	a.mu.Unlock()
+	go func() {
+		defer func() {
+			a.mu.Lock()
+			if a.naming[portID] == done {
+				delete(a.naming, portID)
+			}
+			a.mu.Unlock()
+			close(done)
+		}()
+		a.nameAfter(ctx, portID, dnsName, deviceID)
+	}()
+}
+
+// waitNamed waits until no naming of portID is in flight.
+func (a *Attacher) waitNamed(portID string) {
+	a.mu.Lock()
+	ch := a.naming[portID]
+	a.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
+}
+
+// WaitNamed waits until every port naming this Attacher started in the
+// background is done; a process calls it before it exits.
+func (a *Attacher) WaitNamed() {
+	a.mu.Lock()
+	var chs []chan struct{}
+	for _, ch := range a.naming {
+		chs = append(chs, ch)
+	}
+	a.mu.Unlock()
+	for _, ch := range chs {
+		<-ch
+	}
+}

@@ -85,8 +85,9 @@ func TestDNSNameOnSubport(t *testing.T) {
 	}
 }
 
-// A pool port is named when taken and loses the name (and device_id)
-// before it is ready in the pool again.
+// A pool port is named when taken (in the background: WaitNamed waits for
+// it) and loses the name (and device_id) before it is ready in the pool
+// again.
 func TestDNSNameOnPoolPort(t *testing.T) {
 	r := newPoolRig(t)
 	r.a.DNS = r.cl
@@ -98,6 +99,7 @@ func TestDNSNameOnPoolPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.a.WaitNamed() // nothing runs in the background after it
 	if p := r.cl.ports[at.PortID]; r.cl.dnsNames[at.PortID] != "web" || p.DeviceID != "c1" || p.Name != PoolPortName {
 		t.Errorf("taken pool port %+v, dns_name %q", p, r.cl.dnsNames[at.PortID])
 	}
@@ -112,5 +114,31 @@ func TestDNSNameOnPoolPort(t *testing.T) {
 	}
 	if ids := r.sw.ports[at.PortName].ExternalIDs; ids[KeyDNSName] != "" {
 		t.Errorf("pool entry still records dns name %q", ids[KeyDNSName])
+	}
+}
+
+// A detach right after a pool attach waits for the port's naming before
+// clearing it: the pool port never keeps the name.
+func TestDNSNamePoolReturnWaitsForNaming(t *testing.T) {
+	r := newPoolRig(t)
+	r.a.DNS = r.cl
+	ctx := context.Background()
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		at, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", ContainerID: "c1", Name: "web"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.a.Detach(ctx, Selector{ContainerID: "c1"}); err != nil {
+			t.Fatal(err)
+		}
+		r.cl.mu.Lock()
+		name, dev := r.cl.dnsNames[at.PortID], r.cl.ports[at.PortID].DeviceID
+		r.cl.mu.Unlock()
+		if name != "" || dev != "" {
+			t.Fatalf("round %d: pool port back in the pool with dns_name %q, device_id %q", i, name, dev)
+		}
 	}
 }

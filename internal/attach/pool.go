@@ -356,10 +356,10 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 			return Attachment{}, false, fmt.Errorf("taking pool port %s: %w", e.Name, err)
 		}
 		maps.Copy(e.ExternalIDs, take)
-		if dnsName != "" {
-			a.nameAfter(nc, e.ExternalIDs[KeyPort], dnsName, req.ContainerID)
-		}
 		at, err := a.plugPooled(ctx, req, e)
+		if err == nil {
+			a.nameInBackground(nc, e.ExternalIDs[KeyPort], dnsName, req.ContainerID)
+		}
 		return at, true, err
 	}
 	return Attachment{}, false, nil
@@ -473,6 +473,7 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	}
 	// The container's name leaves the port before it is ready for
 	// another one (its DNS records would answer for the next owner).
+	a.waitNamed(ap.ExternalIDs[KeyPort])
 	if name := ap.ExternalIDs[KeyDNSName]; name != "" {
 		if a.DNS == nil {
 			return true, fmt.Errorf("returning %s to the pool: its port has dns_name %q and this process cannot clear it", ap.Name, name)

@@ -104,4 +104,3 @@ func afterServer(out string) string {
 	}
 	return ""
 }
-

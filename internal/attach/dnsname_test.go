@@ -70,7 +70,7 @@ func TestDNSNameOnCreate(t *testing.T) {
 }
 
 // A subport cannot have a device_id when it joins the trunk: it is named,
-// with its container as device_id, once it is a subport.
+// with its container as device_id, once attached (in the background).
 func TestDNSNameOnSubport(t *testing.T) {
 	r := newTrunkRig(t)
 	r.a.DNS = r.cl
@@ -78,6 +78,7 @@ func TestDNSNameOnSubport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.a.WaitNamed()
 	want := []string{"create port " + at.PortID, "create trunk trunk-1", fmt.Sprintf("add subport %s vlan %d", at.PortID, at.VLAN),
 		fmt.Sprintf("name port %s %q device %q", at.PortID, "web", "c1")}
 	if d := cmp.Diff(want, r.requestsSince(0)); d != "" {

@@ -26,7 +26,7 @@ KILL_CAMPAIGN_N ?= 60
 # The test/neutrond scenarios run against real Neutron in `e2e` (below):
 # every one that can run against a sandbox's cloud (the others are about
 # ovn-neutrond's own processes and skip there). About 12 minutes there.
-NEUTRON_SCENARIOS := TestFidelity|TestRefusedRequestsChangeNothing|TestForeignParentLooksMissing|TestGophercloudContainerPortLifecycle|TestProviderNetworks|TestProviderNetworkCLI|TestRouters|TestFloatingIPs|TestTrunkRefusals|TestTrunkLifecycle|TestUpdatesReachNB|TestSharedNetworksAndListScoping|TestSecurityGroups|TestOpenstackCLI|TestTrunkOpenstackCLI
+NEUTRON_SCENARIOS := TestFidelity|TestRefusedRequestsChangeNothing|TestForeignParentLooksMissing|TestGophercloudContainerPortLifecycle|TestProviderNetworks|TestProviderNetworkCLI|TestRouters|TestFloatingIPs|TestTrunkRefusals|TestTrunkLifecycle|TestUpdatesReachNB|TestSharedNetworksAndListScoping|TestSecurityGroups|TestOpenstackCLI|TestTrunkOpenstackCLI|TestPortDNSName
 
 # Packages first (the sandbox's installer, a no-op when nothing is missing),
 # then static checks, unit tests (e2e tests skip without a sandbox), and the

@@ -53,14 +53,15 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured attaches here")
 	verbose := flag.Bool("v", false, "log attach's debug messages")
 	portMode := flag.String("port-mode", "auto", "trunk, binding-profile or auto (as the CLI's --port-mode)")
+	dns := flag.Bool("dns", false, "name each port after its namespace (dns_name, where the cloud has dns-integration), as `ovn-docker run --name` does")
 	flag.Parse()
-	if err := run(*n, *conc, *warm, *pool, *network, *portMode, *poll, *cpuprofile, *verbose); err != nil {
+	if err := run(*n, *conc, *warm, *pool, *network, *portMode, *poll, *cpuprofile, *verbose, *dns); err != nil {
 		fmt.Fprintln(os.Stderr, "attach-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, conc, warm, pool int, network, portMode string, poll time.Duration, cpuprofile string, verbose bool) error {
+func run(n, conc, warm, pool int, network, portMode string, poll time.Duration, cpuprofile string, verbose, dns bool) error {
 	ctx := context.Background()
 	level := slog.LevelWarn
 	if verbose {
@@ -118,7 +119,15 @@ func run(n, conc, warm, pool int, network, portMode string, poll time.Duration, 
 		Switch: timedSwitch{sw}, Links: timedLinks{links}, Cloud: timedCloud{cl},
 		VM: vm, Log: log, Poll: poll, Pool: timedPool{sw}, Mode: pmode,
 	}
-	b := &bench{at: at, cl: cl, network: network, pooled: pool > 0, prefix: fmt.Sprintf("bna%d-", os.Getpid())}
+	if dns {
+		if ok, err := cl.HasExtension(ctx, cloud.ExtDNSIntegration); err != nil {
+			return err
+		} else if !ok {
+			return errors.New("-dns: the cloud does not list dns-integration")
+		}
+		at.DNS = timedNamer{cl}
+	}
+	b := &bench{at: at, cl: cl, network: network, pooled: pool > 0, prefix: fmt.Sprintf("bna%d-", os.Getpid()), dns: dns}
 
 	pollDesc := "attach's default"
 	if poll > 0 {
@@ -193,6 +202,7 @@ type bench struct {
 	pooled  bool
 	network string
 	prefix  string
+	dns     bool // -dns
 	seq     int
 	mu      sync.Mutex
 	live    []string // namespaces not yet removed
@@ -239,7 +249,11 @@ func (b *bench) round(ctx context.Context, k int) ([]sample, error) {
 			actx := withSteps(ctx, st)
 			<-start
 			t0 := time.Now()
-			a, err := b.at.Attach(actx, attach.Request{NetnsPath: "/var/run/netns/" + names[i], Network: b.network})
+			req := attach.Request{NetnsPath: "/var/run/netns/" + names[i], Network: b.network}
+			if b.dns {
+				req.Name, req.ContainerID = names[i], names[i]
+			}
+			a, err := b.at.Attach(actx, req)
 			res[i] = sample{total: time.Since(t0), st: st, vlan: a.VLAN, addrs: a.Addresses, port: a.PortID}
 			if err == nil && a.Status != "ACTIVE" {
 				err = fmt.Errorf("attach returned with port status %q", a.Status)

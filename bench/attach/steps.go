@@ -131,6 +131,13 @@ func (c timedCloud) CreatePort(ctx context.Context, o cloud.PortOpts) (cloud.Por
 	return c.Cloud.CreatePort(ctx, o)
 }
 
+type timedNamer struct{ attach.PortNamer }
+
+func (n timedNamer) SetPortDNSName(ctx context.Context, portID, dnsName, deviceID string) error {
+	defer record(ctx, "neutron: set dns_name", time.Now())
+	return n.PortNamer.SetPortDNSName(ctx, portID, dnsName, deviceID)
+}
+
 func (c timedCloud) AddSubport(ctx context.Context, trunkID, portID string, vlan int) error {
 	defer record(ctx, "neutron: add subport", time.Now())
 	return c.Cloud.AddSubport(ctx, trunkID, portID, vlan)

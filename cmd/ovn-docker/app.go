@@ -188,7 +188,19 @@ func (a *app) attacherWith(ctx context.Context, cl *cloud.Client) (*attach.Attac
 		return nil, err
 	}
 	a.log.Debug("VM", "vif_id", vm.VIFID, "bridge", vm.Bridge, "datapath", vm.DatapathType, "uplink", vm.Uplink, "uplink_mtu", vm.UplinkMTU, "port_mode", mode)
-	return &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait, Pool: sw, Mode: mode}, nil
+	at := &attach.Attacher{Switch: sw, Links: links, Cloud: cl, VM: vm, Log: a.log, WaitActive: a.wait, Pool: sw, Mode: mode}
+	// Ports get the container's name as dns_name where the cloud has
+	// dns-integration (asked once, then cached with the token); a cloud
+	// that cannot say just gets no names.
+	if ok, err := cl.HasExtension(ctx, cloud.ExtDNSIntegration); err != nil {
+		a.log.Debug("asking Neutron for dns-integration; ports get no dns_name", "err", err)
+	} else if ok {
+		at.DNS = cl
+		// A pool port is named in the background (see attach's
+		// nameInBackground): the command waits for it before exiting.
+		a.closers = append(a.closers, at.WaitNamed)
+	}
+	return at, nil
 }
 
 // resolvePortMode: --port-mode, where "auto" is trunk mode if Neutron has

@@ -32,6 +32,7 @@ type serveFlags struct {
 	signingKey     string
 	publicURL      string
 	macBase        string
+	dnsDomain      string
 	defaultMTU     int
 	flatNetworks   string
 	vlanNetworks   string
@@ -85,6 +86,7 @@ line of the request (JSON on stderr) names with the user and project.`,
 	fl.StringVar(&f.signingKey, "signing-key", "", "file holding the token signing key (see gen-key)")
 	fl.StringVar(&f.publicURL, "public-url", "", "base URL clients use to reach this server (default: from each request)")
 	fl.StringVar(&f.macBase, "mac-base", "fa:16:3e", "first three octets of generated MAC addresses")
+	fl.StringVar(&f.dnsDomain, "dns-domain", ovn.DefaultDNSDomain, "Neutron's dns_domain: ports' FQDNs are in it; with the default, ports' dns_name is ignored, as in Neutron")
 	fl.IntVar(&f.defaultMTU, "default-mtu", 1442, "MTU of new networks (1500 minus Geneve overhead)")
 	fl.StringVar(&f.flatNetworks, "flat-networks", "*", "physical networks flat provider networks may use, comma-separated (* any, as Neutron's flat_networks)")
 	fl.StringVar(&f.vlanNetworks, "vlan-networks", "*", "physical networks VLAN provider networks may use, comma-separated (* any); provider:segmentation_id is required")
@@ -151,7 +153,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 	store, err := ovn.Open(ctx, ovn.Config{Endpoints: endpoints, Logger: log.With("component", "ovn"),
 		MACBase: f.macBase, DefaultMTU: f.defaultMTU, ConnectTimeout: f.connectTimeout, Metrics: reg,
 		FlatNetworks: physnetList(f.flatNetworks), VLANNetworks: physnetList(f.vlanNetworks), VNIMin: vniMin, VNIMax: vniMax,
-		GatewayChassis: physnetList(f.gatewayChassis)})
+		GatewayChassis: physnetList(f.gatewayChassis), DNSDomain: f.dnsDomain})
 	if err != nil {
 		return err
 	}
@@ -168,6 +170,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 		Store:          store,
 		Logger:         log.With("component", "neutron"),
 		RequestTimeout: f.requestTimeout,
+		DNSDomain:      f.dnsDomain,
 		CallerFrom: func(r *http.Request) (neutron.Caller, error) {
 			p, ok := keystone.PrincipalFrom(r.Context())
 			if !ok {

@@ -99,6 +99,7 @@ type childSpec struct {
 	networkID, name, deviceID string
 	fixedIP                   netip.Addr // valid: the address asked for
 	groups                    []string   // security group ids; nil: the default
+	dnsName                   string     // "": none
 }
 
 // newChild makes the Neutron port of the claimed access port *ap and makes
@@ -116,7 +117,7 @@ func (a *Attacher) newChild(ctx context.Context, ap *AccessPort, spec childSpec,
 	for moves := 0; ; moves++ {
 		port, err := a.Cloud.CreateChildPort(nc, cloud.ChildPortOpts{
 			NetworkID: spec.networkID, Name: spec.name, ParentID: a.VM.VIFID, Tag: ap.VLAN, DeviceID: spec.deviceID, FixedIP: spec.fixedIP,
-			SecurityGroups: spec.groups,
+			SecurityGroups: spec.groups, DNSName: spec.dnsName,
 		})
 		if err == nil {
 			*undo = append(*undo, func(ctx context.Context) error { return a.Cloud.DeletePort(ctx, port.ID) })
@@ -161,7 +162,7 @@ func (a *Attacher) profileTags(ctx context.Context) map[int]bool {
 func (a *Attacher) newSubport(ctx context.Context, ap *AccessPort, spec childSpec, undo *[]func(context.Context) error) (cloud.Port, error) {
 	nc := context.WithoutCancel(ctx)
 	port, err := a.Cloud.CreatePort(nc, cloud.PortOpts{NetworkID: spec.networkID, Name: spec.name, Description: childDescription(a.VM.VIFID, ap.Name), FixedIP: spec.fixedIP,
-		SecurityGroups: spec.groups})
+		SecurityGroups: spec.groups, DNSName: spec.dnsName})
 	if err != nil {
 		return cloud.Port{}, err
 	}

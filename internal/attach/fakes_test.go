@@ -233,6 +233,34 @@ type fakeCloud struct {
 	trunkMade int      // trunks created
 	// groups are the project's security groups (ResolveSecurityGroups).
 	groups []cloud.SecurityGroup
+	// dnsNames: port id → dns_name (create or SetPortDNSName)
+	dnsNames map[string]string
+}
+
+func (f *fakeCloud) SetPortDNSName(_ context.Context, id, dnsName, deviceID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	p, ok := f.ports[id]
+	if !ok {
+		return fmt.Errorf("port %s: %w", id, cloud.ErrNotFound)
+	}
+	p.DeviceID = deviceID
+	f.ports[id] = p
+	f.setDNSName(id, dnsName)
+	f.log("name port %s %q device %q", id, dnsName, deviceID)
+	return nil
+}
+
+func (f *fakeCloud) setDNSName(id, name string) {
+	if f.dnsNames == nil {
+		f.dnsNames = map[string]string{}
+	}
+	if name == "" {
+		delete(f.dnsNames, id)
+		return
+	}
+	f.dnsNames[id] = name
 }
 
 func (f *fakeCloud) ResolveSecurityGroups(_ context.Context, given []string) ([]string, error) {
@@ -248,7 +276,7 @@ func (f *fakeCloud) log(s string, args ...any) {
 }
 
 func (f *fakeCloud) CreatePort(_ context.Context, o cloud.PortOpts) (cloud.Port, error) {
-	p, err := f.CreateChildPort(context.Background(), cloud.ChildPortOpts{NetworkID: o.NetworkID, Name: o.Name, SecurityGroups: o.SecurityGroups})
+	p, err := f.CreateChildPort(context.Background(), cloud.ChildPortOpts{NetworkID: o.NetworkID, Name: o.Name, SecurityGroups: o.SecurityGroups, DNSName: o.DNSName})
 	if err != nil {
 		return p, err
 	}
@@ -409,6 +437,7 @@ func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (c
 		p.FixedIPs = append(p.FixedIPs, cloud.FixedIP{SubnetID: s.ID, IP: a})
 	}
 	f.ports[p.ID] = p
+	f.setDNSName(p.ID, o.DNSName)
 	f.log("create child port %s tag %d", p.ID, o.Tag)
 	return p, nil
 }

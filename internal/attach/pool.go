@@ -359,6 +359,13 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 			KeyState: stateAttaching, KeyPID: pid,
 			KeyContainer: req.ContainerID, KeyNetns: req.NetnsPath, KeyIfName: req.IfName,
 		}
+		// Recorded before the port is named, so that its return to the
+		// pool clears a name set by an attach that then crashed.
+		dnsName := ""
+		if req.ContainerID != "" {
+			dnsName = a.dnsNameFor(req)
+			take[KeyDNSName] = dnsName
+		}
 		err := a.Pool.UpdateExternalIDsIf(nc, e.Name, map[string]string{KeyState: statePool, KeyPort: e.ExternalIDs[KeyPort]}, take)
 		if errors.Is(err, ErrPortTaken) {
 			a.log().Debug("pool port taken by another attach, trying the next", "ovs_port", e.Name)
@@ -369,6 +376,9 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 		}
 		maps.Copy(e.ExternalIDs, take)
 		at, err := a.plugPooled(ctx, req, e)
+		if err == nil {
+			a.nameInBackground(nc, e.ExternalIDs[KeyPort], dnsName, req.ContainerID)
+		}
 		return at, true, err
 	}
 	return Attachment{}, false, nil
@@ -594,7 +604,18 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	if err != nil {
 		return false, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}
-	ready := map[string]string{KeyState: statePool, KeyPID: ""}
+	// The container's name leaves the port before it is ready for
+	// another one (its DNS records would answer for the next owner).
+	a.waitNamed(ap.ExternalIDs[KeyPort])
+	if name := ap.ExternalIDs[KeyDNSName]; name != "" {
+		if a.DNS == nil {
+			return true, fmt.Errorf("returning %s to the pool: its port has dns_name %q and this process cannot clear it", ap.Name, name)
+		}
+		if err := a.DNS.SetPortDNSName(ctx, ap.ExternalIDs[KeyPort], "", ""); err != nil {
+			return true, fmt.Errorf("returning %s to the pool: clearing dns_name %q: %w", ap.Name, name, err)
+		}
+	}
+	ready := map[string]string{KeyState: statePool, KeyPID: "", KeyDNSName: ""}
 	park := a.parkOnReturn(ap)
 	if a.parks() {
 		// A return that crashed may have left the veth it was parking.

@@ -67,6 +67,9 @@ type ChildPortOpts struct {
 	// SecurityGroups are the port's groups (ids); nil: the project's
 	// default group, as Neutron gives it.
 	SecurityGroups []string
+	// DNSName, if set, is the port's dns_name (only where the cloud has
+	// ExtDNSIntegration).
+	DNSName string
 }
 
 // PortOpts describe a plain port (trunk mode: it becomes a child of the
@@ -76,8 +79,9 @@ type PortOpts struct {
 	Name        string
 	Description string
 	FixedIP     netip.Addr // see ChildPortOpts
-	// SecurityGroups: see ChildPortOpts.
+	// SecurityGroups and DNSName: see ChildPortOpts.
 	SecurityGroups []string
+	DNSName        string
 }
 
 // PortFilter selects ports; empty fields do not filter.
@@ -103,7 +107,7 @@ type portWithBinding struct {
 func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, error) {
 	up := true
 	opts := portsbinding.CreateOptsExt{
-		CreateOptsBuilder: ports.CreateOpts{
+		CreateOptsBuilder: withDNSName(ports.CreateOpts{
 			NetworkID:      o.NetworkID,
 			Name:           o.Name,
 			AdminStateUp:   &up,
@@ -111,7 +115,7 @@ func (c *Client) CreateChildPort(ctx context.Context, o ChildPortOpts) (Port, er
 			DeviceID:       o.DeviceID,
 			FixedIPs:       fixedIPs(o.FixedIP),
 			SecurityGroups: securityGroups(o.SecurityGroups),
-		},
+		}, o.DNSName),
 		Profile: map[string]any{"parent_name": o.ParentID, "tag": o.Tag},
 	}
 	var p portWithBinding
@@ -133,7 +137,7 @@ func (c *Client) CreatePort(ctx context.Context, o PortOpts) (Port, error) {
 	var p portWithBinding
 	opts := ports.CreateOpts{NetworkID: o.NetworkID, Name: o.Name, Description: o.Description, AdminStateUp: &up, FixedIPs: fixedIPs(o.FixedIP),
 		SecurityGroups: securityGroups(o.SecurityGroups)}
-	if err := ports.Create(ctx, c.net, opts).ExtractInto(&p); err != nil {
+	if err := ports.Create(ctx, c.net, withDNSName(opts, o.DNSName)).ExtractInto(&p); err != nil {
 		return Port{}, c.apiError(fmt.Sprintf("creating a port on network %s", o.NetworkID), err)
 	}
 	return toPort(p)

@@ -202,7 +202,7 @@ func FuzzPortBody(f *testing.F) {
 		if err != nil {
 			return
 		}
-		spec, err := portSpec(a)
+		spec, err := portSpec(a, "")
 		checkRefusal(t, err)
 		if err != nil {
 			return

@@ -17,12 +17,14 @@ var portCreateAttrs = []string{
 	"device_owner", "admin_state_up", "port_security_enabled", "binding:profile",
 	"binding:host_id", "binding:vnic_type", "project_id", "tenant_id",
 	"security_groups", "allowed_address_pairs", "extra_dhcp_opts", "tags",
+	"dns_name",
 }
 
 var portUpdateAttrs = []string{
 	"name", "description", "fixed_ips", "mac_address", "device_id", "device_owner",
 	"admin_state_up", "port_security_enabled", "binding:profile", "binding:host_id",
 	"binding:vnic_type", "security_groups", "allowed_address_pairs", "extra_dhcp_opts",
+	"dns_name",
 }
 
 // vnicTypes are neutron-lib's VNIC_TYPES.
@@ -33,7 +35,7 @@ type fixedIPJSON struct {
 	IPAddress string `json:"ip_address"`
 }
 
-func portJSON(p *ovn.Port) obj {
+func (s *server) portJSON(p *ovn.Port) obj {
 	fixed := make([]fixedIPJSON, len(p.FixedIPs))
 	for i, f := range p.FixedIPs {
 		fixed[i] = fixedIPJSON{SubnetID: f.SubnetID, IPAddress: f.IPAddress.String()}
@@ -65,6 +67,8 @@ func portJSON(p *ovn.Port) obj {
 		"allowed_address_pairs": pairsJSON(p.AllowedAddressPairs),
 		"extra_dhcp_opts":       dhcpOptsJSON(p.ExtraDHCPOpts),
 		"tags":                  nonNilTags(p.Tags),
+		"dns_name":              portDNSName(p, s.dnsDomain),
+		"dns_assignment":        ovn.PortDNSAssignment(p, s.dnsDomain),
 		"revision_number":       p.Revision,
 		"created_at":            timeJSON(p.CreatedAt),
 		"updated_at":            timeJSON(p.UpdatedAt),
@@ -85,7 +89,7 @@ func (s *server) listPorts(w http.ResponseWriter, r *http.Request, c Caller) {
 	ports := s.store.ListPorts(scope(c), netID)
 	out := make([]obj, len(ports))
 	for i, p := range ports {
-		out[i] = portJSON(p)
+		out[i] = s.portJSON(p)
 	}
 	writeList(w, r, "ports", out)
 }
@@ -96,7 +100,7 @@ func (s *server) showPort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	writeOne(w, r, http.StatusOK, "port", portJSON(p))
+	writeOne(w, r, http.StatusOK, "port", s.portJSON(p))
 }
 
 // parseProfile validates binding:profile: a JSON object (or null, which
@@ -171,7 +175,7 @@ func fixedIPs(raw json.RawMessage) (*[]ovn.IPRequest, error) {
 }
 
 // portSpec reads the attributes common to create and update.
-func portSpec(a attrs) (ovn.PortSpec, error) {
+func portSpec(a attrs, dnsDomain string) (ovn.PortSpec, error) {
 	var spec ovn.PortSpec
 	var err error
 	for _, f := range []struct {
@@ -221,6 +225,11 @@ func portSpec(a attrs) (ovn.PortSpec, error) {
 	if spec.SecurityGroups, err = portGroups(a); err != nil {
 		return spec, err
 	}
+	if a.has("dns_name") {
+		if spec.DNSName, err = dnsName(a["dns_name"], dnsDomain); err != nil {
+			return spec, err
+		}
+	}
 	return spec, nil
 }
 
@@ -241,7 +250,7 @@ func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	spec, err := portSpec(a)
+	spec, err := portSpec(a, s.dnsDomain)
 	if err == nil {
 		err = hostIDPolicy("create", spec, c)
 	}
@@ -280,7 +289,7 @@ func (s *server) createPort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	writeOne(w, r, http.StatusCreated, "port", portJSON(p))
+	writeOne(w, r, http.StatusCreated, "port", s.portJSON(p))
 }
 
 func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
@@ -289,7 +298,7 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	spec, err := portSpec(a)
+	spec, err := portSpec(a, s.dnsDomain)
 	if err == nil {
 		err = hostIDPolicy("update", spec, c)
 	}
@@ -317,7 +326,7 @@ func (s *server) updatePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		s.fail(w, r, err)
 		return
 	}
-	writeOne(w, r, http.StatusOK, "port", portJSON(p))
+	writeOne(w, r, http.StatusOK, "port", s.portJSON(p))
 }
 
 func (s *server) deletePort(w http.ResponseWriter, r *http.Request, c Caller) {
@@ -332,4 +341,13 @@ func (s *server) deletePort(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// portDNSName is the dns_name Neutron returns: "" where it ignores the
+// attribute (see dnsName).
+func portDNSName(p *ovn.Port, domain string) string {
+	if !ovn.DNSNamesHonoured(domain) {
+		return ""
+	}
+	return p.DNSName
 }

@@ -55,6 +55,9 @@ type Config struct {
 	// RequestTimeout bounds each request's work, e.g. while NB is
 	// unreachable (default 30s); past it the client gets 503.
 	RequestTimeout time.Duration
+	// DNSDomain is Neutron's dns_domain (default "openstacklocal."): ports'
+	// dns_assignment FQDNs are in it.
+	DNSDomain string
 }
 
 type server struct {
@@ -66,6 +69,7 @@ type server struct {
 	routers    RouterStore        // nil: no routers
 	fips       FloatingIPStore    // nil: no floating IPs
 	callerFrom func(*http.Request) (Caller, error)
+	dnsDomain  string
 	log        *slog.Logger
 }
 
@@ -76,6 +80,10 @@ const maxBody = 1 << 20
 // "/v2.0/...".
 func Handler(cfg Config) http.Handler {
 	s := &server{store: cfg.Store, callerFrom: cfg.CallerFrom, log: cfg.Logger, timeout: cfg.RequestTimeout}
+	s.dnsDomain = ovn.NormalizeDNSDomain(cfg.DNSDomain)
+	if s.dnsDomain == "" {
+		s.dnsDomain = ovn.DefaultDNSDomain
+	}
 	if s.timeout <= 0 {
 		s.timeout = 30 * time.Second
 	}

@@ -49,7 +49,7 @@ func TestStringAttributesValidated(t *testing.T) {
 				case "network":
 					_, err = networkSpec(a, Caller{ProjectID: "p"}, "create")
 				case "port":
-					_, err = portSpec(a)
+					_, err = portSpec(a, "")
 					if err == nil {
 						_, err = a.str("network_id")
 					}

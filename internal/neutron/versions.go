@@ -50,6 +50,7 @@ var extensionList = []obj{
 	ext("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
 	ext("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
 	ext("trunk", "Trunk Extension", "Provides support for trunk ports"),
+	ext("dns-integration", "DNS Integration", "Provides integration with DNS."),
 	ext("trunk-details", "Trunk port details", "Expose trunk port details"),
 }
 

@@ -254,6 +254,19 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 			drop = append(drop, lsp.UUID)
 		}
 	}
+	var dc dnsChange
+	for _, p := range plans {
+		dc.change(nil, portDNSRecords(p.port, s.cfg.DNSDomain))
+	}
+	v.mu.RLock()
+	haveDNS := v.dns[n.ID]
+	v.mu.RUnlock()
+	dnsOps, dnsCreated, err := s.dnsOps(n, haveDNS, dc, "dns")
+	if err != nil {
+		release()
+		return pending, err
+	}
+	ops = append(ops, dnsOps...)
 	join, err := s.membershipOps(ovsdb.MutateOperationInsert, members, drop)
 	if err != nil {
 		release()
@@ -285,7 +298,7 @@ func (s *Store) tryBatch(ctx context.Context, networkID string, batch []*createR
 		s.log.Info("a create whose connection failed was committed", "ports", len(plans), "network", networkID)
 	}
 	err = s.settle(ctx, func() bool {
-		if !v.networkHas(n.ID, lsExt) {
+		if !v.networkHas(n.ID, lsExt) || !v.dnsHas(n.ID, dnsCreated) {
 			return false
 		}
 		for _, p := range plans {
@@ -349,7 +362,7 @@ func (s *Store) plan(r *createReq, tags map[string]map[int]bool, macs map[string
 	p := &Port{
 		ID: r.id, NetworkID: n.ID, ProjectID: spec.ProjectID, MAC: mac,
 		Name: deref(spec.Name, ""), Description: deref(spec.Description, ""),
-		DeviceID: deref(spec.DeviceID, ""), DeviceOwner: deref(spec.DeviceOwner, ""), HostID: deref(spec.HostID, ""),
+		DeviceID: deref(spec.DeviceID, ""), DNSName: deref(spec.DNSName, ""), DeviceOwner: deref(spec.DeviceOwner, ""), HostID: deref(spec.HostID, ""),
 		AdminStateUp: deref(spec.AdminStateUp, true), PortSecurity: deref(spec.PortSecurity, n.PortSecurity),
 		Tags:     spec.Tags,
 		Revision: 1,

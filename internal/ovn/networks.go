@@ -303,6 +303,7 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 		for _, sn := range s.view.subnetsByNet[id] {
 			subnets = append(subnets, sn)
 		}
+		dns := s.view.dns[id]
 		s.view.mu.RUnlock()
 		if err != nil {
 			return err
@@ -333,6 +334,16 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 			}
 			ops = append(ops, del...)
 		}
+		// The network's DNS row (ML2/OVN deletes it with the switch); the
+		// guard on the switch covers one another process just made: that
+		// happens only with a port, whose create bumped the generation.
+		if dns != nil {
+			d, err := s.nb.Where(&nbdb.DNS{UUID: dns.uuid}).Delete()
+			if err != nil {
+				return err
+			}
+			ops = append(ops, d...)
+		}
 		del, err := s.nb.Where(&nbdb.LogicalSwitch{UUID: n.uuid}).Delete()
 		if err != nil {
 			return err
@@ -340,7 +351,7 @@ func (s *Store) DeleteNetwork(ctx context.Context, sc Scope, id string) error {
 		if err := s.transact(ctx, append(ops, del...)); err != nil {
 			return err
 		}
-		return s.settle(ctx, func() bool { return s.view.networks[id] == nil })
+		return s.settle(ctx, func() bool { return s.view.networks[id] == nil && s.view.dns[id] == nil })
 	})
 }
 

@@ -41,10 +41,12 @@ type PortSpec struct {
 	NetworkID   string // create only
 	// MAC: on create "" generates one; on update "" leaves it, another
 	// value changes it (only while the port is unbound).
-	MAC          string
-	FixedIPs     *[]IPRequest
-	DeviceID     *string
-	DeviceOwner  *string
+	MAC         string
+	FixedIPs    *[]IPRequest
+	DeviceID    *string
+	DeviceOwner *string
+	// DNSName is dns_name, already validated and lower-cased.
+	DNSName      *string
 	HostID       *string
 	AdminStateUp *bool
 	PortSecurity *bool
@@ -320,6 +322,9 @@ func (s *Store) lspRow(p *Port, res []reservation, created, updated string) *nbd
 	if p.HostID != "" {
 		ext[keyHostID] = p.HostID
 	}
+	if p.DNSName != "" {
+		ext[keyDNSName] = p.DNSName
+	}
 	putTrunkExt(ext, p.Trunk)
 	if p.SubportOf != "" {
 		ext[keySubportOf] = p.SubportOf
@@ -456,6 +461,7 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			mac, err = s.newMAC(p, spec.MAC)
 		}
 		haveDHCP := maps.Clone(v.portDHCP[id])
+		haveDNS := v.dns[p.NetworkID]
 		v.mu.RUnlock()
 		if err != nil {
 			return err
@@ -496,6 +502,9 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 		}
 		if spec.HostID != nil {
 			np.HostID = *spec.HostID
+		}
+		if spec.DNSName != nil {
+			np.DNSName = *spec.DNSName
 		}
 		if spec.AdminStateUp != nil {
 			np.AdminStateUp = *spec.AdminStateUp
@@ -568,6 +577,16 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 			return err
 		}
 		ops = append(ops, groupOps...)
+		var dc dnsChange
+		dc.change(portDNSRecords(p, s.cfg.DNSDomain), portDNSRecords(&np, s.cfg.DNSDomain))
+		var dnsCreated bool
+		if n != nil {
+			var dnsOps []ovsdb.Operation
+			if dnsOps, dnsCreated, err = s.dnsOps(n, haveDNS, dc, "dns"); err != nil {
+				return err
+			}
+			ops = append(ops, dnsOps...)
+		}
 		upd, err := s.updateRow(row, &row.Dhcpv4Options, &row.Dhcpv6Options)
 		if err != nil {
 			return err
@@ -581,7 +600,8 @@ func (s *Store) UpdatePort(ctx context.Context, sc Scope, id string, spec PortSp
 				return false
 			}
 			out = v.present(q)
-			return (parent == nil || v.portHas(parent.ID, parentExt)) && (lsExt == nil || v.networkHas(n.ID, lsExt))
+			return (parent == nil || v.portHas(parent.ID, parentExt)) && (lsExt == nil || v.networkHas(n.ID, lsExt)) &&
+				v.dnsHas(p.NetworkID, dnsCreated)
 		})
 	})
 	return out, err
@@ -640,6 +660,7 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 		for _, r := range v.portDHCP[id] {
 			dhcpRows = append(dhcpRows, r.uuid)
 		}
+		haveDNS := v.dns[p.networkIDOrEmpty()]
 		v.mu.RUnlock()
 		if err != nil {
 			return err
@@ -676,6 +697,15 @@ func (s *Store) DeletePort(ctx context.Context, sc Scope, id string) error {
 			return err
 		}
 		ops = append(ops, fipOps...)
+		if n != nil {
+			var dc dnsChange
+			dc.change(portDNSRecords(p, s.cfg.DNSDomain), nil)
+			dnsOps, _, err := s.dnsOps(n, haveDNS, dc, "dns")
+			if err != nil {
+				return err
+			}
+			ops = append(ops, dnsOps...)
+		}
 		for _, u := range dhcpRows {
 			del, err := s.nb.Where(&nbdb.DHCPOptions{UUID: u}).Delete()
 			if err != nil {

@@ -88,6 +88,8 @@ type Port struct {
 	FixedIPs    []FixedIP
 	DeviceID    string
 	DeviceOwner string
+	// DNSName is dns_name (dns-integration).
+	DNSName string
 	// HostID is binding:host_id, kept for clients that read it back
 	// (no requested-chassis: the VM's chassis binds the port by iface-id).
 	HostID       string
@@ -214,6 +216,7 @@ func portFromRow(lsp *nbdb.LogicalSwitchPort) (*Port, bool) {
 		MAC:          e[keyMAC],
 		DeviceID:     e[keyDeviceID],
 		DeviceOwner:  e[keyDeviceOwner],
+		DNSName:      e[keyDNSName],
 		HostID:       e[keyHostID],
 		AdminStateUp: lsp.Enabled == nil || *lsp.Enabled,
 		PortSecurity: e[keyPortSecurity] != "false",

@@ -53,6 +53,9 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// Metrics, when set, receives the store's Prometheus metrics.
 	Metrics prometheus.Registerer
+	// DNSDomain is Neutron's dns_domain (default "openstacklocal.", with
+	// which ports' dns_name is ignored, as in Neutron).
+	DNSDomain string
 	// Retries bounds how often a transaction whose guard failed is retried
 	// (default 100: with the backoff capped at 100 ms that is a few
 	// seconds, which a replica whose batches keep losing to a busier one
@@ -115,6 +118,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
+	if cfg.DNSDomain == "" {
+		cfg.DNSDomain = DefaultDNSDomain
+	}
+	cfg.DNSDomain = NormalizeDNSDomain(cfg.DNSDomain)
 	if cfg.Retries == 0 {
 		cfg.Retries = 100
 	}
@@ -177,6 +184,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		client.WithTable(ls, &ls.Name, &ls.ExternalIDs),
 		client.WithTable(lsp, &lsp.Name, &lsp.ExternalIDs, &lsp.Enabled, &lsp.Up, &lsp.ParentName, &lsp.TagRequest),
 		client.WithTable(&nbdb.DHCPOptions{}),
+		client.WithTable(&nbdb.DNS{}),
 		client.WithTable(global, &global.ExternalIDs),
 		client.WithTable(&nbdb.AddressSet{}), // subnet pools and address scopes
 		// security groups; Port_Group.ports (the members) is not
@@ -291,6 +299,7 @@ func (s *Store) resync(ctx context.Context) error {
 	var lsps []nbdb.LogicalSwitchPort
 	var dhcps []nbdb.DHCPOptions
 	var globals []nbdb.NBGlobal
+	var dnss []nbdb.DNS
 	if err := s.nb.List(ctx, &globals); err != nil {
 		return fmt.Errorf("list NB_Global: %w", err)
 	}
@@ -307,6 +316,9 @@ func (s *Store) resync(ctx context.Context) error {
 	}
 	if err := s.nb.List(ctx, &dhcps); err != nil {
 		return fmt.Errorf("list DHCP_Options: %w", err)
+	}
+	if err := s.nb.List(ctx, &dnss); err != nil {
+		return fmt.Errorf("list DNS: %w", err)
 	}
 	v := s.view
 	v.mu.Lock()
@@ -329,6 +341,9 @@ func (s *Store) resync(ctx context.Context) error {
 		} else {
 			v.onPortDHCPEvent(nil, &dhcps[i])
 		}
+	}
+	for i := range dnss {
+		v.onDNSEvent(nil, &dnss[i])
 	}
 	// Switches were listed before ports and subnets, so every row their
 	// generation accounts for is in the view (or was deleted since).
@@ -368,6 +383,10 @@ func (s *Store) onEvent(table string, old, cur model.Model) {
 		} else {
 			v.delPort(old.(*nbdb.LogicalSwitchPort).Name)
 		}
+	case nbdb.DNSTable:
+		old, _ := old.(*nbdb.DNS)
+		cur, _ := cur.(*nbdb.DNS)
+		v.onDNSEvent(old, cur)
 	case nbdb.DHCPOptionsTable:
 		old, _ := old.(*nbdb.DHCPOptions)
 		cur, _ := cur.(*nbdb.DHCPOptions)

@@ -41,6 +41,8 @@ type view struct {
 	carrier map[string]uint64
 	// portDHCP: port id → IP version → the port's own DHCP_Options row
 	portDHCP map[string]map[int]*portDHCPRow
+	// dns: network id → the network's DNS row
+	dns map[string]*dnsRow
 	// partial: network id → generation → rows seen so far, for
 	// generations above carrier.
 	partial map[string]map[uint64]*partialGen
@@ -77,6 +79,7 @@ func (v *view) reset() {
 	v.ipam = map[string]*subnetIPAM{}
 	v.carrier = map[string]uint64{}
 	v.portDHCP = map[string]map[int]*portDHCPRow{}
+	v.dns = map[string]*dnsRow{}
 	v.partial = map[string]map[uint64]*partialGen{}
 }
 

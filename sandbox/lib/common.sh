@@ -148,6 +148,9 @@ HV_TUN_BR=br-phy  # netdev bridge whose internal port holds the tunnel IP
 HV_UL_NIC=ul0     # the hypervisor's underlay veth, a port of HV_TUN_BR
 HV_PROV_BR=br-phys
 HV_PROV_NIC=phys0 # the hypervisor's veth on the physical segment, a port of HV_PROV_BR
+# The clouds' dns_domain (Neutron's default, openstacklocal., would make
+# Neutron ignore ports' dns_name).
+DNS_DOMAIN=cloud.test.
 PHYSNET=physnet1  # ovn-bridge-mappings physnet1:br-phys on every chassis
 
 # Physical hosts (no OVS): on an access port of VLAN PROV_VLAN of the

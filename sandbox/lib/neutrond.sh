@@ -56,6 +56,7 @@ start_neutrond() {
 			--metrics-listen="127.0.0.1:$METRICS_PORT" \
 			--public-url="$API_URL" --identity="$d/identity.yaml" --signing-key="$d/signing.key" \
 			--vlan-networks="$PHYSNET" --flat-networks="$PHYSNET" --gateway-chassis="$(IFS=,; echo "${GW_HVS[*]}")" \
+			--dns-domain="$DNS_DOMAIN" \
 			>>"$d/ovn-neutrond.log" 2>&1 </dev/null &
 		echo $! >"$d/ovn-neutrond.pid"
 	fi

@@ -191,6 +191,7 @@ write_neutron_conf() {
 		rpc_workers = 0
 		rpc_state_report_workers = 0
 		global_physnet_mtu = 1500
+		dns_domain = $DNS_DOMAIN
 		state_path = $d/state
 		api_paste_config = /etc/neutron/api-paste.ini
 		log_file = $OS_DIR/neutron-server.log
@@ -220,7 +221,7 @@ write_neutron_conf() {
 		type_drivers = geneve,flat,vlan
 		tenant_network_types = geneve
 		mechanism_drivers = ovn
-		extension_drivers = port_security
+		extension_drivers = port_security,dns
 		overlay_ip_version = 4
 		[ml2_type_geneve]
 		vni_ranges = 1:4096

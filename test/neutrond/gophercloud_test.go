@@ -108,7 +108,10 @@ func TestGophercloudContainerPortLifecycle(t *testing.T) {
 	// answers and gets one read.
 	wantLSP := []string{vm.ID, "42", child.MACAddress + " 10.10.0.77"}
 	lspComplete := func() (string, string) {
-		lsp := nbctl(t, nb, "--columns=parent_name,tag_request,addresses,port_security", "--format=json", "list", "Logical_Switch_Port", child.ID)
+		// ML2/OVN writes the tag as tag_request when it creates the row
+		// and as tag when it updates it (as it does after a create with
+		// Neutron's dns extension driver): either carries it.
+		lsp := nbctl(t, nb, "--columns=parent_name,tag_request,tag,addresses,port_security", "--format=json", "list", "Logical_Switch_Port", child.ID)
 		for _, want := range wantLSP {
 			if !strings.Contains(lsp, want) {
 				return lsp, want

@@ -95,11 +95,7 @@ func dnsRows(t *testing.T, s *Store, ep string) (rows []nbdb.DNS, refs map[strin
 
 func TestPortDNSRowsFollowPorts(t *testing.T) {
 	ep := ovsdbtest.StartNB(t)
-	s, err := Open(context.Background(), Config{Endpoints: []string{ep}, DNSDomain: "example.org"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := openWith(t, Config{Endpoints: []string{ep}, DNSDomain: "example.org"})
 	ctx := context.Background()
 	sc := Scope{ProjectID: "demo"}
 	n, _ := mkNet(t, s, "demo", "10.0.0.0/24")
@@ -198,12 +194,7 @@ func TestPortDNSRowsUnderContention(t *testing.T) {
 	ep := ovsdbtest.StartNB(t)
 	var stores []*Store
 	for range 2 {
-		s, err := Open(context.Background(), Config{Endpoints: []string{ep}, DNSDomain: "example.org."})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(s.Close)
-		stores = append(stores, s)
+		stores = append(stores, openWith(t, Config{Endpoints: []string{ep}, DNSDomain: "example.org."}))
 	}
 	ctx := context.Background()
 	sc := Scope{ProjectID: "demo"}

@@ -24,11 +24,7 @@ func nbGet(t *testing.T, ep, table, record, column string) string {
 
 func TestProviderSegments(t *testing.T) {
 	ep := ovsdbtest.StartNB(t)
-	s, err := Open(context.Background(), Config{Endpoints: []string{ep}, VLANNetworks: []string{"physnet1"}, FlatNetworks: []string{"physnet1", "physnet2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := openWith(t, Config{Endpoints: []string{ep}, VLANNetworks: []string{"physnet1"}, FlatNetworks: []string{"physnet1", "physnet2"}})
 	ctx := context.Background()
 	create := func(typ, physnet *string, seg *int) (*Network, error) {
 		return s.CreateNetwork(ctx, NetworkSpec{ProjectID: "admin", Provider: ProviderSpec{NetworkType: typ, PhysicalNetwork: physnet, SegmentationID: seg}})

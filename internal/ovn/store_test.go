@@ -17,7 +17,13 @@ import (
 
 func open(t *testing.T, endpoint string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), Config{Endpoints: []string{endpoint}})
+	return openWith(t, Config{Endpoints: []string{endpoint}})
+}
+
+// openWith opens a store configured by cfg, closed when t ends.
+func openWith(t *testing.T, cfg Config) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -328,11 +328,7 @@ func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg Ifa
 	} else {
 		err = fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if derr := a.Links.DeleteLink(rctx, ap.Name); derr != nil {
-		a.log().Warn("rollback: deleting veth failed; `ovn-docker gc` will clean up", "veth", ap.Name, "err", derr)
-	}
+	a.rollbackVeth(ctx, ap.Name)
 	return cfg, err
 }
 
@@ -479,6 +475,16 @@ func (a *Attacher) ensureVMEndUp(ctx context.Context, hostName, portID string) {
 		a.log().Warn("checking the VM end of the veth", "veth", hostName, "err", err)
 	} else if down {
 		a.log().Warn("the VM end of the veth was down (set down by ovs-vswitchd); set it up again", "veth", hostName, "port", portID)
+	}
+}
+
+// rollbackVeth deletes the veth name made by a failed step, even if ctx
+// was cancelled (bounded to 30 s); a failure is left to gc.
+func (a *Attacher) rollbackVeth(ctx context.Context, name string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := a.Links.DeleteLink(rctx, name); err != nil {
+		a.log().Warn("rollback: deleting veth failed; `ovn-docker gc` will clean up", "veth", name, "err", err)
 	}
 }
 

@@ -425,11 +425,7 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 			}
 		}
 		if err != nil {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			if derr := a.Links.DeleteLink(rctx, e.Name); derr != nil {
-				a.log().Warn("rollback: deleting veth failed; `ovn-docker gc` will clean up", "veth", e.Name, "err", derr)
-			}
+			a.rollbackVeth(ctx, e.Name)
 		}
 	}
 	if err != nil {
@@ -503,11 +499,7 @@ func (a *Attacher) park(ctx context.Context, ap AccessPort, d portData) (string,
 		return a.probeDataPath(ctx, Request{NetnsPath: ownNetns, IfName: peer}, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe)
 	}()
 	if err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if derr := a.Links.DeleteLink(rctx, ap.Name); derr != nil {
-			a.log().Warn("rollback: deleting veth failed; `ovn-docker gc` will clean up", "veth", ap.Name, "err", derr)
-		}
+		a.rollbackVeth(ctx, ap.Name)
 		return "", err
 	}
 	return peer, nil

@@ -332,16 +332,21 @@ func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg Ifa
 	return cfg, err
 }
 
-// announce tells the network the interface's addresses (gratuitous ARP),
-// once the data path is proven: sent before the port's flows are in, or
-// while ovs-vswitchd has the VM end down, it would be lost, and a peer with
-// a stale neighbour entry for a reused address would not reach the new MAC.
+// announce tells the network the port's addresses (cfg.Addresses, at
+// cfg.MAC) from req.IfName, once the data path is proven: sent before the
+// port's flows are in, or while ovs-vswitchd has the VM end down, it
+// would be lost, and a peer with a stale neighbour entry for a reused
+// address would not reach the new MAC.
 func (a *Attacher) announce(ctx context.Context, req Request, portName string, cfg IfaceConfig) {
 	an, ok := a.Links.(Announcer)
 	if !ok {
 		return
 	}
-	if err := an.Announce(ctx, req.NetnsPath, cfg); err != nil {
+	addrs := make([]netip.Addr, len(cfg.Addresses))
+	for i, p := range cfg.Addresses {
+		addrs[i] = p.Addr()
+	}
+	if err := an.Announce(ctx, req.NetnsPath, req.IfName, cfg.MAC, addrs); err != nil {
 		a.log().Warn("announcing the addresses failed; peers may answer late", "ovs_port", portName, "err", err)
 	}
 }

@@ -108,14 +108,17 @@ type PeerMover interface {
 // ErrNoParkedPeer: a pool entry's parked veth end is not in the VM.
 var ErrNoParkedPeer = errors.New("parked veth end missing")
 
-// Announcer may be implemented by Links. Announce tells the network the
-// addresses of a new interface (gratuitous ARP). Peers may hold a stale
-// neighbour entry for a reused address (a port deleted, its IP given to a
-// new port with another MAC), and OVN answers ARP requests itself, so
-// without an announcement they would not learn the new MAC until the
-// entry expires: the container's first packets would get no reply.
+// Announcer may be implemented by Links. Announce tells the network that
+// addrs are at mac now, from ifName in the namespace at netnsPath
+// (gratuitous ARP, unsolicited neighbour advertisement). Peers may hold a
+// stale neighbour entry for a reused address (a port deleted, its address
+// given to a new port with another MAC: real Neutron picks addresses at
+// random among the free ones), and OVN answers ARP and neighbour
+// solicitations itself, so without an announcement they would not learn
+// the new MAC until the entry expires: the container's first packets
+// would get no reply.
 type Announcer interface {
-	Announce(ctx context.Context, netnsPath string, cfg IfaceConfig) error
+	Announce(ctx context.Context, netnsPath, ifName string, mac net.HardwareAddr, addrs []netip.Addr) error
 }
 
 // Cloud is what attach needs from Neutron.

@@ -341,6 +341,9 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 		return Entry{}, err
 	}
 	step("probe_ms", start)
+	// The engine sets the addresses on the interface after Join; the
+	// announcement needs none.
+	a.announce(ctx, req, ap.Name, d.cfg)
 	if err := a.setIDs(ctx, &ap, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
 		return Entry{}, err
 	}

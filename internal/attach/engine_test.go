@@ -3,6 +3,7 @@ package attach
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"testing"
@@ -49,6 +50,11 @@ func TestEngineReservePlugUnplugFree(t *testing.T) {
 	// The data path is proven from the free end, in the VM.
 	if diff := cmp.Diff([]string{ownNetns + "/" + p.Peer + "/" + e.Config.MAC.String() + "/" + e.Config.Addresses[0].Addr().String()}, r.links.probes); diff != "" {
 		t.Errorf("probes (-want +got):\n%s", diff)
+	}
+	// Then its addresses are announced from there, before the engine
+	// set them on the interface.
+	if diff := cmp.Diff([]string{fmt.Sprint(ownNetns+"/"+p.Peer+"/"+e.Config.MAC.String(), addrsOf(e.Config.Addresses))}, r.links.announced); diff != "" {
+		t.Errorf("announced (-want +got):\n%s", diff)
 	}
 	if err := r.a.Unplug(ctx, "ep-1"); err != nil {
 		t.Fatal(err)

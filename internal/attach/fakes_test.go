@@ -179,10 +179,10 @@ func (f *fakeLinks) EnsureUp(_ context.Context, name string) (bool, error) {
 	return f.probeFailures > 0, nil
 }
 
-func (f *fakeLinks) Announce(_ context.Context, netns string, cfg IfaceConfig) error {
+func (f *fakeLinks) Announce(_ context.Context, netns, ifName string, mac net.HardwareAddr, addrs []netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.announced = append(f.announced, netns+"/"+cfg.Name)
+	f.announced = append(f.announced, fmt.Sprint(netns+"/"+ifName+"/"+mac.String(), addrs))
 	return nil
 }
 
@@ -489,4 +489,13 @@ func (f *fakeCloud) setCreated(id string, t time.Time) {
 	p := f.ports[id]
 	p.CreatedAt = t
 	f.ports[id] = p
+}
+
+// addrsOf: the addresses of ps, as an announcement lists them.
+func addrsOf(ps []netip.Prefix) []netip.Addr {
+	out := make([]netip.Addr, len(ps))
+	for i, p := range ps {
+		out[i] = p.Addr()
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package attach
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -86,6 +87,16 @@ func TestPoolParksProvenVeths(t *testing.T) {
 	}
 	if len(r.links.probes) != 2 {
 		t.Errorf("fill probed %v, want one probe per entry", r.links.probes)
+	}
+	// and announced each entry's addresses from its parked end: the
+	// engine's Join hands that end over without a word on the network.
+	if len(r.links.announced) != 2 {
+		t.Errorf("fill announced %v, want one announcement per entry", r.links.announced)
+	}
+	for _, an := range r.links.announced {
+		if !strings.HasPrefix(an, ownNetns+"/ovc") || !strings.Contains(an, "[") || strings.Contains(an, "[]") {
+			t.Errorf("fill's announcement %q: want one from a parked end with the port's addresses", an)
+		}
 	}
 
 	// Taking an entry moves its parked end: no veth made, no probe.

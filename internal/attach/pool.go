@@ -496,7 +496,15 @@ func (a *Attacher) park(ctx context.Context, ap AccessPort, d portData) (string,
 			}
 			return fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
 		}
-		return a.probeDataPath(ctx, Request{NetnsPath: ownNetns, IfName: peer}, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe)
+		req := Request{NetnsPath: ownNetns, IfName: peer}
+		if err := a.probeDataPath(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
+			return err
+		}
+		// Now, not at use: the engine's Join hands the parked end over
+		// without a word on the network (see Plug), and no other port
+		// can take the addresses while this one holds them.
+		a.announce(ctx, req, ap.Name, d.cfg)
+		return nil
 	}()
 	if err != nil {
 		a.rollbackVeth(ctx, ap.Name)

@@ -75,7 +75,7 @@ func TestPoolFillAttachReturn(t *testing.T) {
 	if r.cl.calls != calls {
 		t.Errorf("attach from the pool made %d Neutron calls", r.cl.calls-calls)
 	}
-	if d := cmp.Diff([]string{r.netns + "/eth0"}, r.links.announced); d != "" {
+	if d := cmp.Diff([]string{fmt.Sprint(r.netns+"/eth0/"+at.MAC, addrsOf(at.Addresses))}, r.links.announced); d != "" {
 		t.Errorf("announced (-want +got):\n%s", d)
 	}
 	p, ok := r.cl.ports[at.PortID]

@@ -57,41 +57,51 @@ for i in $(seq "$N"); do
 	ip netns del "bcni-b$i"
 done | tee "$out/add.txt"
 
-# crictl runp, ovn-cni then bridge (the CRI reads its net.d on change).
-endpoint=$("$SB" cri "$vm" | tail -1)
-crictl() { invm "$ROOT/bin/crictl" --runtime-endpoint "$endpoint" --image-endpoint "$endpoint" --timeout 90s "$@"; }
-invm "$ROOT/bin/ovn-docker" pool fill --network "$net" --size $((N + 2)) >/dev/null
-runp() { # label conflist
-	local i s e id
-	cp "$2" "$S/$vm/cri/net.d/10-pods.conflist"
-	sleep 3
-	for i in $(seq "$N"); do
-		printf '{"metadata":{"name":"b%s%s-%s","namespace":"default","uid":"b%s%s-%s","attempt":1},"log_directory":"%s","linux":{}}' "$1" "$i" "$$" "$1" "$i" "$$" "$out" >"$out/pod.json"
-		s=$(date +%s%N)
-		id=$(crictl runp "$out/pod.json")
-		e=$(date +%s%N)
-		echo "runp $1 $i ${1}=$(((e - s) / 1000))us"
-		crictl stopp "$id" >/dev/null
-		crictl rmp "$id" >/dev/null
-	done
-}
-printf '{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"ovn-cni","network":"%s"}]}' "$net" >"$out/ovn.conflist"
-printf '{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"bridge","bridge":"%sp","isGateway":true,"ipam":{"type":"host-local","subnet":"10.248.0.0/16"}}]}' "$brname" >"$out/bridge.conflist"
-{
-	runp ovn "$out/ovn.conflist"
-	runp bridge "$out/bridge.conflist"
-} | tee "$out/runp.txt"
-python3 - "$out/add.txt" "$out/runp.txt" <<'PY'
+# The same ADDs with the plugins executed directly, as a runtime's libcni
+# does: the figure without cnitool's and nsenter's own start-up.
+if [[ ${SKIP_ADD:-} != 1 ]]; then
+	invm "$ROOT/bin/ovn-docker" pool fill --network "$net" --size $((N + 2)) >/dev/null
+	invm python3 "$ROOT/bench/cni/exec_add.py" "$N" "$out/bin:/usr/lib/cni" "$out/conf/ovn.conf" "$out/conf/bridge.conf" | tee "$out/exec-add.txt"
+fi
+if [[ ${SKIP_RUNP:-} != 1 ]]; then
+	# crictl runp, ovn-cni then bridge (the CRI reads its net.d on change).
+	endpoint=$("$SB" cri "$vm" | tail -1)
+	crictl() { invm "$ROOT/bin/crictl" --runtime-endpoint "$endpoint" --image-endpoint "$endpoint" --timeout 90s "$@"; }
+	invm "$ROOT/bin/ovn-docker" pool fill --network "$net" --size $((N + 2)) >/dev/null
+	runp() { # label conflist
+		local i s e id
+		cp "$2" "$S/$vm/cri/net.d/10-pods.conflist"
+		sleep 3
+		for i in $(seq "$N"); do
+			printf '{"metadata":{"name":"b%s%s-%s","namespace":"default","uid":"b%s%s-%s","attempt":1},"log_directory":"%s","linux":{}}' "$1" "$i" "$$" "$1" "$i" "$$" "$out" >"$out/pod.json"
+			s=$(date +%s%N)
+			id=$(crictl runp "$out/pod.json")
+			e=$(date +%s%N)
+			echo "runp $1 $i ${1}=$(((e - s) / 1000))us"
+			crictl stopp "$id" >/dev/null
+			crictl rmp "$id" >/dev/null
+		done
+	}
+	printf '{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"ovn-cni","network":"%s"}]}' "$net" >"$out/ovn.conflist"
+	printf '{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"bridge","bridge":"%sp","isGateway":true,"ipam":{"type":"host-local","subnet":"10.248.0.0/16"}}]}' "$brname" >"$out/bridge.conflist"
+	{
+		runp ovn "$out/ovn.conflist"
+		runp bridge "$out/bridge.conflist"
+	} | tee "$out/runp.txt"
+fi
+touch "$out/add.txt" "$out/exec-add.txt" "$out/runp.txt"
+python3 - "$out/add.txt" "$out/runp.txt" "$out/exec-add.txt" <<'PY'
 import re, statistics, sys
 def vals(f, k):
     return sorted(int(v) / 1000 for l in open(f) for kk, v in re.findall(r"(\w+)=(\d+)us", l) if kk == k)
 def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-for k in ("ovn", "bridge"):
-    xs = vals(sys.argv[1], k)
-    if not xs:
-        continue
-    print(f"cnitool add {k}: n={len(xs)} p50={pct(xs,50):.1f} ms p99={pct(xs,99):.1f} ms")
+for f, what in ((sys.argv[1], "cnitool add"), (sys.argv[3], "exec add")):
+    for k in ("ovn", "bridge"):
+        xs = vals(f, k)
+        if xs:
+            print(f"{what} {k}: n={len(xs)} p50={pct(xs,50):.1f} ms p99={pct(xs,99):.1f} ms")
 o, b = vals(sys.argv[2], "ovn"), vals(sys.argv[2], "bridge")
-print(f"crictl runp: n={len(o)}/{len(b)} median ovn-cni={statistics.median(o):.0f} ms bridge={statistics.median(b):.0f} ms ratio={statistics.median(o)/statistics.median(b):.2f}")
+if o and b:
+    print(f"crictl runp: n={len(o)}/{len(b)} median ovn-cni={statistics.median(o):.0f} ms bridge={statistics.median(b):.0f} ms ratio={statistics.median(o)/statistics.median(b):.2f}")
 PY

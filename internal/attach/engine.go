@@ -316,38 +316,33 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 			return Entry{}, fmt.Errorf("deleting the broken parked veth %s: %w", ap.Name, err)
 		}
 	}
-	// Each step's time goes in the log line: Join's latency is theirs.
-	var steps []any
-	step := func(name string, start time.Time) {
-		steps = append(steps, name, float64(time.Since(start).Microseconds())/1000)
-	}
+	steps := startSteps()
 	// The peer is made in the VM's own namespace: the engine moves it.
-	start := time.Now()
 	if err := a.Links.CreateVeth(context.WithoutCancel(ctx), ap.Name, ownNetns, cfg); err != nil {
 		return Entry{}, fmt.Errorf("creating veth %s <-> %s: %w", ap.Name, peer, err)
 	}
-	step("veth_ms", start)
-	start = time.Now()
+	steps.done("veth_ms")
 	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)
 	err = a.Switch.WaitInterfaceUp(octx, ap.Name)
 	ocancel()
 	if err != nil {
 		return Entry{}, fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
 	}
-	step("ovs_up_ms", start)
-	start = time.Now()
+	steps.done("ovs_up_ms")
 	req := Request{NetnsPath: ownNetns, IfName: peer}
 	if err := a.probeDataPath(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
 		return Entry{}, err
 	}
-	step("probe_ms", start)
+	steps.done("probe_ms")
 	// The engine sets the addresses on the interface after Join; the
 	// announcement needs none.
 	a.announce(ctx, req, ap.Name, d.cfg)
+	steps.done("announce_ms")
 	if err := a.setIDs(ctx, &ap, map[string]string{KeyState: stateReady, KeyPID: ""}); err != nil {
 		return Entry{}, err
 	}
-	a.log().InfoContext(ctx, "plugged", append([]any{"ovs_port", ap.Name, "peer", peer, "endpoint", endpoint, "port", ap.ExternalIDs[KeyPort]}, steps...)...)
+	steps.done("ready_ms")
+	a.log().InfoContext(ctx, "plugged", append([]any{"ovs_port", ap.Name, "peer", peer, "endpoint", endpoint, "port", ap.ExternalIDs[KeyPort]}, steps.kv...)...)
 	return entryOf(ap), nil
 }
 

@@ -338,6 +338,7 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 	if a.Pool == nil {
 		return Attachment{}, false, nil
 	}
+	steps := startSteps()
 	cands, err := a.candidates(ctx, req.Network, groups)
 	if err != nil || len(cands) == 0 {
 		return Attachment{}, false, err
@@ -351,6 +352,7 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 	preferParked(cands, false)
 	pid := a.pid()
 	nc := context.WithoutCancel(ctx)
+	steps.done("candidates_ms")
 	for _, e := range cands {
 		if err := interrupted(ctx); err != nil {
 			return Attachment{}, false, err
@@ -375,7 +377,8 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 			return Attachment{}, false, fmt.Errorf("taking pool port %s: %w", e.Name, err)
 		}
 		maps.Copy(e.ExternalIDs, take)
-		at, err := a.plugPooled(ctx, req, e)
+		steps.done("take_ms")
+		at, err := a.plugPooled(ctx, req, e, steps)
 		if err == nil {
 			a.nameInBackground(nc, e.ExternalIDs[KeyPort], dnsName, req.ContainerID)
 		}
@@ -386,7 +389,7 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 
 // plugPooled finishes an attach with the taken entry e; on failure the
 // entry goes back to the pool (or, if that fails, is deleted).
-func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (Attachment, error) {
+func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort, steps *stepTimes) (Attachment, error) {
 	ids := e.ExternalIDs
 	d, err := parsePortData(ids) // checked by candidates
 	if err != nil {
@@ -411,18 +414,24 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 	if err == nil && !parked {
 		cfg, err = a.plug(ctx, req, e, d.cfg)
 		plugged = err == nil
+		steps.done("plug_ms")
 		if err == nil {
 			// A pool port was ACTIVE when it was made, but its flows on
 			// the hypervisor are what the container needs.
 			err = a.probeDataPath(ctx, req, e.Name, ids[KeyPort], cfg.MAC, d.probe)
+			steps.done("probe_ms")
 		}
+	} else {
+		steps.done("move_ms")
 	}
 	if plugged {
 		if err == nil {
 			a.announce(ctx, req, e.Name, cfg)
+			steps.done("announce_ms")
 			if err = a.Switch.SetExternalIDs(ctx, e.Name, map[string]string{KeyState: stateReady, KeyPID: "", KeyParked: ""}); err != nil {
 				err = fmt.Errorf("marking OVS port %s ready: %w", e.Name, err)
 			}
+			steps.done("ready_ms")
 		}
 		if err != nil {
 			a.rollbackVeth(ctx, e.Name)
@@ -436,7 +445,7 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort) (A
 		}
 		return Attachment{}, err
 	}
-	a.log().Info("attached from the pool", "ovs_port", e.Name, "port", ids[KeyPort], "netns", req.NetnsPath, "ifname", req.IfName, "parked", parked)
+	a.log().Info("attached from the pool", append([]any{"ovs_port", e.Name, "port", ids[KeyPort], "netns", req.NetnsPath, "ifname", req.IfName, "parked", parked}, steps.kv...)...)
 	return Attachment{
 		PortName: e.Name, Bridge: a.VM.Bridge, VLAN: e.VLAN,
 		ContainerID: req.ContainerID, NetnsPath: req.NetnsPath, IfName: req.IfName,

@@ -80,6 +80,12 @@ type Request struct {
 	// port's; none: the project's default group. A pooled port is taken
 	// only if it was made for exactly this set.
 	SecurityGroups []string
+	// Tags are the caller's own external_ids for the attachment (a CNI
+	// runtime's container id, say), recorded on the access port in the
+	// transaction that claims it, so that no attachment exists without
+	// them, and removed with the attachment (see KeyTags). Their keys
+	// must not be attach's own.
+	Tags map[string]string
 }
 
 // Attachment is one interface of a namespace on a network.
@@ -208,7 +214,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request, groups string) (_
 	// On a network with a pool, the port is made like a pool port, so
 	// that it can join the pool when this attachment ends.
 	pooled := a.Pool != nil && a.poolTarget(ctx, poolKey{network: nw.ID, groups: groups}) > 0
-	ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, map[string]string{
+	ap, err := a.Switch.ClaimVLAN(nc, a.VM.Bridge, withTags(map[string]string{
 		KeyContainer:      req.ContainerID,
 		KeyNetns:          req.NetnsPath,
 		KeyIfName:         req.IfName,
@@ -219,7 +225,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request, groups string) (_
 		KeyPID:            a.pid(),
 		KeyClaimed:        claimedNow(),
 		KeySecurityGroups: groups,
-	}, nil)
+	}, req.Tags), nil)
 	if err != nil {
 		if ap.Name != "" {
 			_ = a.Switch.Release(nc, ap.Name)

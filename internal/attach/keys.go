@@ -1,5 +1,11 @@
 package attach
 
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
 // external_ids keys on the OVS port of an attachment. They are everything
 // Detach and GC need, so no local state file exists.
 const (
@@ -17,6 +23,10 @@ const (
 	// before the Neutron port is created: GC waits for a create that a
 	// killed process may have left in flight (see createSettle).
 	KeyClaimed = "ovn-docker:claimed"
+	// KeyTags names, comma-separated, the keys of the caller's tags
+	// (Request.Tags) recorded with the claim: they are the attachment's,
+	// so a port going back to the pool loses them with it.
+	KeyTags = "ovn-docker:tags"
 
 	// What an attach needs besides Neutron's port id, recorded when the
 	// port is made, so that a pooled port is attached without asking
@@ -73,3 +83,29 @@ const (
 	stateReturning = "pool-returning"
 	stateDraining  = "pool-draining"
 )
+
+// withTags adds tags, and the list of their keys (KeyTags), to ids.
+func withTags(ids, tags map[string]string) map[string]string {
+	if len(tags) == 0 {
+		return ids
+	}
+	keys := slices.Sorted(maps.Keys(tags))
+	for _, k := range keys {
+		ids[k] = tags[k]
+	}
+	ids[KeyTags] = strings.Join(keys, ",")
+	return ids
+}
+
+// withoutTags adds to update the removal of the tags recorded in have
+// (see withTags).
+func withoutTags(update, have map[string]string) map[string]string {
+	if have[KeyTags] == "" {
+		return update
+	}
+	for k := range strings.SplitSeq(have[KeyTags], ",") {
+		update[k] = ""
+	}
+	update[KeyTags] = ""
+	return update
+}

@@ -357,10 +357,10 @@ func (a *Attacher) attachFromPool(ctx context.Context, req Request, groups strin
 		if err := interrupted(ctx); err != nil {
 			return Attachment{}, false, err
 		}
-		take := map[string]string{
+		take := withTags(map[string]string{
 			KeyState: stateAttaching, KeyPID: pid,
 			KeyContainer: req.ContainerID, KeyNetns: req.NetnsPath, KeyIfName: req.IfName,
-		}
+		}, req.Tags)
 		// Recorded before the port is named, so that its return to the
 		// pool clears a name set by an attach that then crashed.
 		dnsName := ""
@@ -606,10 +606,10 @@ func (a *Attacher) returnToPool(ctx context.Context, ap AccessPort) (claimed boo
 	if ap.ExternalIDs[KeyState] == stateReturning {
 		expect[KeyPID] = ap.ExternalIDs[KeyPID] // GC taking over a crashed return
 	}
-	err = a.Pool.UpdateExternalIDsIf(ctx, ap.Name, expect, map[string]string{
+	err = a.Pool.UpdateExternalIDsIf(ctx, ap.Name, expect, withoutTags(map[string]string{
 		KeyState: stateReturning, KeyPID: pid, KeyContainer: "", KeyNetns: "", KeyIfName: "",
 		KeyEngineRef: "", KeyEndpoint: "", KeyPeer: "", KeyParked: "",
-	})
+	}, ap.ExternalIDs))
 	if err != nil {
 		return false, fmt.Errorf("returning %s to the pool: %w", ap.Name, err)
 	}

@@ -456,3 +456,53 @@ func TestAttachProbesDataPath(t *testing.T) {
 		}
 	})
 }
+
+// A caller's tags are on the access port from the claim on, whether the
+// port came from the pool or was made, and leave it with the attachment:
+// a port back in the pool carries none (the next attachment is not the
+// last one's).
+func TestTagsLeaveWithTheAttachment(t *testing.T) {
+	r := newPoolRig(t)
+	ctx := context.Background()
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{"ovn-docker:cni-container": "c1", "ovn-docker:cni-network": "pods"}
+	pooled, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1", Tags: tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := r.newNetns(t, "other")
+	made, err := r.a.Attach(ctx, Request{NetnsPath: other, Network: "LS1", Tags: map[string]string{"ovn-docker:cni-container": "c2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		want map[string]string
+	}{
+		{pooled.PortName, map[string]string{"ovn-docker:cni-container": "c1", "ovn-docker:cni-network": "pods", KeyTags: "ovn-docker:cni-container,ovn-docker:cni-network"}},
+		{made.PortName, map[string]string{"ovn-docker:cni-container": "c2", KeyTags: "ovn-docker:cni-container"}},
+	} {
+		ids := r.sw.ports[tc.name].ExternalIDs
+		for k, v := range tc.want {
+			if ids[k] != v {
+				t.Errorf("OVS port %s: %s=%q, want %q", tc.name, k, ids[k], v)
+			}
+		}
+	}
+	for _, netns := range []string{r.netns, other} {
+		if _, err := r.a.Detach(ctx, Selector{NetnsPath: netns}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back, ok := r.sw.ports[pooled.PortName]
+	if !ok || back.ExternalIDs[KeyState] != statePool {
+		t.Fatalf("OVS port %s after detach: %+v, want it back in the pool", pooled.PortName, back)
+	}
+	for _, k := range []string{"ovn-docker:cni-container", "ovn-docker:cni-network", KeyTags} {
+		if v := back.ExternalIDs[k]; v != "" {
+			t.Errorf("the pool entry %s still has %s=%q", pooled.PortName, k, v)
+		}
+	}
+}

@@ -56,7 +56,6 @@ type CNIAttacher interface {
 // CNISwitch is the VM's OVS as CNI uses it.
 type CNISwitch interface {
 	AccessPorts(ctx context.Context) ([]attach.AccessPort, error)
-	SetExternalIDs(ctx context.Context, portName string, ids map[string]string) error
 }
 
 // CNICloud is Neutron as CNI uses it.
@@ -183,6 +182,9 @@ func (c *CNI) add(ctx context.Context, req cniapi.Request, conf cniapi.NetConf) 
 	}
 	at, err := c.Attach.Attach(ctx, attach.Request{
 		NetnsPath: req.Netns, IfName: req.IfName, Network: conf.Network, Name: "cni-" + short(req.ContainerID),
+		// With the claim: an attachment DEL and GC cannot find does not
+		// exist, and a port that goes back to the pool loses them.
+		Tags: map[string]string{KeyCNIContainer: req.ContainerID, KeyCNINetwork: conf.Name},
 	})
 	if err != nil {
 		return nil, attachError(conf, err)
@@ -195,9 +197,6 @@ func (c *CNI) add(ctx context.Context, req cniapi.Request, conf cniapi.NetConf) 
 	}
 	if conf.MTU != 0 && conf.MTU != at.MTU {
 		return nil, undo(types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf(`"mtu" %d is not the MTU of network %s here (%d)`, conf.MTU, conf.Network, at.MTU), fmt.Sprintf(`set "mtu": %d or omit it`, at.MTU)))
-	}
-	if err := c.Switch.SetExternalIDs(context.WithoutCancel(ctx), at.PortName, map[string]string{KeyCNIContainer: req.ContainerID, KeyCNINetwork: conf.Name}); err != nil {
-		return nil, undo(types.NewError(types.ErrTryAgainLater, "recording the attachment on OVS port "+at.PortName, err.Error()))
 	}
 	res := c.result(req, at, prev)
 	out, err := res.GetAsVersion(conf.CNIVersion)

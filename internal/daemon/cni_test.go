@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"sort"
@@ -45,6 +46,7 @@ func (f *fakeCNIVM) Attach(_ context.Context, req attach.Request) (attach.Attach
 	f.next++
 	name := fmt.Sprintf("ovd%d", f.next)
 	f.ports[name] = map[string]string{attach.KeyNetns: req.NetnsPath, attach.KeyIfName: req.IfName, attach.KeyPort: "port-" + name, attach.KeyState: "ready", attach.KeyVIF: "vif"}
+	maps.Copy(f.ports[name], req.Tags)
 	return attach.Attachment{
 		PortName: name, VLAN: f.next, NetnsPath: req.NetnsPath, IfName: req.IfName, NetworkID: f.network.ID, PortID: "port-" + name,
 		MAC: "fa:16:3e:00:00:01", Addresses: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("10.1.0.%d/24", 10+f.next))},
@@ -69,13 +71,6 @@ func (f *fakeCNIVM) AccessPorts(context.Context) ([]attach.AccessPort, error) {
 		out = append(out, attach.AccessPort{Name: name, ExternalIDs: ids})
 	}
 	return out, nil
-}
-
-func (f *fakeCNIVM) SetExternalIDs(_ context.Context, name string, ids map[string]string) error {
-	for k, v := range ids {
-		f.ports[name][k] = v
-	}
-	return nil
 }
 
 func (f *fakeCNIVM) FindNetwork(_ context.Context, n string) (cloud.Network, error) {

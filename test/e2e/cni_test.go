@@ -388,6 +388,48 @@ func TestCNIGCKeepsValidAttachments(t *testing.T) {
 	}
 }
 
+// A port that a CNI DEL gave back to the pool is no CNI attachment any
+// more: GC leaves it, and when a CLI attach takes it, GC leaves that
+// attachment too (it is not the network configuration's).
+func TestCNIGCSparesPoolAndOtherAttachments(t *testing.T) {
+	c := newCNIRig(t)
+	vm := c.s.VM(t, "vm1")
+	c.mustPlugin(t, vm, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+c.network, "pool", "fill", "--size", "1")
+	t.Cleanup(func() {
+		c.plugin(t, vm, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "pool", "drain", "--network", c.network)
+	})
+	conf := `{"cniVersion":"1.1.0","name":"ovn-net","type":"ovn-cni","network":"` + c.network + `"`
+	ns := "/var/run/netns/" + c.s.NewNetns(t, "gcpool")
+	if _, out, exit := c.direct(t, vm, "ADD", "gcpool", ns, conf+"}"); exit != 0 {
+		t.Fatalf("ADD: exit %d: %s", exit, out)
+	}
+	if _, out, exit := c.direct(t, vm, "DEL", "gcpool", ns, conf+"}"); exit != 0 {
+		t.Fatalf("DEL: exit %d: %s", exit, out)
+	}
+	if ps := cniPorts(t, vm); len(ps) != 0 {
+		t.Errorf("after DEL gave the port back to the pool, CNI access ports: %+v", ps)
+	}
+	gc := conf + `,"cni.dev/valid-attachments":[]}`
+	if _, out, exit := c.direct(t, vm, "GC", "", "", gc); exit != 0 {
+		t.Fatalf("GC with the port back in the pool: exit %d: %s", exit, out)
+	}
+	cliNS := c.s.NewNetns(t, "gccli")
+	cli := "/var/run/netns/" + cliNS
+	c.mustPlugin(t, vm, "demo", "--cred=$TOKEN", "--vif-id=$VIF_ID", "--network="+c.network, "attach", "--netns", cli)
+	t.Cleanup(func() {
+		c.plugin(t, vm, "demo", nil, "--cred=$TOKEN", "--vif-id=$VIF_ID", "detach", "--netns", cli)
+	})
+	if _, out, exit := c.direct(t, vm, "GC", "", "", gc); exit != 0 {
+		t.Fatalf("GC with a CLI attachment on the pool's port: exit %d: %s", exit, out)
+	}
+	if n := len(c.networkPorts(t, c.netID)); n != 1 {
+		t.Errorf("after GC, network %s has %d Neutron ports, want the CLI attachment's", c.network, n)
+	}
+	if out := MustInNetns(t, cliNS, "ip", "-o", "link", "show", "eth0"); !strings.Contains(out, "eth0") {
+		t.Errorf("after GC the CLI attachment's eth0 is gone: %s", out)
+	}
+}
+
 func TestCNIConcurrentAdds(t *testing.T) {
 	c := newCNIRig(t)
 	vm := c.s.VM(t, "vm1")

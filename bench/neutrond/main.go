@@ -117,7 +117,7 @@ func run(n, conc, fill int, cpuprofile, portExtra string) error {
 			return err
 		}
 		deadline := time.Now().Add(5 * time.Minute)
-		for len(store.ListPorts(ovn.Scope{Admin: true}, netB)) < sd.Seeded() {
+		for len(store.ListPorts(ctx, ovn.Scope{Admin: true}, netB)) < sd.Seeded() {
 			if time.Now().After(deadline) {
 				return fmt.Errorf("server view did not reach %d ports", sd.Seeded())
 			}

@@ -86,7 +86,7 @@ func (s *server) listPorts(w http.ResponseWriter, r *http.Request, c Caller) {
 	if ids := r.URL.Query()["network_id"]; len(ids) == 1 {
 		netID = ids[0]
 	}
-	ports := s.store.ListPorts(scope(c), netID)
+	ports := s.store.ListPorts(r.Context(), scope(c), netID)
 	out := make([]obj, len(ports))
 	for i, p := range ports {
 		out[i] = s.portJSON(p)

@@ -36,7 +36,7 @@ type Store interface {
 	UpdateSubnet(ctx context.Context, sc ovn.Scope, id string, upd ovn.SubnetUpdate) (*ovn.Subnet, error)
 	DeleteSubnet(ctx context.Context, sc ovn.Scope, id string) error
 
-	ListPorts(sc ovn.Scope, networkID string) []*ovn.Port
+	ListPorts(ctx context.Context, sc ovn.Scope, networkID string) []*ovn.Port
 	GetPort(ctx context.Context, sc ovn.Scope, id string) (*ovn.Port, error)
 	CreatePort(ctx context.Context, sc ovn.Scope, spec ovn.PortSpec) (*ovn.Port, error)
 	UpdatePort(ctx context.Context, sc ovn.Scope, id string, spec ovn.PortSpec) (*ovn.Port, error)

@@ -26,8 +26,7 @@ func (s *Store) catchUp(ctx context.Context, err error) bool {
 	if !errors.As(err, &e) || !errors.Is(e.Kind, ErrNotFound) || e.id == "" {
 		return false
 	}
-	barrier := ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.NBGlobalTable, Where: []ovsdb.Condition{}, Columns: []string{"_uuid"}}
-	if _, err := s.nb.Transact(ctx, barrier); err != nil {
+	if s.barrier(ctx) != nil {
 		return false
 	}
 	if !s.inCache(ctx, e.table, e.id) {
@@ -67,4 +66,45 @@ func (s *Store) inCache(ctx context.Context, table, id string) bool {
 	default:
 		return s.nb.Get(ctx, &nbdb.LogicalSwitchPort{Name: id}) == nil
 	}
+}
+
+// barrier is a read-only round trip to NB: when it returns, the cache
+// holds every commit NB had made when it was sent (see above).
+func (s *Store) barrier(ctx context.Context) error {
+	op := ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.NBGlobalTable, Where: []ovsdb.Condition{}, Columns: []string{"_uuid"}}
+	_, err := s.nb.Transact(ctx, op)
+	return err
+}
+
+// syncWait bounds syncPorts' wait for the view.
+const syncWait = 2 * time.Second
+
+// syncPorts makes a list of ports include every port NB held when the
+// list was asked for, as one Neutron database would, whichever process
+// created it: after a barrier it waits until the view has each port the
+// cache has (of networkID, or all). Without it, a port created through
+// another process a few milliseconds before was missing from the list.
+// If NB does not answer, the list is the view's as it is.
+func (s *Store) syncPorts(ctx context.Context, networkID string) {
+	if s.barrier(ctx) != nil {
+		return
+	}
+	var rows []nbdb.LogicalSwitchPort
+	err := s.nb.WhereCache(func(p *nbdb.LogicalSwitchPort) bool {
+		return p.ExternalIDs[keyProjectID] != "" && (networkID == "" || p.ExternalIDs[keyNetworkName] == lsPrefix+networkID)
+	}).List(ctx, &rows)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncWait)
+	defer cancel()
+	v := s.view
+	_ = v.waitFor(ctx, func() bool {
+		for _, r := range rows {
+			if v.ports[r.Name] == nil {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -71,7 +71,8 @@ func (v *view) visiblePort(sc Scope, id string) (*Port, error) {
 
 // ListPorts returns the ports the caller may see. networkID, when set,
 // narrows the scan to one network (index lookup).
-func (s *Store) ListPorts(sc Scope, networkID string) []*Port {
+func (s *Store) ListPorts(ctx context.Context, sc Scope, networkID string) []*Port {
+	s.syncPorts(ctx, networkID)
 	s.view.mu.RLock()
 	defer s.view.mu.RUnlock()
 	src := s.view.ports

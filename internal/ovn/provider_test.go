@@ -54,7 +54,7 @@ func TestProviderSegments(t *testing.T) {
 	if got := nbGet(t, ep, "Logical_Switch", lsPrefix+vlan.ID, "ports"); got != nbGet(t, ep, "Logical_Switch_Port", lsp, "_uuid") && got != "["+nbGet(t, ep, "Logical_Switch_Port", lsp, "_uuid")+"]" {
 		t.Errorf("switch ports = %s, want the localnet port only", got)
 	}
-	if ps := s.ListPorts(Scope{Admin: true}, vlan.ID); len(ps) != 0 {
+	if ps := s.ListPorts(t.Context(), Scope{Admin: true}, vlan.ID); len(ps) != 0 {
 		t.Errorf("the localnet port shows as a Neutron port: %v", ps)
 	}
 

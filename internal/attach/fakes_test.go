@@ -235,6 +235,8 @@ type fakeCloud struct {
 	groups []cloud.SecurityGroup
 	// dnsNames: port id → dns_name (create or SetPortDNSName)
 	dnsNames map[string]string
+	// onCreate, if set, runs after each port create, outside the lock.
+	onCreate func()
 }
 
 func (f *fakeCloud) SetPortDNSName(_ context.Context, id, dnsName, deviceID string) error {
@@ -404,6 +406,9 @@ func (f *fakeCloud) GetNetwork(ctx context.Context, id string) (cloud.Network, e
 }
 
 func (f *fakeCloud) CreateChildPort(_ context.Context, o cloud.ChildPortOpts) (cloud.Port, error) {
+	if f.onCreate != nil {
+		defer f.onCreate() // runs after the unlock below
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++

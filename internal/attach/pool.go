@@ -707,38 +707,82 @@ func (a *Attacher) drainEntry(ctx context.Context, e AccessPort) (bool, error) {
 // Entries above the target (e.g. after a concurrent fill) are deleted.
 // Several fills may run at once. size 0 empties that pool.
 func (a *Attacher) FillPool(ctx context.Context, network string, groups []string, size int) (PoolStatus, error) {
-	if a.Pool == nil {
-		return PoolStatus{}, ErrNoPool
-	}
 	if size < 0 || size > MaxPoolSize {
 		return PoolStatus{}, fmt.Errorf("pool size %d: want 0 to %d", size, MaxPoolSize)
 	}
-	if a.VM.VIFID == "" {
-		return PoolStatus{}, fmt.Errorf("%w: pool ports are children of the VM's port: pass --vif-id", ErrNoVIF)
-	}
-	gids, err := a.resolveGroups(ctx, groups)
+	p, err := a.poolOf(ctx, network, groups)
 	if err != nil {
 		return PoolStatus{}, err
-	}
-	nw, err := a.Cloud.FindNetwork(ctx, network)
-	if err != nil {
-		return PoolStatus{}, err
-	}
-	key := poolKey{network: nw.ID, groups: groupsKey(gids)}
-	mtu, err := a.networkMTU(nw)
-	if err != nil {
-		return PoolStatus{}, err
-	}
-	if len(nw.Subnets) == 0 {
-		return PoolStatus{}, fmt.Errorf("%w: network %s has no subnet", ErrNoAddress, nw.Name)
 	}
 	target := ""
 	if size > 0 {
 		target = strconv.Itoa(size)
 	}
-	if err := a.Pool.SetBridgeExternalIDs(ctx, a.VM.Bridge, map[string]string{key.targetKey(): target}); err != nil {
+	if err := a.Pool.SetBridgeExternalIDs(ctx, a.VM.Bridge, map[string]string{p.key.targetKey(): target}); err != nil {
 		return PoolStatus{}, fmt.Errorf("setting the pool target: %w", err)
 	}
+	return a.topUp(ctx, p, size)
+}
+
+// TopUpPool makes the missing ready entries of the pool of network (id
+// or name) and groups up to its target as it is now, which it does not
+// set: a pool drained meanwhile stays drained (the entries being made
+// are deleted once made, see topUp). A pool without a target is left
+// alone.
+func (a *Attacher) TopUpPool(ctx context.Context, network string, groups []string) (PoolStatus, error) {
+	p, err := a.poolOf(ctx, network, groups)
+	if err != nil {
+		return PoolStatus{}, err
+	}
+	targets, err := a.poolTargets(ctx)
+	if err != nil {
+		return PoolStatus{}, err
+	}
+	if targets[p.key] == 0 {
+		return PoolStatus{NetworkID: p.nw.ID, Network: p.nw.Name, SecurityGroups: groupsOf(p.key.groups)}, nil
+	}
+	return a.topUp(ctx, p, targets[p.key])
+}
+
+// pool is one pool of the VM: its network, security groups and MTU.
+type pool struct {
+	nw  cloud.Network
+	key poolKey
+	mtu int
+}
+
+// poolOf is the pool of network (id or name) and groups (names or ids;
+// none: the project's default group), checked as one to fill.
+func (a *Attacher) poolOf(ctx context.Context, network string, groups []string) (pool, error) {
+	if a.Pool == nil {
+		return pool{}, ErrNoPool
+	}
+	if a.VM.VIFID == "" {
+		return pool{}, fmt.Errorf("%w: pool ports are children of the VM's port: pass --vif-id", ErrNoVIF)
+	}
+	gids, err := a.resolveGroups(ctx, groups)
+	if err != nil {
+		return pool{}, err
+	}
+	nw, err := a.Cloud.FindNetwork(ctx, network)
+	if err != nil {
+		return pool{}, err
+	}
+	mtu, err := a.networkMTU(nw)
+	if err != nil {
+		return pool{}, err
+	}
+	if len(nw.Subnets) == 0 {
+		return pool{}, fmt.Errorf("%w: network %s has no subnet", ErrNoAddress, nw.Name)
+	}
+	return pool{nw: nw, key: poolKey{network: nw.ID, groups: groupsKey(gids)}, mtu: mtu}, nil
+}
+
+// topUp makes p's missing ready entries up to size, then deletes its
+// ready entries above the target as it is once they are made: a
+// concurrent fill or drain that set another target has the last word.
+func (a *Attacher) topUp(ctx context.Context, p pool, size int) (PoolStatus, error) {
+	nw, key, mtu := p.nw, p.key, p.mtu
 	es, err := a.poolEntries(ctx)
 	if err != nil {
 		return PoolStatus{}, err
@@ -788,7 +832,9 @@ func (a *Attacher) FillPool(ctx context.Context, network string, groups []string
 		})
 	}
 	wg.Wait()
-	if err := a.trimPool(ctx, key, size); err != nil {
+	if targets, err := a.poolTargets(ctx); err != nil {
+		errs = append(errs, err)
+	} else if err := a.trimPool(ctx, key, targets[key]); err != nil {
 		errs = append(errs, err)
 	}
 	st, err := a.PoolStatus(ctx)

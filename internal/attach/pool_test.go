@@ -506,3 +506,45 @@ func TestTagsLeaveWithTheAttachment(t *testing.T) {
 		}
 	}
 }
+
+// A drain while a top-up is making entries has the last word: the entry
+// made after it is deleted once made, and the pool keeps no target (the
+// daemon's refill then made a pool come back after `pool drain`).
+func TestTopUpLosesToADrainMeanwhile(t *testing.T) {
+	r := newPoolRig(t)
+	ctx := context.Background()
+	if _, err := r.a.FillPool(ctx, "LS1", nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.a.Attach(ctx, Request{NetnsPath: r.netns, Network: "LS1"}); err != nil {
+		t.Fatal(err) // takes the one entry: the pool is below its target
+	}
+	drains := 0
+	r.cl.onCreate = func() {
+		if drains++; drains == 1 {
+			if _, err := r.a.DrainPool(ctx, "LS1"); err != nil {
+				t.Errorf("drain during the top-up: %v", err)
+			}
+		}
+	}
+	if _, err := r.a.TopUpPool(ctx, "LS1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if drains == 0 {
+		t.Fatal("the top-up created no port: nothing was tested")
+	}
+	st, err := r.a.PoolStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Ready != 0 || s.Target != 0 {
+			t.Errorf("after a drain during the top-up: %+v, want no ready entry and no target", s)
+		}
+	}
+	// And a top-up of a pool without a target makes nothing.
+	creates := drains
+	if _, err := r.a.TopUpPool(ctx, "LS1", nil); err != nil || drains != creates {
+		t.Errorf("top-up of a drained pool: %v, %d ports created", err, drains-creates)
+	}
+}

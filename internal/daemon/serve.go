@@ -54,7 +54,7 @@ type Server struct {
 // Pool is the port pool as the refill uses it.
 type Pool interface {
 	PoolStatus(ctx context.Context) ([]attach.PoolStatus, error)
-	FillPool(ctx context.Context, network string, groups []string, size int) (attach.PoolStatus, error)
+	TopUpPool(ctx context.Context, network string, groups []string) (attach.PoolStatus, error)
 }
 
 // refill keeps the pools topped up until ctx ends.
@@ -84,7 +84,8 @@ func (s *Server) refill(ctx context.Context) {
 			if !served[p.NetworkID] || p.Target == 0 || 2*(p.Ready+p.Pending) > p.Target {
 				continue
 			}
-			if _, err := s.Pool.FillPool(ctx, p.NetworkID, p.SecurityGroups, p.Target); err != nil {
+			// Up to the target as it is then: a drain meanwhile wins.
+			if _, err := s.Pool.TopUpPool(ctx, p.NetworkID, p.SecurityGroups); err != nil {
 				s.Log.Warn("pool refill", "network", p.NetworkID, "err", err)
 				continue
 			}

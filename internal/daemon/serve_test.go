@@ -109,13 +109,14 @@ func (p *fakePool) PoolStatus(context.Context) ([]attach.PoolStatus, error) {
 	return p.status, nil
 }
 
-func (p *fakePool) FillPool(_ context.Context, network string, _ []string, size int) (attach.PoolStatus, error) {
+// TopUpPool tops the pool up to its target (the fake's status).
+func (p *fakePool) TopUpPool(_ context.Context, network string, _ []string) (attach.PoolStatus, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fills = append(p.fills, fmt.Sprintf("%s %d", network, size))
 	for i := range p.status {
 		if p.status[i].NetworkID == network {
-			p.status[i].Ready = size
+			p.fills = append(p.fills, fmt.Sprintf("%s %d", network, p.status[i].Target))
+			p.status[i].Ready = p.status[i].Target
 		}
 	}
 	return attach.PoolStatus{}, nil

@@ -392,39 +392,56 @@ func mustPrefix(t *testing.T, s string) netip.Prefix {
 	return p
 }
 
+// TestDaemonConcurrentRuns: 8 docker runs at once, alive together, get
+// 8 distinct addresses (and ports); removed together, they leave nothing.
+// (Alive together: real Neutron may give a freed address to the next
+// port, so containers that come and go may see one address twice.)
 func TestDaemonConcurrentRuns(t *testing.T) {
 	r := newPluginRig(t)
 	vm := r.s.VM(t, "vm1")
 	neutron := r.neutronNetworks(t, "net")[0]
 	e := r.startVMEngine(t, vm)
-	r.createDockerNetwork(t, e, "LS1", neutron)
+	netID := r.createDockerNetwork(t, e, "LS1", neutron)
 	const n = 8
 	type res struct {
-		out string
+		id  string
 		err error
 	}
 	results := make(chan res, n)
 	for range n {
 		go func() {
-			// The address and the VLAN's access port, seen from inside.
-			out, err := e.docker(t.Context(), "run", "--rm", "--network", "LS1", daemonImage, "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'")
-			results <- res{strings.TrimSpace(out), err}
+			id, err := e.docker(t.Context(), "run", "-d", "--network", "LS1", daemonImage, "sleep", "600")
+			results <- res{strings.TrimSpace(id), err}
 		}()
 	}
-	seen := map[string]bool{}
+	var ids []string
 	for range n {
 		x := <-results
 		if x.err != nil {
 			t.Errorf("concurrent run: %v", x.err)
 			continue
 		}
-		if seen[x.out] || !strings.HasPrefix(x.out, "inet 10.") {
-			t.Errorf("address %q: duplicate or missing (seen %v)", x.out, seen)
+		ids = append(ids, x.id)
+		e.containers = append(e.containers, x.id)
+	}
+	// The address of each, seen from inside.
+	seen := map[string]string{}
+	for _, id := range ids {
+		out := e.mustDocker(t, "exec", id, "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'")
+		if other, dup := seen[out]; dup || !strings.HasPrefix(out, "inet 10.") {
+			t.Errorf("container %.12s: address %q: duplicate (of %.12s) or missing", id, out, other)
 		}
-		seen[x.out] = true
+		seen[out] = id
+	}
+	if ps := r.networkPorts(t, netID); len(ps) != len(ids) {
+		t.Errorf("%d containers running, %d Neutron ports on the network", len(ids), len(ps))
+	}
+	if len(ids) > 0 {
+		e.mustDocker(t, append([]string{"rm", "-f"}, ids...)...)
+		e.containers = nil
 	}
 	if got := engineLeftovers(t, vm); len(got) != 0 {
-		t.Errorf("after %d concurrent docker run --rm: %v", n, got)
+		t.Errorf("after removing %d concurrent docker runs: %v", n, got)
 	}
 }
 

@@ -15,9 +15,10 @@ import (
 )
 
 // Fuzz targets for every request decoder. Each asserts: no panic; a
-// refusal is a typed 4xx (*badRequest or *forbidden); an accepted value
-// is one NB can store (every string valid UTF-8 without NUL, names within
-// Neutron's limits) and keeps the invariants the store relies on.
+// refusal is a typed 4xx (*badRequest, *forbidden, or the store's
+// *ovn.Error of a 4xx kind); an accepted value is one NB can store (every
+// string valid UTF-8 without NUL, names within Neutron's limits) and
+// keeps the invariants the store relies on.
 // Seed corpora are in testdata/fuzz/<target>; `make fuzz` runs each.
 
 // checkRefusal fails unless err is nil or a typed client error.
@@ -28,11 +29,25 @@ func checkRefusal(t *testing.T, err error) {
 	}
 	var br *badRequest
 	var fb *forbidden
-	if !errors.As(err, &br) && !errors.As(err, &fb) {
+	var oe *ovn.Error
+	switch {
+	case errors.As(err, &br):
+		if br.typ == "" || br.msg == "" {
+			t.Fatalf("refusal without type or message: %+v", br)
+		}
+	case errors.As(err, &fb):
+	case errors.As(err, &oe):
+		// The store's refusals that parsing shares with it (allocation
+		// pools: OutOfBoundsAllocationPool 400, OverlappingAllocationPools
+		// 409, as Neutron answers them).
+		if !errors.Is(oe.Kind, ovn.ErrInvalid) && !errors.Is(oe.Kind, ovn.ErrConflict) {
+			t.Fatalf("refusal %v is of kind %v, not a 4xx", oe, oe.Kind)
+		}
+		if oe.Type == "" || oe.Message == "" {
+			t.Fatalf("refusal without type or message: %+v", oe)
+		}
+	default:
 		t.Fatalf("refusal %T %v is not a typed 4xx", err, err)
-	}
-	if errors.As(err, &br) && (br.typ == "" || br.msg == "") {
-		t.Fatalf("refusal without type or message: %+v", br)
 	}
 }
 

@@ -29,6 +29,8 @@ type vmEngine struct {
 	vm         VM
 	containers []string // ids
 	networks   []string // ids
+	// restart restarts the VM's dockerd (sandbox engine VM restart).
+	restart func(t *testing.T)
 }
 
 // pluginSocket is the VM's plugin socket as the host sees it (the VM's
@@ -51,7 +53,11 @@ func (r *pluginRig) startVMEngine(t *testing.T, vm VM) *vmEngine {
 // the environment env.
 func (r *pluginRig) startVMEngineEnv(t *testing.T, vm VM, env []string) *vmEngine {
 	t.Helper()
-	e := &vmEngine{vm: vm}
+	e := &vmEngine{vm: vm, restart: func(t *testing.T) {
+		if out, code := r.s.Script(t, "engine", vm.Name, "restart"); code != 0 {
+			t.Errorf("sandbox engine %s restart: exit %d: %s", vm.Name, code, out)
+		}
+	}}
 	if c, err := net.Dial("unix", vm.pluginSocket()); err == nil {
 		c.Close()
 	} else {
@@ -100,10 +106,28 @@ func (e *vmEngine) removeAll(t *testing.T) {
 		}
 	}
 	for _, n := range e.networks {
-		if _, err := e.docker(ctx, "network", "rm", n); err != nil {
+		_, err := e.docker(ctx, "network", "rm", n)
+		if err != nil && strings.Contains(err.Error(), "has active endpoints") && e.noEndpoints(ctx, n) {
+			// Docker (20.10 to 28.0) keeps a count of a network's
+			// endpoints apart from the endpoints themselves, and that
+			// count can go stale (moby dropped it in 28.1); seen once in
+			// about twenty loaded runs of TestDaemonKillDuringBurst, with
+			// every driver call answered. The engine recounts when it
+			// starts; nothing the driver holds is involved.
+			t.Logf("network %s has no endpoint but Docker's count of them is stale; restarting the engine, which recounts", n)
+			e.restart(t)
+			_, err = e.docker(ctx, "network", "rm", n)
+		}
+		if err != nil {
 			t.Log(err)
 		}
 	}
+}
+
+// noEndpoints: the engine lists no endpoint on network n.
+func (e *vmEngine) noEndpoints(ctx context.Context, n string) bool {
+	out, err := e.docker(ctx, "network", "inspect", "-f", "{{len .Containers}}", n)
+	return err == nil && strings.TrimSpace(out) == "0"
 }
 
 // stop ends a process this test started: SIGTERM, SIGKILL after 30 s.

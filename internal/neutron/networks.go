@@ -49,7 +49,7 @@ func networkFields(n *ovn.Network) obj {
 }
 
 func (s *server) listNetworks(w http.ResponseWriter, r *http.Request, c Caller) {
-	ns := s.store.ListNetworks(scope(c))
+	ns := s.store.ListNetworks(r.Context(), scope(c))
 	out := make([]obj, len(ns))
 	for i, n := range ns {
 		out[i] = networkJSON(n, c)

@@ -24,13 +24,13 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 
 // Store is the storage the API needs (implemented by *ovn.Store).
 type Store interface {
-	ListNetworks(sc ovn.Scope) []*ovn.Network
+	ListNetworks(ctx context.Context, sc ovn.Scope) []*ovn.Network
 	GetNetwork(ctx context.Context, sc ovn.Scope, id string) (*ovn.Network, error)
 	CreateNetwork(ctx context.Context, spec ovn.NetworkSpec) (*ovn.Network, error)
 	UpdateNetwork(ctx context.Context, sc ovn.Scope, id string, spec ovn.NetworkSpec) (*ovn.Network, error)
 	DeleteNetwork(ctx context.Context, sc ovn.Scope, id string) error
 
-	ListSubnets(sc ovn.Scope) []*ovn.Subnet
+	ListSubnets(ctx context.Context, sc ovn.Scope) []*ovn.Subnet
 	GetSubnet(ctx context.Context, sc ovn.Scope, id string) (*ovn.Subnet, error)
 	CreateSubnet(ctx context.Context, sc ovn.Scope, spec ovn.SubnetSpec) (*ovn.Subnet, error)
 	UpdateSubnet(ctx context.Context, sc ovn.Scope, id string, upd ovn.SubnetUpdate) (*ovn.Subnet, error)

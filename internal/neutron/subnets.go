@@ -54,7 +54,7 @@ func subnetJSON(sn *ovn.Subnet) obj {
 }
 
 func (s *server) listSubnets(w http.ResponseWriter, r *http.Request, c Caller) {
-	subnets := s.store.ListSubnets(scope(c))
+	subnets := s.store.ListSubnets(r.Context(), scope(c))
 	out := make([]obj, len(subnets))
 	for i, sn := range subnets {
 		out[i] = subnetJSON(sn)

@@ -16,7 +16,7 @@ import (
 
 // trunkStore is what the trunk handlers need (implemented by *ovn.Store).
 type trunkStore interface {
-	ListTrunks(sc ovn.Scope) []*ovn.Trunk
+	ListTrunks(ctx context.Context, sc ovn.Scope) []*ovn.Trunk
 	GetTrunk(ctx context.Context, sc ovn.Scope, id string) (*ovn.Trunk, error)
 	CreateTrunk(ctx context.Context, sc ovn.Scope, spec ovn.TrunkSpec) (*ovn.Trunk, error)
 	UpdateTrunk(ctx context.Context, sc ovn.Scope, id string, spec ovn.TrunkSpec) (*ovn.Trunk, error)
@@ -226,7 +226,7 @@ func trunkSpec(a attrs) (ovn.TrunkSpec, error) {
 }
 
 func (s *server) listTrunks(w http.ResponseWriter, r *http.Request, c Caller) {
-	trunks := s.store.ListTrunks(scope(c))
+	trunks := s.store.ListTrunks(r.Context(), scope(c))
 	out := make([]obj, len(trunks))
 	for i, t := range trunks {
 		out[i] = trunkJSON(t)

@@ -76,23 +76,21 @@ func (s *Store) barrier(ctx context.Context) error {
 	return err
 }
 
-// syncWait bounds syncPorts' wait for the view.
+// syncWait bounds a list's wait for the view.
 const syncWait = 2 * time.Second
 
-// syncPorts makes a list of ports include every port NB held when the
-// list was asked for, as one Neutron database would, whichever process
-// created it: after a barrier it waits until the view has each port the
-// cache has (of networkID, or all). Without it, a port created through
-// another process a few milliseconds before was missing from the list.
-// If NB does not answer, the list is the view's as it is.
-func (s *Store) syncPorts(ctx context.Context, networkID string) {
+// syncView makes a list include every object of its kind NB held when
+// the list was asked for, as one Neutron database would, whichever
+// process created it: after a barrier it waits until the view has each
+// id the cache has (cached lists them, inView looks one up). Without it,
+// an object created through another process a few milliseconds before
+// was missing from the list. If NB does not answer, the list is the
+// view's as it is.
+func (s *Store) syncView(ctx context.Context, cached func(ctx context.Context) ([]string, error), inView func(v *view, id string) bool) {
 	if s.barrier(ctx) != nil {
 		return
 	}
-	var rows []nbdb.LogicalSwitchPort
-	err := s.nb.WhereCache(func(p *nbdb.LogicalSwitchPort) bool {
-		return p.ExternalIDs[keyProjectID] != "" && (networkID == "" || p.ExternalIDs[keyNetworkName] == lsPrefix+networkID)
-	}).List(ctx, &rows)
+	ids, err := cached(ctx)
 	if err != nil {
 		return
 	}
@@ -100,11 +98,72 @@ func (s *Store) syncPorts(ctx context.Context, networkID string) {
 	defer cancel()
 	v := s.view
 	_ = v.waitFor(ctx, func() bool {
-		for _, r := range rows {
-			if v.ports[r.Name] == nil {
+		for _, id := range ids {
+			if !inView(v, id) {
 				return false
 			}
 		}
 		return true
 	})
+}
+
+// syncPorts: syncView for the ports of networkID, or all.
+func (s *Store) syncPorts(ctx context.Context, networkID string) {
+	s.syncView(ctx, func(ctx context.Context) ([]string, error) {
+		var rows []nbdb.LogicalSwitchPort
+		err := s.nb.WhereCache(func(p *nbdb.LogicalSwitchPort) bool {
+			return p.ExternalIDs[keyProjectID] != "" && (networkID == "" || p.ExternalIDs[keyNetworkName] == lsPrefix+networkID)
+		}).List(ctx, &rows)
+		return ids(rows, func(r nbdb.LogicalSwitchPort) (string, bool) { return r.Name, true }), err
+	}, func(v *view, id string) bool { return v.ports[id] != nil })
+}
+
+// syncNetworks: syncView for networks.
+func (s *Store) syncNetworks(ctx context.Context) {
+	s.syncView(ctx, func(ctx context.Context) ([]string, error) {
+		var rows []nbdb.LogicalSwitch
+		err := s.nb.List(ctx, &rows)
+		return ids(rows, func(r nbdb.LogicalSwitch) (string, bool) {
+			n, ok := networkFromRow(&r)
+			if !ok {
+				return "", false
+			}
+			return n.ID, true
+		}), err
+	}, func(v *view, id string) bool { return v.networks[id] != nil })
+}
+
+// syncSubnets: syncView for subnets.
+func (s *Store) syncSubnets(ctx context.Context) {
+	s.syncView(ctx, func(ctx context.Context) ([]string, error) {
+		var rows []nbdb.DHCPOptions
+		err := s.nb.List(ctx, &rows)
+		return ids(rows, func(r nbdb.DHCPOptions) (string, bool) {
+			sn, ok := subnetFromRow(&r)
+			if !ok {
+				return "", false
+			}
+			return sn.ID, true
+		}), err
+	}, func(v *view, id string) bool { return v.subnets[id] != nil })
+}
+
+// syncTrunks: syncView for trunks.
+func (s *Store) syncTrunks(ctx context.Context) {
+	s.syncView(ctx, func(ctx context.Context) ([]string, error) {
+		var rows []nbdb.LogicalSwitchPort
+		err := s.nb.WhereCache(func(p *nbdb.LogicalSwitchPort) bool { return p.ExternalIDs[keyTrunkID] != "" }).List(ctx, &rows)
+		return ids(rows, func(r nbdb.LogicalSwitchPort) (string, bool) { return r.ExternalIDs[keyTrunkID], true }), err
+	}, func(v *view, id string) bool { return v.trunks[id] != "" })
+}
+
+// ids maps rows to the ids of those that are objects of their kind.
+func ids[R any](rows []R, id func(R) (string, bool)) []string {
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if i, ok := id(r); ok {
+			out = append(out, i)
+		}
+	}
+	return out
 }

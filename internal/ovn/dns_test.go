@@ -174,7 +174,7 @@ func TestPortDNSRowsFollowPorts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, sn := range s.ListSubnets(sc) {
+	for _, sn := range s.ListSubnets(context.Background(), sc) {
 		if err := s.DeleteSubnet(ctx, sc, sn.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -107,7 +107,8 @@ func (v *view) subnetNetwork(sc Scope, id string) (*Network, error) {
 }
 
 // ListNetworks returns the networks the caller may see.
-func (s *Store) ListNetworks(sc Scope) []*Network {
+func (s *Store) ListNetworks(ctx context.Context, sc Scope) []*Network {
+	s.syncNetworks(ctx)
 	s.view.mu.RLock()
 	defer s.view.mu.RUnlock()
 	out := make([]*Network, 0, len(s.view.networks))

@@ -99,7 +99,7 @@ func TestProviderSegments(t *testing.T) {
 		{"unknown type", ptr("vxlan"), nil, nil, ErrInvalid, "InvalidInput", "network_type value 'vxlan' not supported"},
 		{"no type", nil, ptr("physnet1"), nil, ErrInvalid, "InvalidInput", "network_type required"},
 	}
-	before := len(s.ListNetworks(Scope{Admin: true}))
+	before := len(s.ListNetworks(context.Background(), Scope{Admin: true}))
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := create(tt.typ, tt.physnet, tt.seg)
@@ -109,7 +109,7 @@ func TestProviderSegments(t *testing.T) {
 			}
 		})
 	}
-	if after := len(s.ListNetworks(Scope{Admin: true})); after != before {
+	if after := len(s.ListNetworks(context.Background(), Scope{Admin: true})); after != before {
 		t.Fatalf("refused creates left networks: %d before, %d after", before, after)
 	}
 

@@ -72,7 +72,8 @@ func (v *view) visibleSubnet(sc Scope, id string) (*Subnet, error) {
 }
 
 // ListSubnets returns the subnets the caller may see.
-func (s *Store) ListSubnets(sc Scope) []*Subnet {
+func (s *Store) ListSubnets(ctx context.Context, sc Scope) []*Subnet {
+	s.syncSubnets(ctx)
 	s.view.mu.RLock()
 	defer s.view.mu.RUnlock()
 	out := make([]*Subnet, 0, len(s.view.subnets))

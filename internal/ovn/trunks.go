@@ -196,7 +196,8 @@ func (v *view) trunkOf(parent *Port) *Trunk {
 }
 
 // ListTrunks returns the trunks the caller may see.
-func (s *Store) ListTrunks(sc Scope) []*Trunk {
+func (s *Store) ListTrunks(ctx context.Context, sc Scope) []*Trunk {
+	s.syncTrunks(ctx)
 	v := s.view
 	v.mu.RLock()
 	defer v.mu.RUnlock()

@@ -213,6 +213,11 @@ func (a *app) doctorContainer(ctx context.Context, f doctorFlags, ref string) (d
 			mine = append(mine, x)
 		}
 	}
+	engine, err := a.engineAttachments(ctx, at, owner)
+	if err != nil {
+		return rep, err
+	}
+	mine = append(mine, engine...)
 	if owner.Running {
 		// A veth of ours whose OVS port is gone is an attachment
 		// nothing records any more: walk it too.
@@ -226,7 +231,7 @@ func (a *app) doctorContainer(ctx context.Context, f doctorFlags, ref string) (d
 	switch {
 	case len(mine) == 0:
 		cf = broken(linkContainer, "no network from ovn-docker in this VM (no OVS port of the VM's bridge records it)",
-			"run it with `ovn-docker run` (or `ovn-docker attach` it), in the VM where it runs")
+			"run it with `ovn-docker run` (or `ovn-docker attach` it), or on a Docker network of driver ovn, in the VM where it runs")
 	case !owner.Running:
 		cf = broken(linkContainer, "its network-holding container "+owner.Name+" is "+owner.Status,
 			"`docker start "+owner.Name+"`, then `ovn-docker gc` to re-plug it")
@@ -257,6 +262,43 @@ func (a *app) doctorContainer(ctx context.Context, f doctorFlags, ref string) (d
 	}
 	rep.judge()
 	return rep, nil
+}
+
+// engineAttachments: the attachments ovn-docker daemon (the Docker
+// driver) made for owner's endpoints on Docker networks of driver ovn,
+// each with the name its interface has in the container (Docker renames
+// it; the VM end keeps the OVS port's name).
+func (a *app) engineAttachments(ctx context.Context, at *attach.Attacher, owner docker.Container) ([]attach.Attachment, error) {
+	if len(owner.Endpoints) == 0 {
+		return nil, nil
+	}
+	entries, err := at.EngineEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ifNames := map[string]string{} // VM end → name in the container
+	if owner.Running {
+		peers, err := adapters.NewLinks(a.log).VethPeers(ctx, fmt.Sprintf("/proc/%d/ns/net", owner.Pid))
+		if err != nil {
+			a.log.Warn("listing the container's veths", "err", err)
+		}
+		for ifName, vmEnd := range peers {
+			ifNames[vmEnd] = ifName
+		}
+	}
+	var out []attach.Attachment
+	for _, e := range entries {
+		network, ok := owner.Endpoints[e.Endpoint]
+		if !ok {
+			continue
+		}
+		ifName := ifNames[e.PortName]
+		if ifName == "" {
+			ifName = e.Peer // its name before Docker moved it: not in the container
+		}
+		out = append(out, e.Attachment(owner.ID, network, ifName))
+	}
+	return out, nil
 }
 
 // unrecorded: the veths in owner's namespace whose VM end is named like

@@ -109,6 +109,9 @@ type Attachment struct {
 	SecurityGroups []string `json:"security_groups,omitempty"`
 	Status         string   `json:"status,omitempty"`
 	State          string   `json:"state,omitempty"`
+	// Endpoint is the Docker endpoint of an attachment the Docker driver
+	// (ovn-docker daemon) made; "" for the command line's.
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 func (a *Attacher) log() *slog.Logger {

@@ -166,6 +166,20 @@ type walk struct {
 
 const fixGC = "run `ovn-docker gc`"
 
+// fix is cli, the command line's repair, for an attachment the command
+// line made; for one of the Docker driver (which gc leaves alone) it is
+// Docker's own: a reconnect, which gives the container a new port.
+func (w *walk) fix(cli string) string {
+	if w.at.Endpoint == "" {
+		return cli
+	}
+	c, n := w.at.ContainerID, w.at.NetworkName
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	return fmt.Sprintf("reconnect it: `docker network disconnect %s %s`, then `docker network connect %s %s` (or `docker restart %s`)", n, c, n, c, c)
+}
+
 func (w *walk) attachment(context.Context) (Finding, error) {
 	f := Finding{Link: LinkAttachment, Detail: "state " + w.at.State}
 	if w.ap.Name == "" {
@@ -173,7 +187,7 @@ func (w *walk) attachment(context.Context) (Finding, error) {
 	}
 	if w.at.State != stateReady {
 		f.Problems = []string{"attach did not finish (" + w.at.State + ")"}
-		f.Fix = fixGC + " (it removes attaches that never finished), then run the container again"
+		f.Fix = w.fix(fixGC + " (it removes attaches that never finished), then run the container again")
 	}
 	return f, nil
 }
@@ -182,7 +196,7 @@ func (w *walk) namespace(context.Context) (Finding, error) {
 	f := Finding{Link: LinkNamespace, Detail: w.netns}
 	if w.netns != w.at.NetnsPath && w.at.NetnsPath != "" {
 		f.Problems = []string{"the namespace was replaced (its container restarted)"}
-		f.Fix = fixGC + " to re-plug it"
+		f.Fix = w.fix(fixGC + " to re-plug it")
 	}
 	return f, nil
 }
@@ -199,7 +213,7 @@ func (w *walk) iface(ctx context.Context) (Finding, error) {
 	}
 	if !in {
 		f.Problems = []string{"no " + w.at.IfName + " in the container's namespace"}
-		f.Fix = fixGC + " to re-plug it"
+		f.Fix = w.fix(fixGC + " to re-plug it")
 		w.noIf = true
 		if vmEnd, err := li.LinkExists(ctx, w.at.PortName); err == nil && !vmEnd {
 			f.Because = LinkVeth // deleting either end deletes the pair
@@ -227,7 +241,7 @@ func (w *walk) iface(ctx context.Context) (Finding, error) {
 	f.Detail = fmt.Sprintf("%s with %s", w.at.IfName, prefixes(have))
 	if len(missing) > 0 {
 		f.Problems = []string{fmt.Sprintf("%s lacks its address %s", w.at.IfName, strings.Join(missing, ", "))}
-		f.Fix = "`ovn-docker rm` the container and run it again (its addresses were removed inside it)"
+		f.Fix = w.fix("`ovn-docker rm` the container and run it again (its addresses were removed inside it)")
 	}
 	return f, nil
 }
@@ -265,7 +279,7 @@ func (w *walk) veth(ctx context.Context) (Finding, error) {
 	}
 	if !vmEnd {
 		f.Problems = []string{"veth " + w.at.PortName + " gone"}
-		f.Fix = fixGC + " to re-plug it (same port, VLAN and addresses)"
+		f.Fix = w.fix(fixGC + " to re-plug it (same port, VLAN and addresses)")
 		return f, nil
 	}
 	down, err := li.LinkDown(ctx, w.at.PortName)
@@ -274,14 +288,14 @@ func (w *walk) veth(ctx context.Context) (Finding, error) {
 	}
 	if down {
 		f.Problems = []string{"the VM end of the veth, " + w.at.PortName + ", is down: no packet of the container leaves the VM"}
-		f.Fix = fixGC + " to set it up (or `ip link set " + w.at.PortName + " up` in the VM)"
+		f.Fix = w.fix(fixGC + " to set it up (or `ip link set " + w.at.PortName + " up` in the VM)")
 	}
 	return f, nil
 }
 
 func (w *walk) ovsPort(context.Context) (Finding, error) {
 	f := Finding{Link: LinkOVSPort}
-	fixRecreate := "`ovn-docker rm` the container and run it again (" + fixGC + " then deletes what is left in Neutron)"
+	fixRecreate := w.fix("`ovn-docker rm` the container and run it again (" + fixGC + " then deletes what is left in Neutron)")
 	switch ap := w.ap; {
 	case ap.Name == "":
 		f.Problems = []string{"OVS port " + w.at.PortName + " gone"}
@@ -293,7 +307,7 @@ func (w *walk) ovsPort(context.Context) (Finding, error) {
 		f.Fix = "look at ovs-vswitchd's log; " + fixRecreate
 	case ap.OFPort <= 0:
 		f.Problems = []string{"OVS has not opened " + ap.Name}
-		f.Fix = "is ovs-vswitchd running in the VM? then " + fixGC + " to re-plug it"
+		f.Fix = "is ovs-vswitchd running in the VM? then " + w.fix(fixGC+" to re-plug it")
 	default:
 		f.Detail = fmt.Sprintf("%s on %s, VLAN %d, ofport %d", ap.Name, ap.Bridge, ap.VLAN, ap.OFPort)
 	}
@@ -347,7 +361,7 @@ func (w *walk) neutronPort(ctx context.Context) (Finding, error) {
 	f := Finding{Link: LinkNeutron}
 	if w.at.PortID == "" {
 		f.Problems = []string{"no Neutron port recorded"}
-		f.Fix = fixGC + " (the attach never got its port)"
+		f.Fix = w.fix(fixGC + " (the attach never got its port)")
 		if w.ap.Name == "" {
 			f.Because = LinkOVSPort // the port id was recorded there
 		}
@@ -356,7 +370,7 @@ func (w *walk) neutronPort(ctx context.Context) (Finding, error) {
 	p, err := w.a.Cloud.GetPort(ctx, w.at.PortID)
 	if errors.Is(err, cloud.ErrNotFound) {
 		f.Problems = []string{"Neutron port " + w.at.PortID + " gone"}
-		f.Fix = "it was deleted in the cloud: `ovn-docker rm` the container and run it again"
+		f.Fix = "it was deleted in the cloud: " + w.fix("`ovn-docker rm` the container and run it again")
 		w.upstream = LinkNeutron
 		return f, nil
 	}
@@ -377,7 +391,7 @@ func (w *walk) child(ctx context.Context) (Finding, error) {
 	}
 	f := Finding{Link: LinkChild}
 	p, ap := w.port, w.ap
-	fix := "`ovn-docker rm` the container and run it again"
+	fix := w.fix("`ovn-docker rm` the container and run it again")
 	if trunkID := ap.ExternalIDs[KeyTrunk]; ap.Name != "" && trunkID != "" {
 		// A subport: real Neutron hides its binding:profile from members,
 		// the trunk says which VLAN it has.
@@ -425,7 +439,7 @@ func (w *walk) lsp(ctx context.Context) (Finding, error) {
 	l, err := w.o.NB.LogicalSwitchPort(ctx, w.at.PortID)
 	if errors.Is(err, ErrNoLSP) {
 		f.Problems = []string{"NB has no Logical_Switch_Port " + w.at.PortID}
-		f.Fix = "the cloud lost the port's OVN side (Neutron's maintenance task, or an operator, may restore it); else `ovn-docker rm` the container and run it again"
+		f.Fix = "the cloud lost the port's OVN side (Neutron's maintenance task, or an operator, may restore it); else " + w.fix("`ovn-docker rm` the container and run it again")
 		if w.upstream != "" {
 			f.Because = w.upstream
 		} else {
@@ -447,7 +461,7 @@ func (w *walk) lsp(ctx context.Context) (Finding, error) {
 		f.Problems = append(f.Problems, fmt.Sprintf("Logical_Switch_Port tag is %d, the OVS port's VLAN %d", l.Tag, w.ap.VLAN))
 	}
 	if len(f.Problems) > 0 {
-		f.Fix = "the cloud's OVN side disagrees with Neutron: `ovn-docker rm` the container and run it again, and tell the cloud's operator"
+		f.Fix = "the cloud's OVN side disagrees with Neutron: " + w.fix("`ovn-docker rm` the container and run it again") + ", and tell the cloud's operator"
 	}
 	f.Detail = fmt.Sprintf("parent_name %s, tag %d", l.ParentName, l.Tag)
 	w.lspUp = l.Up
@@ -536,7 +550,7 @@ func (w *walk) dataPath(ctx context.Context) (Finding, error) {
 
 // accessPort: this VM's access port of that name, if there is one.
 func (a *Attacher) accessPort(ctx context.Context, name string) (AccessPort, bool, error) {
-	aps, err := a.ours(ctx)
+	aps, err := a.vmPorts(ctx) // the Docker driver's too
 	if err != nil {
 		return AccessPort{}, false, err
 	}

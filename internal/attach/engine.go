@@ -88,6 +88,20 @@ func entryOf(ap AccessPort) Entry {
 	return e
 }
 
+// Attachment is the entry plugged into container, on its Docker network
+// network, as ifName there: what doctor walks.
+func (e Entry) Attachment(container, network, ifName string) Attachment {
+	at := Attachment{
+		PortName: e.PortName, VLAN: e.VLAN, ContainerID: container, IfName: ifName,
+		NetworkID: e.NetworkID, NetworkName: network, PortID: e.PortID, State: e.State, Endpoint: e.Endpoint,
+		Addresses: e.Config.Addresses, Gateways: e.Config.Gateways, MTU: e.Config.MTU,
+	}
+	if e.Config.MAC != nil {
+		at.MAC = e.Config.MAC.String()
+	}
+	return at
+}
+
 // EngineEntries lists this VM's engine entries.
 func (a *Attacher) EngineEntries(ctx context.Context) ([]Entry, error) {
 	aps, err := a.vmPorts(ctx)

@@ -243,6 +243,9 @@ type rawContainer struct {
 			Name string
 		}
 	}
+	NetworkSettings struct {
+		Networks map[string]struct{ EndpointID string }
+	}
 }
 
 func (r rawContainer) container() Container {
@@ -253,6 +256,14 @@ func (r rawContainer) container() Container {
 	}
 	c.Created, _ = time.Parse(time.RFC3339Nano, r.Created)
 	c.StartedAt, _ = time.Parse(time.RFC3339Nano, r.State.StartedAt)
+	for name, n := range r.NetworkSettings.Networks {
+		if n.EndpointID != "" {
+			if c.Endpoints == nil {
+				c.Endpoints = map[string]string{}
+			}
+			c.Endpoints[n.EndpointID] = name
+		}
+	}
 	return c
 }
 

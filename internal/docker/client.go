@@ -159,6 +159,9 @@ type Container struct {
 	Created       time.Time
 	// StartedAt is the zero time if the container was never started.
 	StartedAt time.Time
+	// Endpoints maps the id of each of the container's endpoints (one
+	// per network it is on, while it runs) to the network's name.
+	Endpoints map[string]string
 }
 
 // EverStarted reports whether the container was started at least once.

@@ -153,7 +153,13 @@ func (s *Store) syncTrunks(ctx context.Context) {
 	s.syncView(ctx, func(ctx context.Context) ([]string, error) {
 		var rows []nbdb.LogicalSwitchPort
 		err := s.nb.WhereCache(func(p *nbdb.LogicalSwitchPort) bool { return p.ExternalIDs[keyTrunkID] != "" }).List(ctx, &rows)
-		return ids(rows, func(r nbdb.LogicalSwitchPort) (string, bool) { return r.ExternalIDs[keyTrunkID], true }), err
+		return ids(rows, func(r nbdb.LogicalSwitchPort) (string, bool) {
+			p, ok := portFromRow(&r)
+			if !ok || p.Trunk == nil {
+				return "", false
+			}
+			return p.Trunk.ID, true
+		}), err
 	}, func(v *view, id string) bool { return v.trunks[id] != "" })
 }
 

@@ -123,14 +123,14 @@ func TestDaemonIPv6PingsAcrossVMs(t *testing.T) {
 	}
 
 	// --ip6 asks Neutron for that address, --ip too; both are the port's.
-	want6 := nthAddr(sub6.CIDR, 10)
+	want6 := r.freeAddr(t, netID, sub6.CIDR, 10)
 	c3 := e2.runDetached(t, "--network", "LS6", "--ip6", want6.String(), daemonImage, "sleep", "600")
 	v4, v6, _ = dockerAddrs(t, e2, c3, "LS6")
 	if v6 != want6 {
 		t.Errorf("--ip6 %s gave %s", want6, v6)
 	}
 	r.samePort(t, netID, v4, v6)
-	want4 := nthAddr(sub4.CIDR, 11)
+	want4 := r.freeAddr(t, netID, sub4.CIDR, 11)
 	c4 := e2.runDetached(t, "--network", "LS6", "--ip", want4.String(), daemonImage, "sleep", "600")
 	v4, v6, _ = dockerAddrs(t, e2, c4, "LS6")
 	if v4 != want4 || !sub6.CIDR.Contains(v6) {

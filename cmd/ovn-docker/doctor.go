@@ -213,16 +213,15 @@ func (a *app) doctorContainer(ctx context.Context, f doctorFlags, ref string) (d
 			mine = append(mine, x)
 		}
 	}
-	engine, err := a.engineAttachments(ctx, at, owner)
+	peers := a.vethPeers(ctx, owner)
+	engine, err := a.engineAttachments(ctx, at, owner, peers)
 	if err != nil {
 		return rep, err
 	}
 	mine = append(mine, engine...)
-	if owner.Running {
-		// A veth of ours whose OVS port is gone is an attachment
-		// nothing records any more: walk it too.
-		mine = append(mine, a.unrecorded(ctx, owner, mine)...)
-	}
+	// A veth of ours whose OVS port is gone is an attachment nothing
+	// records any more: walk it too.
+	mine = append(mine, unrecorded(owner, peers, mine)...)
 	cf := ok(linkContainer, ct.Name+" "+ct.Status)
 	if owner.ID != ct.ID {
 		cf.Detail += ", network held by " + owner.Name + " " + owner.Status
@@ -268,7 +267,7 @@ func (a *app) doctorContainer(ctx context.Context, f doctorFlags, ref string) (d
 // driver) made for owner's endpoints on Docker networks of driver ovn,
 // each with the name its interface has in the container (Docker renames
 // it; the VM end keeps the OVS port's name).
-func (a *app) engineAttachments(ctx context.Context, at *attach.Attacher, owner docker.Container) ([]attach.Attachment, error) {
+func (a *app) engineAttachments(ctx context.Context, at *attach.Attacher, owner docker.Container, peers map[string]string) ([]attach.Attachment, error) {
 	if len(owner.Endpoints) == 0 {
 		return nil, nil
 	}
@@ -277,14 +276,8 @@ func (a *app) engineAttachments(ctx context.Context, at *attach.Attacher, owner 
 		return nil, err
 	}
 	ifNames := map[string]string{} // VM end → name in the container
-	if owner.Running {
-		peers, err := adapters.NewLinks(a.log).VethPeers(ctx, fmt.Sprintf("/proc/%d/ns/net", owner.Pid))
-		if err != nil {
-			a.log.Warn("listing the container's veths", "err", err)
-		}
-		for ifName, vmEnd := range peers {
-			ifNames[vmEnd] = ifName
-		}
+	for ifName, vmEnd := range peers {
+		ifNames[vmEnd] = ifName
 	}
 	var out []attach.Attachment
 	for _, e := range entries {
@@ -301,15 +294,23 @@ func (a *app) engineAttachments(ctx context.Context, at *attach.Attacher, owner 
 	return out, nil
 }
 
-// unrecorded: the veths in owner's namespace whose VM end is named like
-// an access port but that no attachment in known records.
-func (a *app) unrecorded(ctx context.Context, owner docker.Container, known []attach.Attachment) []attach.Attachment {
-	netns := fmt.Sprintf("/proc/%d/ns/net", owner.Pid)
-	peers, err := adapters.NewLinks(a.log).VethPeers(ctx, netns)
-	if err != nil {
-		a.log.Warn("listing the container's veths", "err", err)
+// vethPeers: the veths in owner's namespace, each interface's name there
+// mapped to its VM end's; none when owner does not run.
+func (a *app) vethPeers(ctx context.Context, owner docker.Container) map[string]string {
+	if !owner.Running {
 		return nil
 	}
+	peers, err := adapters.NewLinks(a.log).VethPeers(ctx, fmt.Sprintf("/proc/%d/ns/net", owner.Pid))
+	if err != nil {
+		a.log.Warn("listing the container's veths", "err", err)
+	}
+	return peers
+}
+
+// unrecorded: the veths in owner's namespace (peers) whose VM end is
+// named like an access port but that no attachment in known records.
+func unrecorded(owner docker.Container, peers map[string]string, known []attach.Attachment) []attach.Attachment {
+	netns := fmt.Sprintf("/proc/%d/ns/net", owner.Pid)
 	recorded := map[string]bool{}
 	for _, x := range known {
 		recorded[x.PortName] = true

@@ -279,7 +279,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request, groups string) (_
 	if cerr != nil {
 		return Attachment{}, cerr
 	}
-	if cfg, err = a.plug(ctx, req, ap, cfg); err != nil {
+	if cfg, err = a.plug(ctx, req, ap, cfg, nil); err != nil {
 		return Attachment{}, err
 	}
 	undo = append(undo, func(ctx context.Context) error { return a.Links.DeleteLink(ctx, ap.Name) })
@@ -287,7 +287,7 @@ func (a *Attacher) attachNew(ctx context.Context, req Request, groups string) (_
 	if err != nil {
 		return Attachment{}, err
 	}
-	if err := a.probeDataPath(ctx, req, ap.Name, port.ID, cfg.MAC, dhcpProbeAddr(nw, port)); err != nil {
+	if err := a.openAndProve(ctx, req, ap.Name, port.ID, cfg.MAC, dhcpProbeAddr(nw, port)); err != nil {
 		return Attachment{}, err
 	}
 	a.announce(ctx, req, ap.Name, cfg)
@@ -307,12 +307,12 @@ func (a *Attacher) attachNew(ctx context.Context, req Request, groups string) (_
 }
 
 // plug creates the veth whose VM end is ap and whose other end is
-// req.IfName in req's namespace, configured by cfg, and waits until OVS
-// has opened it. The namespace's first interface carries the default
-// route; a second network is reached on its subnet only, so the gateways
-// are dropped for it: plug returns the configuration used. On failure no
-// veth is left.
-func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg IfaceConfig) (IfaceConfig, error) {
+// req.IfName in req's namespace, configured by cfg; openAndProve then
+// waits for OVS and proves the data path. The namespace's first interface
+// carries the default route; a second network is reached on its subnet
+// only, so the gateways are dropped for it: plug returns the
+// configuration used. On failure no veth is left.
+func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg IfaceConfig, steps *stepTimes) (IfaceConfig, error) {
 	if first, err := a.firstInNetns(ctx, req, ap.Name); err != nil {
 		return cfg, err
 	} else if !first {
@@ -324,21 +324,58 @@ func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg Ifa
 	if err := a.Links.CreateVeth(context.WithoutCancel(ctx), ap.Name, req.NetnsPath, cfg); err != nil {
 		return cfg, fmt.Errorf("creating veth %s <-> %s in %s: %w", ap.Name, req.IfName, req.NetnsPath, err)
 	}
-	// ovs-vswitchd opens the new veth within milliseconds; a long wait
-	// means it is not running.
-	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)
-	defer ocancel()
-	err := a.Switch.WaitInterfaceUp(octx, ap.Name)
-	if err == nil {
-		return cfg, nil
+	steps.done("veth_ms")
+	return cfg, nil
+}
+
+// openAndProve waits until ovs-vswitchd has opened hostName, the VM end
+// of a veth just made, and proves the data path from req's end
+// (probeDataPath), both at once: the probe's requests are lost until the
+// port is open and it resends them within milliseconds, so the proof
+// does not also wait for OVSDB to report the open. With nothing to probe
+// (ip invalid) it waits for the open alone. The veth is left to the
+// caller.
+func (a *Attacher) openAndProve(ctx context.Context, req Request, hostName, portID string, mac net.HardwareAddr, ip netip.Addr) error {
+	waitOpen := func(ctx context.Context) error {
+		// ovs-vswitchd opens a new veth within milliseconds; a long
+		// wait means it is not running.
+		octx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		err := a.Switch.WaitInterfaceUp(octx, hostName)
+		if err == nil {
+			return nil
+		}
+		if ierr := interrupted(ctx); ierr != nil {
+			return ierr
+		}
+		return fmt.Errorf("OVS did not bring up %s: %w", hostName, err)
 	}
-	if ierr := interrupted(ctx); ierr != nil {
-		err = ierr
-	} else {
-		err = fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
+	if !ip.IsValid() {
+		if err := waitOpen(ctx); err != nil {
+			return err
+		}
+		return a.probeDataPath(ctx, req, hostName, portID, mac, ip)
 	}
-	a.rollbackVeth(ctx, ap.Name)
-	return cfg, err
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opened := make(chan error, 1)
+	go func() {
+		err := waitOpen(pctx)
+		if err != nil && pctx.Err() != nil {
+			err = nil // ended by the probe's end, not by OVS
+		}
+		if err != nil {
+			cancel() // no answer can come: stop the probe
+		}
+		opened <- err
+	}()
+	err := a.probeDataPath(pctx, req, hostName, portID, mac, ip)
+	// Either way the wait is done with: an answer crossed the open port.
+	cancel()
+	if werr := <-opened; werr != nil {
+		return werr // OVS never opened the port: that is the cause
+	}
+	return err
 }
 
 // announce tells the network the port's addresses (cfg.Addresses, at

@@ -3,9 +3,11 @@ package attach
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,7 +137,8 @@ func testAttachRollback(t *testing.T, mode PortMode) {
 	for _, tc := range append(modal, []testCase{
 		{"veth fails", func(r *rig) { r.links.createErr = errors.New("boom") }, nil, nil},
 		{"neutron refuses", func(r *rig) { r.cl.createErr = cloud.ErrForbidden }, nil, cloud.ErrForbidden},
-		{"interface not up", func(r *rig) { r.sw.upErr = errors.New("timeout") }, nil, nil},
+		// OVS never opens the port, so the probe gets no answer either.
+		{"interface not up", func(r *rig) { r.sw.upErr, r.links.probeFailures = errors.New("timeout"), 1000 }, nil, nil},
 		{"data path dead", func(r *rig) { r.links.probeErr = errors.New("no DHCP reply") }, nil, ErrNoDataPath},
 		{"mtu too big", func(r *rig) { r.a.VM.UplinkMTU = 1400 }, nil, ErrMTU},
 		{"unknown network", nil, func(r *rig) Request { return Request{NetnsPath: r.netns, Network: "nope"} }, cloud.ErrNotFound},
@@ -231,5 +234,42 @@ func TestDiscoverVM(t *testing.T) {
 	r.cl.ports = nil
 	if _, err := DiscoverVM(context.Background(), r.sw, r.links, r.cl, "", "", "ovdv"); !errors.Is(err, ErrNoVIF) {
 		t.Errorf("want ErrNoVIF, got %v", err)
+	}
+}
+
+// openAndProve probes while it waits for OVS: which failure it reports.
+func TestOpenAndProveNamesTheCause(t *testing.T) {
+	mac := net.HardwareAddr{0xfa, 0x16, 0x3e, 0, 0, 2}
+	ip := netip.MustParseAddr("10.1.0.5")
+	for _, tc := range []struct {
+		name     string
+		setup    func(r *rig)
+		wantText string // "" for success
+		errIs    error
+	}{
+		{"open and answered", nil, "", nil},
+		{"never opened, so never answered", func(r *rig) { r.sw.upErr, r.links.probeFailures = errors.New("timeout"), 1000 }, "OVS did not bring up ovd1", nil},
+		{"opened, not answered", func(r *rig) { r.links.probeFailures = 1000 }, "got no answer from the network's DHCP", ErrNoDataPath},
+		{"nothing to probe, never opened", func(r *rig) { r.sw.upErr = errors.New("timeout") }, "OVS did not bring up ovd1", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			probeIP := ip
+			if strings.HasPrefix(tc.name, "nothing to probe") {
+				probeIP = netip.Addr{}
+			}
+			if tc.setup != nil {
+				tc.setup(r)
+			}
+			err := r.a.openAndProve(context.Background(), Request{NetnsPath: r.netns, IfName: "eth0"}, "ovd1", "port-1", mac, probeIP)
+			switch {
+			case tc.wantText == "" && err != nil:
+				t.Fatalf("want success, got %v", err)
+			case tc.wantText != "" && (err == nil || !strings.Contains(err.Error(), tc.wantText)):
+				t.Fatalf("want an error with %q, got %v", tc.wantText, err)
+			case tc.errIs != nil && !errors.Is(err, tc.errIs):
+				t.Fatalf("want %v, got %v", tc.errIs, err)
+			}
+		})
 	}
 }

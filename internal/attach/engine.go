@@ -336,15 +336,8 @@ func (a *Attacher) Plug(ctx context.Context, endpoint string) (_ Entry, err erro
 		return Entry{}, fmt.Errorf("creating veth %s <-> %s: %w", ap.Name, peer, err)
 	}
 	steps.done("veth_ms")
-	octx, ocancel := context.WithTimeout(ctx, 15*time.Second)
-	err = a.Switch.WaitInterfaceUp(octx, ap.Name)
-	ocancel()
-	if err != nil {
-		return Entry{}, fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
-	}
-	steps.done("ovs_up_ms")
 	req := Request{NetnsPath: ownNetns, IfName: peer}
-	if err := a.probeDataPath(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
+	if err := a.openAndProve(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
 		return Entry{}, err
 	}
 	steps.done("probe_ms")

@@ -77,9 +77,9 @@ func (a *Attacher) Replug(ctx context.Context, portName, netnsPath string) (Atta
 	if err := a.Switch.SetExternalIDs(ctx, portName, map[string]string{KeyNetns: netnsPath}); err != nil {
 		return Attachment{}, fmt.Errorf("re-plugging %s: %w", portName, err)
 	}
-	cfg, err := a.plug(ctx, req, ap, d.cfg)
+	cfg, err := a.plug(ctx, req, ap, d.cfg, nil)
 	if err == nil {
-		if err = a.probeDataPath(ctx, req, portName, ids[KeyPort], cfg.MAC, d.probe); err != nil {
+		if err = a.openAndProve(ctx, req, portName, ids[KeyPort], cfg.MAC, d.probe); err != nil {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renewTimeout)
 			if derr := a.Links.DeleteLink(rctx, portName); derr != nil {
 				a.log().Warn("rollback: deleting veth failed", "veth", portName, "err", derr)

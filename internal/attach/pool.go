@@ -412,13 +412,12 @@ func (a *Attacher) plugPooled(ctx context.Context, req Request, e AccessPort, st
 	// plugged: a veth exists, which a failure from here on deletes.
 	plugged := parked
 	if err == nil && !parked {
-		cfg, err = a.plug(ctx, req, e, d.cfg)
+		cfg, err = a.plug(ctx, req, e, d.cfg, steps)
 		plugged = err == nil
-		steps.done("plug_ms")
 		if err == nil {
 			// A pool port was ACTIVE when it was made, but its flows on
 			// the hypervisor are what the container needs.
-			err = a.probeDataPath(ctx, req, e.Name, ids[KeyPort], cfg.MAC, d.probe)
+			err = a.openAndProve(ctx, req, e.Name, ids[KeyPort], cfg.MAC, d.probe)
 			steps.done("probe_ms")
 		}
 	} else {
@@ -497,16 +496,8 @@ func (a *Attacher) park(ctx context.Context, ap AccessPort, d portData) (string,
 		return "", fmt.Errorf("creating veth %s <-> %s: %w", ap.Name, peer, err)
 	}
 	err := func() error {
-		octx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := a.Switch.WaitInterfaceUp(octx, ap.Name); err != nil {
-			if ierr := interrupted(ctx); ierr != nil {
-				return ierr
-			}
-			return fmt.Errorf("OVS did not bring up %s: %w", ap.Name, err)
-		}
 		req := Request{NetnsPath: ownNetns, IfName: peer}
-		if err := a.probeDataPath(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
+		if err := a.openAndProve(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
 			return err
 		}
 		// Now, not at use: the engine's Join hands the parked end over

@@ -12,8 +12,11 @@ type stepTimes struct {
 func startSteps() *stepTimes { return &stepTimes{last: time.Now()} }
 
 // done records the step that ends now, named name ("…_ms"), as
-// beginning where the previous one ended.
+// beginning where the previous one ended. A nil s records nothing.
 func (s *stepTimes) done(name string) {
+	if s == nil {
+		return
+	}
 	now := time.Now()
 	s.kv = append(s.kv, name, float64(now.Sub(s.last).Microseconds())/1000)
 	s.last = now

@@ -22,6 +22,14 @@ printf 'module empty\n\ngo 1.22\n' >"$work/empty/go.mod"
 (cd "$work/empty" && CGO_ENABLED=0 go build -o "$work/empty-go" .)
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$work/" ./cmd/ovn-cni ./bench/cni/starttime)
 "$work/starttime" -n "$N" /bin/true "$work/empty-go" /usr/lib/cni/bridge "$work/ovn-cni"
+# Where a start's time goes: page faults and CPU time, if perf is here.
+if command -v perf >/dev/null; then
+	echo '{"cniVersion":"1.0.0"}' >"$work/version.json"
+	for b in /bin/true "$work/empty-go" "$work/ovn-cni"; do
+		CNI_COMMAND=VERSION perf stat -r 50 -e page-faults,task-clock "$b" <"$work/version.json" 2>&1 >/dev/null |
+			awk -v b="$b" '/page-faults|task-clock/ {printf "perf %s: %s %s\n", b, $1, $2}'
+	done
+fi
 
 cnitool=$ROOT/bin/cnitool # built by the sandbox (sandbox/lib/cni.sh)
 [[ -x $cnitool ]] || { echo "no $cnitool: bring a sandbox up once to build it" >&2; exit 1; }

@@ -300,6 +300,16 @@ func (s *Store) resync(ctx context.Context) error {
 	var dhcps []nbdb.DHCPOptions
 	var globals []nbdb.NBGlobal
 	var dnss []nbdb.DNS
+	// Locked before the cache is read, not after: libovsdb updates its
+	// cache first and hands the event to the handlers later, so an event
+	// for a change the listing missed then waits here and is applied on
+	// top of the rebuilt view. Applied between the listing and the reset,
+	// it was wiped, and the view lacked the row until the next rebuild
+	// (seen after an NB leader failover: a create's own commit, settled
+	// in vain for 10 s).
+	v := s.view
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if err := s.nb.List(ctx, &globals); err != nil {
 		return fmt.Errorf("list NB_Global: %w", err)
 	}
@@ -320,9 +330,6 @@ func (s *Store) resync(ctx context.Context) error {
 	if err := s.nb.List(ctx, &dnss); err != nil {
 		return fmt.Errorf("list DNS: %w", err)
 	}
-	v := s.view
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	defer func() { s.lastResync.Store(time.Now().UnixNano()) }()
 	v.reset()
 	for i := range lss {
@@ -356,6 +363,10 @@ func (s *Store) resync(ctx context.Context) error {
 // (delete) and cur (add/update) is set.
 func (s *Store) onEvent(table string, old, cur model.Model) {
 	if table == nbdb.NBGlobalTable {
+		// Under the view's lock, like every event: a rebuild must not
+		// overwrite it with what it listed before (see resync).
+		s.view.mu.Lock()
+		defer s.view.mu.Unlock()
 		if cur != nil {
 			s.revoked.apply(cur.(*nbdb.NBGlobal))
 		} else {

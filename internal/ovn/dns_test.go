@@ -76,6 +76,11 @@ func TestPortDNSRecords(t *testing.T) {
 // reference them (from NB: the store does not monitor dns_records).
 func dnsRows(t *testing.T, s *Store, ep string) (rows []nbdb.DNS, refs map[string][]string) {
 	t.Helper()
+	// s's cache may not yet hold another store's last commits: a round
+	// trip to NB first brings their updates in (see barrier).
+	if err := s.barrier(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.nb.List(context.Background(), &rows); err != nil {
 		t.Fatal(err)
 	}

@@ -11,15 +11,7 @@ A=${1:?REV_A}
 B=${2:?REV_B}
 ROUNDS=${3:-4}
 N=${4:-20}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-S=${SANDBOX_DIR:?set SANDBOX_DIR (and SANDBOX_NAME) of a running sandbox}
-SB="$ROOT/sandbox/sandbox"
-vm=vm1
-fact() { python3 -c "import json;print([v for v in json.load(open('$S/sandbox.json'))['vms'] if v['name']=='$vm'][0]['$1'])"; }
-netns=$(fact netns)
-mntns=$(fact mntns)
-mapfile -t vmenv < <("$SB" env "$vm" | sed 's/^export //')
-invm() { nsenter --net="/run/netns/$netns" --mount="$mntns" -- env "${vmenv[@]}" "$@"; }
+source "$(dirname "$0")/vm1.sh"
 work=$(mktemp -d)
 net=bench-ab-$$
 cleanup() {

@@ -9,15 +9,7 @@
 # The daemon is the sandbox's; DEL, stopp and rmp are not timed.
 set -euo pipefail
 N=${1:-30}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-S=${SANDBOX_DIR:?set SANDBOX_DIR (and SANDBOX_NAME) of a running sandbox}
-SB="$ROOT/sandbox/sandbox"
-vm=vm1
-fact() { python3 -c "import json;print([v for v in json.load(open('$S/sandbox.json'))['vms'] if v['name']=='$vm'][0]['$1'])"; }
-netns=$(fact netns)
-mntns=$(fact mntns)
-mapfile -t vmenv < <("$SB" env "$vm" | sed 's/^export //')
-invm() { nsenter --net="/run/netns/$netns" --mount="$mntns" -- env "${vmenv[@]}" "$@"; }
+source "$(dirname "$0")/vm1.sh"
 out=$S/bench-cni
 rm -rf "$out"
 mkdir -p "$out/conf" "$out/bin"

@@ -329,53 +329,25 @@ func (a *Attacher) plug(ctx context.Context, req Request, ap AccessPort, cfg Ifa
 }
 
 // openAndProve waits until ovs-vswitchd has opened hostName, the VM end
-// of a veth just made, and proves the data path from req's end
-// (probeDataPath), both at once: the probe's requests are lost until the
-// port is open and it resends them within milliseconds, so the proof
-// does not also wait for OVSDB to report the open. With nothing to probe
-// (ip invalid) it waits for the open alone. The veth is left to the
-// caller.
+// of a veth just made, then proves the data path from req's end
+// (probeDataPath). The probe starts only once the port is open: a request
+// sent before is lost, and its resend comes 20 ms later (resending after
+// 5 ms instead left the first ping of 3 of 60 containers unanswered
+// against real Neutron, 0 of 40 at 20 ms; the cause was not found). The
+// veth is left to the caller.
 func (a *Attacher) openAndProve(ctx context.Context, req Request, hostName, portID string, mac net.HardwareAddr, ip netip.Addr) error {
-	waitOpen := func(ctx context.Context) error {
-		// ovs-vswitchd opens a new veth within milliseconds; a long
-		// wait means it is not running.
-		octx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		err := a.Switch.WaitInterfaceUp(octx, hostName)
-		if err == nil {
-			return nil
-		}
+	// ovs-vswitchd opens a new veth within milliseconds; a long wait
+	// means it is not running.
+	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err := a.Switch.WaitInterfaceUp(octx, hostName)
+	cancel()
+	if err != nil {
 		if ierr := interrupted(ctx); ierr != nil {
 			return ierr
 		}
 		return fmt.Errorf("OVS did not bring up %s: %w", hostName, err)
 	}
-	if !ip.IsValid() {
-		if err := waitOpen(ctx); err != nil {
-			return err
-		}
-		return a.probeDataPath(ctx, req, hostName, portID, mac, ip)
-	}
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	opened := make(chan error, 1)
-	go func() {
-		err := waitOpen(pctx)
-		if err != nil && pctx.Err() != nil {
-			err = nil // ended by the probe's end, not by OVS
-		}
-		if err != nil {
-			cancel() // no answer can come: stop the probe
-		}
-		opened <- err
-	}()
-	err := a.probeDataPath(pctx, req, hostName, portID, mac, ip)
-	// Either way the wait is done with: an answer crossed the open port.
-	cancel()
-	if werr := <-opened; werr != nil {
-		return werr // OVS never opened the port: that is the cause
-	}
-	return err
+	return a.probeDataPath(ctx, req, hostName, portID, mac, ip)
 }
 
 // announce tells the network the port's addresses (cfg.Addresses, at

@@ -237,7 +237,7 @@ func TestDiscoverVM(t *testing.T) {
 	}
 }
 
-// openAndProve probes while it waits for OVS: which failure it reports.
+// openAndProve: which failure it reports.
 func TestOpenAndProveNamesTheCause(t *testing.T) {
 	mac := net.HardwareAddr{0xfa, 0x16, 0x3e, 0, 0, 2}
 	ip := netip.MustParseAddr("10.1.0.5")

@@ -38,12 +38,9 @@ const (
 	dhcpClientPort    = 68
 	dhcpServerPort    = 67
 	// Retransmission: the first answer normally comes within a few ms
-	// (OVN answers from ovn-controller on the hypervisor), but requests
-	// sent before ovs-vswitchd has opened a new port are lost, and the
-	// probe starts as soon as the veth exists: the first resend comes
-	// soon. The interval doubles up to probeMaxInterval so a slow
-	// hypervisor is not flooded.
-	probeFirstInterval = 5 * time.Millisecond
+	// (OVN answers from ovn-controller on the hypervisor); the interval
+	// grows to probeMaxInterval so a slow hypervisor is not flooded.
+	probeFirstInterval = 20 * time.Millisecond
 	probeMaxInterval   = 50 * time.Millisecond
 )
 

@@ -495,21 +495,15 @@ func (a *Attacher) park(ctx context.Context, ap AccessPort, d portData) (string,
 	if err := a.Links.CreateVeth(context.WithoutCancel(ctx), ap.Name, ownNetns, cfg); err != nil {
 		return "", fmt.Errorf("creating veth %s <-> %s: %w", ap.Name, peer, err)
 	}
-	err := func() error {
-		req := Request{NetnsPath: ownNetns, IfName: peer}
-		if err := a.openAndProve(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
-			return err
-		}
-		// Now, not at use: the engine's Join hands the parked end over
-		// without a word on the network (see Plug), and no other port
-		// can take the addresses while this one holds them.
-		a.announce(ctx, req, ap.Name, d.cfg)
-		return nil
-	}()
-	if err != nil {
+	req := Request{NetnsPath: ownNetns, IfName: peer}
+	if err := a.openAndProve(ctx, req, ap.Name, ap.ExternalIDs[KeyPort], cfg.MAC, d.probe); err != nil {
 		a.rollbackVeth(ctx, ap.Name)
 		return "", err
 	}
+	// Now, not at use: the engine's Join hands the parked end over
+	// without a word on the network (see Plug), and no other port can
+	// take the addresses while this one holds them.
+	a.announce(ctx, req, ap.Name, d.cfg)
 	return peer, nil
 }
 
